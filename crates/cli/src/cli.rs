@@ -1,0 +1,92 @@
+//! The command-line definition and dispatch.
+
+use crate::triage;
+use aftercare_core::Content;
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "aftercare", version, about = "Triage and recovery support after an epidural")]
+pub struct Cli {
+    /// A content folder to use instead of the content built into the binary.
+    #[arg(long, global = true, env = "AFTERCARE_CONTENT", value_name = "DIR")]
+    pub content: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide one case: a JSON case object, or a vignette file with a `case` key.
+    Triage(triage::Args),
+    /// Work with the clinical content.
+    #[command(subcommand)]
+    Content(ContentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// Validate a content folder (default: the built-in content) and print every problem.
+    Check {
+        /// The folder to check.
+        dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Content(ContentCommand::Check { dir }) => {
+            let dir = dir.or(cli.content);
+            let loaded = match &dir {
+                Some(d) => Content::load_dir(d),
+                None => Content::bundled(),
+            };
+            match loaded {
+                Ok(content) => {
+                    println!(
+                        "content ok: {} facts, {} rules, {} plan items, languages {}; version {}",
+                        content.facts.len(),
+                        content.rules.len(),
+                        content.plan_items.len(),
+                        content.languages().map(|(c, _)| c).collect::<Vec<_>>().join(", "),
+                        content.version
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    println!("{errors}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Triage(args) => {
+            let content = load_content(cli.content.as_deref())?;
+            triage::run(&content, args)
+        }
+    }
+}
+
+/// Loads the content for a command; content problems stop the command with the full list.
+pub fn load_content(dir: Option<&std::path::Path>) -> anyhow::Result<Content> {
+    let loaded = match dir {
+        Some(d) => Content::load_dir(d).with_context(|| format!("content folder {}", d.display())),
+        None => Content::bundled().context("built-in content"),
+    };
+    match loaded {
+        Ok(c) => Ok(c),
+        Err(e) => bail!("{e:#}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,185 @@
+//! A case: the facts known about one person at one moment, parsed from a JSON object against the
+//! content's vocabulary. A fact missing from the object is *unknown*, which the engine treats
+//! differently from a "no".
+
+use crate::content::{Content, FactKind};
+use crate::logic::Tri;
+use serde_json::{Map, Value as Json};
+use thiserror::Error;
+
+/// One answer. Enum values are stored as their index in the fact's value list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Enum(u16),
+    Number(f64),
+}
+
+/// Why a case was refused. Every variant names the field, so a client can point at it.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum CaseError {
+    #[error("a case must be a JSON object of facts")]
+    NotAnObject,
+    #[error("{field}: unknown fact")]
+    UnknownFact { field: String },
+    #[error("{field}: expected {expected}")]
+    WrongType { field: String, expected: String },
+    #[error("{field}: {value} is not one of {allowed}")]
+    NotAllowed {
+        field: String,
+        value: String,
+        allowed: String,
+    },
+    #[error("{field}: {value} is out of range ({range})")]
+    OutOfRange {
+        field: String,
+        value: String,
+        range: String,
+    },
+    #[error("{field}: only applies when {requires}")]
+    Inconsistent { field: String, requires: String },
+}
+
+impl CaseError {
+    /// The field the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            CaseError::NotAnObject => None,
+            CaseError::UnknownFact { field }
+            | CaseError::WrongType { field, .. }
+            | CaseError::NotAllowed { field, .. }
+            | CaseError::OutOfRange { field, .. }
+            | CaseError::Inconsistent { field, .. } => Some(field),
+        }
+    }
+}
+
+/// The answers of one case, indexed like [`Content::facts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    values: Vec<Option<Value>>,
+}
+
+impl Case {
+    /// A case where nothing is known yet.
+    pub fn empty(content: &Content) -> Case {
+        Case {
+            values: vec![None; content.facts.len()],
+        }
+    }
+
+    /// Parses a JSON object of facts, checking every key, type, value and range, then that no
+    /// fact is given whose question cannot apply (e.g. `days_since_delivery` with `delivered:
+    /// false`). The first problem found is returned, naming its field.
+    pub fn from_json(content: &Content, json: &Json) -> Result<Case, CaseError> {
+        let object = json.as_object().ok_or(CaseError::NotAnObject)?;
+        Case::from_map(content, object)
+    }
+
+    pub fn from_map(content: &Content, object: &Map<String, Json>) -> Result<Case, CaseError> {
+        let mut case = Case::empty(content);
+        for (key, raw) in object {
+            let idx = content.fact_index(key).ok_or_else(|| CaseError::UnknownFact {
+                field: key.clone(),
+            })?;
+            case.values[idx as usize] = Some(parse_value(content, idx, raw)?);
+        }
+        case.check_consistent(content)?;
+        Ok(case)
+    }
+
+    fn check_consistent(&self, content: &Content) -> Result<(), CaseError> {
+        let absent = content.applicability(self);
+        for (idx, fact) in content.facts.iter().enumerate() {
+            if self.values[idx].is_some() && absent[idx] == Tri::False && !fact.is_optional() {
+                if let Some(when) = &fact.asked_when {
+                    return Err(CaseError::Inconsistent {
+                        field: fact.id.clone(),
+                        requires: content.describe(when),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, fact: u16) -> Option<Value> {
+        self.values.get(fact as usize).copied().flatten()
+    }
+
+    /// Sets or clears one answer without validation; for callers that build cases from values
+    /// they already checked (property tests, the questionnaire).
+    pub fn set(&mut self, fact: u16, value: Option<Value>) {
+        if let Some(slot) = self.values.get_mut(fact as usize) {
+            *slot = value;
+        }
+    }
+
+    pub fn known_count(&self) -> usize {
+        self.values.iter().filter(|v| v.is_some()).count()
+    }
+
+    /// The case as a JSON object, in vocabulary order.
+    pub fn to_json(&self, content: &Content) -> Map<String, Json> {
+        let mut out = Map::new();
+        for (idx, fact) in content.facts.iter().enumerate() {
+            if let Some(v) = self.values[idx] {
+                out.insert(fact.id.clone(), fact.value_to_json(v));
+            }
+        }
+        out
+    }
+}
+
+fn parse_value(content: &Content, idx: u16, raw: &Json) -> Result<Value, CaseError> {
+    let fact = &content.facts[idx as usize];
+    let field = || fact.id.clone();
+    match &fact.kind {
+        FactKind::Bool => raw.as_bool().map(Value::Bool).ok_or(CaseError::WrongType {
+            field: field(),
+            expected: "true or false".into(),
+        }),
+        FactKind::Enum { values, .. } => {
+            let s = raw.as_str().ok_or_else(|| CaseError::WrongType {
+                field: field(),
+                expected: "a string".into(),
+            })?;
+            values
+                .iter()
+                .position(|v| v == s)
+                .map(|i| Value::Enum(i as u16))
+                .ok_or_else(|| CaseError::NotAllowed {
+                    field: field(),
+                    value: s.to_string(),
+                    allowed: values.join(", "),
+                })
+        }
+        FactKind::Number {
+            min, max, integer, ..
+        } => {
+            let x = raw.as_f64().ok_or_else(|| CaseError::WrongType {
+                field: field(),
+                expected: if *integer {
+                    "a whole number".into()
+                } else {
+                    "a number".into()
+                },
+            })?;
+            let out_of_range = min.is_some_and(|m| x < m) || max.is_some_and(|m| x > m);
+            if out_of_range || !x.is_finite() {
+                return Err(CaseError::OutOfRange {
+                    field: field(),
+                    value: raw.to_string(),
+                    range: fact.range_text(),
+                });
+            }
+            if *integer && x.fract() != 0.0 {
+                return Err(CaseError::WrongType {
+                    field: field(),
+                    expected: "a whole number".into(),
+                });
+            }
+            Ok(Value::Number(x))
+        }
+    }
+}

@@ -1,0 +1,1013 @@
+//! The second stage of loading: cross-check the parsed files and build the indexed [`Content`].
+//! Problems are collected, never thrown, so a clinician sees every one of them in one run.
+
+use super::load::REQUIRED;
+use super::raw::{self, RawCondition};
+use super::satisfiable::satisfiable;
+use super::text::{FactText, LevelText, PlanText, RuleText, Texts};
+use super::{
+    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors, Course,
+    Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem, Rule, Source, Watch,
+};
+use crate::case::Value;
+use crate::level::Level;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Where a problem is: file, line, id.
+#[derive(Clone)]
+struct Loc {
+    file: String,
+    line: Option<usize>,
+    id: Option<String>,
+}
+
+struct Compiler<'s> {
+    sources: &'s [Source],
+    errors: Vec<ContentError>,
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, at: &Loc, message: impl Into<String>) {
+        self.errors.push(ContentError {
+            file: at.file.clone(),
+            line: at.line,
+            id: at.id.clone(),
+            message: message.into(),
+        });
+    }
+
+    fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    fn parse<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
+        let Some(source) = self.source(name) else {
+            self.error(&file_loc(name), "the file is missing");
+            return None;
+        };
+        let text = source.text.clone();
+        match toml::from_str::<T>(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let line = e.span().map(|s| line_of(&text, s.start));
+                let message = e.message().to_string();
+                self.error(
+                    &Loc {
+                        file: name.into(),
+                        line,
+                        id: None,
+                    },
+                    message,
+                );
+                None
+            }
+        }
+    }
+
+    fn loc(&self, file: &str, id: &toml::Spanned<String>) -> Loc {
+        let line = self
+            .source(file)
+            .map(|s| line_of(&s.text, id.span().start));
+        Loc {
+            file: file.into(),
+            line,
+            id: Some(id.get_ref().clone()),
+        }
+    }
+}
+
+fn file_loc(file: &str) -> Loc {
+    Loc {
+        file: file.into(),
+        line: None,
+        id: None,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// What a condition may refer to while it is compiled.
+struct Scope<'a> {
+    facts: &'a [Fact],
+    fact_ids: &'a HashMap<String, FactIdx>,
+    terms: &'a HashMap<String, Condition>,
+    /// For "asked when": only facts before this index (keeps applicability acyclic).
+    facts_before: Option<FactIdx>,
+}
+
+pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, ContentErrors> {
+    let mut cx = Compiler {
+        sources,
+        errors: Vec::new(),
+    };
+    for s in sources {
+        let known = REQUIRED.contains(&s.name.as_str())
+            || (s.name.starts_with("text/") && s.name.ends_with(".toml"));
+        if !known {
+            cx.error(&file_loc(&s.name), "not a content file Aftercare knows");
+        }
+    }
+    let facts_file: Option<raw::FactsFile> = cx.parse("facts.toml");
+    let terms_file: Option<raw::TermsFile> = cx.parse("terms.toml");
+    let rules_file: Option<raw::RulesFile> = cx.parse("rules.toml");
+    let actions_file: Option<raw::ActionsFile> = cx.parse("actions.toml");
+    let levels_file: Option<raw::LevelsFile> = cx.parse("levels.toml");
+    let sections_file: Option<raw::SectionsFile> = cx.parse("sections.toml");
+    let plan_file: Option<raw::PlanFile> = cx.parse("plan.toml");
+    let course_file: Option<raw::CourseFile> = cx.parse("course.toml");
+    let text_names: Vec<String> = sources
+        .iter()
+        .filter(|s| s.name.starts_with("text/"))
+        .map(|s| s.name.clone())
+        .collect();
+    let text_files: Vec<(String, raw::TextFile)> = text_names
+        .iter()
+        .filter_map(|n| cx.parse(n).map(|t| (n.clone(), t)))
+        .collect();
+    if text_names.is_empty() {
+        cx.error(&file_loc("text/"), "no language file: at least text/en.toml is needed");
+    }
+    let (
+        Some(facts_file),
+        Some(terms_file),
+        Some(rules_file),
+        Some(actions_file),
+        Some(levels_file),
+        Some(sections_file),
+        Some(plan_file),
+        Some(course_file),
+    ) = (
+        facts_file,
+        terms_file,
+        rules_file,
+        actions_file,
+        levels_file,
+        sections_file,
+        plan_file,
+        course_file,
+    )
+    else {
+        return Err(ContentErrors(cx.errors));
+    };
+
+    let sections = compile_sections(&mut cx, &sections_file);
+    let (facts, fact_ids) = compile_facts(&mut cx, &facts_file, &sections);
+    let terms = compile_terms(&mut cx, &terms_file, &facts, &fact_ids);
+    let scope = Scope {
+        facts: &facts,
+        fact_ids: &fact_ids,
+        terms: &terms,
+        facts_before: None,
+    };
+    let (actions, action_ids) = compile_actions(&mut cx, &actions_file);
+    let levels = compile_levels(&mut cx, &levels_file, &action_ids);
+    let rules = compile_rules(&mut cx, &rules_file, &scope, &action_ids);
+    let (plan_items, watch) = compile_plan(&mut cx, &plan_file, &scope, &action_ids);
+    let pain_day_fact = match fact_ids.get(&plan_file.pain_day_fact) {
+        Some(&f) if matches!(facts[f as usize].kind, FactKind::Number { .. }) => f,
+        _ => {
+            cx.error(&file_loc("plan.toml"), "pain_day_fact must name a number fact");
+            0
+        }
+    };
+    let course = compile_course(&mut cx, &course_file, &scope);
+
+    let mut content = Content {
+        facts,
+        sections,
+        rules,
+        actions,
+        levels,
+        plan_items,
+        pain_day_fact,
+        watch,
+        course,
+        texts: Vec::new(),
+        version,
+        fact_ids,
+        action_ids,
+    };
+    let mut seen_langs = HashSet::new();
+    for (name, file) in &text_files {
+        if let Some(t) = compile_texts(&mut cx, name, file, &content) {
+            if !seen_langs.insert(t.code.clone()) {
+                cx.error(&file_loc(name), format!("language {} is defined twice", t.code));
+            }
+            content.texts.push(t);
+        }
+    }
+    if let Some(first) = content.texts.first() {
+        for other in &content.texts[1..] {
+            for key in first.ui.keys().filter(|k| !other.ui.contains_key(*k)) {
+                let file = format!("text/{}.toml", other.code);
+                cx.error(&Loc { file, line: None, id: Some(format!("ui.{key}")) }, "missing translation");
+            }
+            for key in other.ui.keys().filter(|k| !first.ui.contains_key(*k)) {
+                let file = format!("text/{}.toml", other.code);
+                cx.error(&Loc { file, line: None, id: Some(format!("ui.{key}")) }, format!("not in text/{}.toml", first.code));
+            }
+        }
+    }
+    if cx.errors.is_empty() {
+        Ok(content)
+    } else {
+        Err(ContentErrors(cx.errors))
+    }
+}
+
+fn compile_sections(cx: &mut Compiler, file: &raw::SectionsFile) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in &file.section {
+        if out.contains(s.id.get_ref()) {
+            let at = cx.loc("sections.toml", &s.id);
+            cx.error(&at, "duplicate section id");
+        }
+        out.push(s.id.get_ref().clone());
+    }
+    out
+}
+
+fn compile_facts(
+    cx: &mut Compiler,
+    file: &raw::FactsFile,
+    sections: &[String],
+) -> (Vec<Fact>, HashMap<String, FactIdx>) {
+    let mut facts = Vec::new();
+    let mut ids = HashMap::new();
+    let no_terms = HashMap::new();
+    for raw in &file.fact {
+        let at = cx.loc("facts.toml", &raw.id);
+        let id = raw.id.get_ref().clone();
+        if ids.contains_key(&id) {
+            cx.error(&at, "duplicate fact id");
+            continue;
+        }
+        let section = sections.iter().position(|s| *s == raw.section).unwrap_or_else(|| {
+            cx.error(&at, format!("unknown section {:?}", raw.section));
+            0
+        });
+        let kind = match raw.kind.as_str() {
+            "bool" => FactKind::Bool,
+            "enum" => match &raw.values {
+                Some(values) if !values.is_empty() => {
+                    let distinct: HashSet<_> = values.iter().collect();
+                    if distinct.len() != values.len() {
+                        cx.error(&at, "an enum value is listed twice");
+                    }
+                    FactKind::Enum {
+                        values: values.clone(),
+                        ordered: raw.ordered,
+                    }
+                }
+                _ => {
+                    cx.error(&at, "an enum needs a non-empty `values` list");
+                    FactKind::Enum {
+                        values: vec![],
+                        ordered: false,
+                    }
+                }
+            },
+            "number" => {
+                if let (Some(a), Some(b)) = (raw.min, raw.max) {
+                    if a > b {
+                        cx.error(&at, "min is greater than max");
+                    }
+                }
+                FactKind::Number {
+                    min: raw.min,
+                    max: raw.max,
+                    integer: raw.integer,
+                    optional: raw.optional,
+                }
+            }
+            other => {
+                cx.error(&at, format!("unknown kind {other:?} (bool, enum or number)"));
+                FactKind::Bool
+            }
+        };
+        let misplaced = (raw.values.is_some() && raw.kind != "enum")
+            || (raw.ordered && raw.kind != "enum")
+            || ((raw.min.is_some() || raw.max.is_some() || raw.integer || raw.optional)
+                && raw.kind != "number");
+        if misplaced {
+            cx.error(&at, format!("a key does not belong to a fact of kind {}", raw.kind));
+        }
+        ids.insert(id.clone(), facts.len() as FactIdx);
+        facts.push(Fact {
+            id,
+            section,
+            kind,
+            asked_when: None,
+        });
+    }
+    // Asked-when conditions may only look at earlier facts, so applicability is computed in one
+    // pass and can never loop.
+    for (idx, raw) in file.fact.iter().enumerate() {
+        let Some(when) = &raw.asked_when else { continue };
+        let Some(&fidx) = ids.get(raw.id.get_ref()) else { continue };
+        if fidx as usize != idx {
+            continue;
+        }
+        let at = cx.loc("facts.toml", &raw.id);
+        let scope = Scope {
+            facts: &facts,
+            fact_ids: &ids,
+            terms: &no_terms,
+            facts_before: Some(fidx),
+        };
+        let compiled = compile_condition(cx, when, &at, &scope);
+        facts[idx].asked_when = compiled;
+    }
+    (facts, ids)
+}
+
+fn compile_terms(
+    cx: &mut Compiler,
+    file: &raw::TermsFile,
+    facts: &[Fact],
+    fact_ids: &HashMap<String, FactIdx>,
+) -> HashMap<String, Condition> {
+    let mut terms = HashMap::new();
+    for raw in &file.term {
+        let at = cx.loc("terms.toml", &raw.id);
+        if terms.contains_key(raw.id.get_ref()) {
+            cx.error(&at, "duplicate term id");
+            continue;
+        }
+        if raw.note.trim().is_empty() {
+            cx.error(&at, "a term needs a note saying where it comes from");
+        }
+        let scope = Scope {
+            facts,
+            fact_ids,
+            terms: &terms,
+            facts_before: None,
+        };
+        if let Some(c) = compile_condition(cx, &raw.when, &at, &scope) {
+            if !satisfiable(&c, facts) {
+                cx.error(&at, "the term can never be true");
+            }
+            terms.insert(raw.id.get_ref().clone(), c);
+        }
+    }
+    terms
+}
+
+fn compile_actions(
+    cx: &mut Compiler,
+    file: &raw::ActionsFile,
+) -> (Vec<Action>, HashMap<String, ActionIdx>) {
+    let mut actions = Vec::new();
+    let mut ids = HashMap::new();
+    for raw in &file.action {
+        let at = cx.loc("actions.toml", &raw.id);
+        if ids.contains_key(raw.id.get_ref()) {
+            cx.error(&at, "duplicate action id");
+            continue;
+        }
+        let kind = match raw.kind.as_str() {
+            "care" => ActionKind::Care,
+            "referral" => ActionKind::Referral,
+            "self_care" => ActionKind::SelfCare,
+            other => {
+                cx.error(&at, format!("unknown kind {other:?} (care, referral or self_care)"));
+                ActionKind::SelfCare
+            }
+        };
+        ids.insert(raw.id.get_ref().clone(), actions.len() as ActionIdx);
+        actions.push(Action {
+            id: raw.id.get_ref().clone(),
+            kind,
+            education: raw.education.clone(),
+        });
+    }
+    (actions, ids)
+}
+
+fn action_ref(
+    cx: &mut Compiler,
+    at: &Loc,
+    ids: &HashMap<String, ActionIdx>,
+    id: &str,
+) -> Option<ActionIdx> {
+    let found = ids.get(id).copied();
+    if found.is_none() {
+        cx.error(at, format!("undefined action {id:?}"));
+    }
+    found
+}
+
+fn compile_levels(
+    cx: &mut Compiler,
+    file: &raw::LevelsFile,
+    actions: &HashMap<String, ActionIdx>,
+) -> [LevelInfo; 4] {
+    let mut out: [LevelInfo; 4] = Default::default();
+    let mut seen = HashSet::new();
+    for raw in &file.level {
+        let at = cx.loc("levels.toml", &raw.id);
+        let Some(level) = Level::parse(raw.id.get_ref()) else {
+            cx.error(&at, "unknown level (emergency, urgent, soon or self_care)");
+            continue;
+        };
+        if !seen.insert(level) {
+            cx.error(&at, "duplicate level");
+        }
+        out[level.index()] = LevelInfo {
+            action: raw
+                .action
+                .as_deref()
+                .and_then(|a| action_ref(cx, &at, actions, a)),
+            check_in_again_hours: raw.check_in_again_hours,
+        };
+    }
+    for level in Level::DESCENDING {
+        if !seen.contains(&level) {
+            cx.error(&file_loc("levels.toml"), format!("level {level} is not described"));
+        }
+    }
+    out
+}
+
+fn compile_rules(
+    cx: &mut Compiler,
+    file: &raw::RulesFile,
+    scope: &Scope,
+    actions: &HashMap<String, ActionIdx>,
+) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    let mut seen = HashSet::new();
+    for raw in &file.rule {
+        let at = cx.loc("rules.toml", &raw.id);
+        if !seen.insert(raw.id.get_ref().clone()) {
+            cx.error(&at, "duplicate rule id");
+            continue;
+        }
+        let level = match Level::parse(&raw.level) {
+            Some(Level::SelfCare) | None => {
+                cx.error(&at, format!("level {:?} is not emergency, urgent or soon", raw.level));
+                continue;
+            }
+            Some(l) => l,
+        };
+        if raw.source.trim().is_empty() {
+            cx.error(&at, "a rule needs its clinical source");
+        }
+        let adds = raw
+            .adds
+            .iter()
+            .filter_map(|a| action_ref(cx, &at, actions, a))
+            .collect();
+        let mut adds_when = Vec::new();
+        for cond in &raw.adds_when {
+            let action = action_ref(cx, &at, actions, &cond.action);
+            let when = compile_condition(cx, &cond.when, &at, scope);
+            if let (Some(a), Some(w)) = (action, when) {
+                adds_when.push((a, w));
+            }
+        }
+        let Some(when) = compile_condition(cx, &raw.when, &at, scope) else {
+            continue;
+        };
+        if !satisfiable(&when, scope.facts) {
+            cx.error(&at, "the rule can never fire: its condition contradicts itself");
+        }
+        rules.push(Rule {
+            id: raw.id.get_ref().clone(),
+            level,
+            when,
+            adds,
+            adds_when,
+            source: raw.source.clone(),
+        });
+    }
+    // Most urgent first; stable, so file order is kept within a level.
+    rules.sort_by(|a, b| b.level.cmp(&a.level));
+    rules
+}
+
+fn compile_plan(
+    cx: &mut Compiler,
+    file: &raw::PlanFile,
+    scope: &Scope,
+    actions: &HashMap<String, ActionIdx>,
+) -> (Vec<PlanItem>, Vec<Watch>) {
+    let mut items = Vec::new();
+    let mut by_action: HashMap<String, usize> = HashMap::new();
+    for raw in &file.item {
+        let at = cx.loc("plan.toml", &raw.action);
+        let Some(action) = action_ref(cx, &at, actions, raw.action.get_ref()) else {
+            continue;
+        };
+        if by_action
+            .insert(raw.action.get_ref().clone(), items.len())
+            .is_some()
+        {
+            cx.error(&at, "the action has two plan items");
+        }
+        if let (Some(a), Some(b)) = (raw.from_pain_day, raw.until_pain_day) {
+            if a > b {
+                cx.error(&at, "from_pain_day is after until_pain_day");
+            }
+        }
+        let when = compile_condition(cx, &raw.when, &at, scope);
+        let unless = raw
+            .unless
+            .as_ref()
+            .and_then(|u| compile_condition(cx, u, &at, scope));
+        let Some(when) = when else { continue };
+        let never = match &unless {
+            Some(u) => !satisfiable(
+                &Condition::All(vec![when.clone(), Condition::Not(Box::new(u.clone()))]),
+                scope.facts,
+            ),
+            None => !satisfiable(&when, scope.facts),
+        };
+        if never {
+            cx.error(&at, "the plan item can never apply");
+        }
+        items.push(PlanItem {
+            action,
+            when,
+            unless,
+            from_pain_day: raw.from_pain_day,
+            until_pain_day: raw.until_pain_day,
+            then: None,
+            params: raw.params.clone(),
+        });
+    }
+    for (idx, raw) in file.item.iter().enumerate() {
+        let Some(next) = &raw.then else { continue };
+        let at = cx.loc("plan.toml", &raw.action);
+        match by_action.get(next) {
+            Some(&n) if idx < items.len() => items[idx].then = Some(n),
+            Some(_) => {}
+            None => cx.error(&at, format!("`then` names {next:?}, which has no plan item")),
+        }
+    }
+    let mut watch = Vec::new();
+    let mut seen = HashSet::new();
+    for raw in &file.watch {
+        let at = cx.loc("plan.toml", &raw.id);
+        if !seen.insert(raw.id.get_ref().clone()) {
+            cx.error(&at, "duplicate watch id");
+        }
+        let when = raw
+            .when
+            .as_ref()
+            .and_then(|w| compile_condition(cx, w, &at, scope));
+        watch.push(Watch {
+            id: raw.id.get_ref().clone(),
+            when,
+        });
+    }
+    (items, watch)
+}
+
+fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> Course {
+    let at = file_loc("course.toml");
+    if file.change.points <= 0.0 || !(0.0..1.0).contains(&file.change.fraction) {
+        cx.error(&at, "[change] needs points > 0 and a fraction between 0 and 1");
+    }
+    let mut milestones = Vec::new();
+    let mut seen = HashSet::new();
+    for raw in &file.milestone {
+        let at = cx.loc("course.toml", &raw.id);
+        if !seen.insert(raw.id.get_ref().clone()) {
+            cx.error(&at, "duplicate milestone id");
+        }
+        let check = match raw.check.as_str() {
+            "pain_gone" => MilestoneCheck::PainGone,
+            "meaningful_improvement" => MilestoneCheck::MeaningfulImprovement,
+            other => {
+                cx.error(&at, format!("unknown check {other:?}"));
+                continue;
+            }
+        };
+        let Some(escalate) = Level::parse(&raw.escalate) else {
+            cx.error(&at, format!("unknown level {:?}", raw.escalate));
+            continue;
+        };
+        if let Some(when) = compile_condition(cx, &raw.when, &at, scope) {
+            milestones.push(Milestone {
+                id: raw.id.get_ref().clone(),
+                day: raw.day,
+                when,
+                check,
+                escalate,
+            });
+        }
+    }
+    Course {
+        change_points: file.change.points,
+        change_fraction: file.change.fraction,
+        milestones,
+    }
+}
+
+/// Compiles one condition table, reporting every problem at `at`.
+fn compile_condition(
+    cx: &mut Compiler,
+    raw: &RawCondition,
+    at: &Loc,
+    scope: &Scope,
+) -> Option<Condition> {
+    let forms = [
+        ("fact", raw.fact.is_some()),
+        ("given", raw.given.is_some()),
+        ("term", raw.term.is_some()),
+        ("all", raw.all.is_some()),
+        ("any", raw.any.is_some()),
+        ("not", raw.not.is_some()),
+    ];
+    let used: Vec<&str> = forms.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if used.len() != 1 {
+        cx.error(
+            at,
+            format!("a condition needs exactly one of fact, given, term, all, any, not; found {used:?}"),
+        );
+        return None;
+    }
+    let has_test = raw.is.is_some()
+        || raw.is_not.is_some()
+        || raw.one_of.is_some()
+        || raw.lt.is_some()
+        || raw.le.is_some()
+        || raw.gt.is_some()
+        || raw.ge.is_some();
+    if raw.fact.is_none() && has_test {
+        cx.error(at, "is, is_not, in, lt, le, gt and ge go with `fact`");
+        return None;
+    }
+    if let Some(parts) = raw.all.as_ref().or(raw.any.as_ref()) {
+        if parts.is_empty() {
+            cx.error(at, "an empty all/any list");
+            return None;
+        }
+        let compiled: Vec<Condition> = parts
+            .iter()
+            .filter_map(|p| compile_condition(cx, p, at, scope))
+            .collect();
+        if compiled.len() != parts.len() {
+            return None;
+        }
+        return Some(if raw.all.is_some() {
+            Condition::All(compiled)
+        } else {
+            Condition::Any(compiled)
+        });
+    }
+    if let Some(inner) = &raw.not {
+        return compile_condition(cx, inner, at, scope).map(|c| Condition::Not(Box::new(c)));
+    }
+    if let Some(term) = &raw.term {
+        let found = scope.terms.get(term).cloned();
+        if found.is_none() {
+            cx.error(at, format!("unknown term {term:?} (terms must be defined above their use)"));
+        }
+        return found;
+    }
+    if let Some(id) = &raw.given {
+        let idx = fact_ref(cx, at, scope, id)?;
+        if !scope.facts[idx as usize].is_optional() {
+            cx.error(at, format!("`given` is only for optional measurements, not {id:?}"));
+            return None;
+        }
+        return Some(Condition::Given(idx));
+    }
+    let id = raw.fact.as_ref()?;
+    let idx = fact_ref(cx, at, scope, id)?;
+    let fact = &scope.facts[idx as usize];
+    let comparisons = [(Cmp::Lt, raw.lt), (Cmp::Le, raw.le), (Cmp::Gt, raw.gt), (Cmp::Ge, raw.ge)];
+    let tests = comparisons.iter().filter(|c| c.1.is_some()).count()
+        + [raw.is.is_some(), raw.is_not.is_some(), raw.one_of.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+    if tests > 1 {
+        cx.error(at, format!("{id}: one test per condition (is, is_not, in, lt, le, gt or ge)"));
+        return None;
+    }
+    if tests == 0 {
+        return match fact.kind {
+            FactKind::Bool => Some(Condition::Is(idx, Value::Bool(true))),
+            _ => {
+                cx.error(at, format!("{id} is not yes/no: say what to compare it with"));
+                None
+            }
+        };
+    }
+    if let Some((cmp, Some(n))) = comparisons.iter().find(|c| c.1.is_some()) {
+        let FactKind::Number { min, max, .. } = fact.kind else {
+            cx.error(at, format!("{id} is not a number: {} cannot compare it", cmp.as_str()));
+            return None;
+        };
+        if min.is_some_and(|m| *n < m) || max.is_some_and(|m| *n > m) {
+            cx.error(at, format!("{id} {} {n}: outside the fact's range ({})", cmp.as_str(), fact.range_text()));
+            return None;
+        }
+        return Some(Condition::Compare(idx, *cmp, *n));
+    }
+    if let Some(list) = &raw.one_of {
+        let values: Option<Vec<u16>> = list
+            .iter()
+            .map(|v| enum_value(cx, at, fact, v))
+            .collect();
+        let values = values?;
+        if values.is_empty() {
+            cx.error(at, format!("{id}: an empty `in` list"));
+            return None;
+        }
+        return Some(Condition::In(idx, values));
+    }
+    let (value, negate) = match (&raw.is, &raw.is_not) {
+        (Some(v), _) => (v, false),
+        (_, Some(v)) => (v, true),
+        _ => return None,
+    };
+    match &fact.kind {
+        FactKind::Bool => match value.as_bool() {
+            Some(b) => Some(Condition::Is(idx, Value::Bool(b != negate))),
+            None => {
+                cx.error(at, format!("{id} is yes/no: compare it with true or false, not {}", show(value)));
+                None
+            }
+        },
+        FactKind::Enum { values, .. } => {
+            let v = enum_value(cx, at, fact, value)?;
+            if negate {
+                // "is not" keeps the atom about the fact: false when the fact does not apply.
+                let rest = (0..values.len() as u16).filter(|i| *i != v).collect();
+                Some(Condition::In(idx, rest))
+            } else {
+                Some(Condition::Is(idx, Value::Enum(v)))
+            }
+        }
+        FactKind::Number { .. } => {
+            cx.error(at, format!("{id} is a number: use lt, le, gt or ge"));
+            None
+        }
+    }
+}
+
+fn fact_ref(cx: &mut Compiler, at: &Loc, scope: &Scope, id: &str) -> Option<FactIdx> {
+    let Some(&idx) = scope.fact_ids.get(id) else {
+        cx.error(at, format!("unknown fact {id:?}"));
+        return None;
+    };
+    if scope.facts_before.is_some_and(|limit| idx >= limit) {
+        cx.error(at, format!("asked_when may only use facts listed before this one, not {id:?}"));
+        return None;
+    }
+    Some(idx)
+}
+
+fn enum_value(cx: &mut Compiler, at: &Loc, fact: &Fact, v: &toml::Value) -> Option<u16> {
+    let FactKind::Enum { values, .. } = &fact.kind else {
+        cx.error(at, format!("{}: `in` is only for enum facts", fact.id));
+        return None;
+    };
+    let found = v
+        .as_str()
+        .and_then(|s| values.iter().position(|x| x == s));
+    if found.is_none() {
+        cx.error(at, format!("{}: {} is not one of {}", fact.id, show(v), values.join(", ")));
+    }
+    found.map(|i| i as u16)
+}
+
+/// One language file against the content: every id has every text, no text is for an unknown id.
+fn compile_texts(
+    cx: &mut Compiler,
+    name: &str,
+    file: &raw::TextFile,
+    content: &Content,
+) -> Option<Texts> {
+    let stem = name.trim_start_matches("text/").trim_end_matches(".toml");
+    if file.meta.language != stem {
+        cx.error(&file_loc(name), format!("[meta] language {:?} should match the file name", file.meta.language));
+    }
+    let mut reader = TextReader {
+        cx,
+        file: name,
+        groups: &file.groups,
+    };
+    for group in file.groups.keys() {
+        if !["level", "section", "fact", "rule", "action", "plan", "watch", "milestone", "ui"].contains(&group.as_str()) {
+            reader.cx.error(&file_loc(name), format!("unknown text group [{group}]"));
+        }
+    }
+    let level_ids: Vec<String> = [Level::SelfCare, Level::Soon, Level::Urgent, Level::Emergency]
+        .iter()
+        .map(|l| l.as_str().to_string())
+        .collect();
+    let mut levels: [LevelText; 4] = Default::default();
+    for (i, t) in reader.group("level", &level_ids, &["title", "now"]).into_iter().enumerate() {
+        levels[i] = LevelText {
+            title: t[0].clone(),
+            now: t[1].clone(),
+        };
+    }
+    let sections = reader
+        .group("section", &content.sections, &["title"])
+        .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
+    let fact_ids: Vec<String> = content.facts.iter().map(|f| f.id.clone()).collect();
+    let fact_texts = reader.group("fact", &fact_ids, &["question", "help"]);
+    let mut facts = Vec::new();
+    for (fact, t) in content.facts.iter().zip(fact_texts) {
+        let values = match &fact.kind {
+            FactKind::Enum { values, .. } => reader.enum_labels(&fact.id, values),
+            _ => Vec::new(),
+        };
+        facts.push(FactText {
+            question: t[0].clone(),
+            help: t[1].clone(),
+            values,
+        });
+    }
+    let rule_ids: Vec<String> = content.rules.iter().map(|r| r.id.clone()).collect();
+    let rules = reader
+        .group("rule", &rule_ids, &["patient", "clinician"])
+        .into_iter()
+        .map(|t| RuleText {
+            patient: t[0].clone(),
+            clinician: t[1].clone(),
+        })
+        .collect();
+    let action_ids: Vec<String> = content.actions.iter().map(|a| a.id.clone()).collect();
+    let actions = reader
+        .group("action", &action_ids, &["text"])
+        .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
+    let plan_ids: Vec<String> = content
+        .plan_items
+        .iter()
+        .map(|p| content.actions[p.action as usize].id.clone())
+        .collect();
+    let plan: Vec<PlanText> = reader
+        .group("plan", &plan_ids, &["title", "text"])
+        .into_iter()
+        .map(|t| PlanText {
+            title: t[0].clone(),
+            text: t[1].clone(),
+        })
+        .collect();
+    for (item, (id, text)) in content.plan_items.iter().zip(plan_ids.iter().zip(&plan)) {
+        for placeholder in placeholders(&text.text) {
+            if !item.params.contains_key(placeholder) {
+                let at = reader.loc("plan", id);
+                reader.cx.error(&at, format!("{{{placeholder}}} is not a parameter of this item"));
+            }
+        }
+    }
+    let watch_ids: Vec<String> = content.watch.iter().map(|w| w.id.clone()).collect();
+    let watch = reader
+        .group("watch", &watch_ids, &["text"])
+        .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
+    let milestone_ids: Vec<String> = content.course.milestones.iter().map(|m| m.id.clone()).collect();
+    let milestones = reader
+        .group("milestone", &milestone_ids, &["text"])
+        .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
+    let mut ui = HashMap::new();
+    if let Some(table) = file.groups.get("ui").and_then(|u| u.as_table()) {
+        for (key, value) in table {
+            match value.as_str() {
+                Some(text) if !text.trim().is_empty() => {
+                    ui.insert(key.clone(), text.to_string());
+                }
+                _ => {
+                    let at = reader.loc("ui", key);
+                    reader.cx.error(&at, "a ui text must be a non-empty string");
+                }
+            }
+        }
+    }
+    Some(Texts {
+        ui,
+        code: file.meta.language.clone(),
+        name: file.meta.name.clone(),
+        levels,
+        sections,
+        facts,
+        rules,
+        actions,
+        plan,
+        watch,
+        milestones,
+    })
+}
+
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+struct TextReader<'a, 'c, 's> {
+    cx: &'c mut Compiler<'s>,
+    file: &'a str,
+    groups: &'a BTreeMap<String, toml::Value>,
+}
+
+impl TextReader<'_, '_, '_> {
+    fn loc(&self, group: &str, id: &str) -> Loc {
+        let header = format!("[{group}.{id}]");
+        let line = self.cx.source(self.file).and_then(|s| {
+            s.text
+                .lines()
+                .position(|l| l.trim() == header)
+                .map(|i| i + 1)
+        });
+        Loc {
+            file: self.file.into(),
+            line,
+            id: Some(format!("{group}.{id}")),
+        }
+    }
+
+    /// For each id, the listed keys' strings (empty when missing, with the error recorded).
+    fn group(&mut self, group: &str, ids: &[String], keys: &[&str]) -> Vec<Vec<String>> {
+        let table = self.groups.get(group).and_then(|g| g.as_table());
+        if let Some(table) = table {
+            for id in table.keys() {
+                if !ids.contains(id) {
+                    let at = self.loc(group, id);
+                    self.cx.error(&at, format!("text for an unknown {group} id"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let entry = table.and_then(|t| t.get(id)).and_then(|e| e.as_table());
+            let at = self.loc(group, id);
+            let Some(entry) = entry else {
+                self.cx.error(&at, "missing translation");
+                out.push(vec![String::new(); keys.len()]);
+                continue;
+            };
+            for k in entry.keys() {
+                if !keys.contains(&k.as_str()) && !(group == "fact" && k == "values") {
+                    self.cx.error(&at, format!("unknown key {k:?}"));
+                }
+            }
+            let mut texts = Vec::new();
+            for key in keys {
+                let text = entry.get(*key).and_then(|v| v.as_str()).unwrap_or("");
+                if text.trim().is_empty() {
+                    self.cx.error(&at, format!("missing translation: {key}"));
+                }
+                texts.push(text.to_string());
+            }
+            out.push(texts);
+        }
+        out
+    }
+
+    fn enum_labels(&mut self, fact: &str, values: &[String]) -> Vec<String> {
+        let at = self.loc("fact", fact);
+        let table = self
+            .groups
+            .get("fact")
+            .and_then(|g| g.get(fact))
+            .and_then(|f| f.get("values"))
+            .and_then(|v| v.as_table());
+        let Some(table) = table else {
+            self.cx.error(&at, "missing translation: values");
+            return vec![String::new(); values.len()];
+        };
+        for k in table.keys() {
+            if !values.contains(k) {
+                self.cx.error(&at, format!("label for an unknown value {k:?}"));
+            }
+        }
+        values
+            .iter()
+            .map(|v| {
+                let label = table.get(v).and_then(|l| l.as_str()).unwrap_or("");
+                if label.trim().is_empty() {
+                    self.cx.error(&at, format!("missing translation: values.{v}"));
+                }
+                label.to_string()
+            })
+            .collect()
+    }
+}
+
+/// A TOML value as it would be written, for messages.
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => format!("a {}", other.type_str()),
+    }
+}

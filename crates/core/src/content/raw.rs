@@ -1,0 +1,209 @@
+//! The content files exactly as written: strict serde structs (`deny_unknown_fields`), before any
+//! cross-checking. `content::compile` turns these into the typed, indexed model the engine runs.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactsFile {
+    #[serde(default)]
+    pub fact: Vec<RawFact>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFact {
+    pub id: Spanned<String>,
+    pub section: String,
+    pub kind: String,
+    pub values: Option<Vec<String>>,
+    #[serde(default)]
+    pub ordered: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub integer: bool,
+    #[serde(default)]
+    pub optional: bool,
+    pub asked_when: Option<RawCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsFile {
+    #[serde(default)]
+    pub term: Vec<RawTerm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTerm {
+    pub id: Spanned<String>,
+    pub note: String,
+    pub when: RawCondition,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    #[serde(default)]
+    pub rule: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: Spanned<String>,
+    pub level: String,
+    pub when: RawCondition,
+    #[serde(default)]
+    pub adds: Vec<String>,
+    #[serde(default)]
+    pub adds_when: Vec<RawConditionalAction>,
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConditionalAction {
+    pub action: String,
+    pub when: RawCondition,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsFile {
+    #[serde(default)]
+    pub action: Vec<RawAction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAction {
+    pub id: Spanned<String>,
+    pub kind: String,
+    pub education: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelsFile {
+    #[serde(default)]
+    pub level: Vec<RawLevel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLevel {
+    pub id: Spanned<String>,
+    pub action: Option<String>,
+    pub check_in_again_hours: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionsFile {
+    #[serde(default)]
+    pub section: Vec<RawSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSection {
+    pub id: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub pain_day_fact: String,
+    #[serde(default)]
+    pub item: Vec<RawPlanItem>,
+    #[serde(default)]
+    pub watch: Vec<RawWatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanItem {
+    pub action: Spanned<String>,
+    pub when: RawCondition,
+    pub unless: Option<RawCondition>,
+    pub from_pain_day: Option<u32>,
+    pub until_pain_day: Option<u32>,
+    pub then: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatch {
+    pub id: Spanned<String>,
+    pub when: Option<RawCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseFile {
+    pub change: RawChange,
+    #[serde(default)]
+    pub milestone: Vec<RawMilestone>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChange {
+    pub points: f64,
+    pub fraction: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMilestone {
+    pub id: Spanned<String>,
+    pub day: u32,
+    pub when: RawCondition,
+    pub check: String,
+    pub escalate: String,
+}
+
+/// One condition table. Exactly one of its forms must be used; `compile` checks that and says
+/// which keys clash.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    pub fact: Option<String>,
+    pub is: Option<toml::Value>,
+    pub is_not: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub one_of: Option<Vec<toml::Value>>,
+    pub lt: Option<f64>,
+    pub le: Option<f64>,
+    pub gt: Option<f64>,
+    pub ge: Option<f64>,
+    pub given: Option<String>,
+    pub term: Option<String>,
+    pub all: Option<Vec<RawCondition>>,
+    pub any: Option<Vec<RawCondition>>,
+    pub not: Option<Box<RawCondition>>,
+}
+
+/// A language file: `[<group>.<id>]` tables of strings, kept loose here because its keys are ids
+/// defined by the other files; `compile` checks every group and key against those ids (serde
+/// cannot combine `flatten` with `deny_unknown_fields`).
+#[derive(Debug, Deserialize)]
+pub struct TextFile {
+    pub meta: TextMeta,
+    #[serde(flatten)]
+    pub groups: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextMeta {
+    pub language: String,
+    pub name: String,
+}

@@ -1,0 +1,135 @@
+//! A decision rendered in one language: what the CLI prints with `--json`, what the API returns
+//! and what the pages show. It borrows its texts from the content, so rendering allocates little.
+
+use crate::content::{Content, Lang};
+use crate::engine::{Decision, Status};
+use crate::level::Level;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct DecisionView<'a> {
+    pub status: Status,
+    pub level: Level,
+    /// The level in plain words, and what to do right now.
+    pub headline: &'a str,
+    pub now: &'a str,
+    pub reasons: Vec<ReasonView<'a>>,
+    pub actions: Vec<&'a str>,
+    pub plan: Vec<PlanItemView<'a>>,
+    pub watch_for: Vec<&'a str>,
+    pub ask: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in_again_hours: Option<u32>,
+    pub language: &'a str,
+    pub content_version: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReasonView<'a> {
+    pub rule: &'a str,
+    pub level: Level,
+    pub explanation: &'a str,
+    pub clinician: &'a str,
+    pub source: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanItemView<'a> {
+    pub action: &'a str,
+    pub title: &'a str,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub education: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_in_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_in_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<ThenView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ThenView<'a> {
+    pub action: &'a str,
+    pub title: &'a str,
+    pub starts_in_days: i64,
+}
+
+impl<'a> DecisionView<'a> {
+    pub fn new(content: &'a Content, decision: &Decision, lang: Lang) -> DecisionView<'a> {
+        let texts = content.text(lang);
+        let level_text = &texts.levels[decision.level.index()];
+        let reasons = decision
+            .fired
+            .iter()
+            .map(|&i| {
+                let rule = &content.rules[i];
+                ReasonView {
+                    rule: &rule.id,
+                    level: rule.level,
+                    explanation: &texts.rules[i].patient,
+                    clinician: &texts.rules[i].clinician,
+                    source: &rule.source,
+                }
+            })
+            .collect();
+        let plan = decision
+            .plan
+            .items
+            .iter()
+            .map(|p| {
+                let item = &content.plan_items[p.item];
+                let action = &content.actions[p.action as usize];
+                PlanItemView {
+                    action: &action.id,
+                    title: &texts.plan[p.item].title,
+                    text: fill(&texts.plan[p.item].text, &item.params),
+                    education: action.education.as_deref(),
+                    starts_in_days: p.starts_in_days,
+                    ends_in_days: p.ends_in_days,
+                    then: p.then.map(|(next, starts_in_days)| ThenView {
+                        action: &content.actions[content.plan_items[next].action as usize].id,
+                        title: &texts.plan[next].title,
+                        starts_in_days,
+                    }),
+                }
+            })
+            .collect();
+        DecisionView {
+            status: decision.status,
+            level: decision.level,
+            headline: &level_text.title,
+            now: &level_text.now,
+            reasons,
+            actions: decision
+                .actions
+                .iter()
+                .map(|&a| content.actions[a as usize].id.as_str())
+                .collect(),
+            plan,
+            watch_for: decision
+                .plan
+                .watch
+                .iter()
+                .map(|&w| texts.watch[w].as_str())
+                .collect(),
+            ask: decision
+                .ask
+                .iter()
+                .map(|&f| content.facts[f as usize].id.as_str())
+                .collect(),
+            check_in_again_hours: decision.plan.check_in_again_hours,
+            language: &texts.code,
+            content_version: &content.version,
+        }
+    }
+}
+
+/// Replaces `{name}` placeholders with the item's parameters (checked at load time).
+fn fill(text: &str, params: &std::collections::BTreeMap<String, f64>) -> String {
+    let mut out = text.to_string();
+    for (name, value) in params {
+        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    out
+}

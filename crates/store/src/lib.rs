@@ -1,0 +1,250 @@
+//! Persistence for Aftercare.
+//!
+//! One [`Store`] trait, two implementations: [`SqliteStore`] (the default,
+//! a single file, for one server) and [`PgStore`] (for clinics running
+//! several servers). The server holds an `Arc<dyn Store>` from [`connect`]
+//! and never sees SQL. Both implementations share their SQL (see
+//! `shared.rs`) and are checked by one behaviour suite (`tests/behaviour.rs`).
+//!
+//! The store does not know the clinical engine: answers, decisions and
+//! facts are opaque JSON, levels are strings. It never reads the clock:
+//! every time is passed in by the caller, so tests and audits are exact.
+//!
+//! A write returns only after its transaction committed (on SQLite with
+//! `synchronous=FULL`, through group commit), so a 2xx means durable.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+// `shared` first: its macros are used by the two backends below.
+#[macro_use]
+mod shared;
+mod error;
+mod group_commit;
+mod postgres;
+mod records;
+mod sqlite;
+
+pub use error::{Result, StoreError, UNIQUE_RULES};
+pub use postgres::{PgStore, CHAT_CHANNEL};
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+/// Which database a store runs on, for the few callers that care
+/// (e.g. the web crate uses PostgreSQL LISTEN/NOTIFY for live chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Opens a store from a URL: `sqlite:path/to/file.db` (also `sqlite://…`)
+/// or `postgres://…` / `postgresql://…`. Does not migrate: call
+/// [`Store::migrate`] at start-up.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported database URL scheme (expected sqlite: or postgres://): {url}"
+        )))
+    }
+}
+
+/// Everything Aftercare persists. `get_*` return `Ok(None)` when absent;
+/// changes to a missing row return [`StoreError::NotFound`].
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- operations -------------------------------------------------------
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Readiness: the database answers and (SQLite) the writer runs.
+    async fn ping(&self) -> Result<()>;
+    /// Applies pending migrations embedded at build time.
+    async fn migrate(&self) -> Result<()>;
+    /// Consistent copy of the database to a new file while serving
+    /// (SQLite `VACUUM INTO`). PostgreSQL refuses: use `pg_dump`.
+    async fn backup_to(&self, path: &Path) -> Result<()>;
+    /// Deletes expired staff sessions and replay-cache entries; returns
+    /// how many rows went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    // --- clinics ----------------------------------------------------------
+    async fn create_clinic(&self, new: NewClinic, now: DateTime<Utc>) -> Result<Clinic>;
+    async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>>;
+    async fn get_clinic_by_slug(&self, slug: &str) -> Result<Option<Clinic>>;
+    async fn list_clinics(&self) -> Result<Vec<Clinic>>;
+    async fn update_clinic_settings(&self, id: &str, settings: ClinicSettings) -> Result<Clinic>;
+
+    // --- staff ------------------------------------------------------------
+    /// The email is stored lowercased.
+    async fn create_staff(&self, new: NewStaff, now: DateTime<Utc>) -> Result<Staff>;
+    async fn get_staff(&self, id: &str) -> Result<Option<Staff>>;
+    /// Case-insensitive (the email is lowercased before lookup).
+    async fn get_staff_by_email(&self, email: &str) -> Result<Option<Staff>>;
+    async fn list_staff(&self, clinic_id: &str) -> Result<Vec<Staff>>;
+    /// Adds one failed login; returns the new count.
+    async fn record_login_failure(&self, staff_id: &str) -> Result<i32>;
+    /// Clears failed logins and any lock.
+    async fn reset_login_failures(&self, staff_id: &str) -> Result<()>;
+    async fn set_locked_until(&self, staff_id: &str, until: Option<DateTime<Utc>>) -> Result<()>;
+    async fn set_password_hash(&self, staff_id: &str, password_hash: &str) -> Result<()>;
+
+    // --- staff sessions ---------------------------------------------------
+    async fn create_session(&self, new: NewSession, now: DateTime<Utc>) -> Result<StaffSession>;
+    /// The session and its staff member, or `None` when unknown or expired.
+    async fn get_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(StaffSession, Staff)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Logs a staff member out everywhere; returns how many sessions went.
+    async fn delete_sessions_for_staff(&self, staff_id: &str) -> Result<u64>;
+
+    // --- patients ---------------------------------------------------------
+    async fn create_patient(&self, new: NewPatient, now: DateTime<Utc>) -> Result<Patient>;
+    async fn get_patient(&self, id: &str) -> Result<Option<Patient>>;
+    async fn get_patient_by_code(&self, enrolment_code: &str) -> Result<Option<Patient>>;
+    async fn get_patient_by_link_token(&self, link_token: &str) -> Result<Option<Patient>>;
+    /// The clinic's work list: patients with open escalations first, then
+    /// by level (emergency, urgent, soon, self_care, none), then the oldest
+    /// last check-in first. Served from an index on denormalised columns.
+    async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>>;
+
+    // --- check-in sessions (questionnaire in progress) ----------------------
+    async fn create_checkin_session(
+        &self,
+        patient_id: Option<&str>,
+        answers: Value,
+        now: DateTime<Utc>,
+    ) -> Result<CheckinSession>;
+    async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>>;
+    /// Replaces the answers; `Conflict` once the session is completed.
+    async fn update_checkin_answers(
+        &self,
+        id: &str,
+        answers: Value,
+        now: DateTime<Utc>,
+    ) -> Result<CheckinSession>;
+
+    // --- check-ins (never rewritten) ----------------------------------------
+    /// Stores the check-in, sets the patient's last level and check-in time
+    /// and completes the session (if any), all in one transaction.
+    async fn insert_checkin(&self, new: NewCheckin, now: DateTime<Utc>) -> Result<Checkin>;
+    async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>>;
+    /// Newest first.
+    async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>>;
+
+    // --- diary ------------------------------------------------------------
+    /// Writes a new version of the patient's entry for the day (1 when new,
+    /// previous + 1 on edit; earlier versions are kept).
+    async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: DateTime<Utc>)
+        -> Result<DiaryEntry>;
+    /// Current (latest) version.
+    async fn get_diary_entry(&self, patient_id: &str, day: NaiveDate)
+        -> Result<Option<DiaryEntry>>;
+    /// All versions, oldest first.
+    async fn diary_history(&self, patient_id: &str, day: NaiveDate) -> Result<Vec<DiaryEntry>>;
+    /// Current versions for `from..=to`, by day.
+    async fn list_diary(
+        &self,
+        patient_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DiaryEntry>>;
+
+    // --- escalations --------------------------------------------------------
+    async fn raise_escalation(&self, new: NewEscalation, now: DateTime<Utc>)
+        -> Result<Escalation>;
+    async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>>;
+    /// Newest first.
+    async fn list_escalations(&self, patient_id: &str, open_only: bool)
+        -> Result<Vec<Escalation>>;
+    /// `Conflict` when already acknowledged.
+    async fn acknowledge_escalation(
+        &self,
+        id: &str,
+        staff_id: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Escalation>;
+
+    // --- messages (one thread per patient) ------------------------------------
+    /// On PostgreSQL also sends `pg_notify('aftercare_chat',
+    /// '<patient_id>:<message_id>')` in the same transaction.
+    async fn post_message(&self, new: NewMessage, now: DateTime<Utc>) -> Result<Message>;
+    /// Messages with id > `after_id`, oldest first, at most `limit`.
+    async fn list_messages(&self, patient_id: &str, after_id: i64, limit: i64)
+        -> Result<Vec<Message>>;
+    /// Marks the other side's messages up to `up_to_id` as read by `reader`;
+    /// returns how many changed.
+    async fn mark_read(
+        &self,
+        patient_id: &str,
+        reader: Side,
+        up_to_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+    async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts>;
+
+    // --- contact requests -----------------------------------------------------
+    async fn create_contact_request(
+        &self,
+        new: NewContactRequest,
+        now: DateTime<Utc>,
+    ) -> Result<ContactRequest>;
+    /// Newest first; `handled` filters when given.
+    async fn list_contact_requests(
+        &self,
+        clinic_id: &str,
+        handled: Option<bool>,
+    ) -> Result<Vec<ContactRequest>>;
+    /// `Conflict` when already handled.
+    async fn mark_contact_handled(
+        &self,
+        id: &str,
+        staff_id: &str,
+        reply_note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ContactRequest>;
+
+    // --- announcements --------------------------------------------------------
+    async fn create_announcement(
+        &self,
+        new: NewAnnouncement,
+        now: DateTime<Utc>,
+    ) -> Result<Announcement>;
+    /// The most recently started announcement in force at `now`.
+    async fn active_announcement(
+        &self,
+        clinic_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Announcement>>;
+    /// Newest start first.
+    async fn list_announcements(&self, clinic_id: &str) -> Result<Vec<Announcement>>;
+
+    // --- audit log (append-only, enforced by the database) ---------------------
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    /// Newest first.
+    async fn list_audit(&self, clinic_id: &str, query: AuditQuery) -> Result<Vec<AuditEntry>>;
+
+    // --- CDS Hooks --------------------------------------------------------------
+    async fn record_cds_feedback(
+        &self,
+        new: NewCdsFeedback,
+        now: DateTime<Utc>,
+    ) -> Result<CdsFeedback>;
+    /// Newest first.
+    async fn list_cds_feedback(&self, service_id: &str, limit: i64) -> Result<Vec<CdsFeedback>>;
+    /// Records a JWT id; `false` when it was already seen (a replay).
+    async fn remember_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<bool>;
+}

@@ -1,0 +1,393 @@
+//! Rows as the rest of Aftercare sees them, and the inputs that create them.
+//!
+//! Records derive `sqlx::FromRow` so one definition decodes rows from both
+//! databases, and `Serialize` so the web crate can answer with them.
+//! Inputs (`New*`) carry no id and no time: the store makes ids (UUID v4)
+//! and the caller passes `now`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Time as stored: UTC.
+pub type Time = DateTime<Utc>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Clinic {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub opening_hours: Value,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewClinic {
+    pub slug: String,
+    pub name: String,
+    pub opening_hours: Value,
+}
+
+/// What a clinic admin may change.
+#[derive(Debug, Clone)]
+pub struct ClinicSettings {
+    pub name: String,
+    pub opening_hours: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Staff {
+    pub id: String,
+    pub clinic_id: String,
+    pub email: String,
+    pub display_name: String,
+    /// `admin` or `clinician`.
+    pub role: String,
+    /// Never sent to a client.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<Time>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub clinic_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+}
+
+/// A server-side staff session; the cookie holds the token, the store only
+/// its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct StaffSession {
+    #[serde(skip_serializing)]
+    pub token_hash: String,
+    pub staff_id: String,
+    #[serde(skip_serializing)]
+    pub csrf_token: String,
+    pub created_at: Time,
+    pub expires_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub staff_id: String,
+    pub csrf_token: String,
+    pub expires_at: Time,
+}
+
+/// A pseudonymous patient, with the denormalised board counters.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Patient {
+    pub id: String,
+    pub clinic_id: String,
+    pub display_name: String,
+    pub enrolment_code: String,
+    #[serde(skip_serializing)]
+    pub link_token: String,
+    pub procedure: String,
+    pub procedure_date: NaiveDate,
+    pub delivery_date: Option<NaiveDate>,
+    pub language: String,
+    /// Level of the latest check-in, `None` before the first.
+    pub last_level: Option<String>,
+    pub last_checkin_at: Option<Time>,
+    /// Escalations not yet acknowledged.
+    pub open_escalations: i32,
+    /// Messages from the patient not yet read by staff.
+    pub unread_messages: i32,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPatient {
+    pub clinic_id: String,
+    pub display_name: String,
+    pub enrolment_code: String,
+    pub link_token: String,
+    pub procedure: String,
+    pub procedure_date: NaiveDate,
+    pub delivery_date: Option<NaiveDate>,
+    pub language: String,
+}
+
+/// Board filters and paging. `level` may be `"none"` for patients who have
+/// not checked in yet.
+#[derive(Debug, Clone)]
+pub struct BoardFilter {
+    pub level: Option<String>,
+    pub procedure: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for BoardFilter {
+    fn default() -> Self {
+        BoardFilter {
+            level: None,
+            procedure: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CheckinSession {
+    pub id: String,
+    pub patient_id: Option<String>,
+    pub answers: Value,
+    pub created_at: Time,
+    pub updated_at: Time,
+    pub completed_checkin_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Checkin {
+    pub id: String,
+    pub patient_id: String,
+    pub answers: Value,
+    pub decision: Value,
+    pub level: String,
+    pub status: String,
+    pub content_version: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCheckin {
+    pub patient_id: String,
+    /// The questionnaire session this completes, if any.
+    pub session_id: Option<String>,
+    pub answers: Value,
+    pub decision: Value,
+    pub level: String,
+    pub status: String,
+    pub content_version: String,
+}
+
+/// One version of a patient's diary entry for a day.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DiaryEntry {
+    pub patient_id: String,
+    pub day: NaiveDate,
+    pub version: i32,
+    pub pain: i16,
+    pub facts: Value,
+    pub note: Option<String>,
+    pub recorded_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDiaryEntry {
+    pub patient_id: String,
+    pub day: NaiveDate,
+    /// 0 to 10.
+    pub pain: i16,
+    pub facts: Value,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Escalation {
+    pub id: String,
+    pub patient_id: String,
+    pub level: String,
+    /// A reason code, e.g. `fever_with_back_pain`.
+    pub reason: String,
+    /// `checkin` or `diary`.
+    pub source: String,
+    /// The check-in id or diary day that raised it.
+    pub source_ref: String,
+    pub raised_at: Time,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<Time>,
+    pub ack_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEscalation {
+    pub patient_id: String,
+    pub level: String,
+    pub reason: String,
+    pub source: String,
+    pub source_ref: String,
+}
+
+/// A side of the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Patient,
+    Staff,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Patient => "patient",
+            Side::Staff => "staff",
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Patient => Side::Staff,
+            Side::Staff => Side::Patient,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Message {
+    /// Monotonic within a thread: poll with `after_id`.
+    pub id: i64,
+    pub patient_id: String,
+    /// `patient` or `staff`.
+    pub sender: String,
+    pub staff_id: Option<String>,
+    pub body: String,
+    pub created_at: Time,
+    /// When the other side read it.
+    pub read_at: Option<Time>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub patient_id: String,
+    pub sender: Side,
+    /// Required when the sender is staff.
+    pub staff_id: Option<String>,
+    pub body: String,
+}
+
+/// Unread messages in one thread, for each reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct UnreadCounts {
+    /// From the patient, not yet read by staff.
+    pub for_staff: i64,
+    /// From staff, not yet read by the patient.
+    pub for_patient: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ContactRequest {
+    pub id: String,
+    pub clinic_id: String,
+    pub name: String,
+    pub contact: String,
+    pub message: String,
+    pub consent: bool,
+    pub created_at: Time,
+    pub handled_by: Option<String>,
+    pub handled_at: Option<Time>,
+    pub reply_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContactRequest {
+    pub clinic_id: String,
+    pub name: String,
+    pub contact: String,
+    pub message: String,
+    pub consent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Announcement {
+    pub id: String,
+    pub clinic_id: String,
+    pub text_en: String,
+    pub text_es: String,
+    pub starts_at: Time,
+    /// `None`: until replaced.
+    pub ends_at: Option<Time>,
+    pub created_by: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAnnouncement {
+    pub clinic_id: String,
+    pub text_en: String,
+    pub text_es: String,
+    pub starts_at: Time,
+    pub ends_at: Option<Time>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Time,
+    /// `staff`, `patient`, `system`, `ehr` or `anonymous`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    /// E.g. `diary.read`.
+    pub action: String,
+    pub patient_id: Option<String>,
+    pub clinic_id: Option<String>,
+    /// Client IP address.
+    pub address: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub at: Time,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub patient_id: Option<String>,
+    pub clinic_id: Option<String>,
+    pub address: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Audit listing filters and paging.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub patient_id: Option<String>,
+    /// Inclusive.
+    pub from: Option<Time>,
+    /// Exclusive.
+    pub to: Option<Time>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        AuditQuery {
+            patient_id: None,
+            from: None,
+            to: None,
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CdsFeedback {
+    pub id: String,
+    pub service_id: String,
+    pub card_id: String,
+    /// `accepted` or `overridden`.
+    pub outcome: String,
+    pub override_reason: Option<Value>,
+    pub at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCdsFeedback {
+    pub service_id: String,
+    pub card_id: String,
+    pub outcome: String,
+    pub override_reason: Option<Value>,
+}

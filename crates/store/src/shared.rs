@@ -1,0 +1,1048 @@
+//! The SQL and the `Store` implementation shared by both databases.
+//!
+//! The two schemas are one design in two dialects, and the queries use only
+//! syntax both accept (`$n` parameters, `RETURNING`, `ON CONFLICT`,
+//! `NULLS FIRST`). Writing each operation once, in the `impl_store!` macro
+//! instantiated for SQLite and for PostgreSQL, keeps the two backends from
+//! drifting apart. What really differs lives in `sqlite.rs`/`postgres.rs`:
+//! - `self.reader()`: a connection for reads;
+//! - `self.write(f)`: runs `f` in a committed transaction (SQLite: group
+//!   commit; PostgreSQL: a pool transaction);
+//! - `lock_patient(c, id)`: serialises writes to one patient's rows
+//!   (PostgreSQL `FOR UPDATE`; SQLite already has a single writer);
+//! - `notify_chat(c, patient, message)`: PostgreSQL `pg_notify`;
+//! - `ping_impl`, `migrate_impl`, `backup_impl`, `BACKEND`.
+
+/// A new random id.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+// Column lists, as macros so `concat!` can build whole statements at compile
+// time (one `&'static str` per statement: prepared once, cached by sqlx).
+macro_rules! clinic_cols { () => { "id, slug, name, opening_hours, created_at" } }
+macro_rules! staff_cols {
+    () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at" };
+}
+macro_rules! session_cols { () => { "token_hash, staff_id, csrf_token, created_at, expires_at" } }
+macro_rules! patient_cols {
+    () => {
+        "id, clinic_id, display_name, enrolment_code, link_token, procedure, procedure_date, \
+         delivery_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at"
+    };
+}
+macro_rules! csession_cols {
+    () => { "id, patient_id, answers, created_at, updated_at, completed_checkin_id" };
+}
+macro_rules! checkin_cols {
+    () => { "id, patient_id, answers, decision, level, status, content_version, created_at" };
+}
+macro_rules! diary_cols { () => { "patient_id, day, version, pain, facts, note, recorded_at" } }
+macro_rules! escalation_cols {
+    () => {
+        "id, patient_id, level, reason, source, source_ref, raised_at, acknowledged_by, \
+         acknowledged_at, ack_note"
+    };
+}
+macro_rules! message_cols { () => { "id, patient_id, sender, staff_id, body, created_at, read_at" } }
+macro_rules! contact_cols {
+    () => {
+        "id, clinic_id, name, contact, message, consent, created_at, handled_by, handled_at, reply_note"
+    };
+}
+macro_rules! announcement_cols {
+    () => { "id, clinic_id, text_en, text_es, starts_at, ends_at, created_by, created_at" };
+}
+macro_rules! audit_cols {
+    () => { "id, at, actor_kind, actor_id, action, patient_id, clinic_id, address, detail" };
+}
+macro_rules! cds_cols { () => { "id, service_id, card_id, outcome, override_reason, at" } }
+
+/// Recounts a patient's open escalations (kept on the row for the board).
+macro_rules! recount_escalations_sql {
+    () => {
+        "UPDATE patients SET open_escalations = (SELECT COUNT(*) FROM escalations \
+         WHERE patient_id = $1 AND acknowledged_at IS NULL) WHERE id = $1"
+    };
+}
+/// Recounts a patient's messages unread by staff (kept on the row for the board).
+macro_rules! recount_unread_sql {
+    () => {
+        "UPDATE patients SET unread_messages = (SELECT COUNT(*) FROM messages \
+         WHERE patient_id = $1 AND sender = 'patient' AND read_at IS NULL) WHERE id = $1"
+    };
+}
+
+/// Implements `Store` for `$store`, whose connections are `$conn`.
+macro_rules! impl_store {
+    ($store:ty, $conn:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                Self::BACKEND
+            }
+
+            async fn ping(&self) -> Result<()> {
+                self.ping_impl().await
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                self.migrate_impl().await
+            }
+
+            async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+                self.backup_impl(path).await
+            }
+
+            async fn purge_expired(&self, now: Time) -> Result<u64> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let a = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
+                            .bind(now)
+                            .execute(&mut *c)
+                            .await?;
+                        let b = sqlx::query("DELETE FROM jwt_replay WHERE expires_at <= $1")
+                            .bind(now)
+                            .execute(&mut *c)
+                            .await?;
+                        Ok(a.rows_affected() + b.rows_affected())
+                    })
+                })
+                .await
+            }
+
+            // --- clinics ---------------------------------------------------
+
+            async fn create_clinic(&self, new: NewClinic, now: Time) -> Result<Clinic> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO clinics (id, slug, name, opening_hours, created_at) ",
+                            "VALUES ($1, $2, $3, $4, $5) RETURNING ", clinic_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.slug)
+                            .bind(new.name)
+                            .bind(new.opening_hours)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>> {
+                let sql = concat!("SELECT ", clinic_cols!(), " FROM clinics WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn get_clinic_by_slug(&self, slug: &str) -> Result<Option<Clinic>> {
+                let sql = concat!("SELECT ", clinic_cols!(), " FROM clinics WHERE slug = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(slug).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_clinics(&self) -> Result<Vec<Clinic>> {
+                let sql = concat!("SELECT ", clinic_cols!(), " FROM clinics ORDER BY name, id");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).fetch_all(&mut *c).await?)
+            }
+
+            async fn update_clinic_settings(
+                &self,
+                id: &str,
+                settings: ClinicSettings,
+            ) -> Result<Clinic> {
+                let id = id.to_owned();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "UPDATE clinics SET name = $2, opening_hours = $3 WHERE id = $1 RETURNING ",
+                            clinic_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(settings.name)
+                            .bind(settings.opening_hours)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            // --- staff -------------------------------------------------------
+
+            async fn create_staff(&self, new: NewStaff, now: Time) -> Result<Staff> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO staff (id, clinic_id, email, display_name, role, password_hash, ",
+                            "failed_logins, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING ",
+                            staff_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.clinic_id)
+                            .bind(new.email.to_lowercase())
+                            .bind(new.display_name)
+                            .bind(new.role)
+                            .bind(new.password_hash)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_staff(&self, id: &str) -> Result<Option<Staff>> {
+                let sql = concat!("SELECT ", staff_cols!(), " FROM staff WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn get_staff_by_email(&self, email: &str) -> Result<Option<Staff>> {
+                let sql = concat!("SELECT ", staff_cols!(), " FROM staff WHERE email = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(email.to_lowercase())
+                    .fetch_optional(&mut *c)
+                    .await?)
+            }
+
+            async fn list_staff(&self, clinic_id: &str) -> Result<Vec<Staff>> {
+                let sql = concat!(
+                    "SELECT ", staff_cols!(), " FROM staff WHERE clinic_id = $1 ORDER BY display_name, id"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(clinic_id).fetch_all(&mut *c).await?)
+            }
+
+            async fn record_login_failure(&self, staff_id: &str) -> Result<i32> {
+                let id = staff_id.to_owned();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = "UPDATE staff SET failed_logins = failed_logins + 1 \
+                                   WHERE id = $1 RETURNING failed_logins";
+                        Ok(sqlx::query_scalar(sql).bind(id).fetch_one(&mut *c).await?)
+                    })
+                })
+                .await
+            }
+
+            async fn reset_login_failures(&self, staff_id: &str) -> Result<()> {
+                let sql = "UPDATE staff SET failed_logins = 0, locked_until = $2 WHERE id = $1";
+                self.execute_one(sql, staff_id.to_owned(), None::<Time>).await
+            }
+
+            async fn set_locked_until(&self, staff_id: &str, until: Option<Time>) -> Result<()> {
+                let sql = "UPDATE staff SET locked_until = $2 WHERE id = $1";
+                self.execute_one(sql, staff_id.to_owned(), until).await
+            }
+
+            async fn set_password_hash(&self, staff_id: &str, password_hash: &str) -> Result<()> {
+                let sql = "UPDATE staff SET password_hash = $2 WHERE id = $1";
+                self.execute_one(sql, staff_id.to_owned(), password_hash.to_owned()).await
+            }
+
+            // --- staff sessions --------------------------------------------------
+
+            async fn create_session(&self, new: NewSession, now: Time) -> Result<StaffSession> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, ",
+                            "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ", session_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(new.token_hash)
+                            .bind(new.staff_id)
+                            .bind(new.csrf_token)
+                            .bind(now)
+                            .bind(new.expires_at)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_session(
+                &self,
+                token_hash: &str,
+                now: Time,
+            ) -> Result<Option<(StaffSession, Staff)>> {
+                let sql = concat!(
+                    "SELECT ", session_cols!(), " FROM staff_sessions ",
+                    "WHERE token_hash = $1 AND expires_at > $2"
+                );
+                let mut c = self.reader().await?;
+                let session: Option<StaffSession> = sqlx::query_as(sql)
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let Some(session) = session else { return Ok(None) };
+                let sql = concat!("SELECT ", staff_cols!(), " FROM staff WHERE id = $1");
+                let staff: Option<Staff> = sqlx::query_as(sql)
+                    .bind(&session.staff_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                Ok(staff.map(|staff| (session, staff)))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                let sql = "DELETE FROM staff_sessions WHERE token_hash = $1";
+                self.execute_many(sql, token_hash.to_owned()).await.map(drop)
+            }
+
+            async fn delete_sessions_for_staff(&self, staff_id: &str) -> Result<u64> {
+                let sql = "DELETE FROM staff_sessions WHERE staff_id = $1";
+                self.execute_many(sql, staff_id.to_owned()).await
+            }
+
+            // --- patients ------------------------------------------------------
+
+            async fn create_patient(&self, new: NewPatient, now: Time) -> Result<Patient> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, ",
+                            "procedure, procedure_date, delivery_date, language, open_escalations, ",
+                            "unread_messages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10) ",
+                            "RETURNING ", patient_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.clinic_id)
+                            .bind(new.display_name)
+                            .bind(new.enrolment_code)
+                            .bind(new.link_token)
+                            .bind(new.procedure)
+                            .bind(new.procedure_date)
+                            .bind(new.delivery_date)
+                            .bind(new.language)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_patient(&self, id: &str) -> Result<Option<Patient>> {
+                let sql = concat!("SELECT ", patient_cols!(), " FROM patients WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn get_patient_by_code(&self, enrolment_code: &str) -> Result<Option<Patient>> {
+                let sql =
+                    concat!("SELECT ", patient_cols!(), " FROM patients WHERE enrolment_code = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(enrolment_code).fetch_optional(&mut *c).await?)
+            }
+
+            async fn get_patient_by_link_token(&self, link_token: &str) -> Result<Option<Patient>> {
+                let sql = concat!("SELECT ", patient_cols!(), " FROM patients WHERE link_token = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(link_token).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {
+                // The ORDER BY matches index patients_board, so a page is an
+                // index range scan however many patients the clinic has.
+                let sql = concat!(
+                    "SELECT ", patient_cols!(), " FROM patients WHERE clinic_id = $1 ",
+                    "AND ($2 IS NULL OR last_level = $2 OR ($2 = 'none' AND last_level IS NULL)) ",
+                    "AND ($3 IS NULL OR procedure = $3) ",
+                    "ORDER BY board_rank, last_checkin_at NULLS FIRST, id LIMIT $4 OFFSET $5"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .bind(filter.level)
+                    .bind(filter.procedure)
+                    .bind(filter.limit)
+                    .bind(filter.offset)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            // --- check-in sessions ------------------------------------------------
+
+            async fn create_checkin_session(
+                &self,
+                patient_id: Option<&str>,
+                answers: serde_json::Value,
+                now: Time,
+            ) -> Result<CheckinSession> {
+                let id = new_id();
+                let patient_id = patient_id.map(str::to_owned);
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
+                            "VALUES ($1, $2, $3, $4, $4) RETURNING ", csession_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(patient_id)
+                            .bind(answers)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>> {
+                let sql = concat!("SELECT ", csession_cols!(), " FROM checkin_sessions WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn update_checkin_answers(
+                &self,
+                id: &str,
+                answers: serde_json::Value,
+                now: Time,
+            ) -> Result<CheckinSession> {
+                let id = id.to_owned();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "UPDATE checkin_sessions SET answers = $2, updated_at = $3 ",
+                            "WHERE id = $1 AND completed_checkin_id IS NULL RETURNING ", csession_cols!()
+                        );
+                        let row = sqlx::query_as(sql)
+                            .bind(&id)
+                            .bind(answers)
+                            .bind(now)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                        match row {
+                            Some(row) => Ok(row),
+                            None => Err(missing_or_conflict(
+                                c,
+                                "SELECT 1 FROM checkin_sessions WHERE id = $1",
+                                &id,
+                                "check-in session already completed",
+                            )
+                            .await),
+                        }
+                    })
+                })
+                .await
+            }
+
+            // --- check-ins -------------------------------------------------------
+
+            async fn insert_checkin(&self, new: NewCheckin, now: Time) -> Result<Checkin> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        lock_patient(c, &new.patient_id).await?;
+                        let sql = concat!(
+                            "INSERT INTO checkins (id, patient_id, answers, decision, level, status, ",
+                            "content_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                            checkin_cols!()
+                        );
+                        let checkin: Checkin = sqlx::query_as(sql)
+                            .bind(&id)
+                            .bind(&new.patient_id)
+                            .bind(new.answers)
+                            .bind(new.decision)
+                            .bind(&new.level)
+                            .bind(new.status)
+                            .bind(new.content_version)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?;
+                        sqlx::query("UPDATE patients SET last_level = $2, last_checkin_at = $3 WHERE id = $1")
+                            .bind(&new.patient_id)
+                            .bind(&new.level)
+                            .bind(now)
+                            .execute(&mut *c)
+                            .await?;
+                        if let Some(session_id) = new.session_id {
+                            let done = sqlx::query(
+                                "UPDATE checkin_sessions SET completed_checkin_id = $2, updated_at = $3 \
+                                 WHERE id = $1 AND completed_checkin_id IS NULL",
+                            )
+                            .bind(&session_id)
+                            .bind(&id)
+                            .bind(now)
+                            .execute(&mut *c)
+                            .await?;
+                            if done.rows_affected() == 0 {
+                                return Err(missing_or_conflict(
+                                    c,
+                                    "SELECT 1 FROM checkin_sessions WHERE id = $1",
+                                    &session_id,
+                                    "check-in session already completed",
+                                )
+                                .await);
+                            }
+                        }
+                        Ok(checkin)
+                    })
+                })
+                .await
+            }
+
+            async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>> {
+                let sql = concat!("SELECT ", checkin_cols!(), " FROM checkins WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>> {
+                let sql = concat!(
+                    "SELECT ", checkin_cols!(), " FROM checkins WHERE patient_id = $1 ",
+                    "ORDER BY created_at DESC, id DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).fetch_all(&mut *c).await?)
+            }
+
+            // --- diary -----------------------------------------------------------
+
+            async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: Time) -> Result<DiaryEntry> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        lock_patient(c, &new.patient_id).await?;
+                        // The next version is computed in the insert itself,
+                        // from the primary-key index (patient_id, day, version).
+                        let sql = concat!(
+                            "INSERT INTO diary_entries (patient_id, day, version, pain, facts, note, recorded_at) ",
+                            "SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6 ",
+                            "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ", diary_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(new.patient_id)
+                            .bind(new.day)
+                            .bind(new.pain)
+                            .bind(new.facts)
+                            .bind(new.note)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn get_diary_entry(
+                &self,
+                patient_id: &str,
+                day: chrono::NaiveDate,
+            ) -> Result<Option<DiaryEntry>> {
+                let sql = concat!(
+                    "SELECT ", diary_cols!(), " FROM diary_entries WHERE patient_id = $1 AND day = $2 ",
+                    "ORDER BY version DESC LIMIT 1"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).bind(day).fetch_optional(&mut *c).await?)
+            }
+
+            async fn diary_history(
+                &self,
+                patient_id: &str,
+                day: chrono::NaiveDate,
+            ) -> Result<Vec<DiaryEntry>> {
+                let sql = concat!(
+                    "SELECT ", diary_cols!(), " FROM diary_entries WHERE patient_id = $1 AND day = $2 ",
+                    "ORDER BY version"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).bind(day).fetch_all(&mut *c).await?)
+            }
+
+            async fn list_diary(
+                &self,
+                patient_id: &str,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> Result<Vec<DiaryEntry>> {
+                let sql = concat!(
+                    "SELECT ", diary_cols!(), " FROM diary_entries d ",
+                    "WHERE patient_id = $1 AND day >= $2 AND day <= $3 AND version = ",
+                    "(SELECT MAX(version) FROM diary_entries v WHERE v.patient_id = d.patient_id AND v.day = d.day) ",
+                    "ORDER BY day"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            // --- escalations -------------------------------------------------------
+
+            async fn raise_escalation(&self, new: NewEscalation, now: Time) -> Result<Escalation> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        lock_patient(c, &new.patient_id).await?;
+                        let sql = concat!(
+                            "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, ",
+                            "raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", escalation_cols!()
+                        );
+                        let escalation = sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(&new.patient_id)
+                            .bind(new.level)
+                            .bind(new.reason)
+                            .bind(new.source)
+                            .bind(new.source_ref)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?;
+                        sqlx::query(recount_escalations_sql!())
+                            .bind(&new.patient_id)
+                            .execute(&mut *c)
+                            .await?;
+                        Ok(escalation)
+                    })
+                })
+                .await
+            }
+
+            async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>> {
+                let sql = concat!("SELECT ", escalation_cols!(), " FROM escalations WHERE id = $1");
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_escalations(
+                &self,
+                patient_id: &str,
+                open_only: bool,
+            ) -> Result<Vec<Escalation>> {
+                let sql = concat!(
+                    "SELECT ", escalation_cols!(), " FROM escalations WHERE patient_id = $1 ",
+                    "AND (NOT $2 OR acknowledged_at IS NULL) ORDER BY raised_at DESC, id DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).bind(open_only).fetch_all(&mut *c).await?)
+            }
+
+            async fn acknowledge_escalation(
+                &self,
+                id: &str,
+                staff_id: &str,
+                note: Option<&str>,
+                now: Time,
+            ) -> Result<Escalation> {
+                let (id, staff_id, note) = (id.to_owned(), staff_id.to_owned(), note.map(str::to_owned));
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "UPDATE escalations SET acknowledged_by = $2, acknowledged_at = $3, ack_note = $4 ",
+                            "WHERE id = $1 AND acknowledged_at IS NULL RETURNING ", escalation_cols!()
+                        );
+                        let row: Option<Escalation> = sqlx::query_as(sql)
+                            .bind(&id)
+                            .bind(staff_id)
+                            .bind(now)
+                            .bind(note)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                        let Some(escalation) = row else {
+                            return Err(missing_or_conflict(
+                                c,
+                                "SELECT 1 FROM escalations WHERE id = $1",
+                                &id,
+                                "escalation already acknowledged",
+                            )
+                            .await);
+                        };
+                        sqlx::query(recount_escalations_sql!())
+                            .bind(&escalation.patient_id)
+                            .execute(&mut *c)
+                            .await?;
+                        Ok(escalation)
+                    })
+                })
+                .await
+            }
+
+            // --- messages ------------------------------------------------------------
+
+            async fn post_message(&self, new: NewMessage, now: Time) -> Result<Message> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        // The lock keeps ids in commit order within a thread,
+                        // so polling with `after_id` never skips a message.
+                        lock_patient(c, &new.patient_id).await?;
+                        let sql = concat!(
+                            "INSERT INTO messages (patient_id, sender, staff_id, body, created_at) ",
+                            "VALUES ($1, $2, $3, $4, $5) RETURNING ", message_cols!()
+                        );
+                        let message: Message = sqlx::query_as(sql)
+                            .bind(&new.patient_id)
+                            .bind(new.sender.as_str())
+                            .bind(new.staff_id)
+                            .bind(new.body)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?;
+                        sqlx::query(recount_unread_sql!())
+                            .bind(&new.patient_id)
+                            .execute(&mut *c)
+                            .await?;
+                        notify_chat(c, &message.patient_id, message.id).await?;
+                        Ok(message)
+                    })
+                })
+                .await
+            }
+
+            async fn list_messages(
+                &self,
+                patient_id: &str,
+                after_id: i64,
+                limit: i64,
+            ) -> Result<Vec<Message>> {
+                let sql = concat!(
+                    "SELECT ", message_cols!(), " FROM messages WHERE patient_id = $1 AND id > $2 ",
+                    "ORDER BY id LIMIT $3"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .bind(after_id)
+                    .bind(limit)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            async fn mark_read(
+                &self,
+                patient_id: &str,
+                reader: Side,
+                up_to_id: i64,
+                now: Time,
+            ) -> Result<u64> {
+                let patient_id = patient_id.to_owned();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let done = sqlx::query(
+                            "UPDATE messages SET read_at = $4 WHERE patient_id = $1 AND sender = $2 \
+                             AND id <= $3 AND read_at IS NULL",
+                        )
+                        .bind(&patient_id)
+                        .bind(reader.other().as_str())
+                        .bind(up_to_id)
+                        .bind(now)
+                        .execute(&mut *c)
+                        .await?;
+                        sqlx::query(recount_unread_sql!())
+                            .bind(&patient_id)
+                            .execute(&mut *c)
+                            .await?;
+                        Ok(done.rows_affected())
+                    })
+                })
+                .await
+            }
+
+            async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts> {
+                let sql = "SELECT \
+                    COALESCE(SUM(CASE WHEN sender = 'patient' THEN 1 ELSE 0 END), 0) AS for_staff, \
+                    COALESCE(SUM(CASE WHEN sender = 'staff' THEN 1 ELSE 0 END), 0) AS for_patient \
+                    FROM messages WHERE patient_id = $1 AND read_at IS NULL";
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).fetch_one(&mut *c).await?)
+            }
+
+            // --- contact requests ---------------------------------------------------
+
+            async fn create_contact_request(
+                &self,
+                new: NewContactRequest,
+                now: Time,
+            ) -> Result<ContactRequest> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO contact_requests (id, clinic_id, name, contact, message, consent, ",
+                            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", contact_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.clinic_id)
+                            .bind(new.name)
+                            .bind(new.contact)
+                            .bind(new.message)
+                            .bind(new.consent)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn list_contact_requests(
+                &self,
+                clinic_id: &str,
+                handled: Option<bool>,
+            ) -> Result<Vec<ContactRequest>> {
+                let sql = concat!(
+                    "SELECT ", contact_cols!(), " FROM contact_requests WHERE clinic_id = $1 ",
+                    "AND ($2 IS NULL OR (handled_at IS NOT NULL) = $2) ORDER BY created_at DESC, id DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(clinic_id).bind(handled).fetch_all(&mut *c).await?)
+            }
+
+            async fn mark_contact_handled(
+                &self,
+                id: &str,
+                staff_id: &str,
+                reply_note: Option<&str>,
+                now: Time,
+            ) -> Result<ContactRequest> {
+                let (id, staff_id, note) =
+                    (id.to_owned(), staff_id.to_owned(), reply_note.map(str::to_owned));
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "UPDATE contact_requests SET handled_by = $2, handled_at = $3, reply_note = $4 ",
+                            "WHERE id = $1 AND handled_at IS NULL RETURNING ", contact_cols!()
+                        );
+                        let row = sqlx::query_as(sql)
+                            .bind(&id)
+                            .bind(staff_id)
+                            .bind(now)
+                            .bind(note)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                        match row {
+                            Some(row) => Ok(row),
+                            None => Err(missing_or_conflict(
+                                c,
+                                "SELECT 1 FROM contact_requests WHERE id = $1",
+                                &id,
+                                "contact request already handled",
+                            )
+                            .await),
+                        }
+                    })
+                })
+                .await
+            }
+
+            // --- announcements --------------------------------------------------------
+
+            async fn create_announcement(
+                &self,
+                new: NewAnnouncement,
+                now: Time,
+            ) -> Result<Announcement> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO announcements (id, clinic_id, text_en, text_es, starts_at, ends_at, ",
+                            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                            announcement_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.clinic_id)
+                            .bind(new.text_en)
+                            .bind(new.text_es)
+                            .bind(new.starts_at)
+                            .bind(new.ends_at)
+                            .bind(new.created_by)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn active_announcement(
+                &self,
+                clinic_id: &str,
+                now: Time,
+            ) -> Result<Option<Announcement>> {
+                let sql = concat!(
+                    "SELECT ", announcement_cols!(), " FROM announcements WHERE clinic_id = $1 ",
+                    "AND starts_at <= $2 AND (ends_at IS NULL OR ends_at > $2) ",
+                    "ORDER BY starts_at DESC, created_at DESC LIMIT 1"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(clinic_id).bind(now).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_announcements(&self, clinic_id: &str) -> Result<Vec<Announcement>> {
+                let sql = concat!(
+                    "SELECT ", announcement_cols!(), " FROM announcements WHERE clinic_id = $1 ",
+                    "ORDER BY starts_at DESC, created_at DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(clinic_id).fetch_all(&mut *c).await?)
+            }
+
+            // --- audit ------------------------------------------------------------------
+
+            async fn append_audit(&self, e: NewAuditEntry) -> Result<AuditEntry> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
+                            "address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                            audit_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(e.at)
+                            .bind(e.actor_kind)
+                            .bind(e.actor_id)
+                            .bind(e.action)
+                            .bind(e.patient_id)
+                            .bind(e.clinic_id)
+                            .bind(e.address)
+                            .bind(e.detail)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn list_audit(&self, clinic_id: &str, q: AuditQuery) -> Result<Vec<AuditEntry>> {
+                let sql = concat!(
+                    "SELECT ", audit_cols!(), " FROM audit_log WHERE clinic_id = $1 ",
+                    "AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR at >= $3) ",
+                    "AND ($4 IS NULL OR at < $4) ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .bind(q.patient_id)
+                    .bind(q.from)
+                    .bind(q.to)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            // --- CDS Hooks ----------------------------------------------------------------
+
+            async fn record_cds_feedback(&self, new: NewCdsFeedback, now: Time) -> Result<CdsFeedback> {
+                let id = new_id();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let sql = concat!(
+                            "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at) ",
+                            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ", cds_cols!()
+                        );
+                        Ok(sqlx::query_as(sql)
+                            .bind(id)
+                            .bind(new.service_id)
+                            .bind(new.card_id)
+                            .bind(new.outcome)
+                            .bind(new.override_reason)
+                            .bind(now)
+                            .fetch_one(&mut *c)
+                            .await?)
+                    })
+                })
+                .await
+            }
+
+            async fn list_cds_feedback(&self, service_id: &str, limit: i64) -> Result<Vec<CdsFeedback>> {
+                let sql = concat!(
+                    "SELECT ", cds_cols!(), " FROM cds_feedback WHERE service_id = $1 ",
+                    "ORDER BY at DESC, id DESC LIMIT $2"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(service_id).bind(limit).fetch_all(&mut *c).await?)
+            }
+
+            async fn remember_jti(&self, jti: &str, expires_at: Time) -> Result<bool> {
+                let jti = jti.to_owned();
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let done = sqlx::query(
+                            "INSERT INTO jwt_replay (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                        )
+                        .bind(jti)
+                        .bind(expires_at)
+                        .execute(&mut *c)
+                        .await?;
+                        Ok(done.rows_affected() == 1)
+                    })
+                })
+                .await
+            }
+        }
+
+        impl $store {
+            /// Runs one `UPDATE … WHERE id = $1` with one more bind;
+            /// `NotFound` when no row matched.
+            async fn execute_one<V>(&self, sql: &'static str, id: String, value: V) -> Result<()>
+            where
+                V: for<'q> sqlx::Encode<'q, <$conn as sqlx::Connection>::Database>
+                    + sqlx::Type<<$conn as sqlx::Connection>::Database>
+                    + Send
+                    + 'static,
+            {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let done = sqlx::query(sql).bind(id).bind(value).execute(&mut *c).await?;
+                        match done.rows_affected() {
+                            0 => Err(StoreError::NotFound),
+                            _ => Ok(()),
+                        }
+                    })
+                })
+                .await
+            }
+
+            /// Runs one statement with one bind; returns rows affected.
+            async fn execute_many(&self, sql: &'static str, key: String) -> Result<u64> {
+                self.write(move |c: &mut $conn| {
+                    Box::pin(async move {
+                        let done = sqlx::query(sql).bind(key).execute(&mut *c).await?;
+                        Ok(done.rows_affected())
+                    })
+                })
+                .await
+            }
+        }
+
+        /// After an update matched nothing: `NotFound` if the row is
+        /// missing, otherwise `Conflict(reason)` (it exists but may no
+        /// longer change).
+        async fn missing_or_conflict(
+            c: &mut $conn,
+            exists_sql: &'static str,
+            id: &str,
+            reason: &str,
+        ) -> StoreError {
+            match sqlx::query(exists_sql).bind(id).fetch_optional(&mut *c).await {
+                Ok(Some(_)) => StoreError::Conflict(reason.to_string()),
+                Ok(None) => StoreError::NotFound,
+                Err(e) => e.into(),
+            }
+        }
+    };
+}

@@ -1,0 +1,161 @@
+//! SQLite: the default store, one file, one server.
+//!
+//! Durability and throughput come from the connection settings (WAL,
+//! `synchronous=FULL`, foreign keys, a busy timeout) and from group commit
+//! (see `group_commit.rs`): every write goes through the single writer
+//! task, reads use a separate pool of `query_only` connections, which WAL
+//! lets run alongside the writer.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection};
+
+use crate::error::{Result, StoreError};
+use crate::group_commit::{BoxFuture, GroupCommit};
+use crate::records::*;
+use crate::shared::new_id;
+use crate::Backend;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Most writes committed together; bounds one transaction's work (and the
+/// latency of the last job in it) under heavy load.
+const MAX_BATCH: usize = 256;
+const READ_CONNECTIONS: u32 = 8;
+
+/// The SQLite store. Needs a file: WAL and the separate reader pool do not
+/// work with `:memory:`.
+pub struct SqliteStore {
+    options: SqliteConnectOptions,
+    read: SqlitePool,
+    writer: GroupCommit,
+}
+
+impl SqliteStore {
+    pub(crate) const BACKEND: Backend = Backend::Sqlite;
+
+    /// Opens (creating it and its parent directory if needed) the database
+    /// file at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(SqliteConnectOptions::new().filename(path.as_ref())).await
+    }
+
+    /// Opens from a `sqlite:` URL, e.g. `sqlite:data/aftercare.db`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("bad SQLite URL: {e}")))?;
+        Self::open_with(options).await
+    }
+
+    async fn open_with(options: SqliteConnectOptions) -> Result<Self> {
+        let path = options.get_filename();
+        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+            return Err(StoreError::Other(
+                "SQLite store needs a file, not an in-memory database".into(),
+            ));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let write_conn = options.connect().await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.clone().pragma("query_only", "ON"))
+            .await?;
+        Ok(SqliteStore {
+            options,
+            read,
+            writer: GroupCommit::spawn(write_conn, MAX_BATCH),
+        })
+    }
+
+    async fn reader(&self) -> Result<PoolConnection<Sqlite>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    async fn ping_impl(&self) -> Result<()> {
+        if !self.writer.is_running() {
+            return Err(StoreError::Unavailable);
+        }
+        let mut c = self.reader().await?;
+        sqlx::query("SELECT 1").execute(&mut *c).await?;
+        Ok(())
+    }
+
+    /// Migrates on a connection of its own: the writer's connection always
+    /// has a transaction open, and sqlx's migrator opens its own.
+    async fn migrate_impl(&self) -> Result<()> {
+        let mut conn = self.options.connect().await?;
+        MIGRATOR.run(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// `VACUUM INTO` writes a consistent, compacted copy while the store
+    /// keeps serving (it reads one snapshot).
+    async fn backup_impl(&self, path: &Path) -> Result<()> {
+        if path.exists() {
+            return Err(StoreError::Conflict(format!(
+                "backup target {} already exists",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
+        let mut conn = self.options.connect().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+}
+
+/// SQLite has one writer, so nothing to lock; only check the patient exists
+/// (an insert referring to a missing patient would fail on its foreign key
+/// anyway, this gives the same `NotFound` as PostgreSQL before any work).
+async fn lock_patient(c: &mut SqliteConnection, patient_id: &str) -> Result<()> {
+    sqlx::query("SELECT 1 FROM patients WHERE id = $1")
+        .bind(patient_id)
+        .fetch_optional(&mut *c)
+        .await?
+        .map(drop)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Live chat across processes is a PostgreSQL concern; one SQLite server
+/// notifies its own clients in memory.
+async fn notify_chat(_c: &mut SqliteConnection, _patient_id: &str, _message_id: i64) -> Result<()> {
+    Ok(())
+}
+
+impl_store!(SqliteStore, SqliteConnection);
