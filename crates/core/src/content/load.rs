@@ -49,15 +49,18 @@ const BUNDLED: [(&str, &str); 10] = bundled!(
 impl Content {
     /// The content compiled into the binary (the repository's `content/` folder at build time).
     pub fn bundled() -> Result<Content, ContentErrors> {
-        Content::from_sources(
-            BUNDLED
-                .iter()
-                .map(|(name, text)| Source {
-                    name: (*name).to_string(),
-                    text: (*text).to_string(),
-                })
-                .collect(),
-        )
+        Content::from_sources(Content::bundled_sources())
+    }
+
+    /// The texts of the built-in content files, e.g. to change one in a test.
+    pub fn bundled_sources() -> Vec<Source> {
+        BUNDLED
+            .iter()
+            .map(|(name, text)| Source {
+                name: (*name).to_string(),
+                text: (*text).to_string(),
+            })
+            .collect()
     }
 
     /// Reads and validates a content folder.

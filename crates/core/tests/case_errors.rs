@@ -1,0 +1,57 @@
+//! Bad input is a typed error that names the field.
+
+use aftercare_core::{Case, CaseError, Content};
+use serde_json::json;
+
+fn parse(v: serde_json::Value) -> Result<Case, CaseError> {
+    let content = Content::bundled().expect("valid");
+    Case::from_json(&content, &v)
+}
+
+#[test]
+fn a_pain_score_of_eleven_is_out_of_range() {
+    let e = parse(json!({"back_pain": true, "pain_score": 11})).unwrap_err();
+    assert!(matches!(e, CaseError::OutOfRange { .. }), "{e}");
+    assert_eq!(e.field(), Some("pain_score"));
+}
+
+#[test]
+fn negative_hours_are_out_of_range() {
+    let e = parse(json!({"procedure": "spinal", "hours_since_procedure": -1})).unwrap_err();
+    assert_eq!(e.field(), Some("hours_since_procedure"));
+}
+
+#[test]
+fn an_unknown_key_is_named() {
+    let e = parse(json!({"feverish": true})).unwrap_err();
+    assert_eq!(e, CaseError::UnknownFact { field: "feverish".into() });
+}
+
+#[test]
+fn a_wrong_type_is_named() {
+    let e = parse(json!({"fever": "yes"})).unwrap_err();
+    assert_eq!(e.field(), Some("fever"));
+    let e = parse(json!({"back_pain": true, "pain_score": 4.5})).unwrap_err();
+    assert_eq!(e.field(), Some("pain_score"));
+    let e = parse(json!({"leg_weakness": "both"})).unwrap_err();
+    assert!(matches!(e, CaseError::NotAllowed { .. }));
+}
+
+#[test]
+fn days_since_delivery_without_a_delivery_is_inconsistent() {
+    let e = parse(json!({"delivered": false, "days_since_delivery": 3})).unwrap_err();
+    assert!(matches!(e, CaseError::Inconsistent { .. }), "{e}");
+    assert_eq!(e.field(), Some("days_since_delivery"));
+}
+
+#[test]
+fn a_case_must_be_an_object() {
+    assert_eq!(parse(json!([1, 2])).unwrap_err(), CaseError::NotAnObject);
+}
+
+#[test]
+fn an_optional_measurement_may_be_absent_or_given() {
+    assert!(parse(json!({"bp_systolic": 120, "bp_diastolic": 80})).is_ok());
+    assert!(parse(json!({})).is_ok());
+    assert_eq!(parse(json!({"bp_systolic": 20})).unwrap_err().field(), Some("bp_systolic"));
+}
