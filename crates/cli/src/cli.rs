@@ -1,6 +1,6 @@
 //! The command-line definition and dispatch.
 
-use crate::triage;
+use crate::{serve, triage};
 use aftercare_core::Content;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -24,6 +24,17 @@ pub enum Command {
     /// Work with the clinical content.
     #[command(subcommand)]
     Content(ContentCommand),
+    /// Run the server (embedded SQLite by default; PostgreSQL with DATABASE_URL).
+    Serve(serve::ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(serve::DbArgs),
+    /// Write a consistent copy of the SQLite database, also while the server runs.
+    Backup {
+        #[command(flatten)]
+        db: serve::DbArgs,
+        /// The file to write.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +76,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let content = load_content(cli.content.as_deref())?;
             triage::run(&content, args)
         }
+        Command::Serve(args) => {
+            init_tracing();
+            let content = load_content(cli.content.as_deref())?;
+            serve::serve(content, args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(db) => {
+            serve::migrate(db)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { db, file } => {
+            serve::backup(db, &file)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Logs to standard error; `RUST_LOG` filters, `AFTERCARE_LOG_FORMAT=json` for JSON lines.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("AFTERCARE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

@@ -3,6 +3,7 @@
 //! problems), 2 bad input (a one-line message naming the field).
 
 mod cli;
+mod serve;
 mod triage;
 
 use clap::Parser;

@@ -35,8 +35,16 @@ pub enum StoreError {
 /// message (`UNIQUE constraint failed: clinics.slug`). Keeping both in one
 /// table means a new unique index needs one line here, not new code.
 pub const UNIQUE_RULES: &[(&str, &str, &str)] = &[
-    ("clinics_slug_key", "clinics.slug", "clinic slug already in use"),
-    ("staff_email_key", "staff.email", "staff email already in use"),
+    (
+        "clinics_slug_key",
+        "clinics.slug",
+        "clinic slug already in use",
+    ),
+    (
+        "staff_email_key",
+        "staff.email",
+        "staff email already in use",
+    ),
     (
         "patients_enrolment_code_key",
         "patients.enrolment_code",

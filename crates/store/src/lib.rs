@@ -35,6 +35,10 @@ pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
 pub use sqlite::SqliteStore;
 
+/// The board query, exposed so tests can check its plan uses the index.
+#[doc(hidden)]
+pub const BOARD_SQL: &str = board_sql!();
+
 /// Which database a store runs on, for the few callers that care
 /// (e.g. the web crate uses PostgreSQL LISTEN/NOTIFY for live chat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,8 +151,11 @@ pub trait Store: Send + Sync {
     // --- diary ------------------------------------------------------------
     /// Writes a new version of the patient's entry for the day (1 when new,
     /// previous + 1 on edit; earlier versions are kept).
-    async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: DateTime<Utc>)
-        -> Result<DiaryEntry>;
+    async fn upsert_diary_entry(
+        &self,
+        new: NewDiaryEntry,
+        now: DateTime<Utc>,
+    ) -> Result<DiaryEntry>;
     /// Current (latest) version.
     async fn get_diary_entry(&self, patient_id: &str, day: NaiveDate)
         -> Result<Option<DiaryEntry>>;
@@ -163,12 +170,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<DiaryEntry>>;
 
     // --- escalations --------------------------------------------------------
-    async fn raise_escalation(&self, new: NewEscalation, now: DateTime<Utc>)
-        -> Result<Escalation>;
+    async fn raise_escalation(&self, new: NewEscalation, now: DateTime<Utc>) -> Result<Escalation>;
     async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>>;
     /// Newest first.
-    async fn list_escalations(&self, patient_id: &str, open_only: bool)
-        -> Result<Vec<Escalation>>;
+    async fn list_escalations(&self, patient_id: &str, open_only: bool) -> Result<Vec<Escalation>>;
     /// `Conflict` when already acknowledged.
     async fn acknowledge_escalation(
         &self,
@@ -183,8 +188,12 @@ pub trait Store: Send + Sync {
     /// '<patient_id>:<message_id>')` in the same transaction.
     async fn post_message(&self, new: NewMessage, now: DateTime<Utc>) -> Result<Message>;
     /// Messages with id > `after_id`, oldest first, at most `limit`.
-    async fn list_messages(&self, patient_id: &str, after_id: i64, limit: i64)
-        -> Result<Vec<Message>>;
+    async fn list_messages(
+        &self,
+        patient_id: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
     /// Marks the other side's messages up to `up_to_id` as read by `reader`;
     /// returns how many changed.
     async fn mark_read(

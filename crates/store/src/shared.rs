@@ -20,11 +20,19 @@ pub(crate) fn new_id() -> String {
 
 // Column lists, as macros so `concat!` can build whole statements at compile
 // time (one `&'static str` per statement: prepared once, cached by sqlx).
-macro_rules! clinic_cols { () => { "id, slug, name, opening_hours, created_at" } }
+macro_rules! clinic_cols {
+    () => {
+        "id, slug, name, opening_hours, created_at"
+    };
+}
 macro_rules! staff_cols {
     () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at" };
 }
-macro_rules! session_cols { () => { "token_hash, staff_id, csrf_token, created_at, expires_at" } }
+macro_rules! session_cols {
+    () => {
+        "token_hash, staff_id, csrf_token, created_at, expires_at"
+    };
+}
 macro_rules! patient_cols {
     () => {
         "id, clinic_id, display_name, enrolment_code, link_token, procedure, procedure_date, \
@@ -32,31 +40,66 @@ macro_rules! patient_cols {
     };
 }
 macro_rules! csession_cols {
-    () => { "id, patient_id, answers, created_at, updated_at, completed_checkin_id" };
+    () => {
+        "id, patient_id, answers, created_at, updated_at, completed_checkin_id"
+    };
 }
 macro_rules! checkin_cols {
-    () => { "id, patient_id, answers, decision, level, status, content_version, created_at" };
+    () => {
+        "id, patient_id, answers, decision, level, status, content_version, created_at"
+    };
 }
-macro_rules! diary_cols { () => { "patient_id, day, version, pain, facts, note, recorded_at" } }
+macro_rules! diary_cols {
+    () => {
+        "patient_id, day, version, pain, facts, note, recorded_at"
+    };
+}
 macro_rules! escalation_cols {
     () => {
         "id, patient_id, level, reason, source, source_ref, raised_at, acknowledged_by, \
          acknowledged_at, ack_note"
     };
 }
-macro_rules! message_cols { () => { "id, patient_id, sender, staff_id, body, created_at, read_at" } }
+macro_rules! message_cols {
+    () => {
+        "id, patient_id, sender, staff_id, body, created_at, read_at"
+    };
+}
 macro_rules! contact_cols {
     () => {
         "id, clinic_id, name, contact, message, consent, created_at, handled_by, handled_at, reply_note"
     };
 }
 macro_rules! announcement_cols {
-    () => { "id, clinic_id, text_en, text_es, starts_at, ends_at, created_by, created_at" };
+    () => {
+        "id, clinic_id, text_en, text_es, starts_at, ends_at, created_by, created_at"
+    };
 }
 macro_rules! audit_cols {
-    () => { "id, at, actor_kind, actor_id, action, patient_id, clinic_id, address, detail" };
+    () => {
+        "id, at, actor_kind, actor_id, action, patient_id, clinic_id, address, detail"
+    };
 }
-macro_rules! cds_cols { () => { "id, service_id, card_id, outcome, override_reason, at" } }
+macro_rules! cds_cols {
+    () => {
+        "id, service_id, card_id, outcome, override_reason, at"
+    };
+}
+
+/// The board query: `$1` clinic, `$2` level or `'none'`, `$3` procedure,
+/// `$4` limit, `$5` offset. Its ORDER BY matches index `patients_board`.
+macro_rules! board_sql {
+    () => {
+        concat!(
+            "SELECT ",
+            patient_cols!(),
+            " FROM patients WHERE clinic_id = $1 ",
+            "AND ($2 IS NULL OR last_level = $2 OR ($2 = 'none' AND last_level IS NULL)) ",
+            "AND ($3 IS NULL OR procedure = $3) ",
+            "ORDER BY board_rank, last_checkin_at NULLS FIRST, id LIMIT $4 OFFSET $5"
+        )
+    };
+}
 
 /// Recounts a patient's open escalations (kept on the row for the board).
 macro_rules! recount_escalations_sql {
@@ -359,12 +402,7 @@ macro_rules! impl_store {
             async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {
                 // The ORDER BY matches index patients_board, so a page is an
                 // index range scan however many patients the clinic has.
-                let sql = concat!(
-                    "SELECT ", patient_cols!(), " FROM patients WHERE clinic_id = $1 ",
-                    "AND ($2 IS NULL OR last_level = $2 OR ($2 = 'none' AND last_level IS NULL)) ",
-                    "AND ($3 IS NULL OR procedure = $3) ",
-                    "ORDER BY board_rank, last_checkin_at NULLS FIRST, id LIMIT $4 OFFSET $5"
-                );
+                let sql = board_sql!();
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql)
                     .bind(clinic_id)

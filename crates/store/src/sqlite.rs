@@ -49,6 +49,11 @@ impl SqliteStore {
 
     /// Opens from a `sqlite:` URL, e.g. `sqlite:data/aftercare.db`.
     pub async fn connect(url: &str) -> Result<Self> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Other(
+                "SQLite store needs a file, not an in-memory database".into(),
+            ));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad SQLite URL: {e}")))?;
         Self::open_with(options).await
@@ -56,7 +61,9 @@ impl SqliteStore {
 
     async fn open_with(options: SqliteConnectOptions) -> Result<Self> {
         let path = options.get_filename();
-        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        let name = path.to_string_lossy();
+        if name.is_empty() || name.contains(":memory:") || name.contains("sqlx-in-memory") {
+            // `SqliteStore::open(":memory:")`: each connection would get its own database.
             return Err(StoreError::Other(
                 "SQLite store needs a file, not an in-memory database".into(),
             ));
@@ -105,13 +112,18 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Migrates on a connection of its own: the writer's connection always
-    /// has a transaction open, and sqlx's migrator opens its own.
+    /// Migrates on a connection of its own (a one-connection pool, which
+    /// sqlx's migrator accepts inside a `Send` future): the writer's
+    /// connection is busy with batches, and the migrator opens its own
+    /// transactions.
     async fn migrate_impl(&self) -> Result<()> {
-        let mut conn = self.options.connect().await?;
-        MIGRATOR.run(&mut conn).await?;
-        conn.close().await?;
-        Ok(())
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.options.clone())
+            .await?;
+        let outcome = MIGRATOR.run(&pool).await;
+        pool.close().await;
+        Ok(outcome?)
     }
 
     /// `VACUUM INTO` writes a consistent, compacted copy while the store

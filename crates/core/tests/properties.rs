@@ -1,0 +1,353 @@
+//! Properties of the triage engine over generated cases.
+//!
+//! A *complete* case answers every question that applies to it (in questionnaire order, so a
+//! gate such as `back_pain` is settled before the questions it opens) and leaves the others out;
+//! optional measurements (blood pressure) are either given or not, both definite answers. Numbers
+//! are drawn from values on and around the thresholds of rules.toml, terms.toml and plan.toml.
+//!
+//! Cases are generated from [`Choices`]: one number per fact, and how often a yes/no question
+//! (or an ordered enum) gets a worrying answer in this case, drawn per case so that well, ill and
+//! everything-in-between cases all come up (with even odds nearly every case would be an
+//! emergency, and the level properties would say little). Proptest shrinks a failure towards the
+//! first value of every answer: `false`, the first enum value, the smallest number.
+
+use aftercare_core::content::{Fact, FactKind};
+use aftercare_core::logic::Tri;
+use aftercare_core::{triage, Case, Content, Decision, Status, Value};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn content() -> &'static Content {
+    static CONTENT: OnceLock<Content> = OnceLock::new();
+    CONTENT.get_or_init(|| Content::bundled().expect("the bundled content is valid"))
+}
+
+fn fact_count() -> usize {
+    content().facts.len()
+}
+
+/// Values on and either side of every threshold the content uses for this fact.
+fn interesting_numbers(id: &str) -> &'static [f64] {
+    match id {
+        // 4 h (weakness within the block), 6 h (numbness, bladder), 72 h (haematoma window,
+        // steroid effects), 1008 h (six weeks).
+        "hours_since_procedure" => &[
+            0.0, 1.0, 3.0, 3.5, 4.0, 5.0, 5.5, 6.0, 7.0, 24.0, 48.0, 72.0, 72.5, 73.0, 200.0,
+            1008.0, 1009.0, 3000.0,
+        ],
+        // 1 day (lightheaded), 42 days (six weeks), 182 days (six months).
+        "days_since_delivery" => &[
+            0.0, 1.0, 1.5, 2.0, 3.0, 4.0, 7.0, 41.0, 42.0, 43.0, 182.0, 183.0, 400.0,
+        ],
+        "pain_score" => &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+        // 3 days (injection site, cold then heat, severe persisting), 7 (rest), 42 (not improving).
+        "pain_days" => &[0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 41.0, 42.0, 43.0, 200.0],
+        // 42 days (neurology referral).
+        "nerve_days" => &[0.0, 1.0, 7.0, 41.0, 42.0, 43.0, 120.0],
+        "headache_days" => &[0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 14.0],
+        // 100 (low), 140 (high), 160 (severe).
+        "bp_systolic" => &[
+            50.0, 85.0, 99.0, 100.0, 101.0, 120.0, 139.0, 140.0, 141.0, 159.0, 160.0, 161.0,
+            200.0, 300.0,
+        ],
+        // 90 (high), 110 (severe).
+        "bp_diastolic" => &[
+            30.0, 60.0, 89.0, 90.0, 91.0, 100.0, 109.0, 110.0, 111.0, 150.0, 200.0,
+        ],
+        _ => &[0.0, 1.0, 3.0, 4.0, 7.0, 42.0, 43.0, 100.0],
+    }
+}
+
+fn number_for(fact: &Fact, choice: u32) -> f64 {
+    let FactKind::Number {
+        min, max, integer, ..
+    } = fact.kind
+    else {
+        unreachable!("{} is not a number", fact.id)
+    };
+    let list = interesting_numbers(&fact.id);
+    let mut x = list[choice as usize % list.len()];
+    if let Some(m) = min {
+        x = x.max(m);
+    }
+    if let Some(m) = max {
+        x = x.min(m);
+    }
+    if integer {
+        x = x.round();
+    }
+    x
+}
+
+/// The answers of one generated case.
+#[derive(Debug, Clone)]
+struct Choices {
+    /// The chance, in percent, of a yes, or of a value above the first for an ordered enum.
+    worrying_percent: u32,
+    /// One per fact, in content order.
+    picks: Vec<u32>,
+}
+
+/// Whether other questions depend on this fact (`delivered`, `back_pain`, `headache`...).
+fn is_gate(idx: usize) -> bool {
+    static GATES: OnceLock<Vec<bool>> = OnceLock::new();
+    GATES.get_or_init(|| {
+        let mut gates = vec![false; fact_count()];
+        for fact in &content().facts {
+            if let Some(when) = &fact.asked_when {
+                when.visit_facts(&mut |f| gates[f as usize] = true);
+            }
+        }
+        gates
+    })[idx]
+}
+
+/// The answer a choice stands for; `None` only for an optional measurement not taken.
+fn value_for(fact: &Fact, choices: &Choices, idx: usize) -> Option<Value> {
+    let choice = choices.picks[idx];
+    let worrying = choice % 100 >= 100 - choices.worrying_percent;
+    match &fact.kind {
+        // A gate gets even odds, so the questions it opens are answered in half the cases.
+        FactKind::Bool if is_gate(idx) => Some(Value::Bool(choice % 2 == 1)),
+        FactKind::Bool => Some(Value::Bool(worrying)),
+        FactKind::Enum {
+            values,
+            ordered: true,
+        } => {
+            let v = if worrying && values.len() > 1 {
+                1 + (choice / 100) as usize % (values.len() - 1)
+            } else {
+                0
+            };
+            Some(Value::Enum(v as u16))
+        }
+        FactKind::Enum { values, .. } => Some(Value::Enum((choice as usize % values.len()) as u16)),
+        FactKind::Number { optional: true, .. } => {
+            (choice % 3 != 0).then(|| Value::Number(number_for(fact, choice / 3)))
+        }
+        FactKind::Number { .. } => Some(Value::Number(number_for(fact, choice))),
+    }
+}
+
+/// Walks the facts in content order: answers each question that applies and is still open (with
+/// the fact's choice), and clears any answer to a question that does not apply. Optional
+/// measurements are left as they are.
+fn complete(case: &mut Case, choices: &Choices) {
+    let content = content();
+    let mut applies = content.applicability(case);
+    let mut stale = false;
+    for (idx, fact) in content.facts.iter().enumerate() {
+        if fact.is_optional() {
+            continue;
+        }
+        let f = idx as u16;
+        if stale && fact.asked_when.is_some() {
+            applies = content.applicability(case);
+            stale = false;
+        }
+        match applies[idx] {
+            Tri::True => {
+                if case.get(f).is_none() {
+                    case.set(f, value_for(fact, choices, idx));
+                    stale = true;
+                }
+            }
+            Tri::False => {
+                if case.get(f).is_some() {
+                    case.set(f, None);
+                    stale = true;
+                }
+            }
+            Tri::Unknown => panic!(
+                "{}: its question is still undecided although every earlier fact is settled",
+                fact.id
+            ),
+        }
+    }
+}
+
+/// A complete case from one choice per fact.
+fn complete_case(choices: &Choices) -> Case {
+    let content = content();
+    let mut case = Case::empty(content);
+    for (idx, fact) in content.facts.iter().enumerate() {
+        if fact.is_optional() {
+            case.set(idx as u16, value_for(fact, choices, idx));
+        }
+    }
+    complete(&mut case, choices);
+    case
+}
+
+/// The case without the facts whose mask entry is set; optional measurements always stay (their
+/// absence is an answer, "not measured").
+fn without(case: &Case, mask: &[bool]) -> Case {
+    let content = content();
+    let mut out = case.clone();
+    for (idx, fact) in content.facts.iter().enumerate() {
+        if mask[idx] && !fact.is_optional() {
+            out.set(idx as u16, None);
+        }
+    }
+    out
+}
+
+fn choices() -> impl Strategy<Value = Choices> {
+    // Mostly few worrying answers (about 50 questions: at 4 % a case has two yeses on average).
+    let worrying_percent = prop_oneof![3 => 0u32..=4, 2 => 0u32..=12, 1 => 0u32..=50];
+    (worrying_percent, prop::collection::vec(any::<u32>(), fact_count())).prop_map(
+        |(worrying_percent, picks)| Choices {
+            worrying_percent,
+            picks,
+        },
+    )
+}
+
+/// A removal mask: each fact is removed with a probability drawn per case, so that both nearly
+/// complete and nearly empty cases come up (mostly nearly complete ones: those are the partial
+/// cases that can still be final).
+fn mask() -> impl Strategy<Value = Vec<bool>> {
+    prop_oneof![1u32..10, 1u32..100].prop_flat_map(|percent| {
+        prop::collection::vec(prop::bool::weighted(f64::from(percent) / 100.0), fact_count())
+    })
+}
+
+fn show(case: &Case) -> String {
+    serde_json::Value::Object(case.to_json(content())).to_string()
+}
+
+fn fired(d: &Decision) -> Vec<&'static str> {
+    d.fired.iter().map(|&i| content().rules[i].id.as_str()).collect()
+}
+
+fn ask(d: &Decision) -> Vec<&'static str> {
+    d.ask
+        .iter()
+        .map(|&f| content().facts[f as usize].id.as_str())
+        .collect()
+}
+
+/// Every "worse" answer to a present fact: a yes for a no, a later value of an ordered enum.
+fn worse_answers(case: &Case) -> Vec<(u16, Value)> {
+    let mut out = Vec::new();
+    for (idx, fact) in content().facts.iter().enumerate() {
+        let f = idx as u16;
+        match (&fact.kind, case.get(f)) {
+            (FactKind::Bool, Some(Value::Bool(false))) => out.push((f, Value::Bool(true))),
+            (FactKind::Enum { values, ordered: true }, Some(Value::Enum(v))) => {
+                for w in v + 1..values.len() as u16 {
+                    out.push((f, Value::Enum(w)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn describe_value(f: u16, v: Value) -> String {
+    let fact = &content().facts[f as usize];
+    format!("{} = {}", fact.id, fact.value_to_json(v))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(384))]
+
+    #[test]
+    fn a_complete_case_always_gets_a_final_decision(choices in choices()) {
+        let case = complete_case(&choices);
+        let d = triage(content(), &case);
+        prop_assert_eq!(
+            d.status, Status::Final,
+            "case {} asks {:?} (fired {:?})", show(&case), ask(&d), fired(&d)
+        );
+        prop_assert!(d.ask.is_empty(), "a final decision asks {:?}", ask(&d));
+    }
+
+    #[test]
+    fn the_same_case_always_gets_the_same_decision(choices in choices(), mask in mask()) {
+        for case in [complete_case(&choices), without(&complete_case(&choices), &mask)] {
+            let first = triage(content(), &case);
+            let second = triage(content(), &case.clone());
+            prop_assert_eq!(&first, &second, "case {}", show(&case));
+        }
+    }
+
+    #[test]
+    fn a_worse_answer_never_lowers_the_level(choices in choices(), refill in choices()) {
+        let case = complete_case(&choices);
+        let before = triage(content(), &case);
+        for (f, worse) in worse_answers(&case) {
+            let mut changed = case.clone();
+            changed.set(f, Some(worse));
+            complete(&mut changed, &refill);
+            let after = triage(content(), &changed);
+            prop_assert!(
+                after.level >= before.level,
+                "{} lowers the level from {} (fired {:?}) to {} (fired {:?})\n  before: {}\n  after:  {}",
+                describe_value(f, worse),
+                before.level, fired(&before),
+                after.level, fired(&after),
+                show(&case), show(&changed)
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_answer_never_gives_a_final_decision_below_the_complete_one(
+        choices in choices(),
+        mask in mask(),
+    ) {
+        let case = complete_case(&choices);
+        let complete_decision = triage(content(), &case);
+        let partial = without(&case, &mask);
+        let d = triage(content(), &partial);
+        if d.status == Status::Final {
+            prop_assert!(
+                d.level >= complete_decision.level,
+                "partial case {} is final at {} (fired {:?}) but the complete case {} is {} (fired {:?})",
+                show(&partial), d.level, fired(&d),
+                show(&case), complete_decision.level, fired(&complete_decision)
+            );
+        }
+    }
+
+    #[test]
+    fn an_incomplete_decision_asks_open_questions_that_apply(
+        choices in choices(),
+        mask in mask(),
+    ) {
+        let partial = without(&complete_case(&choices), &mask);
+        let d = triage(content(), &partial);
+        if d.status == Status::Incomplete {
+            prop_assert!(!d.ask.is_empty(), "case {} is incomplete but asks nothing (fired {:?})",
+                show(&partial), fired(&d));
+            let applies = content().applicability(&partial);
+            for (i, &f) in d.ask.iter().enumerate() {
+                let id = &content().facts[f as usize].id;
+                prop_assert!(partial.get(f).is_none(), "asks {} which is answered, case {}", id, show(&partial));
+                prop_assert_eq!(applies[f as usize], Tri::True,
+                    "asks {} whose question does not surely apply, case {}", id, show(&partial));
+                prop_assert!(!d.ask[..i].contains(&f), "asks {} twice", id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_survives_a_round_trip_through_json(choices in choices(), mask in mask()) {
+        let complete = complete_case(&choices);
+        for case in [complete.clone(), without(&complete, &mask)] {
+            let json = serde_json::Value::Object(case.to_json(content()));
+            let back = Case::from_json(content(), &json);
+            prop_assert!(back.is_ok(), "case {} is refused: {:?}", json, back.err());
+            prop_assert_eq!(back.ok(), Some(case));
+        }
+    }
+}
+
+#[test]
+fn the_empty_case_asks_the_first_questions() {
+    let d = triage(content(), &Case::empty(content()));
+    assert_eq!(d.status, Status::Incomplete);
+    assert!(!d.ask.is_empty());
+}

@@ -1,0 +1,1732 @@
+//! One behaviour suite for every `Store` implementation.
+//!
+//! Each test is a plain async function taking the store (as the server holds
+//! it, `Arc<dyn Store>`) and a `Raw` handle for the few checks that must go
+//! around the store (refused UPDATEs, query plans, durability seen from a
+//! fresh connection). The `behaviour!` macro runs each one against a fresh
+//! SQLite file and a fresh PostgreSQL database.
+//!
+//! PostgreSQL: set `AFTERCARE_TEST_PG` to an admin URL, e.g.
+//! `postgres:///postgres?host=/var/run/postgresql`; without it (or without
+//! a server) the PostgreSQL half prints "skipped: …" and passes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use aftercare_store::*;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, Executor, Row, SqliteConnection};
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+/// Direct database access for checks the store API must not offer.
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Postgres(PgPool),
+}
+
+impl Raw {
+    /// Runs a statement outside the store; returns the database's error text.
+    async fn execute(&self, sql: &str) -> Result<u64, String> {
+        match self {
+            Raw::Sqlite(path) => {
+                let mut c = sqlite_conn(path).await;
+                c.execute(sql)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+            Raw::Postgres(pool) => pool
+                .execute(sql)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// One integer from a fresh connection (sees only committed data).
+    async fn count(&self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(path) => {
+                let mut c = sqlite_conn(path).await;
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+            }
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
+    /// The plan of the board query, one line per row.
+    async fn board_plan(&self, clinic_id: &str) -> Vec<String> {
+        match self {
+            Raw::Sqlite(path) => {
+                let mut c = sqlite_conn(path).await;
+                let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {BOARD_SQL}"))
+                    .bind(clinic_id)
+                    .bind(None::<String>)
+                    .bind(None::<String>)
+                    .bind(50_i64)
+                    .bind(0_i64)
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+                rows.iter().map(|r| r.get::<String, _>("detail")).collect()
+            }
+            Raw::Postgres(pool) => {
+                let mut c = pool.acquire().await.unwrap();
+                // Tiny tables make a sequential scan plus sort cheapest; forbid
+                // both so the plan shows whether the index can serve the order.
+                c.execute("SET enable_seqscan = off; SET enable_sort = off")
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(&format!("EXPLAIN {BOARD_SQL}"))
+                    .bind(clinic_id)
+                    .bind(None::<String>)
+                    .bind(None::<String>)
+                    .bind(50_i64)
+                    .bind(0_i64)
+                    .fetch_all(&mut *c)
+                    .await
+                    .unwrap();
+                c.execute("RESET ALL").await.unwrap();
+                rows.iter().map(|r| r.get::<String, _>(0)).collect()
+            }
+        }
+    }
+}
+
+async fn sqlite_conn(path: &std::path::Path) -> SqliteConnection {
+    let url = format!("sqlite:{}", path.display());
+    SqliteConnection::connect(&url).await.unwrap()
+}
+
+/// A fresh, migrated SQLite store in a temp dir (kept alive by the guard).
+async fn sqlite_store() -> (tempfile::TempDir, Arc<dyn Store>, Raw) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("aftercare.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    store.migrate().await.unwrap();
+    (dir, store, Raw::Sqlite(path))
+}
+
+/// A fresh, migrated database on the PostgreSQL server, dropped afterwards.
+struct PgDb {
+    admin: PgConnectOptions,
+    name: String,
+    pool: PgPool,
+}
+
+impl PgDb {
+    async fn create() -> Option<PgDb> {
+        let Ok(url) = std::env::var("AFTERCARE_TEST_PG") else {
+            println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (not set)");
+            return None;
+        };
+        let admin = match PgConnectOptions::from_str(&url) {
+            Ok(o) => o,
+            Err(e) => {
+                println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (bad URL: {e})");
+                return None;
+            }
+        };
+        let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (cannot connect: {e})");
+                return None;
+            }
+        };
+        let name = format!("aftercare_test_{}", uuid_like());
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(admin.clone().database(&name))
+            .await
+            .unwrap();
+        Some(PgDb { admin, name, pool })
+    }
+
+    async fn drop_db(self) {
+        self.pool.close().await;
+        let mut conn = sqlx::PgConnection::connect_with(&self.admin).await.unwrap();
+        conn.execute(format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+macro_rules! behaviour {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_dir, store, raw) = super::sqlite_store().await;
+                    super::$name(store, raw).await;
+                }
+            )*
+        }
+        mod postgres {
+            use aftercare_store::{PgStore, Store};
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::PgDb::create().await else { return };
+                    let store: std::sync::Arc<dyn Store> =
+                        std::sync::Arc::new(PgStore::from_pool(db.pool.clone()));
+                    store.migrate().await.unwrap();
+                    super::$name(store, super::Raw::Postgres(db.pool.clone())).await;
+                    db.drop_db().await;
+                }
+            )*
+        }
+    };
+}
+
+behaviour!(
+    health_and_migrations,
+    clinics,
+    staff_accounts_and_lockout,
+    staff_sessions,
+    patients_and_unique_codes,
+    board_ordering_filters_and_counts,
+    board_query_uses_index,
+    checkin_sessions_and_immutable_checkins,
+    diary_edits_keep_versions,
+    escalations_raise_and_acknowledge,
+    chat_messages_and_unread_counts,
+    contact_requests,
+    announcements,
+    audit_log_is_append_only,
+    cds_feedback_and_jwt_replay,
+    concurrent_diary_writes_are_durable_and_versioned,
+    failed_write_does_not_spoil_its_batch,
+    backup,
+);
+
+// ---------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------
+
+fn at(day: u32, hour: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, day, hour, min, 0).unwrap()
+}
+
+fn date(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 3, day).unwrap()
+}
+
+async fn clinic(store: &Arc<dyn Store>, slug: &str) -> Clinic {
+    store
+        .create_clinic(
+            NewClinic {
+                slug: slug.into(),
+                name: format!("Clinic {slug}"),
+                opening_hours: json!({"mon": ["08:00", "17:00"]}),
+            },
+            at(1, 8, 0),
+        )
+        .await
+        .unwrap()
+}
+
+async fn staff(store: &Arc<dyn Store>, clinic_id: &str, email: &str) -> Staff {
+    store
+        .create_staff(
+            NewStaff {
+                clinic_id: clinic_id.into(),
+                email: email.into(),
+                display_name: format!("Dr {email}"),
+                role: "clinician".into(),
+                password_hash: "$argon2id$hash".into(),
+            },
+            at(1, 8, 0),
+        )
+        .await
+        .unwrap()
+}
+
+fn new_patient(clinic_id: &str, code: &str) -> NewPatient {
+    NewPatient {
+        clinic_id: clinic_id.into(),
+        display_name: format!("Patient {code}"),
+        enrolment_code: code.into(),
+        link_token: format!("link-{code}"),
+        procedure: "labour_epidural".into(),
+        procedure_date: date(1),
+        delivery_date: Some(date(2)),
+        language: "en".into(),
+    }
+}
+
+async fn patient(store: &Arc<dyn Store>, clinic_id: &str, code: &str) -> Patient {
+    store
+        .create_patient(new_patient(clinic_id, code), at(1, 9, 0))
+        .await
+        .unwrap()
+}
+
+async fn checkin(
+    store: &Arc<dyn Store>,
+    patient_id: &str,
+    level: &str,
+    when: DateTime<Utc>,
+) -> Checkin {
+    store
+        .insert_checkin(
+            NewCheckin {
+                patient_id: patient_id.into(),
+                session_id: None,
+                answers: json!({"headache": true}),
+                decision: json!({"level": level}),
+                level: level.into(),
+                status: "complete".into(),
+                content_version: "2025.1".into(),
+            },
+            when,
+        )
+        .await
+        .unwrap()
+}
+
+async fn escalate(store: &Arc<dyn Store>, patient_id: &str, when: DateTime<Utc>) -> Escalation {
+    store
+        .raise_escalation(
+            NewEscalation {
+                patient_id: patient_id.into(),
+                level: "urgent".into(),
+                reason: "fever_with_back_pain".into(),
+                source: "checkin".into(),
+                source_ref: "c1".into(),
+            },
+            when,
+        )
+        .await
+        .unwrap()
+}
+
+fn diary(patient_id: &str, day: NaiveDate, pain: i16) -> NewDiaryEntry {
+    NewDiaryEntry {
+        patient_id: patient_id.into(),
+        day,
+        pain,
+        facts: json!({"walked": true, "pain": pain}),
+        note: Some(format!("pain {pain}")),
+    }
+}
+
+fn audit(
+    clinic_id: &str,
+    patient_id: Option<&str>,
+    action: &str,
+    when: DateTime<Utc>,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: when,
+        actor_kind: "staff".into(),
+        actor_id: Some("s1".into()),
+        action: action.into(),
+        patient_id: patient_id.map(Into::into),
+        clinic_id: Some(clinic_id.into()),
+        address: Some("127.0.0.1".into()),
+        detail: None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Behaviours
+// ---------------------------------------------------------------------------
+
+async fn health_and_migrations(store: Arc<dyn Store>, raw: Raw) {
+    store.ping().await.unwrap();
+    // Migrating again is a no-op, not an error.
+    store.migrate().await.unwrap();
+    let expected = match raw {
+        Raw::Sqlite(_) => Backend::Sqlite,
+        Raw::Postgres(_) => Backend::Postgres,
+    };
+    assert_eq!(store.backend(), expected);
+    assert!(raw.count("SELECT COUNT(*) FROM _sqlx_migrations").await >= 1);
+}
+
+async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
+    let a = clinic(&store, "north").await;
+    let b = clinic(&store, "south").await;
+    assert_eq!(a.slug, "north");
+    assert_eq!(a.opening_hours, json!({"mon": ["08:00", "17:00"]}));
+    assert_eq!(a.created_at, at(1, 8, 0));
+    assert_eq!(store.get_clinic(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.get_clinic_by_slug("south").await.unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(store.get_clinic("nope").await.unwrap(), None);
+    assert_eq!(store.list_clinics().await.unwrap(), vec![a.clone(), b]);
+
+    let dup = store
+        .create_clinic(
+            NewClinic {
+                slug: "north".into(),
+                name: "Other".into(),
+                opening_hours: json!({}),
+            },
+            at(1, 8, 0),
+        )
+        .await;
+    assert_eq!(
+        dup,
+        Err(StoreError::Conflict("clinic slug already in use".into()))
+    );
+
+    let updated = store
+        .update_clinic_settings(
+            &a.id,
+            ClinicSettings {
+                name: "North Clinic".into(),
+                opening_hours: json!({"tue": ["09:00", "12:00"]}),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "North Clinic");
+    assert_eq!(store.get_clinic(&a.id).await.unwrap(), Some(updated));
+    let missing = store
+        .update_clinic_settings(
+            "nope",
+            ClinicSettings {
+                name: "x".into(),
+                opening_hours: json!({}),
+            },
+        )
+        .await;
+    assert_eq!(missing, Err(StoreError::NotFound));
+}
+
+async fn staff_accounts_and_lockout(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "Ana.Lopez@Example.org").await;
+    assert_eq!(s.email, "ana.lopez@example.org");
+    assert_eq!(s.failed_logins, 0);
+    assert_eq!(s.locked_until, None);
+    let found = store
+        .get_staff_by_email("ANA.LOPEZ@example.org")
+        .await
+        .unwrap();
+    assert_eq!(found.as_ref(), Some(&s));
+    assert_eq!(store.get_staff(&s.id).await.unwrap(), Some(s.clone()));
+
+    let dup = store
+        .create_staff(
+            NewStaff {
+                clinic_id: c.id.clone(),
+                email: "ana.lopez@EXAMPLE.org".into(),
+                display_name: "Dup".into(),
+                role: "admin".into(),
+                password_hash: "h".into(),
+            },
+            at(1, 8, 0),
+        )
+        .await;
+    assert_eq!(
+        dup,
+        Err(StoreError::Conflict("staff email already in use".into()))
+    );
+    let orphan = store
+        .create_staff(
+            NewStaff {
+                clinic_id: "no-such-clinic".into(),
+                email: "x@example.org".into(),
+                display_name: "X".into(),
+                role: "admin".into(),
+                password_hash: "h".into(),
+            },
+            at(1, 8, 0),
+        )
+        .await;
+    assert_eq!(orphan, Err(StoreError::NotFound));
+
+    let b = staff(&store, &c.id, "bea@example.org").await;
+    let listed: Vec<String> = store
+        .list_staff(&c.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, vec![s.id.clone(), b.id.clone()]);
+
+    assert_eq!(store.record_login_failure(&s.id).await.unwrap(), 1);
+    assert_eq!(store.record_login_failure(&s.id).await.unwrap(), 2);
+    store
+        .set_locked_until(&s.id, Some(at(1, 9, 15)))
+        .await
+        .unwrap();
+    let locked = store.get_staff(&s.id).await.unwrap().unwrap();
+    assert_eq!(locked.failed_logins, 2);
+    assert_eq!(locked.locked_until, Some(at(1, 9, 15)));
+    store.reset_login_failures(&s.id).await.unwrap();
+    let reset = store.get_staff(&s.id).await.unwrap().unwrap();
+    assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
+
+    store
+        .set_password_hash(&s.id, "$argon2id$new")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_staff(&s.id).await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert_eq!(
+        store.record_login_failure("nope").await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.reset_login_failures("nope").await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.set_locked_until("nope", None).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.set_password_hash("nope", "h").await,
+        Err(StoreError::NotFound)
+    );
+    // The hash never leaves in JSON.
+    let json = serde_json::to_value(&reset).unwrap();
+    assert!(json.get("password_hash").is_none());
+}
+
+async fn staff_sessions(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let new = |token: &str, expires| NewSession {
+        token_hash: token.into(),
+        staff_id: s.id.clone(),
+        csrf_token: format!("csrf-{token}"),
+        expires_at: expires,
+    };
+    let one = store
+        .create_session(new("t1", at(2, 8, 0)), at(1, 8, 0))
+        .await
+        .unwrap();
+    store
+        .create_session(new("t2", at(2, 8, 0)), at(1, 8, 0))
+        .await
+        .unwrap();
+    store
+        .create_session(new("old", at(1, 9, 0)), at(1, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_session(new("t1", at(2, 8, 0)), at(1, 8, 0))
+            .await,
+        Err(StoreError::Conflict("session token already in use".into()))
+    );
+
+    let (session, who) = store
+        .get_session("t1", at(1, 12, 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session, one);
+    assert_eq!(session.csrf_token, "csrf-t1");
+    assert_eq!(who.id, s.id);
+    // Expired sessions are not returned.
+    assert_eq!(store.get_session("old", at(1, 9, 0)).await.unwrap(), None);
+    assert_eq!(
+        store.get_session("unknown", at(1, 8, 0)).await.unwrap(),
+        None
+    );
+
+    store.delete_session("t1").await.unwrap();
+    assert_eq!(store.get_session("t1", at(1, 12, 0)).await.unwrap(), None);
+    assert_eq!(store.delete_sessions_for_staff(&s.id).await.unwrap(), 2);
+    assert_eq!(store.get_session("t2", at(1, 12, 0)).await.unwrap(), None);
+
+    store
+        .create_session(new("t3", at(1, 10, 0)), at(1, 8, 0))
+        .await
+        .unwrap();
+    store
+        .create_session(new("t4", at(3, 10, 0)), at(1, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(at(2, 0, 0)).await.unwrap(), 1);
+    assert_eq!(raw.count("SELECT COUNT(*) FROM staff_sessions").await, 1);
+}
+
+async fn patients_and_unique_codes(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "ABC123").await;
+    assert_eq!(p.procedure_date, date(1));
+    assert_eq!(p.delivery_date, Some(date(2)));
+    assert_eq!(p.last_level, None);
+    assert_eq!(p.last_checkin_at, None);
+    assert_eq!((p.open_escalations, p.unread_messages), (0, 0));
+    assert_eq!(store.get_patient(&p.id).await.unwrap(), Some(p.clone()));
+    assert_eq!(
+        store.get_patient_by_code("ABC123").await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        store
+            .get_patient_by_link_token("link-ABC123")
+            .await
+            .unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(store.get_patient_by_code("nope").await.unwrap(), None);
+
+    let mut same_code = new_patient(&c.id, "ABC123");
+    same_code.link_token = "link-other".into();
+    let same_code = store.create_patient(same_code, at(1, 9, 0)).await;
+    assert_eq!(
+        same_code,
+        Err(StoreError::Conflict("enrolment code already in use".into()))
+    );
+    let mut same_link = new_patient(&c.id, "XYZ");
+    same_link.link_token = "link-ABC123".into();
+    assert_eq!(
+        store.create_patient(same_link, at(1, 9, 0)).await,
+        Err(StoreError::Conflict("link token already in use".into()))
+    );
+    let mut no_delivery = new_patient(&c.id, "D1");
+    no_delivery.delivery_date = None;
+    let d = store
+        .create_patient(no_delivery, at(1, 9, 0))
+        .await
+        .unwrap();
+    assert_eq!(d.delivery_date, None);
+    assert_eq!(
+        store
+            .create_patient(new_patient("no-clinic", "Q"), at(1, 9, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+}
+
+async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let other = clinic(&store, "south").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+
+    let never = patient(&store, &c.id, "never").await;
+    let self_care = patient(&store, &c.id, "selfcare").await;
+    let soon_new = patient(&store, &c.id, "soon-new").await;
+    let soon_old = patient(&store, &c.id, "soon-old").await;
+    let emergency = patient(&store, &c.id, "emergency").await;
+    let escalated = patient(&store, &c.id, "escalated").await;
+    let acked = patient(&store, &c.id, "acked").await;
+    patient(&store, &other.id, "elsewhere").await;
+
+    checkin(&store, &self_care.id, "self_care", at(3, 8, 0)).await;
+    checkin(&store, &soon_new.id, "soon", at(3, 12, 0)).await;
+    checkin(&store, &soon_old.id, "soon", at(3, 9, 0)).await;
+    checkin(&store, &emergency.id, "emergency", at(3, 10, 0)).await;
+    checkin(&store, &escalated.id, "self_care", at(3, 11, 0)).await;
+    checkin(&store, &acked.id, "urgent", at(3, 11, 0)).await;
+    escalate(&store, &escalated.id, at(3, 11, 0)).await;
+    let e = escalate(&store, &acked.id, at(3, 11, 0)).await;
+    store
+        .acknowledge_escalation(&e.id, &s.id, None, at(3, 11, 30))
+        .await
+        .unwrap();
+    for body in ["help", "still there?"] {
+        store
+            .post_message(
+                NewMessage {
+                    patient_id: soon_old.id.clone(),
+                    sender: Side::Patient,
+                    staff_id: None,
+                    body: body.into(),
+                },
+                at(3, 13, 0),
+            )
+            .await
+            .unwrap();
+    }
+
+    let board = store
+        .list_board(&c.id, BoardFilter::default())
+        .await
+        .unwrap();
+    let order: Vec<&str> = board.iter().map(|p| p.enrolment_code.as_str()).collect();
+    assert_eq!(
+        order,
+        vec![
+            "escalated",
+            "emergency",
+            "acked",
+            "soon-old",
+            "soon-new",
+            "selfcare",
+            "never"
+        ]
+    );
+    assert_eq!(board[0].open_escalations, 1);
+    assert_eq!(board[2].open_escalations, 0);
+    assert_eq!(board[3].unread_messages, 2);
+    assert_eq!(board[4].unread_messages, 0);
+    assert_eq!(board[1].last_level.as_deref(), Some("emergency"));
+    assert_eq!(board[1].last_checkin_at, Some(at(3, 10, 0)));
+
+    let soon = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                level: Some("soon".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        soon.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec![soon_old.id.as_str(), soon_new.id.as_str()]
+    );
+    let none = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                level: Some("none".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.len(), 1);
+    assert_eq!(none[0].id, never.id);
+    let by_procedure = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                procedure: Some("spinal".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(by_procedure.is_empty());
+    let page = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                limit: 2,
+                offset: 2,
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|p| p.enrolment_code.as_str())
+            .collect::<Vec<_>>(),
+        vec!["acked", "soon-old"]
+    );
+}
+
+async fn board_query_uses_index(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    patient(&store, &c.id, "p1").await;
+    let plan = raw.board_plan(&c.id).await.join("\n");
+    assert!(
+        plan.contains("patients_board"),
+        "plan does not use the index:\n{plan}"
+    );
+    assert!(
+        !plan.contains("TEMP B-TREE"),
+        "plan sorts instead of using the index:\n{plan}"
+    );
+    assert!(
+        !plan.contains("Sort"),
+        "plan sorts instead of using the index:\n{plan}"
+    );
+}
+
+async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+
+    let anonymous = store
+        .create_checkin_session(None, json!({}), at(2, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.patient_id, None);
+    let session = store
+        .create_checkin_session(Some(&p.id), json!({"q1": "yes"}), at(2, 8, 0))
+        .await
+        .unwrap();
+    assert_eq!(session.completed_checkin_id, None);
+    let updated = store
+        .update_checkin_answers(&session.id, json!({"q1": "yes", "q2": 38.5}), at(2, 8, 5))
+        .await
+        .unwrap();
+    assert_eq!(updated.answers, json!({"q1": "yes", "q2": 38.5}));
+    assert_eq!(updated.updated_at, at(2, 8, 5));
+    assert_eq!(updated.created_at, at(2, 8, 0));
+    assert_eq!(
+        store.get_checkin_session(&session.id).await.unwrap(),
+        Some(updated)
+    );
+
+    let first = store
+        .insert_checkin(
+            NewCheckin {
+                patient_id: p.id.clone(),
+                session_id: Some(session.id.clone()),
+                answers: json!({"q1": "yes", "q2": 38.5}),
+                decision: json!({"level": "urgent", "reasons": ["fever"]}),
+                level: "urgent".into(),
+                status: "complete".into(),
+                content_version: "2025.1".into(),
+            },
+            at(2, 8, 10),
+        )
+        .await
+        .unwrap();
+    let done = store
+        .get_checkin_session(&session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        done.completed_checkin_id.as_deref(),
+        Some(first.id.as_str())
+    );
+    assert_eq!(
+        store
+            .update_checkin_answers(&session.id, json!({}), at(2, 9, 0))
+            .await,
+        Err(StoreError::Conflict(
+            "check-in session already completed".into()
+        ))
+    );
+    assert_eq!(
+        store
+            .update_checkin_answers("nope", json!({}), at(2, 9, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    let after = store.get_patient(&p.id).await.unwrap().unwrap();
+    assert_eq!(after.last_level.as_deref(), Some("urgent"));
+    assert_eq!(after.last_checkin_at, Some(at(2, 8, 10)));
+
+    // Completing the same session twice fails and stores nothing.
+    let again = store
+        .insert_checkin(
+            NewCheckin {
+                patient_id: p.id.clone(),
+                session_id: Some(session.id.clone()),
+                answers: json!({}),
+                decision: json!({}),
+                level: "soon".into(),
+                status: "complete".into(),
+                content_version: "2025.1".into(),
+            },
+            at(2, 8, 20),
+        )
+        .await;
+    assert_eq!(
+        again,
+        Err(StoreError::Conflict(
+            "check-in session already completed".into()
+        ))
+    );
+    assert_eq!(store.list_checkins(&p.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_level
+            .as_deref(),
+        Some("urgent")
+    );
+
+    let second = checkin(&store, &p.id, "self_care", at(3, 8, 0)).await;
+    assert_eq!(
+        store.get_checkin(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.list_checkins(&p.id).await.unwrap(),
+        vec![second.clone(), first.clone()]
+    );
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_level
+            .as_deref(),
+        Some("self_care")
+    );
+    let ghost = store
+        .insert_checkin(
+            NewCheckin {
+                patient_id: "nope".into(),
+                session_id: None,
+                answers: json!({}),
+                decision: json!({}),
+                level: "soon".into(),
+                status: "complete".into(),
+                content_version: "2025.1".into(),
+            },
+            at(2, 8, 20),
+        )
+        .await;
+    assert_eq!(ghost, Err(StoreError::NotFound));
+
+    // The database itself refuses to rewrite a check-in.
+    let refused = raw
+        .execute(&format!(
+            "UPDATE checkins SET level = 'soon' WHERE id = '{}'",
+            first.id
+        ))
+        .await;
+    assert!(refused.is_err(), "check-in was rewritten");
+    assert_eq!(store.get_checkin(&first.id).await.unwrap(), Some(first));
+}
+
+async fn diary_edits_keep_versions(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let q = patient(&store, &c.id, "p2").await;
+
+    let v1 = store
+        .upsert_diary_entry(diary(&p.id, date(3), 4), at(3, 20, 0))
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v1.pain, v1.day), (1, 4, date(3)));
+    assert_eq!(v1.facts, json!({"walked": true, "pain": 4}));
+    assert_eq!(v1.note.as_deref(), Some("pain 4"));
+    let v2 = store
+        .upsert_diary_entry(diary(&p.id, date(3), 7), at(3, 21, 0))
+        .await
+        .unwrap();
+    assert_eq!((v2.version, v2.pain, v2.recorded_at), (2, 7, at(3, 21, 0)));
+    store
+        .upsert_diary_entry(diary(&p.id, date(1), 2), at(1, 20, 0))
+        .await
+        .unwrap();
+    store
+        .upsert_diary_entry(diary(&p.id, date(5), 1), at(5, 20, 0))
+        .await
+        .unwrap();
+    // Another patient's same day is independent.
+    let other = store
+        .upsert_diary_entry(diary(&q.id, date(3), 9), at(3, 20, 0))
+        .await
+        .unwrap();
+    assert_eq!(other.version, 1);
+
+    assert_eq!(
+        store.get_diary_entry(&p.id, date(3)).await.unwrap(),
+        Some(v2.clone())
+    );
+    assert_eq!(store.get_diary_entry(&p.id, date(4)).await.unwrap(), None);
+    assert_eq!(
+        store.diary_history(&p.id, date(3)).await.unwrap(),
+        vec![v1.clone(), v2.clone()]
+    );
+    let listed = store.list_diary(&p.id, date(2), date(5)).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| (e.day, e.version))
+            .collect::<Vec<_>>(),
+        vec![(date(3), 2), (date(5), 1)]
+    );
+    assert_eq!(listed[0], v2);
+
+    // Pain outside 0-10 is refused and stores nothing.
+    let bad = store
+        .upsert_diary_entry(diary(&p.id, date(3), 11), at(3, 22, 0))
+        .await;
+    assert!(matches!(bad, Err(StoreError::Other(_))), "{bad:?}");
+    assert_eq!(store.diary_history(&p.id, date(3)).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .upsert_diary_entry(diary("nope", date(3), 1), at(3, 22, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    // Earlier versions cannot be rewritten behind the store's back either.
+    let refused = raw
+        .execute(&format!(
+            "UPDATE diary_entries SET pain = 0 WHERE patient_id = '{}'",
+            p.id
+        ))
+        .await;
+    assert!(refused.is_err(), "diary version was rewritten");
+}
+
+async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let p = patient(&store, &c.id, "p1").await;
+
+    let first = escalate(&store, &p.id, at(3, 8, 0)).await;
+    let second = store
+        .raise_escalation(
+            NewEscalation {
+                patient_id: p.id.clone(),
+                level: "emergency".into(),
+                reason: "weakness_legs".into(),
+                source: "diary".into(),
+                source_ref: "2025-03-03".into(),
+            },
+            at(3, 9, 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.acknowledged_at, None);
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .open_escalations,
+        2
+    );
+    assert_eq!(
+        store.list_escalations(&p.id, true).await.unwrap(),
+        vec![second.clone(), first.clone()]
+    );
+
+    let acked = store
+        .acknowledge_escalation(&first.id, &s.id, Some("called patient"), at(3, 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(acked.acknowledged_by.as_deref(), Some(s.id.as_str()));
+    assert_eq!(acked.acknowledged_at, Some(at(3, 10, 0)));
+    assert_eq!(acked.ack_note.as_deref(), Some("called patient"));
+    assert_eq!(
+        store.get_escalation(&first.id).await.unwrap(),
+        Some(acked.clone())
+    );
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .open_escalations,
+        1
+    );
+    assert_eq!(
+        store.list_escalations(&p.id, true).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        store.list_escalations(&p.id, false).await.unwrap(),
+        vec![second, acked]
+    );
+
+    assert_eq!(
+        store
+            .acknowledge_escalation(&first.id, &s.id, None, at(3, 11, 0))
+            .await,
+        Err(StoreError::Conflict(
+            "escalation already acknowledged".into()
+        ))
+    );
+    assert_eq!(
+        store
+            .acknowledge_escalation("nope", &s.id, None, at(3, 11, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    let bad_source = store
+        .raise_escalation(
+            NewEscalation {
+                patient_id: p.id.clone(),
+                level: "urgent".into(),
+                reason: "x".into(),
+                source: "email".into(),
+                source_ref: "x".into(),
+            },
+            at(3, 9, 0),
+        )
+        .await;
+    assert!(matches!(bad_source, Err(StoreError::Other(_))));
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .open_escalations,
+        1
+    );
+}
+
+async fn chat_messages_and_unread_counts(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let q = patient(&store, &c.id, "p2").await;
+    let say = |patient_id: &str, sender: Side, body: &str| NewMessage {
+        patient_id: patient_id.into(),
+        sender,
+        staff_id: (sender == Side::Staff).then(|| s.id.clone()),
+        body: body.into(),
+    };
+
+    let m1 = store
+        .post_message(say(&p.id, Side::Patient, "hello"), at(3, 8, 0))
+        .await
+        .unwrap();
+    let m2 = store
+        .post_message(say(&p.id, Side::Patient, "pain"), at(3, 8, 1))
+        .await
+        .unwrap();
+    store
+        .post_message(say(&q.id, Side::Patient, "other thread"), at(3, 8, 1))
+        .await
+        .unwrap();
+    let m3 = store
+        .post_message(say(&p.id, Side::Staff, "on it"), at(3, 8, 2))
+        .await
+        .unwrap();
+    assert!(m1.id < m2.id && m2.id < m3.id, "ids not monotonic");
+    assert_eq!(m3.staff_id.as_deref(), Some(s.id.as_str()));
+    assert_eq!(m1.sender, "patient");
+    assert_eq!(m1.read_at, None);
+
+    assert_eq!(
+        store.unread_counts(&p.id).await.unwrap(),
+        UnreadCounts {
+            for_staff: 2,
+            for_patient: 1
+        }
+    );
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_messages,
+        2
+    );
+    assert_eq!(
+        store.list_messages(&p.id, 0, 100).await.unwrap(),
+        vec![m1.clone(), m2.clone(), m3.clone()]
+    );
+    assert_eq!(
+        store.list_messages(&p.id, m1.id, 100).await.unwrap(),
+        vec![m2.clone(), m3.clone()]
+    );
+    assert_eq!(
+        store.list_messages(&p.id, 0, 1).await.unwrap(),
+        vec![m1.clone()]
+    );
+
+    // Staff read up to m1: only the patient's m1 changes.
+    assert_eq!(
+        store
+            .mark_read(&p.id, Side::Staff, m1.id, at(3, 9, 0))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.unread_counts(&p.id).await.unwrap(),
+        UnreadCounts {
+            for_staff: 1,
+            for_patient: 1
+        }
+    );
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_messages,
+        1
+    );
+    // Reading again changes nothing.
+    assert_eq!(
+        store
+            .mark_read(&p.id, Side::Staff, m1.id, at(3, 9, 5))
+            .await
+            .unwrap(),
+        0
+    );
+    // The patient reads everything: only staff messages change.
+    assert_eq!(
+        store
+            .mark_read(&p.id, Side::Patient, m3.id, at(3, 9, 10))
+            .await
+            .unwrap(),
+        1
+    );
+    let thread = store.list_messages(&p.id, 0, 100).await.unwrap();
+    assert_eq!(thread[0].read_at, Some(at(3, 9, 0)));
+    assert_eq!(thread[1].read_at, None);
+    assert_eq!(thread[2].read_at, Some(at(3, 9, 10)));
+    assert_eq!(
+        store
+            .mark_read(&p.id, Side::Staff, m3.id, at(3, 9, 20))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.unread_counts(&p.id).await.unwrap(),
+        UnreadCounts {
+            for_staff: 0,
+            for_patient: 0
+        }
+    );
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_messages,
+        0
+    );
+    assert_eq!(
+        store
+            .get_patient(&q.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_messages,
+        1
+    );
+    assert_eq!(
+        store
+            .post_message(say("nope", Side::Patient, "x"), at(3, 8, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+}
+
+async fn contact_requests(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let new = |name: &str| NewContactRequest {
+        clinic_id: c.id.clone(),
+        name: name.into(),
+        contact: "+1 555 0100".into(),
+        message: "Please call me".into(),
+        consent: true,
+    };
+    let a = store
+        .create_contact_request(new("Ann"), at(3, 8, 0))
+        .await
+        .unwrap();
+    let b = store
+        .create_contact_request(new("Bo"), at(3, 9, 0))
+        .await
+        .unwrap();
+    assert!(a.consent);
+    assert_eq!(
+        store.list_contact_requests(&c.id, None).await.unwrap(),
+        vec![b.clone(), a.clone()]
+    );
+    let handled = store
+        .mark_contact_handled(&a.id, &s.id, Some("called back"), at(3, 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(handled.handled_by.as_deref(), Some(s.id.as_str()));
+    assert_eq!(handled.handled_at, Some(at(3, 10, 0)));
+    assert_eq!(handled.reply_note.as_deref(), Some("called back"));
+    assert_eq!(
+        store
+            .list_contact_requests(&c.id, Some(false))
+            .await
+            .unwrap(),
+        vec![b]
+    );
+    assert_eq!(
+        store
+            .list_contact_requests(&c.id, Some(true))
+            .await
+            .unwrap(),
+        vec![handled]
+    );
+    assert_eq!(
+        store
+            .mark_contact_handled(&a.id, &s.id, None, at(3, 11, 0))
+            .await,
+        Err(StoreError::Conflict(
+            "contact request already handled".into()
+        ))
+    );
+    assert_eq!(
+        store
+            .mark_contact_handled("nope", &s.id, None, at(3, 11, 0))
+            .await,
+        Err(StoreError::NotFound)
+    );
+}
+
+async fn announcements(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let new = |text: &str, starts_at, ends_at| NewAnnouncement {
+        clinic_id: c.id.clone(),
+        text_en: text.into(),
+        text_es: format!("es: {text}"),
+        starts_at,
+        ends_at,
+        created_by: s.id.clone(),
+    };
+    let standing = store
+        .create_announcement(new("standing", at(1, 0, 0), None), at(1, 0, 0))
+        .await
+        .unwrap();
+    let holiday = store
+        .create_announcement(new("holiday", at(5, 0, 0), Some(at(7, 0, 0))), at(1, 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.active_announcement(&c.id, at(3, 0, 0)).await.unwrap(),
+        Some(standing.clone())
+    );
+    assert_eq!(
+        store.active_announcement(&c.id, at(6, 0, 0)).await.unwrap(),
+        Some(holiday.clone())
+    );
+    // ends_at is exclusive.
+    assert_eq!(
+        store.active_announcement(&c.id, at(7, 0, 0)).await.unwrap(),
+        Some(standing.clone())
+    );
+    assert_eq!(
+        store
+            .active_announcement(&c.id, at(1, 0, 0) - Duration::seconds(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_announcements(&c.id).await.unwrap(),
+        vec![holiday, standing]
+    );
+}
+
+async fn audit_log_is_append_only(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let a = store
+        .append_audit(audit(&c.id, Some("p1"), "diary.read", at(3, 8, 0)))
+        .await
+        .unwrap();
+    let b = store
+        .append_audit(audit(&c.id, Some("p2"), "checkin.read", at(3, 9, 0)))
+        .await
+        .unwrap();
+    let other = store
+        .append_audit(NewAuditEntry {
+            at: at(3, 10, 0),
+            actor_kind: "anonymous".into(),
+            actor_id: None,
+            action: "contact.create".into(),
+            patient_id: None,
+            clinic_id: Some(c.id.clone()),
+            address: None,
+            detail: Some("{\"len\":12}".into()),
+        })
+        .await
+        .unwrap();
+    assert!(a.id < b.id && b.id < other.id);
+    assert_eq!(a.action, "diary.read");
+    assert_eq!(a.address.as_deref(), Some("127.0.0.1"));
+
+    let all = store
+        .list_audit(&c.id, AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all, vec![other.clone(), b.clone(), a.clone()]);
+    let for_p1 = store
+        .list_audit(
+            &c.id,
+            AuditQuery {
+                patient_id: Some("p1".into()),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(for_p1, vec![a.clone()]);
+    let window = store
+        .list_audit(
+            &c.id,
+            AuditQuery {
+                from: Some(at(3, 9, 0)),
+                to: Some(at(3, 10, 0)),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(window, vec![b.clone()]);
+    let paged = store
+        .list_audit(
+            &c.id,
+            AuditQuery {
+                limit: 1,
+                offset: 1,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(paged, vec![b.clone()]);
+    assert!(store
+        .list_audit("other", AuditQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let bad_kind = store
+        .append_audit(NewAuditEntry {
+            actor_kind: "robot".into(),
+            ..audit(&c.id, None, "x", at(3, 8, 0))
+        })
+        .await;
+    assert!(matches!(bad_kind, Err(StoreError::Other(_))));
+
+    let update = raw.execute("UPDATE audit_log SET action = 'nothing'").await;
+    assert!(update.is_err(), "audit UPDATE was allowed");
+    assert!(update.unwrap_err().contains("append-only") || matches!(raw, Raw::Postgres(_)));
+    let delete = raw.execute("DELETE FROM audit_log").await;
+    assert!(delete.is_err(), "audit DELETE was allowed");
+    if let Raw::Postgres(_) = raw {
+        assert!(
+            raw.execute("TRUNCATE audit_log").await.is_err(),
+            "audit TRUNCATE was allowed"
+        );
+    }
+    assert_eq!(raw.count("SELECT COUNT(*) FROM audit_log").await, 3);
+    assert_eq!(
+        store
+            .list_audit(&c.id, AuditQuery::default())
+            .await
+            .unwrap(),
+        vec![other, b, a]
+    );
+}
+
+async fn cds_feedback_and_jwt_replay(store: Arc<dyn Store>, raw: Raw) {
+    let accepted = store
+        .record_cds_feedback(
+            NewCdsFeedback {
+                service_id: "aftercare-triage".into(),
+                card_id: "card-1".into(),
+                outcome: "accepted".into(),
+                override_reason: None,
+            },
+            at(3, 8, 0),
+        )
+        .await
+        .unwrap();
+    let overridden = store
+        .record_cds_feedback(
+            NewCdsFeedback {
+                service_id: "aftercare-triage".into(),
+                card_id: "card-2".into(),
+                outcome: "overridden".into(),
+                override_reason: Some(json!({"code": "patient-declined"})),
+            },
+            at(3, 9, 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_cds_feedback("aftercare-triage", 10)
+            .await
+            .unwrap(),
+        vec![overridden.clone(), accepted]
+    );
+    assert_eq!(
+        overridden.override_reason,
+        Some(json!({"code": "patient-declined"}))
+    );
+    let bad = store
+        .record_cds_feedback(
+            NewCdsFeedback {
+                service_id: "s".into(),
+                card_id: "c".into(),
+                outcome: "ignored".into(),
+                override_reason: None,
+            },
+            at(3, 9, 0),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::Other(_))));
+
+    assert!(store.remember_jti("jti-1", at(3, 8, 5)).await.unwrap());
+    assert!(
+        !store.remember_jti("jti-1", at(3, 8, 5)).await.unwrap(),
+        "replay not detected"
+    );
+    assert!(store.remember_jti("jti-2", at(3, 9, 5)).await.unwrap());
+    assert_eq!(store.purge_expired(at(3, 9, 0)).await.unwrap(), 1);
+    assert_eq!(raw.count("SELECT COUNT(*) FROM jwt_replay").await, 1);
+    assert!(!store.remember_jti("jti-2", at(3, 9, 5)).await.unwrap());
+}
+
+/// 200 concurrent diary writes: 20 patients × 10 edits of the same day.
+/// Every write must come back with a distinct version 1..=10 per patient,
+/// and every row must be visible from a fresh connection (committed).
+async fn concurrent_diary_writes_are_durable_and_versioned(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let mut patients = Vec::new();
+    for i in 0..20 {
+        patients.push(patient(&store, &c.id, &format!("p{i}")).await.id);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..10 {
+        for id in &patients {
+            let store = store.clone();
+            let id = id.clone();
+            tasks.spawn(async move {
+                store
+                    .upsert_diary_entry(diary(&id, date(3), round), at(3, 20, 0))
+                    .await
+            });
+        }
+    }
+    let mut written = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        written.push(done.unwrap().unwrap());
+    }
+    assert_eq!(written.len(), 200);
+    for id in &patients {
+        let mut versions: Vec<i32> = written
+            .iter()
+            .filter(|e| &e.patient_id == id)
+            .map(|e| e.version)
+            .collect();
+        versions.sort_unstable();
+        assert_eq!(versions, (1..=10).collect::<Vec<_>>(), "patient {id}");
+        let history = store.diary_history(id, date(3)).await.unwrap();
+        assert_eq!(history.len(), 10);
+        let current = store.get_diary_entry(id, date(3)).await.unwrap().unwrap();
+        assert_eq!(current.version, 10);
+    }
+    assert_eq!(raw.count("SELECT COUNT(*) FROM diary_entries").await, 200);
+}
+
+/// A failing write (duplicate slug) in the middle of concurrent writes must
+/// fail alone: every other write of its batch commits.
+async fn failed_write_does_not_spoil_its_batch(store: Arc<dyn Store>, raw: Raw) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let store = store.clone();
+        // Slugs s0..s49 each twice: one of each pair must fail.
+        let slug = format!("s{}", i % 50);
+        tasks.spawn(async move {
+            store
+                .create_clinic(
+                    NewClinic {
+                        slug,
+                        name: "c".into(),
+                        opening_hours: json!({}),
+                    },
+                    at(1, 8, 0),
+                )
+                .await
+        });
+    }
+    let (mut ok, mut conflicts) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (50, 50));
+    assert_eq!(raw.count("SELECT COUNT(*) FROM clinics").await, 50);
+    assert_eq!(store.list_clinics().await.unwrap().len(), 50);
+}
+
+async fn backup(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    patient(&store, &c.id, "p1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backups").join("copy.db");
+    match raw {
+        Raw::Sqlite(_) => {
+            store.backup_to(&target).await.unwrap();
+            let copy = SqliteStore::open(&target).await.unwrap();
+            assert_eq!(copy.get_clinic(&c.id).await.unwrap(), Some(c));
+            assert_eq!(
+                copy.get_patient_by_code("p1")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .clinic_id,
+                copy.list_clinics().await.unwrap()[0].id
+            );
+            // Never overwrites.
+            assert!(matches!(
+                store.backup_to(&target).await,
+                Err(StoreError::Conflict(_))
+            ));
+        }
+        Raw::Postgres(_) => {
+            let refused = store.backup_to(&target).await;
+            assert!(
+                matches!(&refused, Err(StoreError::Other(m)) if m.contains("pg_dump")),
+                "{refused:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Backend-specific
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn connect_picks_backend_by_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("a").join("b.db").display());
+    let store = connect(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    assert!(matches!(
+        connect("mysql://localhost/x").await,
+        Err(StoreError::Other(_))
+    ));
+    assert!(matches!(
+        connect("sqlite::memory:").await,
+        Err(StoreError::Other(_))
+    ));
+}
+
+#[tokio::test]
+async fn sqlite_writes_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aftercare.db");
+    let (clinic_id, patient_id) = {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+        store.migrate().await.unwrap();
+        let c = clinic(&store, "north").await;
+        let p = patient(&store, &c.id, "p1").await;
+        store
+            .upsert_diary_entry(diary(&p.id, date(3), 5), at(3, 8, 0))
+            .await
+            .unwrap();
+        (c.id, p.id)
+    };
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(store.get_clinic(&clinic_id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .get_diary_entry(&patient_id, date(3))
+            .await
+            .unwrap()
+            .unwrap()
+            .pain,
+        5
+    );
+}
+
+#[tokio::test]
+async fn postgres_post_message_notifies() {
+    let Some(db) = PgDb::create().await else {
+        return;
+    };
+    let store = PgStore::from_pool(db.pool.clone());
+    store.migrate().await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(store.pool())
+        .await
+        .unwrap();
+    listener.listen(CHAT_CHANNEL).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let m = store
+        .post_message(
+            NewMessage {
+                patient_id: p.id.clone(),
+                sender: Side::Patient,
+                staff_id: None,
+                body: "hi".into(),
+            },
+            at(3, 8, 0),
+        )
+        .await
+        .unwrap();
+    let note = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(note.payload(), format!("{}:{}", p.id, m.id));
+    drop(listener);
+    db.drop_db().await;
+}
+
+/// Throughput of group-committed diary writes (not run by default):
+/// `cargo test -p aftercare-store --release --test behaviour -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_sqlite_diary_throughput() {
+    let (_dir, store, _raw) = sqlite_store().await;
+    let c = clinic(&store, "north").await;
+    let mut patients = Vec::new();
+    for i in 0..1000 {
+        patients.push(patient(&store, &c.id, &format!("p{i}")).await.id);
+    }
+    let writers = 256;
+    let per_writer = 80;
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..writers {
+        let store = store.clone();
+        let patients = patients.clone();
+        tasks.spawn(async move {
+            for i in 0..per_writer {
+                let id = &patients[(w * per_writer + i) % patients.len()];
+                let day = date(1) + Duration::days(((w * per_writer + i) / patients.len()) as i64);
+                store
+                    .upsert_diary_entry(diary(id, day, 3), at(3, 8, 0))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let n = writers * per_writer;
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    println!("{n} diary writes in {:?}: {rate:.0}/s", start.elapsed());
+}

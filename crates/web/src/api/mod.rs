@@ -1,0 +1,54 @@
+//! The JSON API under `/api/v1`. Every route is registered through the OpenAPI router, so a
+//! route cannot exist without its documentation; `/api/v1/openapi.json` serves the document.
+
+pub mod triage;
+
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aftercare API",
+        description = "Triage, check-ins and a recovery diary for back pain after an epidural. Errors are RFC 9457 problem details (application/problem+json) naming the field at fault.",
+        license(name = "AGPL-3.0-only")
+    ),
+    tags(
+        (name = "triage", description = "Decisions on a case, nothing stored"),
+        (name = "operations", description = "The API document itself")
+    )
+)]
+struct ApiDoc;
+
+/// The API routes with their OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(triage::triage))
+}
+
+/// The API routes plus the route that serves their document.
+pub fn router_with_document() -> axum::Router<AppState> {
+    let (router, mut document) = router().split_for_parts();
+    document.paths.paths.insert(
+        "/api/v1/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("operations")
+                .summary(Some("This OpenAPI 3.1 document"))
+                .operation_id(Some("openapi"))
+                .response("200", utoipa::openapi::Response::new("The document")),
+        ),
+    );
+    let document = std::sync::Arc::new(document);
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let d = document.clone();
+            async move { Json((*d).clone()) }
+        }),
+    )
+}

@@ -1,0 +1,139 @@
+//! The one application error, and the one place it becomes an HTTP response: an RFC 9457
+//! `application/problem+json` body. Internal detail goes to the log inside the request's span,
+//! never into the response.
+
+use aftercare_core::CaseError;
+use aftercare_store::StoreError;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed or a field is invalid.
+    #[error("{detail}")]
+    BadRequest {
+        detail: String,
+        field: Option<String>,
+    },
+    /// The answers do not make a valid case.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests")]
+    TooManyRequests,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The database cannot be reached: the client may retry.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_field(field: impl Into<String>, detail: impl Into<String>) -> AppError {
+        AppError::BadRequest {
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } | AppError::Case(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem body a client sees.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, field) = match self {
+            AppError::BadRequest { field, .. } => ("invalid-request", field.clone()),
+            AppError::Case(e) => ("invalid-case", e.field().map(str::to_string)),
+            AppError::NotFound => ("not-found", None),
+            AppError::Unauthorized => ("unauthorized", None),
+            AppError::Forbidden => ("forbidden", None),
+            AppError::Conflict(_) => ("conflict", None),
+            AppError::TooManyRequests => ("rate-limited", None),
+            AppError::PayloadTooLarge => ("payload-too-large", None),
+            AppError::UnsupportedMediaType(_) => ("unsupported-media-type", None),
+            AppError::Unavailable => ("unavailable", None),
+            AppError::Internal(_) => ("internal", None),
+        };
+        let detail = match self {
+            AppError::Internal(_) => "an unexpected error occurred; it has been logged".to_string(),
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            field,
+        }
+    }
+}
+
+/// An RFC 9457 problem details body; `field` (an extension member) names the offending field.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(what) => AppError::Conflict(what),
+            StoreError::Unavailable => AppError::Unavailable,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Request extractors that refuse bad input with a problem body naming the field, instead of
+//! axum's plain-text rejections.
+
+use crate::error::AppError;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+/// A JSON body, deserialised with the path of the first bad field in the error.
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                let ct = ct.to_ascii_lowercase();
+                ct.starts_with("application/json")
+                    || (ct.starts_with("application/") && ct.contains("+json"))
+            });
+        if !json_type {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as application/json".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadRequest {
+                        detail: "the request body could not be read".into(),
+                        field: None,
+                    }
+                }
+            })?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// Parses JSON, naming the field at fault (`pain: invalid type ...`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            AppError::BadRequest {
+                detail: format!("malformed JSON: {inner}"),
+                field: None,
+            }
+        } else if path == "." {
+            AppError::BadRequest {
+                detail: inner.to_string(),
+                field: missing_field(&inner.to_string()),
+            }
+        } else {
+            AppError::bad_field(path.clone(), format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// serde reports a missing or unknown top-level field only in its message.
+fn missing_field(message: &str) -> Option<String> {
+    ["missing field `", "unknown field `"].iter().find_map(|p| {
+        message
+            .split_once(p)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name.to_string())
+    })
+}

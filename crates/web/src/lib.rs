@@ -1,0 +1,69 @@
+//! The Aftercare server: everything HTTP around the clinical core and the store.
+//!
+//! `main` (in the CLI crate) only wires configuration, tracing, the store and migrations; this
+//! crate builds the router from an [`AppState`] and serves it on a listener it is given, with a
+//! shutdown future it is given. Integration tests use the very same [`serve`] on port 0.
+
+pub mod api;
+pub mod lang;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod state;
+
+pub use error::AppError;
+pub use state::{AppState, Clock, Settings, SystemClock};
+
+use axum::Router;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// The whole application router, with its middleware.
+pub fn app(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(ops::router())
+        .merge(api::router_with_document())
+        .with_state(state.clone());
+    middleware::wrap(router, state)
+}
+
+/// Serves the app until `shutdown` completes, then drains in-flight requests (bounded by the
+/// request timeout, so draining cannot hang).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining");
+}
