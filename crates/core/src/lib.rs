@@ -27,5 +27,5 @@ pub use content::{Content, ContentError, ContentErrors, Lang};
 pub use engine::{triage, Decision, Status};
 pub use level::Level;
 pub use plan::CarePlan;
-pub use recovery::{DiaryPoint, RecoveryCheck};
-pub use view::DecisionView;
+pub use recovery::{DiaryPoint, EscalationReason, Profile, RecoveryCheck};
+pub use view::{DecisionView, QuestionView};

@@ -5,6 +5,7 @@
 use crate::case::Case;
 use crate::content::{Content, MilestoneCheck};
 use crate::level::Level;
+use crate::logic::Tri;
 
 /// One diary day: days since the pain began (day 0 = the first day) and the 0-10 pain score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,4 +64,107 @@ pub fn missed_milestones(content: &Content, today: &Case, points: &[DiaryPoint])
         }
     }
     out
+}
+
+/// What the clinic knows of a patient, in days counted by the caller's calendar (the core has no
+/// clock): the facts every diary day and check-in starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// A value of the content's procedure fact (validated when the patient is enrolled).
+    pub procedure: String,
+    /// Hours since the procedure, if it is known.
+    pub hours_since_procedure: Option<f64>,
+    /// Days since the birth; `None` when she has not given birth in this episode.
+    pub days_since_delivery: Option<f64>,
+}
+
+impl Profile {
+    /// The profile's facts as a JSON object, to merge under the patient's own answers.
+    pub fn facts(&self, content: &Content) -> serde_json::Map<String, serde_json::Value> {
+        let c = &content.course.context;
+        let id = |f: u16| content.facts[f as usize].id.clone();
+        let mut out = serde_json::Map::new();
+        out.insert(id(c.procedure), self.procedure.clone().into());
+        // Hours since the procedure only apply when there was one (the content's "asked when").
+        let has_procedure = Case::from_map(content, &out)
+            .map(|case| content.applicability(&case)[c.hours_since_procedure as usize] == Tri::True)
+            .unwrap_or(false);
+        if let (true, Some(h)) = (has_procedure, self.hours_since_procedure) {
+            out.insert(id(c.hours_since_procedure), h.max(0.0).into());
+        }
+        out.insert(id(c.delivered), self.days_since_delivery.is_some().into());
+        if let Some(d) = self.days_since_delivery {
+            out.insert(id(c.days_since_delivery), d.max(0.0).into());
+        }
+        out
+    }
+}
+
+/// The case of one diary day: the patient's answers of the day over her profile, with the pain
+/// score (and, when she has pain and did not say since when, the day of the pain).
+pub fn diary_case(
+    content: &Content,
+    profile: &Profile,
+    pain: u8,
+    pain_day: Option<i64>,
+    answers: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Case, crate::CaseError> {
+    let c = &content.course.context;
+    let id = |f: u16| content.facts[f as usize].id.clone();
+    let mut facts = profile.facts(content);
+    let has_pain = pain > 0;
+    facts.insert(id(c.pain), has_pain.into());
+    if has_pain {
+        facts.insert(id(c.score), pain.into());
+        if let Some(d) = pain_day {
+            facts.insert(id(c.pain_days), d.max(0).into());
+        }
+    }
+    for (k, v) in answers {
+        facts.insert(k.clone(), v.clone());
+    }
+    Case::from_map(content, &facts)
+}
+
+/// Why the clinic is alerted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EscalationReason {
+    /// Today's decision is above the patient's last level; the rules that fired.
+    LevelRose(Vec<String>),
+    /// The diary left the expected course at this milestone.
+    OffCourse(String),
+}
+
+impl EscalationReason {
+    /// A stable code for storage: `level:EM-CAUDA,UR-FEVER` or `course:improving_by_six_weeks`.
+    pub fn code(&self) -> String {
+        match self {
+            EscalationReason::LevelRose(rules) => format!("level:{}", rules.join(",")),
+            EscalationReason::OffCourse(id) => format!("course:{id}"),
+        }
+    }
+}
+
+/// Whether a new decision (and the diary's course) should alert the clinic: when the level rises
+/// above the patient's last one, or the recovery has missed a milestone.
+pub fn escalation(
+    content: &Content,
+    previous: Option<Level>,
+    decision: &crate::Decision,
+    missed: &[RecoveryCheck],
+) -> Option<(Level, EscalationReason)> {
+    let baseline = previous.unwrap_or(Level::SelfCare);
+    if decision.level > baseline {
+        let rules = decision
+            .fired
+            .iter()
+            .filter(|&&i| content.rules[i].level == decision.level)
+            .map(|&i| content.rules[i].id.clone())
+            .collect();
+        return Some((decision.level, EscalationReason::LevelRose(rules)));
+    }
+    missed
+        .iter()
+        .max_by_key(|m| m.level)
+        .map(|m| (m.level, EscalationReason::OffCourse(m.id.clone())))
 }

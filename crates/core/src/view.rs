@@ -133,3 +133,69 @@ fn fill(text: &str, params: &std::collections::BTreeMap<String, f64>) -> String 
     }
     out
 }
+
+/// One question of the questionnaire, in one language.
+#[derive(Debug, Serialize)]
+pub struct QuestionView<'a> {
+    pub id: &'a str,
+    pub section: &'a str,
+    pub section_title: &'a str,
+    /// `bool`, `enum` or `number`.
+    pub kind: &'static str,
+    pub question: &'a str,
+    pub help: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<OptionView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    pub integer: bool,
+    pub optional: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OptionView<'a> {
+    pub value: &'a str,
+    pub label: &'a str,
+}
+
+impl<'a> QuestionView<'a> {
+    pub fn new(content: &'a Content, fact: u16, lang: Lang) -> QuestionView<'a> {
+        use crate::content::FactKind;
+        let f = &content.facts[fact as usize];
+        let texts = content.text(lang);
+        let t = &texts.facts[fact as usize];
+        let (kind, options, min, max, integer, optional) = match &f.kind {
+            FactKind::Bool => ("bool", Vec::new(), None, None, false, false),
+            FactKind::Enum { values, .. } => (
+                "enum",
+                values
+                    .iter()
+                    .zip(&t.values)
+                    .map(|(v, l)| OptionView { value: v, label: l })
+                    .collect(),
+                None,
+                None,
+                false,
+                false,
+            ),
+            FactKind::Number { min, max, integer, optional } => {
+                ("number", Vec::new(), *min, *max, *integer, *optional)
+            }
+        };
+        QuestionView {
+            id: &f.id,
+            section: &content.sections[f.section],
+            section_title: &texts.sections[f.section],
+            kind,
+            question: &t.question,
+            help: &t.help,
+            options,
+            min,
+            max,
+            integer,
+            optional,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use super::raw::{self, RawCondition};
 use super::satisfiable::satisfiable;
 use super::text::{FactText, LevelText, PlanText, RuleText, Texts};
 use super::{
-    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors, Course,
+    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors, ContextFacts, Course,
     Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem, Rule, Source, Watch,
 };
 use crate::case::Value;
@@ -601,7 +601,31 @@ fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> C
             });
         }
     }
+    let want = |cx: &mut Compiler, id: &str, kind: &str| -> FactIdx {
+        let found = scope.fact_ids.get(id).copied().filter(|f| {
+            let k = &scope.facts[*f as usize].kind;
+            matches!(
+                (kind, k),
+                ("bool", FactKind::Bool) | ("enum", FactKind::Enum { .. }) | ("number", FactKind::Number { .. })
+            )
+        });
+        found.unwrap_or_else(|| {
+            cx.error(&file_loc("course.toml"), format!("[context] {id:?} must be a {kind} fact"));
+            0
+        })
+    };
+    let c = &file.context;
+    let context = ContextFacts {
+        pain: want(cx, &c.pain, "bool"),
+        score: want(cx, &c.score, "number"),
+        pain_days: want(cx, &c.pain_days, "number"),
+        procedure: want(cx, &c.procedure, "enum"),
+        hours_since_procedure: want(cx, &c.hours_since_procedure, "number"),
+        delivered: want(cx, &c.delivered, "bool"),
+        days_since_delivery: want(cx, &c.days_since_delivery, "number"),
+    };
     Course {
+        context,
         change_points: file.change.points,
         change_fraction: file.change.fraction,
         milestones,

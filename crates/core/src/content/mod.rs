@@ -162,8 +162,22 @@ pub struct Watch {
     pub when: Option<Condition>,
 }
 
+/// The facts a diary day is built on: indices of the facts that carry the daily pain and what the
+/// clinic knows of the patient.
+#[derive(Debug, Clone, Default)]
+pub struct ContextFacts {
+    pub pain: FactIdx,
+    pub score: FactIdx,
+    pub pain_days: FactIdx,
+    pub procedure: FactIdx,
+    pub hours_since_procedure: FactIdx,
+    pub delivered: FactIdx,
+    pub days_since_delivery: FactIdx,
+}
+
 #[derive(Debug, Clone)]
 pub struct Course {
+    pub context: ContextFacts,
     /// A meaningful change on the 0-10 scale: at least this many points...
     pub change_points: f64,
     /// ...or this fraction of the starting score.

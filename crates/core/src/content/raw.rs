@@ -148,9 +148,23 @@ pub struct RawWatch {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CourseFile {
+    pub context: RawContext,
     pub change: RawChange,
     #[serde(default)]
     pub milestone: Vec<RawMilestone>,
+}
+
+/// The facts a diary day is built on (see course.toml).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContext {
+    pub pain: String,
+    pub score: String,
+    pub pain_days: String,
+    pub procedure: String,
+    pub hours_since_procedure: String,
+    pub delivered: String,
+    pub days_since_delivery: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,195 @@
+//! The `aftercare` command as a person or a script uses it: exit codes, what goes to standard
+//! output and error, the content check and one-case triage.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn vignette(name: &str) -> PathBuf {
+    root().join("tests/vignettes").join(name)
+}
+
+/// Runs the built binary with `args`, feeding `stdin` when given.
+fn aftercare(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    cmd.args(args)
+        .env_remove("AFTERCARE_CONTENT")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the aftercare binary runs");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.as_bytes()).expect("stdin accepts the case");
+    }
+    child.wait_with_output().expect("the command finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+/// The JSON decision printed by `triage --json`, after checking the command succeeded.
+fn decision(o: &Output) -> Value {
+    assert_eq!(code(o), Some(0), "stderr: {}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+fn v17() -> Value {
+    let text = std::fs::read_to_string(vignette("V17.json")).expect("V17 is readable");
+    serde_json::from_str(&text).expect("V17 is JSON")
+}
+
+fn rules(d: &Value) -> Vec<&str> {
+    d["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r["rule"].as_str().expect("rule id"))
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+#[test]
+fn the_built_in_content_passes_the_check() {
+    let o = aftercare(&["content", "check"], None);
+    assert_eq!(code(&o), Some(0), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("content ok"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_broken_rule_fails_the_check_with_its_file_line_and_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let content = dir.path().join("content");
+    copy_dir(&root().join("content"), &content);
+    let rules_file = content.join("rules.toml");
+    let text = std::fs::read_to_string(&rules_file).expect("rules.toml");
+    let from = r#"when = { fact = "stroke_signs" }"#;
+    assert!(text.contains(from), "rules.toml changed: update this test");
+    let text = text.replacen(from, r#"when = { fact = "stroke_sign" }"#, 1);
+    std::fs::write(&rules_file, &text).expect("write rules.toml");
+    let line = text
+        .lines()
+        .position(|l| l.contains(r#"id = "EM-STROKE""#))
+        .expect("the rule")
+        + 1;
+
+    let o = aftercare(&["content", "check", content.to_str().expect("utf-8 path")], None);
+    assert_eq!(code(&o), Some(1), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("rules.toml:{line}")), "{out}");
+    assert!(out.contains("EM-STROKE"), "{out}");
+    assert!(out.contains("stroke_sign"), "{out}");
+}
+
+#[test]
+fn a_vignette_with_weak_legs_is_an_emergency_with_its_reason_and_source() {
+    let path = vignette("V17.json");
+    let d = decision(&aftercare(&["triage", path.to_str().expect("utf-8"), "--json"], None));
+    assert_eq!(d["level"], "emergency");
+    assert_eq!(d["status"], "final");
+    let reason = d["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .find(|r| r["rule"] == "EM-LEGS-WEAK")
+        .unwrap_or_else(|| panic!("EM-LEGS-WEAK is not among {:?}", rules(&d)));
+    assert!(
+        !reason["source"].as_str().expect("source").trim().is_empty(),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_case_without_its_leg_answers_is_incomplete_and_asks_for_them() {
+    let mut case = v17()["case"].clone();
+    let object = case.as_object_mut().expect("a case object");
+    object.remove("leg_weakness");
+    object.remove("leg_numbness");
+    let d = decision(&aftercare(&["triage", "-", "--json"], Some(&case.to_string())));
+    assert_eq!(d["status"], "incomplete", "{d}");
+    let ask: Vec<&str> = d["ask"]
+        .as_array()
+        .expect("ask")
+        .iter()
+        .map(|f| f.as_str().expect("fact id"))
+        .collect();
+    assert!(ask.contains(&"leg_weakness"), "{ask:?}");
+    assert!(ask.contains(&"leg_numbness"), "{ask:?}");
+}
+
+#[test]
+fn an_out_of_range_answer_is_bad_input_naming_the_field() {
+    let case = r#"{"back_pain": true, "pain_score": 11}"#;
+    let o = aftercare(&["triage", "-", "--json"], Some(case));
+    assert_eq!(code(&o), Some(2), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("pain_score"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+}
+
+#[test]
+fn the_texts_come_in_spanish_when_asked() {
+    let path = vignette("V17.json");
+    let path = path.to_str().expect("utf-8");
+    let en = decision(&aftercare(&["triage", path, "--json"], None));
+    let es = decision(&aftercare(&["triage", path, "--json", "--lang", "es"], None));
+    assert_eq!(es["language"], "es");
+    assert_eq!(es["headline"], "Busque ayuda urgente ahora");
+    assert_eq!(es["level"], en["level"]);
+    assert_eq!(rules(&es), rules(&en));
+    assert_ne!(es["reasons"][0]["explanation"], en["reasons"][0]["explanation"]);
+    let o = aftercare(&["triage", path, "--lang", "es"], None);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("BUSQUE AYUDA URGENTE AHORA"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_vignette_and_its_bare_case_get_the_same_decision() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("case.json");
+    std::fs::write(&bare, v17()["case"].to_string()).expect("write the case");
+    let from_vignette = decision(&aftercare(
+        &["triage", vignette("V17.json").to_str().expect("utf-8"), "--json"],
+        None,
+    ));
+    let from_case = decision(&aftercare(&["triage", bare.to_str().expect("utf-8"), "--json"], None));
+    assert_eq!(from_case, from_vignette);
+}
+
+#[test]
+fn a_case_can_come_from_standard_input() {
+    let text = std::fs::read_to_string(vignette("V17.json")).expect("V17");
+    let dash = decision(&aftercare(&["triage", "-", "--json"], Some(&text)));
+    let default = decision(&aftercare(&["triage", "--json"], Some(&text)));
+    assert_eq!(dash["level"], "emergency");
+    assert_eq!(dash, default);
+}
