@@ -113,7 +113,10 @@ async fn writer(
     max_batch: usize,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
+    let (mut nb, mut nj, mut tc) = (0u64, 0u64, std::time::Duration::ZERO);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
+        nb += 1; nj += batch.len() as u64;
+        if nb % 20 == 0 { eprintln!("batches {nb} jobs {nj} avg {} commit {:?}", nj / nb, tc / nb as u32); }
         let committed = run_batch(&mut conn, &mut batch).await;
         if committed.is_err() {
             // Leave the connection clean for the next batch; if even the
@@ -137,6 +140,8 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> R
         }
         conn.execute("RELEASE job").await?;
     }
+    let t = std::time::Instant::now();
     conn.execute("COMMIT").await?;
+    eprintln!("commit {:?} for {}", t.elapsed(), batch.len());
     Ok(())
 }

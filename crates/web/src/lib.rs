@@ -5,6 +5,9 @@
 //! shutdown future it is given. Integration tests use the very same [`serve`] on port 0.
 
 pub mod api;
+pub mod audit;
+pub mod escalate;
+pub mod patient;
 pub mod lang;
 pub mod error;
 pub mod extract;

@@ -1,6 +1,10 @@
 //! The JSON API under `/api/v1`. Every route is registered through the OpenAPI router, so a
 //! route cannot exist without its documentation; `/api/v1/openapi.json` serves the document.
 
+pub mod checkins;
+pub mod diary;
+pub mod questions;
+pub mod recovery;
 pub mod triage;
 
 use crate::state::AppState;
@@ -19,14 +23,24 @@ use utoipa_axum::routes;
     ),
     tags(
         (name = "triage", description = "Decisions on a case, nothing stored"),
+        (name = "check-ins", description = "The questionnaire, driven by the engine; final decisions are stored"),
+        (name = "diary", description = "The recovery diary and summary"),
         (name = "operations", description = "The API document itself")
-    )
+    ),
+    modifiers(&PatientLink)
 )]
 struct ApiDoc;
 
 /// The API routes with their OpenAPI document.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(triage::triage))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(triage::triage))
+        .routes(routes!(questions::list))
+        .routes(routes!(checkins::start, checkins::list))
+        .routes(routes!(checkins::answer, checkins::get))
+        .routes(routes!(diary::put, diary::get))
+        .routes(routes!(diary::list))
+        .routes(routes!(recovery::summary))
 }
 
 /// The API routes plus the route that serves their document.
@@ -51,4 +65,23 @@ pub fn router_with_document() -> axum::Router<AppState> {
             async move { Json((*d).clone()) }
         }),
     )
+}
+
+/// Patients authenticate with the secret token of their personal link.
+struct PatientLink;
+
+impl utoipa::Modify for PatientLink {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "patient_link",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token of the patient's personal link"))
+                    .build(),
+            ),
+        );
+    }
 }

@@ -1,0 +1,250 @@
+//! Check-in sessions: the questionnaire, driven by the engine. Each round sends answers and gets
+//! back the decision so far and the next questions (the decision's `ask`, most urgent first).
+//! When the decision is final it is stored with the patient, never to be rewritten.
+
+use crate::audit;
+use crate::error::{AppError, Problem};
+use crate::escalate;
+use crate::extract::ValidJson;
+use crate::lang;
+use crate::patient::{profile, PatientAuth};
+use crate::state::AppState;
+use aftercare_core::{triage, Case, Decision, DecisionView, QuestionView, Status};
+use aftercare_store::{CheckinSession, Escalation, NewCheckin, Patient};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::triage::LangQuery;
+
+/// Answers to add or change. A `null` value withdraws an answer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersBody {
+    #[schema(value_type = Object)]
+    pub answers: Map<String, Value>,
+}
+
+/// The state of a check-in after a round of answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckinRound {
+    pub session_id: String,
+    /// `final` once stored; `incomplete` while questions remain.
+    pub status: String,
+    /// The stored check-in, once final.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub decision: Value,
+    /// The next questions, most urgent first.
+    #[schema(value_type = Vec<Object>)]
+    pub questions: Vec<Value>,
+    /// Set when this check-in alerted the clinic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub escalation: Option<Escalation>,
+}
+
+/// Start a check-in.
+#[utoipa::path(post, path = "/api/v1/checkins", tag = "check-ins", params(LangQuery),
+    request_body = AnswersBody,
+    security(("patient_link" = [])),
+    responses(
+        (status = 201, description = "The first round: decision so far and next questions", body = CheckinRound),
+        (status = 401, description = "No or unknown patient token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid answer; `field` names it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<AnswersBody>,
+) -> Result<(StatusCode, Json<CheckinRound>), AppError> {
+    let answers = merge(Map::new(), body.answers);
+    let (_, decision) = decide(&state, &auth.patient, &answers)?;
+    let session = state
+        .store
+        .create_checkin_session(Some(&auth.patient.id), Value::Object(answers.clone()), state.now())
+        .await?;
+    audit::record(&state, &auth.actor, "checkin.start", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
+    let round = finish_round(&state, &auth, session, &answers, decision, lang).await?;
+    Ok((StatusCode::CREATED, Json(round)))
+}
+
+/// Answer more questions, or change answers.
+#[utoipa::path(patch, path = "/api/v1/checkins/{id}", tag = "check-ins", params(("id" = String, Path), LangQuery),
+    request_body = AnswersBody,
+    security(("patient_link" = [])),
+    responses(
+        (status = 200, description = "The next round", body = CheckinRound),
+        (status = 404, description = "No such check-in for this patient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The check-in is already final", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn answer(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<AnswersBody>,
+) -> Result<Json<CheckinRound>, AppError> {
+    let session = own_session(&state, &auth.patient, &id).await?;
+    if session.completed_checkin_id.is_some() {
+        return Err(AppError::Conflict("this check-in is already final; start a new one".into()));
+    }
+    let previous = session.answers.as_object().cloned().unwrap_or_default();
+    let answers = merge(previous, body.answers);
+    let (_, decision) = decide(&state, &auth.patient, &answers)?;
+    let session = state
+        .store
+        .update_checkin_answers(&id, Value::Object(answers.clone()), state.now())
+        .await?;
+    audit::record(&state, &auth.actor, "checkin.answer", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
+    Ok(Json(finish_round(&state, &auth, session, &answers, decision, lang).await?))
+}
+
+/// A check-in session and its decision.
+#[utoipa::path(get, path = "/api/v1/checkins/{id}", tag = "check-ins", params(("id" = String, Path), LangQuery),
+    security(("patient_link" = [])),
+    responses(
+        (status = 200, description = "The session's current round", body = CheckinRound),
+        (status = 404, description = "No such check-in for this patient", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Json<CheckinRound>, AppError> {
+    let session = own_session(&state, &auth.patient, &id).await?;
+    audit::record(&state, &auth.actor, "checkin.read", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
+    if let Some(checkin_id) = &session.completed_checkin_id {
+        let stored = state.store.get_checkin(checkin_id).await?.ok_or(AppError::NotFound)?;
+        return Ok(Json(CheckinRound {
+            session_id: session.id,
+            status: stored.status,
+            checkin_id: Some(stored.id),
+            decision: stored.decision,
+            questions: Vec::new(),
+            escalation: None,
+        }));
+    }
+    let answers = session.answers.as_object().cloned().unwrap_or_default();
+    let (_, decision) = decide(&state, &auth.patient, &answers)?;
+    Ok(Json(round(&state, session.id, &decision, lang, None, None)))
+}
+
+/// The patient's stored check-ins, newest first.
+#[utoipa::path(get, path = "/api/v1/checkins", tag = "check-ins",
+    security(("patient_link" = [])),
+    responses((status = 200, description = "Stored check-ins with their decisions", body = Vec<Object>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+) -> Result<Json<Value>, AppError> {
+    let checkins = state.store.list_checkins(&auth.patient.id).await?;
+    audit::record(&state, &auth.actor, "checkin.list", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    Ok(Json(serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// Later answers replace earlier ones; `null` removes an answer.
+fn merge(mut answers: Map<String, Value>, changes: Map<String, Value>) -> Map<String, Value> {
+    for (k, v) in changes {
+        if v.is_null() {
+            answers.remove(&k);
+        } else {
+            answers.insert(k, v);
+        }
+    }
+    answers
+}
+
+/// The case (her answers over what the clinic knows of her) and its decision.
+pub fn decide(
+    state: &AppState,
+    patient: &Patient,
+    answers: &Map<String, Value>,
+) -> Result<(Case, Decision), AppError> {
+    let mut facts = profile(patient, state.now()).facts(&state.content);
+    for (k, v) in answers {
+        facts.insert(k.clone(), v.clone());
+    }
+    let case = Case::from_map(&state.content, &facts)?;
+    let decision = triage(&state.content, &case);
+    state.metrics.observe_decision(decision.level);
+    Ok((case, decision))
+}
+
+async fn own_session(state: &AppState, patient: &Patient, id: &str) -> Result<CheckinSession, AppError> {
+    match state.store.get_checkin_session(id).await? {
+        Some(s) if s.patient_id.as_deref() == Some(patient.id.as_str()) => Ok(s),
+        // Another patient's session is as invisible as a missing one.
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn finish_round(
+    state: &AppState,
+    auth: &PatientAuth,
+    session: CheckinSession,
+    answers: &Map<String, Value>,
+    decision: Decision,
+    lang: aftercare_core::Lang,
+) -> Result<CheckinRound, AppError> {
+    if decision.status != Status::Final {
+        return Ok(round(state, session.id, &decision, lang, None, None));
+    }
+    let view = DecisionView::new(&state.content, &decision, lang);
+    let stored = state
+        .store
+        .insert_checkin(
+            NewCheckin {
+                patient_id: auth.patient.id.clone(),
+                session_id: Some(session.id.clone()),
+                answers: Value::Object(answers.clone()),
+                decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
+                level: decision.level.as_str().to_string(),
+                status: "final".into(),
+                content_version: state.content.version.clone(),
+            },
+            state.now(),
+        )
+        .await?;
+    let escalation = escalate::apply(state, &auth.patient, &decision, &[], "checkin", &stored.id).await?;
+    Ok(round(state, session.id, &decision, lang, Some(stored.id), escalation))
+}
+
+fn round(
+    state: &AppState,
+    session_id: String,
+    decision: &Decision,
+    lang: aftercare_core::Lang,
+    checkin_id: Option<String>,
+    escalation: Option<Escalation>,
+) -> CheckinRound {
+    let content = &state.content;
+    let view = DecisionView::new(content, decision, lang);
+    CheckinRound {
+        session_id,
+        status: match decision.status {
+            Status::Final => "final".into(),
+            Status::Incomplete => "incomplete".into(),
+        },
+        checkin_id,
+        decision: serde_json::to_value(&view).unwrap_or(Value::Null),
+        questions: decision
+            .ask
+            .iter()
+            .map(|&f| serde_json::to_value(QuestionView::new(content, f, lang)).unwrap_or(Value::Null))
+            .collect(),
+        escalation,
+    }
+}

@@ -1,0 +1,62 @@
+//! The audit trail: who read or wrote which patient's data, when, from where. It is a table
+//! (append-only, enforced by the database), never log lines, and writing it is part of the
+//! request: if the audit row cannot be written, the request fails.
+
+use crate::error::AppError;
+use crate::state::AppState;
+use aftercare_store::NewAuditEntry;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use std::net::SocketAddr;
+
+/// Who is acting.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `patient`, `staff`, `ehr`, `anonymous` or `system`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub address: Option<String>,
+}
+
+/// The client's address (the TCP peer; a proxy in front must be trusted explicitly, which this
+/// version does not do).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ci| ci.0.ip().to_string()),
+        ))
+    }
+}
+
+/// Appends one audit row.
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    patient_id: Option<&str>,
+    clinic_id: Option<&str>,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    state
+        .store
+        .append_audit(NewAuditEntry {
+            at: state.now(),
+            actor_kind: actor.kind.to_string(),
+            actor_id: actor.id.clone(),
+            action: action.to_string(),
+            patient_id: patient_id.map(str::to_string),
+            clinic_id: clinic_id.map(str::to_string),
+            address: actor.address.clone(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
