@@ -6,14 +6,14 @@
 
 pub mod api;
 pub mod audit;
-pub mod escalate;
-pub mod patient;
-pub mod lang;
 pub mod error;
+pub mod escalate;
 pub mod extract;
+pub mod lang;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod patient;
 pub mod state;
 
 pub use error::AppError;
