@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "aftercare", version, about = "Triage and recovery support after an epidural")]
+#[command(
+    name = "aftercare",
+    version,
+    about = "Triage and recovery support after an epidural"
+)]
 pub struct Cli {
     /// A content folder to use instead of the content built into the binary.
     #[arg(long, global = true, env = "AFTERCARE_CONTENT", value_name = "DIR")]
@@ -61,7 +65,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         content.facts.len(),
                         content.rules.len(),
                         content.plan_items.len(),
-                        content.languages().map(|(c, _)| c).collect::<Vec<_>>().join(", "),
+                        content
+                            .languages()
+                            .map(|(c, _)| c)
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         content.version
                     );
                     Ok(ExitCode::SUCCESS)

@@ -24,9 +24,15 @@ impl DbArgs {
             return Ok(url.clone());
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("cannot create the data directory {}", self.data_dir.display())
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
         })?;
-        Ok(format!("sqlite:{}", self.data_dir.join("aftercare.db").display()))
+        Ok(format!(
+            "sqlite:{}",
+            self.data_dir.join("aftercare.db").display()
+        ))
     }
 
     pub async fn open(&self) -> anyhow::Result<Arc<dyn aftercare_store::Store>> {
@@ -34,7 +40,10 @@ impl DbArgs {
         let store = aftercare_store::connect(&url)
             .await
             .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
-        store.migrate().await.context("cannot apply the migrations")?;
+        store
+            .migrate()
+            .await
+            .context("cannot apply the migrations")?;
         Ok(store)
     }
 }
@@ -42,7 +51,9 @@ impl DbArgs {
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_string(),
     }
 }
@@ -74,9 +85,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr()?;
         let settings = Settings {
-            public_url: args
-                .public_url
-                .unwrap_or_else(|| format!("http://{local}")),
+            public_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
         };
