@@ -79,9 +79,9 @@ impl Case {
     pub fn from_map(content: &Content, object: &Map<String, Json>) -> Result<Case, CaseError> {
         let mut case = Case::empty(content);
         for (key, raw) in object {
-            let idx = content.fact_index(key).ok_or_else(|| CaseError::UnknownFact {
-                field: key.clone(),
-            })?;
+            let idx = content
+                .fact_index(key)
+                .ok_or_else(|| CaseError::UnknownFact { field: key.clone() })?;
             case.values[idx as usize] = Some(parse_value(content, idx, raw)?);
         }
         case.check_consistent(content)?;
@@ -91,7 +91,10 @@ impl Case {
     fn check_consistent(&self, content: &Content) -> Result<(), CaseError> {
         let absent = content.applicability(self);
         for (idx, fact) in content.facts.iter().enumerate() {
-            if self.values[idx].is_some() && absent[idx] == Tri::False && !fact.is_optional() {
+            // A "no" to a question that does not apply says nothing new and is accepted; any
+            // other answer contradicts the answers that make the question not apply.
+            let contradicts = !matches!(self.values[idx], None | Some(Value::Bool(false)));
+            if contradicts && absent[idx] == Tri::False && !fact.is_optional() {
                 if let Some(when) = &fact.asked_when {
                     return Err(CaseError::Inconsistent {
                         field: fact.id.clone(),

@@ -24,7 +24,12 @@ fn negative_hours_are_out_of_range() {
 #[test]
 fn an_unknown_key_is_named() {
     let e = parse(json!({"feverish": true})).unwrap_err();
-    assert_eq!(e, CaseError::UnknownFact { field: "feverish".into() });
+    assert_eq!(
+        e,
+        CaseError::UnknownFact {
+            field: "feverish".into()
+        }
+    );
 }
 
 #[test]
@@ -53,5 +58,17 @@ fn a_case_must_be_an_object() {
 fn an_optional_measurement_may_be_absent_or_given() {
     assert!(parse(json!({"bp_systolic": 120, "bp_diastolic": 80})).is_ok());
     assert!(parse(json!({})).is_ok());
-    assert_eq!(parse(json!({"bp_systolic": 20})).unwrap_err().field(), Some("bp_systolic"));
+    assert_eq!(
+        parse(json!({"bp_systolic": 20})).unwrap_err().field(),
+        Some("bp_systolic")
+    );
+}
+
+#[test]
+fn a_no_to_a_question_that_does_not_apply_is_accepted_but_a_yes_is_not() {
+    assert!(parse(json!({"headache": false, "headache_postural": false})).is_ok());
+    let e = parse(json!({"headache": false, "headache_postural": true})).unwrap_err();
+    assert_eq!(e.field(), Some("headache_postural"));
+    let e = parse(json!({"procedure": "none", "hours_since_procedure": 5})).unwrap_err();
+    assert_eq!(e.field(), Some("hours_since_procedure"));
 }
