@@ -44,7 +44,12 @@ fn serve_fails_clearly(data_dir: &Path) -> String {
     }
     let mut err = String::new();
     use std::io::Read;
-    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read");
     err
 }
 
@@ -55,7 +60,10 @@ impl Mount {
         let dir = tempfile::tempdir().ok()?;
         let target = dir.path().join("data");
         std::fs::create_dir_all(&target).ok()?;
-        let ok = run(&format!("mount -t tmpfs -o {options} tmpfs '{}'", target.display()));
+        let ok = run(&format!(
+            "mount -t tmpfs -o {options} tmpfs '{}'",
+            target.display()
+        ));
         ok.then(|| (dir, Mount(target)))
     }
 }
@@ -74,7 +82,10 @@ fn a_read_only_data_directory_is_a_clear_error() {
     };
     let err = serve_fails_clearly(&mount.0);
     assert!(err.contains("aftercare:"), "{err}");
-    assert!(err.to_lowercase().contains("database") || err.contains("data directory"), "{err}");
+    assert!(
+        err.to_lowercase().contains("database") || err.contains("data directory"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -105,11 +116,16 @@ impl PrivatePg {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .max_by_key(|v| v.parse::<u32>().unwrap_or(0))?;
         let bin = format!("/usr/lib/postgresql/{version}/bin");
-        let dir = tempfile::Builder::new().prefix("aftercare-pg").tempdir_in("/tmp").ok()?;
+        let dir = tempfile::Builder::new()
+            .prefix("aftercare-pg")
+            .tempdir_in("/tmp")
+            .ok()?;
         let port = 20000 + (std::process::id() % 20000) as u16;
         let d = dir.path().display();
         let ok = run(&format!("chown postgres '{d}' && chmod 700 '{d}'"))
-            && run(&format!("su postgres -c \"{bin}/initdb -A trust -U postgres -D '{d}/data'\""));
+            && run(&format!(
+                "su postgres -c \"{bin}/initdb -A trust -U postgres -D '{d}/data'\""
+            ));
         if !ok {
             return None;
         }
@@ -128,7 +144,11 @@ impl PrivatePg {
     }
 
     fn url(&self, db: &str) -> String {
-        format!("postgres:///{db}?host={}&port={}&user=postgres", self.dir.path().display(), self.port)
+        format!(
+            "postgres:///{db}?host={}&port={}&user=postgres",
+            self.dir.path().display(),
+            self.port
+        )
     }
 }
 
@@ -161,12 +181,24 @@ async fn postgres_going_away_gives_503_and_recovers_without_a_restart() {
     assert_eq!(write(3).await.expect("write").status().as_u16(), 200);
 
     assert!(pg.ctl("stop"), "stopping PostgreSQL");
-    let res = write(4).await.expect("an answer while the database is down");
+    let res = write(4)
+        .await
+        .expect("an answer while the database is down");
     assert_eq!(res.status().as_u16(), 503);
     assert!(res.headers().contains_key("retry-after"));
     let body: serde_json::Value = res.json().await.expect("problem json");
-    assert!(body["detail"].as_str().unwrap_or("").contains("unavailable"), "{body}");
-    let ready = client.get(format!("{}/readyz", server.base)).send().await.expect("readyz");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unavailable"),
+        "{body}"
+    );
+    let ready = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status().as_u16(), 503);
 
     assert!(pg.ctl("start"), "starting PostgreSQL again");
@@ -176,7 +208,10 @@ async fn postgres_going_away_gives_503_and_recovers_without_a_restart() {
         if status == 200 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "no recovery within 30 s (last {status})");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no recovery within 30 s (last {status})"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     server.child.kill().expect("stop");

@@ -7,8 +7,13 @@
 //! inside one transaction, commits once, and only then answers each caller.
 //! One fsync is shared by the whole batch, and a reply still means durable.
 //!
-//! Each job runs inside its own SAVEPOINT, so a failing job (say, a unique
-//! violation) is rolled back alone and does not spoil its neighbours.
+//! A failing job (say, a unique violation) is undone alone and does not
+//! spoil its neighbours: a job of several statements runs inside its own
+//! SAVEPOINT; a job of one writing statement needs none, since SQLite
+//! already undoes a failed statement and keeps the transaction going. The
+//! distinction matters: each statement is a round trip to sqlx's SQLite
+//! worker thread, which costs more than the statement itself, and
+//! savepoints would halve diary throughput.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +28,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A job's type-erased face as seen by the writer task.
 trait Job: Send {
+    /// Whether the job must run inside a savepoint (several statements).
+    fn needs_savepoint(&self) -> bool;
     /// Runs the job's statements; returns whether they succeeded.
     fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
     /// Answers the caller once the batch's fate (`committed`) is known.
@@ -31,6 +38,7 @@ trait Job: Send {
 
 /// A queued write: the work to do, its result, and where to send it.
 struct Pending<T, F> {
+    savepoint: bool,
     work: Option<F>,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
@@ -41,6 +49,10 @@ where
     T: Send,
     F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send,
 {
+    fn needs_savepoint(&self) -> bool {
+        self.savepoint
+    }
+
     fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
         Box::pin(async move {
             let result = match self.work.take() {
@@ -87,13 +99,33 @@ impl GroupCommit {
     }
 
     /// Runs `work` in the next batch and returns its result after commit.
+    /// `work` may run several statements: it gets a savepoint of its own.
     pub async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.submit(true, work).await
+    }
+
+    /// Like [`write`](Self::write), for `work` that runs exactly one writing
+    /// statement (reads before it are fine): no savepoint needed.
+    pub async fn write_single<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.submit(false, work).await
+    }
+
+    async fn submit<T, F>(&self, savepoint: bool, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Pending {
+            savepoint,
             work: Some(work),
             result: None,
             reply,
@@ -113,10 +145,7 @@ async fn writer(
     max_batch: usize,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
-    let (mut nb, mut nj, mut tc) = (0u64, 0u64, std::time::Duration::ZERO);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
-        nb += 1; nj += batch.len() as u64;
-        if nb % 20 == 0 { eprintln!("batches {nb} jobs {nj} avg {} commit {:?}", nj / nb, tc / nb as u32); }
         let committed = run_batch(&mut conn, &mut batch).await;
         if committed.is_err() {
             // Leave the connection clean for the next batch; if even the
@@ -130,18 +159,26 @@ async fn writer(
     let _ = conn.close().await;
 }
 
-/// Runs every job of the batch in one transaction, each in a savepoint.
+/// Runs every job of the batch in one transaction.
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> Result<()> {
     conn.execute("BEGIN IMMEDIATE").await?;
     for job in batch.iter_mut() {
+        if !job.needs_savepoint() {
+            // One statement: if it fails, SQLite has already undone it and
+            // the transaction goes on, unless the failure was severe (I/O
+            // error, disk full) and SQLite rolled the whole transaction
+            // back. BEGIN tells which: it fails inside a transaction.
+            if !job.run(conn).await && conn.execute("BEGIN").await.is_ok() {
+                return Err(StoreError::Unavailable);
+            }
+            continue;
+        }
         conn.execute("SAVEPOINT job").await?;
         if !job.run(conn).await {
             conn.execute("ROLLBACK TO job").await?;
         }
         conn.execute("RELEASE job").await?;
     }
-    let t = std::time::Instant::now();
     conn.execute("COMMIT").await?;
-    eprintln!("commit {:?} for {}", t.elapsed(), batch.len());
     Ok(())
 }

@@ -64,6 +64,15 @@ impl PgStore {
         Ok(value)
     }
 
+    /// Same as `write`: PostgreSQL has no group commit to optimise.
+    async fn write_single<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.write(work).await
+    }
+
     async fn ping_impl(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

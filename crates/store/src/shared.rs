@@ -7,7 +7,9 @@
 //! drifting apart. What really differs lives in `sqlite.rs`/`postgres.rs`:
 //! - `self.reader()`: a connection for reads;
 //! - `self.write(f)`: runs `f` in a committed transaction (SQLite: group
-//!   commit; PostgreSQL: a pool transaction);
+//!   commit; PostgreSQL: a pool transaction); `self.write_single(f)` is the
+//!   same for `f` with exactly one writing statement (on SQLite it skips
+//!   the savepoint: see `group_commit.rs`);
 //! - `lock_patient(c, id)`: serialises writes to one patient's rows
 //!   (PostgreSQL `FOR UPDATE`; SQLite already has a single writer);
 //! - `notify_chat(c, patient, message)`: PostgreSQL `pg_notify`;
@@ -158,7 +160,7 @@ macro_rules! impl_store {
 
             async fn create_clinic(&self, new: NewClinic, now: Time) -> Result<Clinic> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO clinics (id, slug, name, opening_hours, created_at) ",
@@ -201,7 +203,7 @@ macro_rules! impl_store {
                 settings: ClinicSettings,
             ) -> Result<Clinic> {
                 let id = id.to_owned();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "UPDATE clinics SET name = $2, opening_hours = $3 WHERE id = $1 RETURNING ",
@@ -222,7 +224,7 @@ macro_rules! impl_store {
 
             async fn create_staff(&self, new: NewStaff, now: Time) -> Result<Staff> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO staff (id, clinic_id, email, display_name, role, password_hash, ",
@@ -269,7 +271,7 @@ macro_rules! impl_store {
 
             async fn record_login_failure(&self, staff_id: &str) -> Result<i32> {
                 let id = staff_id.to_owned();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = "UPDATE staff SET failed_logins = failed_logins + 1 \
                                    WHERE id = $1 RETURNING failed_logins";
@@ -297,7 +299,7 @@ macro_rules! impl_store {
             // --- staff sessions --------------------------------------------------
 
             async fn create_session(&self, new: NewSession, now: Time) -> Result<StaffSession> {
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, ",
@@ -354,7 +356,7 @@ macro_rules! impl_store {
 
             async fn create_patient(&self, new: NewPatient, now: Time) -> Result<Patient> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, ",
@@ -424,7 +426,7 @@ macro_rules! impl_store {
             ) -> Result<CheckinSession> {
                 let id = new_id();
                 let patient_id = patient_id.map(str::to_owned);
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
@@ -555,7 +557,7 @@ macro_rules! impl_store {
             // --- diary -----------------------------------------------------------
 
             async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: Time) -> Result<DiaryEntry> {
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         lock_patient(c, &new.patient_id).await?;
                         // The next version is computed in the insert itself,
@@ -813,7 +815,7 @@ macro_rules! impl_store {
                 now: Time,
             ) -> Result<ContactRequest> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO contact_requests (id, clinic_id, name, contact, message, consent, ",
@@ -892,7 +894,7 @@ macro_rules! impl_store {
                 now: Time,
             ) -> Result<Announcement> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO announcements (id, clinic_id, text_en, text_es, starts_at, ends_at, ",
@@ -941,7 +943,7 @@ macro_rules! impl_store {
             // --- audit ------------------------------------------------------------------
 
             async fn append_audit(&self, e: NewAuditEntry) -> Result<AuditEntry> {
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
@@ -986,7 +988,7 @@ macro_rules! impl_store {
 
             async fn record_cds_feedback(&self, new: NewCdsFeedback, now: Time) -> Result<CdsFeedback> {
                 let id = new_id();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at) ",
@@ -1017,7 +1019,7 @@ macro_rules! impl_store {
 
             async fn remember_jti(&self, jti: &str, expires_at: Time) -> Result<bool> {
                 let jti = jti.to_owned();
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let done = sqlx::query(
                             "INSERT INTO jwt_replay (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
@@ -1043,7 +1045,7 @@ macro_rules! impl_store {
                     + Send
                     + 'static,
             {
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let done = sqlx::query(sql).bind(id).bind(value).execute(&mut *c).await?;
                         match done.rows_affected() {
@@ -1057,7 +1059,7 @@ macro_rules! impl_store {
 
             /// Runs one statement with one bind; returns rows affected.
             async fn execute_many(&self, sql: &'static str, key: String) -> Result<u64> {
-                self.write(move |c: &mut $conn| {
+                self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let done = sqlx::query(sql).bind(key).execute(&mut *c).await?;
                         Ok(done.rows_affected())

@@ -103,6 +103,14 @@ impl SqliteStore {
         self.writer.write(work).await
     }
 
+    async fn write_single<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.writer.write_single(work).await
+    }
+
     async fn ping_impl(&self) -> Result<()> {
         if !self.writer.is_running() {
             return Err(StoreError::Unavailable);
@@ -167,3 +175,48 @@ async fn notify_chat(_c: &mut SqliteConnection, _patient_id: &str, _message_id: 
 }
 
 impl_store!(SqliteStore, SqliteConnection);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Durability rests on these settings, on the writer and the readers.
+    #[tokio::test]
+    async fn connections_use_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("x.db")).await.unwrap();
+        let mut c = store.reader().await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        for (pragma, expected) in [
+            ("synchronous", 2_i64),
+            ("foreign_keys", 1),
+            ("query_only", 1),
+        ] {
+            let value: i64 = sqlx::query_scalar(&format!("PRAGMA {pragma}"))
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+            assert_eq!(value, expected, "reader {pragma}");
+        }
+        let writer: (i64, i64) = store
+            .write(|c| {
+                Box::pin(async move {
+                    let sync = sqlx::query_scalar("PRAGMA synchronous")
+                        .fetch_one(&mut *c)
+                        .await?;
+                    let fk = sqlx::query_scalar("PRAGMA foreign_keys")
+                        .fetch_one(&mut *c)
+                        .await?;
+                    Ok((sync, fk))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(writer, (2, 1));
+    }
+}

@@ -1730,3 +1730,53 @@ async fn bench_sqlite_diary_throughput() {
     let rate = n as f64 / start.elapsed().as_secs_f64();
     println!("{n} diary writes in {:?}: {rate:.0}/s", start.elapsed());
 }
+
+/// Board page time with 100,000 patients in one clinic (not run by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_sqlite_board_100k_patients() {
+    let (_dir, store, raw) = sqlite_store().await;
+    let c = clinic(&store, "north").await;
+    let levels = "CASE i % 5 WHEN 0 THEN 'emergency' WHEN 1 THEN 'urgent' WHEN 2 THEN 'soon' \
+                  WHEN 3 THEN 'self_care' ELSE NULL END";
+    raw.execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+         INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, procedure, \
+         procedure_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at) \
+         SELECT 'p' || i, '{}', 'P' || i, 'code' || i, 'link' || i, 'labour_epidural', '2025-03-01', 'en', \
+         {levels}, CASE WHEN i % 5 = 4 THEN NULL ELSE '2025-03-03T' || printf('%02d', i % 24) || ':00:00+00:00' END, \
+         CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END, i % 3, '2025-03-01T00:00:00+00:00' FROM n",
+        c.id
+    ))
+    .await
+    .unwrap();
+    let start = std::time::Instant::now();
+    for page in 0..20 {
+        let rows = store
+            .list_board(
+                &c.id,
+                BoardFilter {
+                    offset: page * 50,
+                    ..BoardFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 50);
+    }
+    let filtered = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                level: Some("self_care".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.len(), 50);
+    println!(
+        "21 board pages over 100,000 patients in {:?}",
+        start.elapsed()
+    );
+}
