@@ -6,6 +6,7 @@ use crate::engine::{Decision, Status};
 use crate::level::Level;
 use serde::Serialize;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct DecisionView<'a> {
     pub status: Status,
@@ -24,6 +25,7 @@ pub struct DecisionView<'a> {
     pub content_version: &'a str,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct ReasonView<'a> {
     pub rule: &'a str,
@@ -33,6 +35,7 @@ pub struct ReasonView<'a> {
     pub source: &'a str,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct PlanItemView<'a> {
     pub action: &'a str,
@@ -48,6 +51,7 @@ pub struct PlanItemView<'a> {
     pub then: Option<ThenView<'a>>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct ThenView<'a> {
     pub action: &'a str,
@@ -135,6 +139,7 @@ fn fill(text: &str, params: &std::collections::BTreeMap<String, f64>) -> String 
 }
 
 /// One question of the questionnaire, in one language.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct QuestionView<'a> {
     pub id: &'a str,
@@ -154,6 +159,7 @@ pub struct QuestionView<'a> {
     pub optional: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct OptionView<'a> {
     pub value: &'a str,

@@ -36,10 +36,10 @@ pub struct CheckinRound {
     /// The stored check-in, once final.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = aftercare_core::DecisionView)]
     pub decision: Value,
     /// The next questions, most urgent first.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<aftercare_core::QuestionView>)]
     pub questions: Vec<Value>,
     /// Set when this check-in alerted the clinic.
     #[serde(skip_serializing_if = "Option::is_none")]

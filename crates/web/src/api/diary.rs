@@ -40,7 +40,7 @@ pub struct DiaryWritten {
     #[schema(value_type = Object)]
     pub entry: DiaryEntry,
     /// The decision on what is known that day.
-    #[schema(value_type = Object)]
+    #[schema(value_type = aftercare_core::DecisionView)]
     pub decision: Value,
     /// Set when this entry alerted the clinic; `decision.now` says what to do now.
     #[serde(skip_serializing_if = "Option::is_none")]

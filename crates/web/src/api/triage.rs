@@ -30,7 +30,7 @@ pub struct LangQuery {
     params(LangQuery),
     request_body(content = Object, description = "A case: fact id to answer", content_type = "application/json"),
     responses(
-        (status = 200, description = "The decision, with reasons, actions, plan and the content version", body = Object),
+        (status = 200, description = "The decision, with reasons, actions, plan and the content version", body = aftercare_core::DecisionView),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed JSON or an invalid fact; `field` names it", body = Problem, content_type = "application/problem+json"),
