@@ -1,6 +1,6 @@
 //! The command-line definition and dispatch.
 
-use crate::{serve, triage};
+use crate::{admin, serve, triage};
 use aftercare_core::Content;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "aftercare", version, about = "Triage and recovery support after an epidural")]
+#[command(
+    name = "aftercare",
+    version,
+    about = "Triage and recovery support after an epidural"
+)]
 pub struct Cli {
     /// A content folder to use instead of the content built into the binary.
     #[arg(long, global = true, env = "AFTERCARE_CONTENT", value_name = "DIR")]
@@ -35,6 +39,9 @@ pub enum Command {
         /// The file to write.
         file: PathBuf,
     },
+    /// Set up clinics and patients.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,7 +68,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         content.facts.len(),
                         content.rules.len(),
                         content.plan_items.len(),
-                        content.languages().map(|(c, _)| c).collect::<Vec<_>>().join(", "),
+                        content
+                            .languages()
+                            .map(|(c, _)| c)
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         content.version
                     );
                     Ok(ExitCode::SUCCESS)
@@ -84,6 +95,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate(db) => {
             serve::migrate(db)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(command) => {
+            let content = load_content(cli.content.as_deref())?;
+            admin::run(&content, command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { db, file } => {

@@ -24,9 +24,15 @@ impl DbArgs {
             return Ok(url.clone());
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("cannot create the data directory {}", self.data_dir.display())
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
         })?;
-        Ok(format!("sqlite:{}", self.data_dir.join("aftercare.db").display()))
+        Ok(format!(
+            "sqlite:{}",
+            self.data_dir.join("aftercare.db").display()
+        ))
     }
 
     pub async fn open(&self) -> anyhow::Result<Arc<dyn aftercare_store::Store>> {
@@ -34,7 +40,10 @@ impl DbArgs {
         let store = aftercare_store::connect(&url)
             .await
             .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
-        store.migrate().await.context("cannot apply the migrations")?;
+        store
+            .migrate()
+            .await
+            .context("cannot apply the migrations")?;
         Ok(store)
     }
 }
@@ -42,7 +51,9 @@ impl DbArgs {
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_string(),
     }
 }
@@ -64,9 +75,21 @@ pub struct ServeArgs {
     /// The longest a request may take before it is answered 503.
     #[arg(long, env = "AFTERCARE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// The emergency telephone number the patient pages offer as a button.
+    #[arg(long, env = "AFTERCARE_EMERGENCY_NUMBER", default_value = "112")]
+    pub emergency_number: String,
 }
 
 pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Result<()> {
+    let valid_number = !args.emergency_number.is_empty()
+        && args.emergency_number.len() <= 20
+        && args
+            .emergency_number
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'+');
+    if !valid_number {
+        anyhow::bail!("AFTERCARE_EMERGENCY_NUMBER: digits (and a leading +) only");
+    }
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -74,11 +97,10 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr()?;
         let settings = Settings {
-            public_url: args
-                .public_url
-                .unwrap_or_else(|| format!("http://{local}")),
+            public_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
+            emergency_number: args.emergency_number,
         };
         let state = AppState::new(content, store, settings);
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");

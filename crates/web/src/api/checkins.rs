@@ -4,13 +4,13 @@
 
 use crate::audit;
 use crate::error::{AppError, Problem};
-use crate::escalate;
 use crate::extract::ValidJson;
 use crate::lang;
-use crate::patient::{profile, PatientAuth};
+use crate::patient::PatientAuth;
+use crate::service::checkin::{self as service, decide, merge};
 use crate::state::AppState;
-use aftercare_core::{triage, Case, Decision, DecisionView, QuestionView, Status};
-use aftercare_store::{CheckinSession, Escalation, NewCheckin, Patient};
+use aftercare_core::{Decision, DecisionView, QuestionView, Status};
+use aftercare_store::{CheckinSession, Escalation, Patient};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -67,9 +67,21 @@ pub async fn start(
     let (_, decision) = decide(&state, &auth.patient, &answers)?;
     let session = state
         .store
-        .create_checkin_session(Some(&auth.patient.id), Value::Object(answers.clone()), state.now())
+        .create_checkin_session(
+            Some(&auth.patient.id),
+            Value::Object(answers.clone()),
+            state.now(),
+        )
         .await?;
-    audit::record(&state, &auth.actor, "checkin.start", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    audit::record(
+        &state,
+        &auth.actor,
+        "checkin.start",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     let round = finish_round(&state, &auth, session, &answers, decision, lang).await?;
     Ok((StatusCode::CREATED, Json(round)))
@@ -95,7 +107,9 @@ pub async fn answer(
 ) -> Result<Json<CheckinRound>, AppError> {
     let session = own_session(&state, &auth.patient, &id).await?;
     if session.completed_checkin_id.is_some() {
-        return Err(AppError::Conflict("this check-in is already final; start a new one".into()));
+        return Err(AppError::Conflict(
+            "this check-in is already final; start a new one".into(),
+        ));
     }
     let previous = session.answers.as_object().cloned().unwrap_or_default();
     let answers = merge(previous, body.answers);
@@ -104,9 +118,19 @@ pub async fn answer(
         .store
         .update_checkin_answers(&id, Value::Object(answers.clone()), state.now())
         .await?;
-    audit::record(&state, &auth.actor, "checkin.answer", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    audit::record(
+        &state,
+        &auth.actor,
+        "checkin.answer",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
-    Ok(Json(finish_round(&state, &auth, session, &answers, decision, lang).await?))
+    Ok(Json(
+        finish_round(&state, &auth, session, &answers, decision, lang).await?,
+    ))
 }
 
 /// A check-in session and its decision.
@@ -124,10 +148,22 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Json<CheckinRound>, AppError> {
     let session = own_session(&state, &auth.patient, &id).await?;
-    audit::record(&state, &auth.actor, "checkin.read", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    audit::record(
+        &state,
+        &auth.actor,
+        "checkin.read",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     if let Some(checkin_id) = &session.completed_checkin_id {
-        let stored = state.store.get_checkin(checkin_id).await?.ok_or(AppError::NotFound)?;
+        let stored = state
+            .store
+            .get_checkin(checkin_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         return Ok(Json(CheckinRound {
             session_id: session.id,
             status: stored.status,
@@ -151,39 +187,25 @@ pub async fn list(
     auth: PatientAuth,
 ) -> Result<Json<Value>, AppError> {
     let checkins = state.store.list_checkins(&auth.patient.id).await?;
-    audit::record(&state, &auth.actor, "checkin.list", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
-    Ok(Json(serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?))
+    audit::record(
+        &state,
+        &auth.actor,
+        "checkin.list",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
+    Ok(Json(
+        serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
 }
 
-/// Later answers replace earlier ones; `null` removes an answer.
-fn merge(mut answers: Map<String, Value>, changes: Map<String, Value>) -> Map<String, Value> {
-    for (k, v) in changes {
-        if v.is_null() {
-            answers.remove(&k);
-        } else {
-            answers.insert(k, v);
-        }
-    }
-    answers
-}
-
-/// The case (her answers over what the clinic knows of her) and its decision.
-pub fn decide(
+async fn own_session(
     state: &AppState,
     patient: &Patient,
-    answers: &Map<String, Value>,
-) -> Result<(Case, Decision), AppError> {
-    let mut facts = profile(patient, state.now()).facts(&state.content);
-    for (k, v) in answers {
-        facts.insert(k.clone(), v.clone());
-    }
-    let case = Case::from_map(&state.content, &facts)?;
-    let decision = triage(&state.content, &case);
-    state.metrics.observe_decision(decision.level);
-    Ok((case, decision))
-}
-
-async fn own_session(state: &AppState, patient: &Patient, id: &str) -> Result<CheckinSession, AppError> {
+    id: &str,
+) -> Result<CheckinSession, AppError> {
     match state.store.get_checkin_session(id).await? {
         Some(s) if s.patient_id.as_deref() == Some(patient.id.as_str()) => Ok(s),
         // Another patient's session is as invisible as a missing one.
@@ -202,24 +224,25 @@ async fn finish_round(
     if decision.status != Status::Final {
         return Ok(round(state, session.id, &decision, lang, None, None));
     }
-    let view = DecisionView::new(&state.content, &decision, lang);
-    let stored = state
-        .store
-        .insert_checkin(
-            NewCheckin {
-                patient_id: auth.patient.id.clone(),
-                session_id: Some(session.id.clone()),
-                answers: Value::Object(answers.clone()),
-                decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
-                level: decision.level.as_str().to_string(),
-                status: "final".into(),
-                content_version: state.content.version.clone(),
-            },
-            state.now(),
-        )
-        .await?;
-    let escalation = escalate::apply(state, &auth.patient, &decision, &[], "checkin", &stored.id).await?;
-    Ok(round(state, session.id, &decision, lang, Some(stored.id), escalation))
+    let session_id = session.id.clone();
+    let (stored, escalation) = service::store_final(
+        state,
+        &auth.actor,
+        &auth.patient,
+        Some(session),
+        answers,
+        &decision,
+        lang,
+    )
+    .await?;
+    Ok(round(
+        state,
+        session_id,
+        &decision,
+        lang,
+        Some(stored.id),
+        escalation,
+    ))
 }
 
 fn round(
@@ -243,7 +266,9 @@ fn round(
         questions: decision
             .ask
             .iter()
-            .map(|&f| serde_json::to_value(QuestionView::new(content, f, lang)).unwrap_or(Value::Null))
+            .map(|&f| {
+                serde_json::to_value(QuestionView::new(content, f, lang)).unwrap_or(Value::Null)
+            })
             .collect(),
         escalation,
     }
