@@ -11,9 +11,9 @@ use super::layout::Ctx;
 use super::session;
 use crate::audit;
 use crate::error::AppError;
-use crate::service::checkin::{decide_at, store_final};
+use crate::service::checkin::{decide_at, plan_questions, store_final};
 use aftercare_core::content::FactKind;
-use aftercare_core::{CaseError, Content, Decision, QuestionView, Status};
+use aftercare_core::{CaseError, Content, Level, QuestionView, Status};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Map, Value};
@@ -109,14 +109,12 @@ fn prune(content: &Content, answers: &mut Map<String, Value>) {
 }
 
 /// The next questions: the first of `ask`, and more of `ask` from its section.
-fn next_questions(content: &Content, decision: &Decision) -> Vec<String> {
-    let Some(&first) = decision.ask.first() else {
+fn next_questions(content: &Content, ask: &[u16]) -> Vec<String> {
+    let Some(&first) = ask.first() else {
         return Vec::new();
     };
     let section = content.facts[first as usize].section;
-    decision
-        .ask
-        .iter()
+    ask.iter()
         .filter(|&&f| content.facts[f as usize].section == section)
         .take(PER_STEP)
         .map(|&f| content.facts[f as usize].id.clone())
@@ -258,13 +256,13 @@ async fn render_step(
 async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> {
     let content = &ctx.state.content;
     prune(content, &mut answers.values);
-    let decision = match decide_at(
+    let (case, decision) = match decide_at(
         &ctx.state,
         ctx.patient.as_ref(),
         &answers.values,
         ctx.state.now(),
     ) {
-        Ok((_, d)) => d,
+        Ok(decided) => decided,
         Err(AppError::Case(e)) => {
             // Not expected from the form's own fields; show the question again with the error.
             let field = e.field().unwrap_or_default().to_string();
@@ -284,9 +282,15 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
         }
         Err(e) => return Err(e),
     };
-    let step = next_questions(content, &decision);
-    if decision.status == Status::Incomplete && !step.is_empty() {
-        return render_step(ctx, &answers, &step, decision.ask.len(), StatusCode::OK).await;
+    // Once the level is settled, and unless she must get help now, complete her care plan.
+    let ask = if decision.status == Status::Final && decision.level <= Level::Soon {
+        plan_questions(content, &case)
+    } else {
+        decision.ask.clone()
+    };
+    let step = next_questions(content, &ask);
+    if !step.is_empty() {
+        return render_step(ctx, &answers, &step, ask.len(), StatusCode::OK).await;
     }
     if let Some(patient) = &ctx.patient {
         let (stored, _) = store_final(

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 pub const CSS: &str = include_str!("../../static/app.css");
 pub const JS: &str = include_str!("../../static/app.js");
+pub const ICON: &str = include_str!("../../static/icon.svg");
 
 fn digest(text: &str) -> String {
     let d = Sha256::digest(text.as_bytes());
@@ -31,6 +32,7 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
     let (body, kind) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "icon.svg" => (ICON, "image/svg+xml"),
         _ => return Err(AppError::NotFound),
     };
     Ok((

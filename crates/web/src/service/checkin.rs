@@ -119,3 +119,56 @@ pub async fn store_final(
     let escalation = escalate::apply(state, patient, decision, &[], "checkin", &stored.id).await?;
     Ok((stored, escalation))
 }
+
+/// The questions that would complete the care plan once the level is settled: facts that a plan
+/// item's or a red flag's condition still waits on (for example the day of the pain, which dates
+/// cold and heat, or breastfeeding, which changes the advice on medicines). The engine's `ask`
+/// only holds what could raise the level; a questionnaire that wants a personal plan asks these
+/// next, in the same gated order (a question whose own gate is open asks the gate first).
+pub fn plan_questions(
+    content: &aftercare_core::Content,
+    case: &Case,
+) -> Vec<aftercare_core::content::FactIdx> {
+    use aftercare_core::content::{Condition, FactIdx, Known};
+    use aftercare_core::logic::Tri;
+    fn push(
+        content: &aftercare_core::Content,
+        known: &Known,
+        fact: FactIdx,
+        out: &mut Vec<FactIdx>,
+        depth: usize,
+    ) {
+        if depth > 8 || known.case.get(fact).is_some() || out.contains(&fact) {
+            return;
+        }
+        match known.absent[fact as usize] {
+            Tri::True => out.push(fact),
+            Tri::Unknown => {
+                if let Some(gate) = &content.facts[fact as usize].asked_when {
+                    gate.unsettled_facts(known, &mut |g| push(content, known, g, out, depth + 1));
+                }
+            }
+            Tri::False => {}
+        }
+    }
+    let absent = content.applicability(case);
+    let known = Known {
+        case,
+        absent: &absent,
+    };
+    let mut conditions: Vec<&Condition> = Vec::new();
+    for item in &content.plan_items {
+        conditions.push(&item.when);
+        if let Some(u) = &item.unless {
+            conditions.push(u);
+        }
+    }
+    conditions.extend(content.watch.iter().filter_map(|w| w.when.as_ref()));
+    let mut out = Vec::new();
+    for c in conditions {
+        if c.eval(&known) == Tri::Unknown {
+            c.unsettled_facts(&known, &mut |f| push(content, &known, f, &mut out, 0));
+        }
+    }
+    out
+}
