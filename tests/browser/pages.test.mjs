@@ -71,7 +71,7 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
   assert.equal(await page.locator('.level-self_care').count(), 1);
   const plan = await page.locator('ol.plan').innerText();
   assert.match(plan, /Until \w+ \d+ \w+/, 'the cold item runs until a date');
-  assert.match(plan, /Then: .*from \w+ \d+ \w+/, 'heat follows from a date');
+  assert.match(plan, /warmth, from \w+ \d+ \w+/, 'heat follows from a date');
   await check(page, 'selfcare-decision');
   await page.getByRole('link', { name: /Read more: Cold and heat/ }).click();
   await check(page, 'learn-cold-and-heat');
@@ -94,6 +94,10 @@ test('a week of diary entries shows seven points on the chart', async () => {
   assert.equal(await page.locator('table tbody tr').count(), 7);
   assert.match(await page.locator('table').innerText(), /<script>alert\(1\)<\/script>/, 'the note shows as text');
   await check(page, 'diary-week');
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+  }));
+  assert.ok(scroll <= width, `the diary does not scroll sideways (${scroll} > ${width})`);
 });
 
 test('a contact form with the honeypot filled looks sent', async () => {
