@@ -3,7 +3,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, phonePage, check, runCheckin, isoDay } from './harness.mjs';
+import { join } from 'node:path';
+import { startServer, phonePage, check, runCheckin, isoDay, artifacts } from './harness.mjs';
 
 let server;
 const pages = [];
@@ -73,6 +74,14 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
   assert.match(plan, /Until \w+ \d+ \w+/, 'the cold item runs until a date');
   assert.match(plan, /warmth, from \w+ \d+ \w+/, 'heat follows from a date');
   await check(page, 'selfcare-decision');
+  // The print stylesheet makes a one-page handout without the site's navigation.
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('header.site').isVisible(), false);
+  await page.screenshot({ path: join(artifacts, 'selfcare-decision-print.png'), fullPage: true });
+  const pdf = await page.pdf({ format: 'A4', path: join(artifacts, 'selfcare-handout.pdf') });
+  const pdfPages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  assert.equal(pdfPages, 1, 'the handout fits on one A4 page');
+  await page.emulateMedia({ media: 'screen' });
   await page.getByRole('link', { name: /Read more: Cold and heat/ }).click();
   await check(page, 'learn-cold-and-heat');
 });
