@@ -604,3 +604,33 @@ async fn static_files_are_cached_for_a_year_and_pages_are_not_cached() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diary_entry_that_raises_the_level_says_what_to_do_now_at_the_top() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.get("/").await;
+    b.sign_in(&ana).await;
+    let today = Utc::now().date_naive().to_string();
+    let saved = b
+        .post(
+            "/me/diary",
+            &[("day", &today), ("pain", "6"), ("f.fever", "yes")],
+            true,
+        )
+        .await;
+    let location = saved.location.expect("a redirect to the diary");
+    assert!(location.contains("level=emergency"), "{location}");
+    assert!(location.contains("escalated=1"), "{location}");
+    let page = b.get(&location).await;
+    let call = page.body.find("href=\"tel:112\"").expect("a call button");
+    assert!(call < page.body.find("<main").expect("main"));
+    assert!(page.body.contains("We have let your clinic know."));
+    let open = app
+        .store
+        .list_escalations(&ana.id, true)
+        .await
+        .expect("escalations");
+    assert_eq!(open.len(), 1);
+}
