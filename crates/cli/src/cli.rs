@@ -1,6 +1,6 @@
 //! The command-line definition and dispatch.
 
-use crate::{serve, triage};
+use crate::{admin, serve, triage};
 use aftercare_core::Content;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -39,6 +39,9 @@ pub enum Command {
         /// The file to write.
         file: PathBuf,
     },
+    /// Set up clinics and patients.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +95,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate(db) => {
             serve::migrate(db)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(command) => {
+            let content = load_content(cli.content.as_deref())?;
+            admin::run(&content, command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { db, file } => {

@@ -75,9 +75,21 @@ pub struct ServeArgs {
     /// The longest a request may take before it is answered 503.
     #[arg(long, env = "AFTERCARE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// The emergency telephone number the patient pages offer as a button.
+    #[arg(long, env = "AFTERCARE_EMERGENCY_NUMBER", default_value = "112")]
+    pub emergency_number: String,
 }
 
 pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Result<()> {
+    let valid_number = !args.emergency_number.is_empty()
+        && args.emergency_number.len() <= 20
+        && args
+            .emergency_number
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'+');
+    if !valid_number {
+        anyhow::bail!("AFTERCARE_EMERGENCY_NUMBER: digits (and a leading +) only");
+    }
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -88,6 +100,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             public_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
+            emergency_number: args.emergency_number,
         };
         let state = AppState::new(content, store, settings);
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");

@@ -13,7 +13,9 @@ pub mod lang;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod pages;
 pub mod patient;
+pub mod service;
 pub mod state;
 
 pub use error::AppError;
@@ -28,6 +30,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(ops::router())
         .merge(api::router_with_document())
+        .merge(pages::router(&state))
         .with_state(state.clone());
     middleware::wrap(router, state)
 }

@@ -30,6 +30,9 @@ pub struct Settings {
     /// Cookies get the `Secure` attribute (on by default; off only for plain-HTTP development).
     pub secure_cookies: bool,
     pub request_timeout: Duration,
+    /// The emergency telephone number the pages offer as a button (`AFTERCARE_EMERGENCY_NUMBER`;
+    /// 112, the EU and GSM standard, by default).
+    pub emergency_number: String,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: true,
             request_timeout: Duration::from_secs(30),
+            emergency_number: "112".into(),
         }
     }
 }
@@ -49,6 +53,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// Templates, education texts and rate limits of the pages.
+    pub pages: Arc<crate::pages::PageState>,
 }
 
 impl AppState {
@@ -59,6 +65,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             metrics: Arc::new(Metrics::default()),
             settings: Arc::new(settings),
+            pages: Arc::new(crate::pages::PageState::new()),
         }
     }
 
