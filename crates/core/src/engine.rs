@@ -103,6 +103,28 @@ pub fn triage(content: &Content, case: &Case) -> Decision {
     }
 }
 
+/// The questions that would complete the care plan once the level is settled: facts that plan
+/// items, their contraindications and the red flags to explain depend on (the day the pain
+/// began, breastfeeding, ...). They never change the level, so `ask` leaves them out; a
+/// questionnaire that wants a personal plan asks them next, gates first.
+pub fn plan_questions(content: &Content, case: &Case) -> Vec<FactIdx> {
+    let absent = content.applicability(case);
+    let known = Known {
+        case,
+        absent: &absent,
+    };
+    let conditions = content
+        .plan_items
+        .iter()
+        .flat_map(|item| std::iter::once(&item.when).chain(item.unless.as_ref()))
+        .chain(content.watch.iter().filter_map(|w| w.when.as_ref()));
+    let mut out = Vec::new();
+    for condition in conditions {
+        condition.unsettled_facts(&known, &mut |f| push_question(content, &known, f, &mut out));
+    }
+    out
+}
+
 /// Queues a fact to ask, or, when its own question does not apply yet (its gate is unknown), the
 /// facts of its gate, so that questions always come in an order a person can answer.
 fn push_question(content: &Content, known: &Known, fact: FactIdx, ask: &mut Vec<FactIdx>) {
