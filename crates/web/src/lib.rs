@@ -6,11 +6,14 @@
 
 pub mod api;
 pub mod audit;
+pub mod cds;
+pub mod cds_trust;
 pub mod escalate;
 pub mod patient;
 pub mod lang;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
@@ -28,6 +31,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(ops::router())
         .merge(api::router_with_document())
+        .merge(fhir::router().merge(cds::router()))
         .with_state(state.clone());
     middleware::wrap(router, state)
 }
@@ -39,6 +43,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A procedure without a FHIR code must stop the start, not surface in an EHR.
+    aftercare_fhir::codes::ProcedureCodes::check(&state.content).map_err(std::io::Error::other)?;
+    if state.settings.cds_trust.is_none() {
+        tracing::warn!("no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated");
+    }
     let app = app(state);
     axum::serve(
         listener,

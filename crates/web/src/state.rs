@@ -30,6 +30,8 @@ pub struct Settings {
     /// Cookies get the `Secure` attribute (on by default; off only for plain-HTTP development).
     pub secure_cookies: bool,
     pub request_timeout: Duration,
+    /// The EHRs whose CDS Hooks tokens we accept; `None`: calls are not authenticated.
+    pub cds_trust: Option<Arc<crate::cds_trust::CdsTrust>>,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: true,
             request_timeout: Duration::from_secs(30),
+            cds_trust: None,
         }
     }
 }
