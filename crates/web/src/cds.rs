@@ -52,12 +52,24 @@ fn hook_of(id: &str) -> Result<&'static str, AppError> {
 }
 
 fn service_url(state: &AppState, id: &str) -> String {
-    format!("{}/cds-services/{id}", state.settings.public_url.trim_end_matches('/'))
+    format!(
+        "{}/cds-services/{id}",
+        state.settings.public_url.trim_end_matches('/')
+    )
 }
 
 /// The EHR behind a request: verified when a trust file is configured.
-async fn authenticate(state: &AppState, headers: &HeaderMap, address: Option<String>, audiences: Vec<String>) -> Result<Actor, AppError> {
-    let mut actor = Actor { kind: "ehr", id: None, address };
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: Option<String>,
+    audiences: Vec<String>,
+) -> Result<Actor, AppError> {
+    let mut actor = Actor {
+        kind: "ehr",
+        id: None,
+        address,
+    };
     let Some(trust) = state.settings.cds_trust.clone() else {
         return Ok(actor);
     };
@@ -82,9 +94,17 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, address: Option<Str
         tracing::info!("CDS Hooks token refused: expired");
         return Err(AppError::Unauthorized);
     }
-    let jti = claims.jti.filter(|j| !j.is_empty() && j.len() <= 256).ok_or(AppError::Unauthorized)?;
-    let expires = chrono::DateTime::from_timestamp(claims.exp + crate::cds_trust::LEEWAY_SECS, 0).ok_or(AppError::Unauthorized)?;
-    if !state.store.remember_jti(&format!("{}|{jti}", claims.iss), expires).await? {
+    let jti = claims
+        .jti
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or(AppError::Unauthorized)?;
+    let expires = chrono::DateTime::from_timestamp(claims.exp + crate::cds_trust::LEEWAY_SECS, 0)
+        .ok_or(AppError::Unauthorized)?;
+    if !state
+        .store
+        .remember_jti(&format!("{}|{jti}", claims.iss), expires)
+        .await?
+    {
         tracing::info!("CDS Hooks token refused: replayed jti");
         return Err(AppError::Unauthorized);
     }
@@ -103,23 +123,38 @@ async fn call(
     let hook = hook_of(&id)?;
     let actor = authenticate(&state, &headers, address, vec![service_url(&state, &id)]).await?;
     if body.hook != hook {
-        return Err(AppError::bad_field("hook", format!("hook: this service answers {hook}")));
+        return Err(AppError::bad_field(
+            "hook",
+            format!("hook: this service answers {hook}"),
+        ));
     }
     let content = &state.content;
     let canonical = canonical(&state);
-    let found = cds::case_from_prefetch(content, &canonical, body.prefetch.as_ref(), state.now()).map_err(|e| match e {
+    let found = cds::case_from_prefetch(content, &canonical, body.prefetch.as_ref(), state.now())
+        .map_err(|e| match e {
         PrefetchError::Missing(_) => AppError::PreconditionFailed(e.to_string()),
         PrefetchError::Invalid(i) => AppError::Import(i),
     })?;
     let decision = triage(content, &found.case);
     state.metrics.observe_decision(decision.level);
     let ours = known_patient(&state, &body, found.patient_id.as_deref()).await?;
-    let link = ours
-        .as_ref()
-        .map(|p| format!("{}/clinic/patients/{}", state.settings.public_url.trim_end_matches('/'), p.id));
+    let link = ours.as_ref().map(|p| {
+        format!(
+            "{}/clinic/patients/{}",
+            state.settings.public_url.trim_end_matches('/'),
+            p.id
+        )
+    });
     let a = Assessment::of(content, &decision, content.default_lang());
     let uuid = uuid::Uuid::new_v4().to_string();
-    let card = cds::card(content, &a, &CardContext { uuid: &uuid, link: link.as_deref() });
+    let card = cds::card(
+        content,
+        &a,
+        &CardContext {
+            uuid: &uuid,
+            link: link.as_deref(),
+        },
+    );
     audit::record(
         &state,
         &actor,
@@ -134,7 +169,11 @@ async fn call(
 
 /// The patient of the request, when she is one of ours: by our identifier on the Patient, or by
 /// the Patient id (records we exported keep our ids).
-async fn known_patient(state: &AppState, body: &HookRequest, prefetch_id: Option<&str>) -> Result<Option<aftercare_store::Patient>, AppError> {
+async fn known_patient(
+    state: &AppState,
+    body: &HookRequest,
+    prefetch_id: Option<&str>,
+) -> Result<Option<aftercare_store::Patient>, AppError> {
     let system = canonical(state).patient_ids();
     let mut candidates: Vec<String> = body
         .prefetch
@@ -147,7 +186,12 @@ async fn known_patient(state: &AppState, body: &HookRequest, prefetch_id: Option
         .filter_map(|i| i.get("value").and_then(Value::as_str).map(str::to_string))
         .collect();
     candidates.extend(prefetch_id.map(str::to_string));
-    candidates.extend(body.context.get("patientId").and_then(Value::as_str).map(str::to_string));
+    candidates.extend(
+        body.context
+            .get("patientId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    );
     for id in candidates.iter().filter(|c| c.len() <= 64) {
         if let Some(p) = state.store.get_patient(id).await? {
             return Ok(Some(p));
@@ -179,16 +223,31 @@ async fn feedback(
 ) -> Result<StatusCode, AppError> {
     hook_of(&id)?;
     let url = service_url(&state, &id);
-    let actor = authenticate(&state, &headers, address, vec![url.clone(), format!("{url}/feedback")]).await?;
+    let actor = authenticate(
+        &state,
+        &headers,
+        address,
+        vec![url.clone(), format!("{url}/feedback")],
+    )
+    .await?;
     if body.feedback.is_empty() {
-        return Err(AppError::bad_field("feedback", "feedback: at least one item"));
+        return Err(AppError::bad_field(
+            "feedback",
+            "feedback: at least one item",
+        ));
     }
     for (i, item) in body.feedback.iter().enumerate() {
         if item.card.is_empty() || item.card.len() > 128 {
-            return Err(AppError::bad_field(format!("feedback[{i}].card"), "card: the card's uuid"));
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].card"),
+                "card: the card's uuid",
+            ));
         }
         if !matches!(item.outcome.as_str(), "accepted" | "overridden") {
-            return Err(AppError::bad_field(format!("feedback[{i}].outcome"), "outcome: accepted or overridden"));
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].outcome"),
+                "outcome: accepted or overridden",
+            ));
         }
     }
     for item in body.feedback {
@@ -204,7 +263,15 @@ async fn feedback(
                 state.now(),
             )
             .await?;
-        audit::record(&state, &actor, "cds.feedback", None, None, Some(format!("card {}: {}", stored.card_id, stored.outcome))).await?;
+        audit::record(
+            &state,
+            &actor,
+            "cds.feedback",
+            None,
+            None,
+            Some(format!("card {}: {}", stored.card_id, stored.outcome)),
+        )
+        .await?;
     }
     Ok(StatusCode::OK)
 }

@@ -44,7 +44,9 @@ pub struct CdsTrust {
 
 impl fmt::Debug for CdsTrust {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.issuers.iter().map(|i| &i.iss)).finish()
+        f.debug_list()
+            .entries(self.issuers.iter().map(|i| &i.iss))
+            .finish()
     }
 }
 
@@ -59,17 +61,26 @@ pub struct Claims {
 impl CdsTrust {
     /// Parses the trust file; the error names the issuer or key at fault.
     pub fn from_json(text: &str) -> Result<CdsTrust, String> {
-        let raw: Vec<RawIssuer> = serde_json::from_str(text).map_err(|e| format!("CDS trust file: {e}"))?;
+        let raw: Vec<RawIssuer> =
+            serde_json::from_str(text).map_err(|e| format!("CDS trust file: {e}"))?;
         let mut issuers = Vec::new();
         for r in raw {
             let mut keys = Vec::new();
             for (i, jwk) in r.jwks.keys.iter().enumerate() {
-                keys.push((jwk.common.key_id.clone(), decoding_key(jwk).map_err(|e| format!("CDS trust file: {}: key {i}: {e}", r.iss))?));
+                keys.push((
+                    jwk.common.key_id.clone(),
+                    decoding_key(jwk)
+                        .map_err(|e| format!("CDS trust file: {}: key {i}: {e}", r.iss))?,
+                ));
             }
             if keys.is_empty() {
                 return Err(format!("CDS trust file: {}: no keys", r.iss));
             }
-            issuers.push(Issuer { iss: r.iss, keys, jku: r.jku });
+            issuers.push(Issuer {
+                iss: r.iss,
+                keys,
+                jku: r.jku,
+            });
         }
         Ok(CdsTrust { issuers })
     }
@@ -77,12 +88,14 @@ impl CdsTrust {
     /// Verifies a token's header, issuer, `jku`, signature and audience, and returns its claims.
     /// Expiry and replay are the caller's (they need the clock and the store).
     pub fn verify(&self, token: &str, audiences: &[String]) -> Result<Claims, &'static str> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token or unsupported algorithm")?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| "malformed token or unsupported algorithm")?;
         if !matches!(header.alg, Algorithm::ES384 | Algorithm::RS384) {
             return Err("algorithm not allowed");
         }
         // Read the issuer before verifying, only to choose its keys; nothing else is trusted yet.
-        let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token).map_err(|_| "malformed claims")?;
+        let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+            .map_err(|_| "malformed claims")?;
         let issuer = self
             .issuers
             .iter()

@@ -15,7 +15,9 @@ use crate::patient::PatientAuth;
 use crate::state::AppState;
 use aftercare_core::{triage, Content};
 use aftercare_fhir::assessment::{self, Assessment, Context};
-use aftercare_fhir::bundle::{self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord};
+use aftercare_fhir::bundle::{
+    self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
+};
 use aftercare_fhir::{import, questionnaire, Canonical};
 use aftercare_store::{Patient, Store, StoreError};
 use axum::extract::{Path, State};
@@ -53,7 +55,10 @@ pub fn canonical(state: &AppState) -> Canonical {
 
 /// `GET /fhir/Questionnaire/aftercare`: public, no patient data.
 async fn questionnaire(State(state): State<AppState>) -> Fhir {
-    Fhir(questionnaire::questionnaire(&state.content, &canonical(&state)))
+    Fhir(questionnaire::questionnaire(
+        &state.content,
+        &canonical(&state),
+    ))
 }
 
 /// `GET /fhir/Patient/{id}/$everything`: her own record, as a Bundle.
@@ -67,8 +72,23 @@ async fn everything(
     if auth.patient.id != id {
         return Err(AppError::NotFound.into());
     }
-    let bundle = patient_bundle(state.store.as_ref(), &state.content, &canonical(&state), &auth.patient, state.now()).await?;
-    audit::record(&state, &auth.actor, "fhir.export", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    let bundle = patient_bundle(
+        state.store.as_ref(),
+        &state.content,
+        &canonical(&state),
+        &auth.patient,
+        state.now(),
+    )
+    .await?;
+    audit::record(
+        &state,
+        &auth.actor,
+        "fhir.export",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
     Ok(Fhir(bundle))
 }
 
@@ -82,7 +102,9 @@ pub async fn patient_bundle(
     now: DateTime<Utc>,
 ) -> Result<Value, StoreError> {
     let checkins = store.list_checkins(&patient.id).await?;
-    let diary = store.list_diary(&patient.id, patient.procedure_date, now.date_naive()).await?;
+    let diary = store
+        .list_diary(&patient.id, patient.procedure_date, now.date_naive())
+        .await?;
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
@@ -115,7 +137,11 @@ pub async fn patient_bundle(
             .collect(),
         diary: diary
             .into_iter()
-            .map(|d| DiaryInfo { day: d.day, pain: d.pain, recorded_at: d.recorded_at })
+            .map(|d| DiaryInfo {
+                day: d.day,
+                pain: d.pain,
+                recorded_at: d.recorded_at,
+            })
             .collect(),
         messages: messages
             .into_iter()
@@ -155,15 +181,31 @@ async fn triage_response(
     let a = Assessment::from_stored(&view_json);
     let at = bundle::instant(state.now());
     let subject = body.pointer("/subject/reference").and_then(Value::as_str);
-    let ctx = Context { id: "triage", subject, at: Some(&at), basis: None };
+    let ctx = Context {
+        id: "triage",
+        subject,
+        at: Some(&at),
+        basis: None,
+    };
     let mut parameters = vec![
         json!({ "name": "riskAssessment", "resource": assessment::risk_assessment(&canonical, &a, &ctx) }),
         json!({ "name": "level", "valueCode": decision.level.as_str() }),
         json!({ "name": "decision", "valueString": view_json.to_string() }),
     ];
-    let plan_ctx = Context { id: "triage-plan", ..ctx };
-    if let Some(plan) = assessment::care_plan(&canonical, &a, &plan_ctx, Some(state.now().date_naive()), None) {
+    let plan_ctx = Context {
+        id: "triage-plan",
+        ..ctx
+    };
+    if let Some(plan) = assessment::care_plan(
+        &canonical,
+        &a,
+        &plan_ctx,
+        Some(state.now().date_naive()),
+        None,
+    ) {
         parameters.push(json!({ "name": "carePlan", "resource": plan }));
     }
-    Ok(Fhir(json!({ "resourceType": "Parameters", "parameter": parameters })))
+    Ok(Fhir(
+        json!({ "resourceType": "Parameters", "parameter": parameters }),
+    ))
 }
