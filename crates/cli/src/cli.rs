@@ -8,11 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "aftercare",
-    version,
-    about = "Triage and recovery support after an epidural"
-)]
+#[command(name = "aftercare", version, about = "Triage and recovery support after an epidural")]
 pub struct Cli {
     /// A content folder to use instead of the content built into the binary.
     #[arg(long, global = true, env = "AFTERCARE_CONTENT", value_name = "DIR")]
@@ -40,11 +36,7 @@ pub enum Command {
         #[arg(long)]
         patient: String,
         /// The base URL of the server, for the canonical URLs in the Bundle.
-        #[arg(
-            long,
-            env = "AFTERCARE_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
-        )]
+        #[arg(long, env = "AFTERCARE_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
     /// Write a consistent copy of the SQLite database, also while the server runs.
@@ -80,11 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         content.facts.len(),
                         content.rules.len(),
                         content.plan_items.len(),
-                        content
-                            .languages()
-                            .map(|(c, _)| c)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        content.languages().map(|(c, _)| c).collect::<Vec<_>>().join(", "),
                         content.version
                     );
                     Ok(ExitCode::SUCCESS)
@@ -109,11 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::migrate(db)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export {
-            db,
-            patient,
-            public_url,
-        } => {
+        Command::Export { db, patient, public_url } => {
             let content = load_content(cli.content.as_deref())?;
             serve::export(content, db, &patient, &public_url)?;
             Ok(ExitCode::SUCCESS)

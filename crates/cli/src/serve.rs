@@ -24,15 +24,9 @@ impl DbArgs {
             return Ok(url.clone());
         }
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                self.data_dir.display()
-            )
+            format!("cannot create the data directory {}", self.data_dir.display())
         })?;
-        Ok(format!(
-            "sqlite:{}",
-            self.data_dir.join("aftercare.db").display()
-        ))
+        Ok(format!("sqlite:{}", self.data_dir.join("aftercare.db").display()))
     }
 
     pub async fn open(&self) -> anyhow::Result<Arc<dyn aftercare_store::Store>> {
@@ -40,10 +34,7 @@ impl DbArgs {
         let store = aftercare_store::connect(&url)
             .await
             .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
-        store
-            .migrate()
-            .await
-            .context("cannot apply the migrations")?;
+        store.migrate().await.context("cannot apply the migrations")?;
         Ok(store)
     }
 }
@@ -51,9 +42,7 @@ impl DbArgs {
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
-        }
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
         _ => url.to_string(),
     }
 }
@@ -83,9 +72,7 @@ pub struct ServeArgs {
 }
 
 /// Reads the CDS Hooks trust file, naming the file on error.
-fn cds_trust(
-    path: Option<&Path>,
-) -> anyhow::Result<Option<Arc<aftercare_web::cds_trust::CdsTrust>>> {
+fn cds_trust(path: Option<&Path>) -> anyhow::Result<Option<Arc<aftercare_web::cds_trust::CdsTrust>>> {
     let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("AFTERCARE_CDS_TRUST: cannot read {}", path.display()))?;
@@ -103,7 +90,9 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr()?;
         let settings = Settings {
-            public_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
+            public_url: args
+                .public_url
+                .unwrap_or_else(|| format!("http://{local}")),
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             cds_trust,
@@ -138,12 +127,7 @@ pub fn backup(db: DbArgs, file: &Path) -> anyhow::Result<()> {
 }
 
 /// `aftercare export --patient ID`: the patient's record as a FHIR R4 Bundle on standard output.
-pub fn export(
-    content: aftercare_core::Content,
-    db: DbArgs,
-    patient: &str,
-    public_url: &str,
-) -> anyhow::Result<()> {
+pub fn export(content: aftercare_core::Content, db: DbArgs, patient: &str, public_url: &str) -> anyhow::Result<()> {
     aftercare_fhir_check(&content)?;
     runtime()?.block_on(async move {
         let store = db.open().await?;
@@ -154,10 +138,9 @@ pub fn export(
             .ok_or_else(|| anyhow::anyhow!("no patient with id {patient}"))?;
         let now = chrono::Utc::now();
         let canonical = aftercare_fhir::Canonical::new(public_url);
-        let bundle =
-            aftercare_web::fhir::patient_bundle(store.as_ref(), &content, &canonical, &found, now)
-                .await
-                .context("cannot read the patient's record")?;
+        let bundle = aftercare_web::fhir::patient_bundle(store.as_ref(), &content, &canonical, &found, now)
+            .await
+            .context("cannot read the patient's record")?;
         store
             .append_audit(aftercare_store::NewAuditEntry {
                 at: now,

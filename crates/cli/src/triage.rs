@@ -23,11 +23,7 @@ pub fn run(content: &Content, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(bad_input(&format!(
             "--lang: {} is not one of {}",
             args.lang,
-            content
-                .languages()
-                .map(|(c, _)| c)
-                .collect::<Vec<_>>()
-                .join(", ")
+            content.languages().map(|(c, _)| c).collect::<Vec<_>>().join(", ")
         )));
     };
     let text = match read_input(&args.file) {
@@ -131,10 +127,7 @@ fn render(content: &Content, lang: aftercare_core::Lang, v: &DecisionView) -> St
         }
     }
     if let Some(h) = v.check_in_again_hours {
-        out += &format!(
-            "\n{}\n",
-            ui("check_in_again").replace("{hours}", &h.to_string())
-        );
+        out += &format!("\n{}\n", ui("check_in_again").replace("{hours}", &h.to_string()));
     }
     out += &format!("\n{}: {}\n", ui("content_version"), v.content_version);
     out

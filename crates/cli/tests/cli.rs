@@ -29,8 +29,7 @@ fn aftercare(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = cmd.spawn().expect("the aftercare binary runs");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input.as_bytes())
-            .expect("stdin accepts the case");
+        pipe.write_all(input.as_bytes()).expect("stdin accepts the case");
     }
     child.wait_with_output().expect("the command finishes")
 }
@@ -83,13 +82,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn the_built_in_content_passes_the_check() {
     let o = aftercare(&["content", "check"], None);
-    assert_eq!(
-        code(&o),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert_eq!(code(&o), Some(0), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("content ok"), "{}", stdout(&o));
 }
 
@@ -110,17 +103,8 @@ fn a_broken_rule_fails_the_check_with_its_file_line_and_id() {
         .expect("the rule")
         + 1;
 
-    let o = aftercare(
-        &["content", "check", content.to_str().expect("utf-8 path")],
-        None,
-    );
-    assert_eq!(
-        code(&o),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        stdout(&o),
-        stderr(&o)
-    );
+    let o = aftercare(&["content", "check", content.to_str().expect("utf-8 path")], None);
+    assert_eq!(code(&o), Some(1), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(out.contains(&format!("rules.toml:{line}")), "{out}");
     assert!(out.contains("EM-STROKE"), "{out}");
@@ -130,10 +114,7 @@ fn a_broken_rule_fails_the_check_with_its_file_line_and_id() {
 #[test]
 fn a_vignette_with_weak_legs_is_an_emergency_with_its_reason_and_source() {
     let path = vignette("V17.json");
-    let d = decision(&aftercare(
-        &["triage", path.to_str().expect("utf-8"), "--json"],
-        None,
-    ));
+    let d = decision(&aftercare(&["triage", path.to_str().expect("utf-8"), "--json"], None));
     assert_eq!(d["level"], "emergency");
     assert_eq!(d["status"], "final");
     let reason = d["reasons"]
@@ -154,10 +135,7 @@ fn a_case_without_its_leg_answers_is_incomplete_and_asks_for_them() {
     let object = case.as_object_mut().expect("a case object");
     object.remove("leg_weakness");
     object.remove("leg_numbness");
-    let d = decision(&aftercare(
-        &["triage", "-", "--json"],
-        Some(&case.to_string()),
-    ));
+    let d = decision(&aftercare(&["triage", "-", "--json"], Some(&case.to_string())));
     assert_eq!(d["status"], "incomplete", "{d}");
     let ask: Vec<&str> = d["ask"]
         .as_array()
@@ -173,13 +151,7 @@ fn a_case_without_its_leg_answers_is_incomplete_and_asks_for_them() {
 fn an_out_of_range_answer_is_bad_input_naming_the_field() {
     let case = r#"{"back_pain": true, "pain_score": 11}"#;
     let o = aftercare(&["triage", "-", "--json"], Some(case));
-    assert_eq!(
-        code(&o),
-        Some(2),
-        "stdout: {}\nstderr: {}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert_eq!(code(&o), Some(2), "stdout: {}\nstderr: {}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("pain_score"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
@@ -189,25 +161,15 @@ fn the_texts_come_in_spanish_when_asked() {
     let path = vignette("V17.json");
     let path = path.to_str().expect("utf-8");
     let en = decision(&aftercare(&["triage", path, "--json"], None));
-    let es = decision(&aftercare(
-        &["triage", path, "--json", "--lang", "es"],
-        None,
-    ));
+    let es = decision(&aftercare(&["triage", path, "--json", "--lang", "es"], None));
     assert_eq!(es["language"], "es");
     assert_eq!(es["headline"], "Busque ayuda urgente ahora");
     assert_eq!(es["level"], en["level"]);
     assert_eq!(rules(&es), rules(&en));
-    assert_ne!(
-        es["reasons"][0]["explanation"],
-        en["reasons"][0]["explanation"]
-    );
+    assert_ne!(es["reasons"][0]["explanation"], en["reasons"][0]["explanation"]);
     let o = aftercare(&["triage", path, "--lang", "es"], None);
     assert_eq!(code(&o), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("BUSQUE AYUDA URGENTE AHORA"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("BUSQUE AYUDA URGENTE AHORA"), "{}", stdout(&o));
 }
 
 #[test]
@@ -216,17 +178,10 @@ fn a_vignette_and_its_bare_case_get_the_same_decision() {
     let bare = dir.path().join("case.json");
     std::fs::write(&bare, v17()["case"].to_string()).expect("write the case");
     let from_vignette = decision(&aftercare(
-        &[
-            "triage",
-            vignette("V17.json").to_str().expect("utf-8"),
-            "--json",
-        ],
+        &["triage", vignette("V17.json").to_str().expect("utf-8"), "--json"],
         None,
     ));
-    let from_case = decision(&aftercare(
-        &["triage", bare.to_str().expect("utf-8"), "--json"],
-        None,
-    ));
+    let from_case = decision(&aftercare(&["triage", bare.to_str().expect("utf-8"), "--json"], None));
     assert_eq!(from_case, from_vignette);
 }
 

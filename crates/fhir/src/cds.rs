@@ -191,10 +191,10 @@ fn resources<'a>(value: Option<&'a Json>, kind: &str) -> Vec<&'a Json> {
 }
 
 /// The newest resource by `at` (resources without a time count as oldest).
-fn latest<'a>(
-    items: Vec<&'a Json>,
+fn latest(
+    items: Vec<&Json>,
     at: impl Fn(&Json) -> Option<DateTime<Utc>>,
-) -> Option<(&'a Json, Option<DateTime<Utc>>)> {
+) -> Option<(&Json, Option<DateTime<Utc>>)> {
     items
         .into_iter()
         .map(|r| (r, at(r)))

@@ -4,13 +4,13 @@
 //! Pure mapping, like the core: JSON in, JSON out, no I/O, no clock (callers pass times), no
 //! HTTP. The web crate serves it (`crates/web/src/fhir.rs`, `cds.rs`) and the CLI prints it.
 //!
-//! - [`codes`]: SNOMED CT, LOINC, UCUM and our own code systems; the procedure code table.
-//! - [`questionnaire`]: the facts as a Questionnaire, with `enableWhen` from "asked when".
-//! - [`import`]: QuestionnaireResponse <-> case, with OperationOutcome errors naming the item.
-//! - [`assessment`]: a decision as RiskAssessment and CarePlan.
-//! - [`bundle`]: a patient's whole record as a Bundle.
-//! - [`cds`]: CDS Hooks discovery, prefetch to case, decision to card.
-//! - [`outcome`]: OperationOutcome.
+//! - [`codes`] holds SNOMED CT, LOINC, UCUM and our own code systems; the procedure code table.
+//! - [`questionnaire`] holds the facts as a Questionnaire, with `enableWhen` from "asked when".
+//! - [`import`] holds QuestionnaireResponse <-> case, with OperationOutcome errors naming the item.
+//! - [`assessment`] holds a decision as RiskAssessment and CarePlan.
+//! - [`bundle`] holds a patient's whole record as a Bundle.
+//! - [`cds`] holds CDS Hooks discovery, prefetch to case, decision to card.
+//! - [`outcome`] holds OperationOutcome.
 
 pub mod assessment;
 pub mod bundle;

@@ -127,17 +127,13 @@ impl AppError {
             return e.outcome();
         }
         let code = match self {
-            AppError::BadRequest { .. } | AppError::Case(_) | AppError::Import(_) => {
-                IssueCode::Invalid
-            }
+            AppError::BadRequest { .. } | AppError::Case(_) | AppError::Import(_) => IssueCode::Invalid,
             AppError::PreconditionFailed(_) => IssueCode::Required,
             AppError::NotFound => IssueCode::NotFound,
             AppError::Unauthorized | AppError::Forbidden => IssueCode::Security,
             AppError::Conflict(_) => IssueCode::Conflict,
             AppError::TooManyRequests => IssueCode::Throttled,
-            AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => {
-                IssueCode::NotSupported
-            }
+            AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => IssueCode::NotSupported,
             AppError::Unavailable => IssueCode::Transient,
             AppError::Internal(_) => IssueCode::Exception,
         };

@@ -8,15 +8,15 @@ pub mod api;
 pub mod audit;
 pub mod cds;
 pub mod cds_trust;
-pub mod error;
 pub mod escalate;
+pub mod patient;
+pub mod lang;
+pub mod error;
 pub mod extract;
 pub mod fhir;
-pub mod lang;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
-pub mod patient;
 pub mod state;
 
 pub use error::AppError;
@@ -46,9 +46,7 @@ pub async fn serve(
     // A procedure without a FHIR code must stop the start, not surface in an EHR.
     aftercare_fhir::codes::ProcedureCodes::check(&state.content).map_err(std::io::Error::other)?;
     if state.settings.cds_trust.is_none() {
-        tracing::warn!(
-            "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated"
-        );
+        tracing::warn!("no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated");
     }
     let app = app(state);
     axum::serve(

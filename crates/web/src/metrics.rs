@@ -78,24 +78,14 @@ impl Metrics {
                     "aftercare_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
                 );
             }
-            let total: u64 = r
-                .count_by_class
-                .iter()
-                .map(|c| c.load(Ordering::Relaxed))
-                .sum();
+            let total: u64 = r.count_by_class.iter().map(|c| c.load(Ordering::Relaxed)).sum();
             let _ = writeln!(
                 out,
                 "aftercare_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {total}"
             );
             let sum = r.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "aftercare_http_request_duration_seconds_sum{{{labels}}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "aftercare_http_request_duration_seconds_count{{{labels}}} {total}"
-            );
+            let _ = writeln!(out, "aftercare_http_request_duration_seconds_sum{{{labels}}} {sum}");
+            let _ = writeln!(out, "aftercare_http_request_duration_seconds_count{{{labels}}} {total}");
         }
         out += "# HELP aftercare_decisions_total Triage decisions by level.\n";
         out += "# TYPE aftercare_decisions_total counter\n";

@@ -11,9 +11,7 @@ use axum::response::Response;
 use axum::Router;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -43,29 +41,28 @@ pub fn wrap(router: Router, state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, record_metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "unmatched".into());
-            let id = req
-                .headers()
-                .get(&X_REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_string();
-            tracing::info_span!("request", method = %req.method(), %route, request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "unmatched".into());
+                let id = req
+                    .headers()
+                    .get(&X_REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                tracing::info_span!("request", method = %req.method(), %route, request_id = %id)
+            }),
+        )
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(
-            X_REQUEST_ID.clone(),
-            Counter::default(),
-        ))
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), Counter::default()))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
@@ -93,11 +90,8 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(req).await;
-    state.metrics.observe_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    state
+        .metrics
+        .observe_request(&method, &route, response.status().as_u16(), started.elapsed());
     response
 }

@@ -67,21 +67,9 @@ pub async fn start(
     let (_, decision) = decide(&state, &auth.patient, &answers)?;
     let session = state
         .store
-        .create_checkin_session(
-            Some(&auth.patient.id),
-            Value::Object(answers.clone()),
-            state.now(),
-        )
+        .create_checkin_session(Some(&auth.patient.id), Value::Object(answers.clone()), state.now())
         .await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "checkin.start",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "checkin.start", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     let round = finish_round(&state, &auth, session, &answers, decision, lang).await?;
     Ok((StatusCode::CREATED, Json(round)))
@@ -107,9 +95,7 @@ pub async fn answer(
 ) -> Result<Json<CheckinRound>, AppError> {
     let session = own_session(&state, &auth.patient, &id).await?;
     if session.completed_checkin_id.is_some() {
-        return Err(AppError::Conflict(
-            "this check-in is already final; start a new one".into(),
-        ));
+        return Err(AppError::Conflict("this check-in is already final; start a new one".into()));
     }
     let previous = session.answers.as_object().cloned().unwrap_or_default();
     let answers = merge(previous, body.answers);
@@ -118,19 +104,9 @@ pub async fn answer(
         .store
         .update_checkin_answers(&id, Value::Object(answers.clone()), state.now())
         .await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "checkin.answer",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "checkin.answer", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
-    Ok(Json(
-        finish_round(&state, &auth, session, &answers, decision, lang).await?,
-    ))
+    Ok(Json(finish_round(&state, &auth, session, &answers, decision, lang).await?))
 }
 
 /// A check-in session and its decision.
@@ -148,22 +124,10 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Json<CheckinRound>, AppError> {
     let session = own_session(&state, &auth.patient, &id).await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "checkin.read",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "checkin.read", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     if let Some(checkin_id) = &session.completed_checkin_id {
-        let stored = state
-            .store
-            .get_checkin(checkin_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let stored = state.store.get_checkin(checkin_id).await?.ok_or(AppError::NotFound)?;
         return Ok(Json(CheckinRound {
             session_id: session.id,
             status: stored.status,
@@ -187,18 +151,8 @@ pub async fn list(
     auth: PatientAuth,
 ) -> Result<Json<Value>, AppError> {
     let checkins = state.store.list_checkins(&auth.patient.id).await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "checkin.list",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
-    Ok(Json(
-        serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?,
-    ))
+    audit::record(&state, &auth.actor, "checkin.list", Some(&auth.patient.id), Some(&auth.patient.clinic_id), None).await?;
+    Ok(Json(serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 /// Later answers replace earlier ones; `null` removes an answer.
@@ -229,11 +183,7 @@ pub fn decide(
     Ok((case, decision))
 }
 
-async fn own_session(
-    state: &AppState,
-    patient: &Patient,
-    id: &str,
-) -> Result<CheckinSession, AppError> {
+async fn own_session(state: &AppState, patient: &Patient, id: &str) -> Result<CheckinSession, AppError> {
     match state.store.get_checkin_session(id).await? {
         Some(s) if s.patient_id.as_deref() == Some(patient.id.as_str()) => Ok(s),
         // Another patient's session is as invisible as a missing one.
@@ -260,8 +210,7 @@ async fn finish_round(
                 patient_id: auth.patient.id.clone(),
                 session_id: Some(session.id.clone()),
                 answers: Value::Object(answers.clone()),
-                decision: serde_json::to_value(&view)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
                 level: decision.level.as_str().to_string(),
                 status: "final".into(),
                 content_version: state.content.version.clone(),
@@ -269,16 +218,8 @@ async fn finish_round(
             state.now(),
         )
         .await?;
-    let escalation =
-        escalate::apply(state, &auth.patient, &decision, &[], "checkin", &stored.id).await?;
-    Ok(round(
-        state,
-        session.id,
-        &decision,
-        lang,
-        Some(stored.id),
-        escalation,
-    ))
+    let escalation = escalate::apply(state, &auth.patient, &decision, &[], "checkin", &stored.id).await?;
+    Ok(round(state, session.id, &decision, lang, Some(stored.id), escalation))
 }
 
 fn round(
@@ -302,9 +243,7 @@ fn round(
         questions: decision
             .ask
             .iter()
-            .map(|&f| {
-                serde_json::to_value(QuestionView::new(content, f, lang)).unwrap_or(Value::Null)
-            })
+            .map(|&f| serde_json::to_value(QuestionView::new(content, f, lang)).unwrap_or(Value::Null))
             .collect(),
         escalation,
     }

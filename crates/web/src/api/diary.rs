@@ -69,10 +69,7 @@ pub async fn put(
     let day = parse_day(&day)?;
     let now = state.now();
     if day > today(now) {
-        return Err(AppError::bad_field(
-            "day",
-            "day: a diary entry cannot be for a future day",
-        ));
+        return Err(AppError::bad_field("day", "day: a diary entry cannot be for a future day"));
     }
     if day < patient.procedure_date {
         return Err(AppError::bad_field("day", "day: before the procedure"));
@@ -81,27 +78,12 @@ pub async fn put(
         .ok()
         .filter(|p| *p <= 10)
         .ok_or_else(|| AppError::bad_field("pain", "pain: must be a whole number from 0 to 10"))?;
-    let note = body
-        .note
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
-    {
-        return Err(AppError::bad_field(
-            "note",
-            format!("note: at most {NOTE_LIMIT} characters"),
-        ));
+    let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_LIMIT) {
+        return Err(AppError::bad_field("note", format!("note: at most {NOTE_LIMIT} characters")));
     }
     let pain_day = (day - patient.procedure_date).num_days();
-    let case = recovery::diary_case(
-        &state.content,
-        &profile(patient, now),
-        pain,
-        Some(pain_day),
-        &body.facts,
-    )?;
+    let case = recovery::diary_case(&state.content, &profile(patient, now), pain, Some(pain_day), &body.facts)?;
     let entry = state
         .store
         .upsert_diary_entry(
@@ -115,27 +97,11 @@ pub async fn put(
             now,
         )
         .await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "diary.write",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(day.to_string()),
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "diary.write", Some(&patient.id), Some(&patient.clinic_id), Some(day.to_string())).await?;
     let decision = triage(&state.content, &case);
     state.metrics.observe_decision(decision.level);
     let missed = missed(&state, patient, &case, day).await?;
-    let escalation = escalate::apply(
-        &state,
-        patient,
-        &decision,
-        &missed,
-        "diary",
-        &format!("{}/{day}", patient.id),
-    )
-    .await?;
+    let escalation = escalate::apply(&state, patient, &decision, &missed, "diary", &format!("{}/{day}", patient.id)).await?;
     if escalation.is_some() {
         // Keep the decision that raised it, reproducibly, and move her level up.
         let lang = state.content.default_lang();
@@ -147,8 +113,7 @@ pub async fn put(
                     patient_id: patient.id.clone(),
                     session_id: None,
                     answers: Value::Object(case.to_json(&state.content)),
-                    decision: serde_json::to_value(&view)
-                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                    decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
                     level: decision.level.as_str().to_string(),
                     status: "diary".into(),
                     content_version: state.content.version.clone(),
@@ -173,10 +138,7 @@ async fn missed(
     case: &aftercare_core::Case,
     day: NaiveDate,
 ) -> Result<Vec<aftercare_core::RecoveryCheck>, AppError> {
-    let entries = state
-        .store
-        .list_diary(&patient.id, patient.procedure_date, day)
-        .await?;
+    let entries = state.store.list_diary(&patient.id, patient.procedure_date, day).await?;
     let points: Vec<DiaryPoint> = entries
         .iter()
         .map(|e| DiaryPoint {
@@ -210,15 +172,7 @@ pub async fn get(
 ) -> Result<Json<DiaryDay>, AppError> {
     let day = parse_day(&day)?;
     let patient = &auth.patient;
-    audit::record(
-        &state,
-        &auth.actor,
-        "diary.read",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(day.to_string()),
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "diary.read", Some(&patient.id), Some(&patient.clinic_id), Some(day.to_string())).await?;
     let entry = state
         .store
         .get_diary_entry(&patient.id, day)
@@ -246,26 +200,9 @@ pub async fn list(
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Vec<DiaryEntry>>, AppError> {
     let patient = &auth.patient;
-    let from = q
-        .from
-        .as_deref()
-        .map(parse_day)
-        .transpose()?
-        .unwrap_or(patient.procedure_date);
-    let to =
-        q.to.as_deref()
-            .map(parse_day)
-            .transpose()?
-            .unwrap_or_else(|| today(state.now()));
-    audit::record(
-        &state,
-        &auth.actor,
-        "diary.list",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        None,
-    )
-    .await?;
+    let from = q.from.as_deref().map(parse_day).transpose()?.unwrap_or(patient.procedure_date);
+    let to = q.to.as_deref().map(parse_day).transpose()?.unwrap_or_else(|| today(state.now()));
+    audit::record(&state, &auth.actor, "diary.list", Some(&patient.id), Some(&patient.clinic_id), None).await?;
     Ok(Json(state.store.list_diary(&patient.id, from, to).await?))
 }
 

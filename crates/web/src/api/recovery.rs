@@ -56,15 +56,7 @@ pub async fn summary(
     headers: HeaderMap,
 ) -> Result<Json<RecoverySummary>, AppError> {
     let patient = &auth.patient;
-    audit::record(
-        &state,
-        &auth.actor,
-        "recovery.read",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        None,
-    )
-    .await?;
+    audit::record(&state, &auth.actor, "recovery.read", Some(&patient.id), Some(&patient.clinic_id), None).await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     Ok(Json(build(&state, patient, lang).await?))
 }
