@@ -32,6 +32,21 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Apply the database migrations and exit.
     Migrate(serve::DbArgs),
+    /// Print a patient's record as a FHIR R4 Bundle (JSON) on standard output.
+    Export {
+        #[command(flatten)]
+        db: serve::DbArgs,
+        /// The patient's id.
+        #[arg(long)]
+        patient: String,
+        /// The base URL of the server, for the canonical URLs in the Bundle.
+        #[arg(
+            long,
+            env = "AFTERCARE_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
     /// Write a consistent copy of the SQLite database, also while the server runs.
     Backup {
         #[command(flatten)]
@@ -100,6 +115,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(command) => {
             let content = load_content(cli.content.as_deref())?;
             admin::run(&content, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            db,
+            patient,
+            public_url,
+        } => {
+            let content = load_content(cli.content.as_deref())?;
+            serve::export(content, db, &patient, &public_url)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { db, file } => {

@@ -78,6 +78,24 @@ pub struct ServeArgs {
     /// The emergency telephone number the patient pages offer as a button.
     #[arg(long, env = "AFTERCARE_EMERGENCY_NUMBER", default_value = "112")]
     pub emergency_number: String,
+
+    /// A JSON file listing the EHRs whose CDS Hooks tokens are accepted
+    /// (`[{"iss": ..., "jwks": {"keys": [...]}, "jku": [...]}]`). Without it, CDS calls are not
+    /// authenticated.
+    #[arg(long, env = "AFTERCARE_CDS_TRUST", value_name = "FILE")]
+    pub cds_trust: Option<PathBuf>,
+}
+
+/// Reads the CDS Hooks trust file, naming the file on error.
+fn cds_trust(
+    path: Option<&Path>,
+) -> anyhow::Result<Option<Arc<aftercare_web::cds_trust::CdsTrust>>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("AFTERCARE_CDS_TRUST: cannot read {}", path.display()))?;
+    let trust = aftercare_web::cds_trust::CdsTrust::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("AFTERCARE_CDS_TRUST ({}): {e}", path.display()))?;
+    Ok(Some(Arc::new(trust)))
 }
 
 pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Result<()> {
@@ -90,6 +108,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
     if !valid_number {
         anyhow::bail!("AFTERCARE_EMERGENCY_NUMBER: digits (and a leading +) only");
     }
+    let cds_trust = cds_trust(args.cds_trust.as_deref())?;
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -101,6 +120,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             emergency_number: args.emergency_number,
+            cds_trust,
         };
         let state = AppState::new(content, store, settings);
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");
@@ -129,6 +149,49 @@ pub fn backup(db: DbArgs, file: &Path) -> anyhow::Result<()> {
         println!("backup written to {}", file.display());
         Ok(())
     })
+}
+
+/// `aftercare export --patient ID`: the patient's record as a FHIR R4 Bundle on standard output.
+pub fn export(
+    content: aftercare_core::Content,
+    db: DbArgs,
+    patient: &str,
+    public_url: &str,
+) -> anyhow::Result<()> {
+    aftercare_fhir_check(&content)?;
+    runtime()?.block_on(async move {
+        let store = db.open().await?;
+        let found = store
+            .get_patient(patient)
+            .await
+            .context("cannot read the patient")?
+            .ok_or_else(|| anyhow::anyhow!("no patient with id {patient}"))?;
+        let now = chrono::Utc::now();
+        let canonical = aftercare_fhir::Canonical::new(public_url);
+        let bundle =
+            aftercare_web::fhir::patient_bundle(store.as_ref(), &content, &canonical, &found, now)
+                .await
+                .context("cannot read the patient's record")?;
+        store
+            .append_audit(aftercare_store::NewAuditEntry {
+                at: now,
+                actor_kind: "system".into(),
+                actor_id: None,
+                action: "fhir.export".into(),
+                patient_id: Some(found.id.clone()),
+                clinic_id: Some(found.clinic_id.clone()),
+                address: None,
+                detail: Some("aftercare export".into()),
+            })
+            .await
+            .context("cannot write the audit log")?;
+        println!("{}", serde_json::to_string_pretty(&bundle)?);
+        Ok(())
+    })
+}
+
+fn aftercare_fhir_check(content: &aftercare_core::Content) -> anyhow::Result<()> {
+    aftercare_fhir::codes::ProcedureCodes::check(content).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -1,8 +1,11 @@
 //! The one application error, and the one place it becomes an HTTP response: an RFC 9457
-//! `application/problem+json` body. Internal detail goes to the log inside the request's span,
-//! never into the response.
+//! `application/problem+json` body, or, for FHIR routes (handlers returning [`FhirError`]), a FHIR
+//! `OperationOutcome` with the same status. Internal detail goes to the log inside the request's
+//! span, never into the response.
 
 use aftercare_core::CaseError;
+use aftercare_fhir::outcome::{operation_outcome, IssueCode};
+use aftercare_fhir::ImportError;
 use aftercare_store::StoreError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +22,12 @@ pub enum AppError {
     /// The answers do not make a valid case.
     #[error(transparent)]
     Case(#[from] CaseError),
+    /// A FHIR resource (a QuestionnaireResponse, a CDS prefetch) was refused; names the item.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// Data the request must bring is missing (a CDS Hooks prefetch we cannot fetch ourselves).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("not found")]
     NotFound,
     #[error("authentication required")]
@@ -50,7 +59,10 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest { .. } | AppError::Case(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest { .. } | AppError::Case(_) | AppError::Import(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
@@ -69,6 +81,8 @@ impl AppError {
         let (kind, field) = match self {
             AppError::BadRequest { field, .. } => ("invalid-request", field.clone()),
             AppError::Case(e) => ("invalid-case", e.field().map(str::to_string)),
+            AppError::Import(e) => ("invalid-resource", Some(e.expression.clone())),
+            AppError::PreconditionFailed(_) => ("precondition-failed", None),
             AppError::NotFound => ("not-found", None),
             AppError::Unauthorized => ("unauthorized", None),
             AppError::Forbidden => ("forbidden", None),
@@ -105,25 +119,71 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(%detail, "internal error");
+impl AppError {
+    /// The OperationOutcome a FHIR client sees: the same status and detail as the problem body,
+    /// the field at fault as a FHIRPath `expression`.
+    pub fn operation_outcome(&self) -> serde_json::Value {
+        if let AppError::Import(e) = self {
+            return e.outcome();
         }
+        let code = match self {
+            AppError::BadRequest { .. } | AppError::Case(_) | AppError::Import(_) => {
+                IssueCode::Invalid
+            }
+            AppError::PreconditionFailed(_) => IssueCode::Required,
+            AppError::NotFound => IssueCode::NotFound,
+            AppError::Unauthorized | AppError::Forbidden => IssueCode::Security,
+            AppError::Conflict(_) => IssueCode::Conflict,
+            AppError::TooManyRequests => IssueCode::Throttled,
+            AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => {
+                IssueCode::NotSupported
+            }
+            AppError::Unavailable => IssueCode::Transient,
+            AppError::Internal(_) => IssueCode::Exception,
+        };
+        let problem = self.problem();
+        operation_outcome(code, &problem.detail, problem.field.as_deref())
+    }
+
+    fn respond(self, content_type: &'static str, body: Vec<u8>) -> Response {
         let status = self.status();
-        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        self.respond("application/problem+json", body)
+    }
+}
+
+/// An [`AppError`] on a FHIR route: rendered as an `OperationOutcome` (`application/fhir+json`).
+#[derive(Debug)]
+pub struct FhirError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for FhirError {
+    fn from(e: E) -> FhirError {
+        FhirError(e.into())
+    }
+}
+
+impl IntoResponse for FhirError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self.0 {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = serde_json::to_vec(&self.0.operation_outcome()).unwrap_or_default();
+        self.0.respond(crate::fhir::FHIR_JSON, body)
     }
 }
 

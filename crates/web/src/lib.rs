@@ -6,9 +6,12 @@
 
 pub mod api;
 pub mod audit;
+pub mod cds;
+pub mod cds_trust;
 pub mod error;
 pub mod escalate;
 pub mod extract;
+pub mod fhir;
 pub mod lang;
 pub mod metrics;
 pub mod middleware;
@@ -31,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .merge(api::router_with_document())
         .merge(pages::router(&state))
+        .merge(fhir::router().merge(cds::router()))
         .with_state(state.clone());
     middleware::wrap(router, state)
 }
@@ -42,6 +46,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A procedure without a FHIR code must stop the start, not surface in an EHR.
+    aftercare_fhir::codes::ProcedureCodes::check(&state.content).map_err(std::io::Error::other)?;
+    if state.settings.cds_trust.is_none() {
+        tracing::warn!(
+            "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated"
+        );
+    }
     let app = app(state);
     axum::serve(
         listener,

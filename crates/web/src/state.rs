@@ -33,6 +33,8 @@ pub struct Settings {
     /// The emergency telephone number the pages offer as a button (`AFTERCARE_EMERGENCY_NUMBER`;
     /// 112, the EU and GSM standard, by default).
     pub emergency_number: String,
+    /// The EHRs whose CDS Hooks tokens we accept; `None`: calls are not authenticated.
+    pub cds_trust: Option<Arc<crate::cds_trust::CdsTrust>>,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             secure_cookies: true,
             request_timeout: Duration::from_secs(30),
             emergency_number: "112".into(),
+            cds_trust: None,
         }
     }
 }

@@ -1,0 +1,460 @@
+//! CDS Hooks 2.0: the discovery document, the case an EHR's prefetch describes, and the card a
+//! decision becomes.
+//!
+//! The prefetch asks for the patient, her procedures, her latest QuestionnaireResponse to our
+//! Questionnaire and her latest pain score. The response's answers come first; the procedure and
+//! the pain score only fill what the response left unanswered (it is the more specific record).
+//! Without `patient` or `questionnaireResponses` the service cannot decide anything and, since it
+//! never fetches from the EHR's FHIR server itself, answers 412 (the caller's job).
+
+use crate::assessment::Assessment;
+use crate::codes::{self, Canonical};
+use crate::import::{self, ImportError};
+use crate::outcome::IssueCode;
+use aftercare_core::{Case, Content, Profile};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Map, Value as Json};
+use thiserror::Error;
+
+/// The services and their hooks.
+pub const SERVICES: &[(&str, &str)] = &[
+    ("aftercare-patient-view", "patient-view"),
+    ("aftercare-discharge", "encounter-discharge"),
+];
+
+/// The longest card summary the spec allows.
+pub const SUMMARY_LIMIT: usize = 140;
+
+/// The prefetch keys we need; see the module documentation.
+pub const REQUIRED_PREFETCH: &[&str] = &["patient", "questionnaireResponses"];
+
+/// The discovery document (`GET /cds-services`).
+pub fn discovery(canonical: &Canonical) -> Json {
+    let prefetch = json!({
+        "patient": "Patient/{{context.patientId}}",
+        "procedures": "Procedure?patient={{context.patientId}}",
+        "questionnaireResponses": format!(
+            "QuestionnaireResponse?subject={{{{context.patientId}}}}&questionnaire={}&_sort=-authored&_count=1",
+            canonical.questionnaire()
+        ),
+        "painObservations": format!(
+            "Observation?subject={{{{context.patientId}}}}&code={}|{}&_sort=-date&_count=1",
+            codes::LOINC,
+            codes::LOINC_PAIN_SEVERITY
+        ),
+    });
+    let services: Vec<Json> = SERVICES
+        .iter()
+        .map(|(id, hook)| {
+            let (title, when) = match *hook {
+                "patient-view" => ("Aftercare back pain triage", "when her chart is opened"),
+                _ => ("Aftercare discharge check", "at discharge"),
+            };
+            json!({
+                "hook": hook,
+                "id": id,
+                "title": title,
+                "description": format!(
+                    "Triage of back pain after an epidural, spinal or epidural steroid injection, {when}, from her latest Aftercare questionnaire, procedure and pain score."
+                ),
+                "prefetch": prefetch,
+            })
+        })
+        .collect();
+    json!({ "services": services })
+}
+
+/// Why a prefetch could not be turned into a case.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PrefetchError {
+    /// A required key is absent (we do not fetch it ourselves): 412.
+    #[error("prefetch `{0}` is required (this service does not query the FHIR server)")]
+    Missing(&'static str),
+    /// The data is there but wrong: 422, naming the element.
+    #[error(transparent)]
+    Invalid(#[from] ImportError),
+}
+
+/// The case described by a prefetch, and the patient's id in it (for linking to our record).
+#[derive(Debug, Clone)]
+pub struct PrefetchCase {
+    pub case: Case,
+    pub patient_id: Option<String>,
+}
+
+/// Builds the case from a request's `prefetch` object. `now` dates the procedure.
+pub fn case_from_prefetch(
+    content: &Content,
+    canonical: &Canonical,
+    prefetch: Option<&Json>,
+    now: DateTime<Utc>,
+) -> Result<PrefetchCase, PrefetchError> {
+    let empty = Map::new();
+    let prefetch = prefetch.and_then(Json::as_object).unwrap_or(&empty);
+    for key in REQUIRED_PREFETCH {
+        if !prefetch.contains_key(*key) {
+            return Err(PrefetchError::Missing(key));
+        }
+    }
+    let patient = prefetch
+        .get("patient")
+        .filter(|p| !p.is_null())
+        .ok_or(PrefetchError::Missing("patient"))?;
+    if patient.get("resourceType").and_then(Json::as_str) != Some("Patient") {
+        return Err(ImportError {
+            code: IssueCode::Structure,
+            link_id: None,
+            expression: "prefetch.patient".into(),
+            message: "prefetch.patient must be a Patient".into(),
+        }
+        .into());
+    }
+    let patient_id = patient.get("id").and_then(Json::as_str).map(str::to_string);
+    let mut facts = Map::new();
+    if let Some((value, performed)) = latest(
+        resources(prefetch.get("procedures"), "Procedure"),
+        performed_at,
+    )
+    .and_then(|(p, at)| procedure_value(canonical, p).map(|v| (v, at)))
+    {
+        let profile = Profile {
+            procedure: value.to_string(),
+            hours_since_procedure: performed
+                .map(|t| (now - t).num_minutes() as f64 / 60.0)
+                .map(|h| h.max(0.0).floor()),
+            days_since_delivery: None,
+        };
+        facts = profile.facts(content);
+        // The profile says "not delivered" when it knows nothing of a birth; here we simply
+        // do not know, so leave the question open.
+        let c = &content.course.context;
+        facts.remove(&content.facts[c.delivered as usize].id);
+    }
+    let responses = resources(
+        prefetch.get("questionnaireResponses"),
+        "QuestionnaireResponse",
+    );
+    let mut answered = Map::new();
+    if let Some((qr, _)) = latest(responses, |r| time(r.get("authored"))) {
+        answered = import::answers(content, canonical, qr)?.facts;
+    }
+    let c = &content.course.context;
+    let (pain, score) = (
+        &content.facts[c.pain as usize].id,
+        &content.facts[c.score as usize].id,
+    );
+    if !answered.contains_key(pain) && !answered.contains_key(score) {
+        let observations = resources(prefetch.get("painObservations"), "Observation")
+            .into_iter()
+            .filter(|o| is_pain_score(o))
+            .collect();
+        if let Some((o, _)) = latest(observations, |o| time(o.get("effectiveDateTime"))) {
+            if let Some(x) = o.pointer("/valueQuantity/value").and_then(Json::as_f64) {
+                facts.insert(pain.clone(), json!(x > 0.0));
+                if x > 0.0 {
+                    facts.insert(score.clone(), json!(x.round() as i64));
+                }
+            }
+        }
+    }
+    for (k, v) in answered {
+        facts.insert(k, v);
+    }
+    let case = Case::from_map(content, &facts).map_err(|e| ImportError {
+        code: IssueCode::Value,
+        link_id: e.field().map(str::to_string),
+        expression: "prefetch".into(),
+        message: e.to_string(),
+    })?;
+    Ok(PrefetchCase { case, patient_id })
+}
+
+/// The resources of a type in a prefetch value: a Bundle's entries, or one resource.
+fn resources<'a>(value: Option<&'a Json>, kind: &str) -> Vec<&'a Json> {
+    let Some(v) = value.filter(|v| !v.is_null()) else {
+        return Vec::new();
+    };
+    let is = |r: &Json| r.get("resourceType").and_then(Json::as_str) == Some(kind);
+    if v.get("resourceType").and_then(Json::as_str) == Some("Bundle") {
+        v.get("entry")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("resource"))
+            .filter(|r| is(r))
+            .collect()
+    } else if is(v) {
+        vec![v]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The newest resource by `at` (resources without a time count as oldest).
+fn latest(
+    items: Vec<&Json>,
+    at: impl Fn(&Json) -> Option<DateTime<Utc>>,
+) -> Option<(&Json, Option<DateTime<Utc>>)> {
+    items
+        .into_iter()
+        .map(|r| (r, at(r)))
+        .max_by_key(|(_, t)| *t)
+}
+
+fn time(v: Option<&Json>) -> Option<DateTime<Utc>> {
+    let s = v?.as_str()?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+fn performed_at(p: &Json) -> Option<DateTime<Utc>> {
+    time(p.get("performedDateTime")).or_else(|| time(p.pointer("/performedPeriod/start")))
+}
+
+/// Our procedure value for a Procedure: our own coding first, then SNOMED CT.
+fn procedure_value(canonical: &Canonical, p: &Json) -> Option<&'static str> {
+    let codings = p.pointer("/code/coding").and_then(Json::as_array)?;
+    let ours = canonical.answers(codes::PROCEDURE_FACT);
+    let code_in = |system: &str| {
+        codings
+            .iter()
+            .filter(|c| c.get("system").and_then(Json::as_str) == Some(system))
+            .filter_map(|c| c.get("code").and_then(Json::as_str))
+            .collect::<Vec<_>>()
+    };
+    code_in(&ours)
+        .into_iter()
+        .find_map(|c| codes::procedure(c).map(|p| p.value))
+        .or_else(|| {
+            code_in(codes::SNOMED)
+                .into_iter()
+                .find_map(codes::procedure_from_snomed)
+        })
+}
+
+fn is_pain_score(o: &Json) -> bool {
+    o.pointer("/code/coding")
+        .and_then(Json::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("system").and_then(Json::as_str) == Some(codes::LOINC)
+                    && c.get("code").and_then(Json::as_str) == Some(codes::LOINC_PAIN_SEVERITY)
+            })
+        })
+}
+
+/// `critical` for emergency, `warning` for urgent and soon, `info` for self-care.
+pub fn indicator(level: &str) -> &'static str {
+    match level {
+        "emergency" => "critical",
+        "urgent" | "soon" => "warning",
+        _ => "info",
+    }
+}
+
+/// What a card needs besides the decision.
+#[derive(Debug, Clone)]
+pub struct CardContext<'a> {
+    pub uuid: &'a str,
+    /// The patient's page in Aftercare, when she is known to us.
+    pub link: Option<&'a str>,
+}
+
+/// The card of a decision. Every field present has a value: no nulls, no empty strings or lists.
+pub fn card(content: &Content, a: &Assessment, ctx: &CardContext) -> Json {
+    let mut card = Map::new();
+    card.insert("uuid".into(), json!(ctx.uuid));
+    card.insert("summary".into(), json!(summary(a)));
+    card.insert("indicator".into(), json!(indicator(&a.level)));
+    card.insert("detail".into(), json!(detail(content, a)));
+    card.insert(
+        "source".into(),
+        json!({
+            "label": format!("Aftercare triage, content {}", short_version(&a.content_version)),
+        }),
+    );
+    if let Some(link) = ctx.link {
+        card.insert(
+            "links".into(),
+            json!([{ "label": "Open in Aftercare", "url": link, "type": "absolute" }]),
+        );
+    }
+    Json::Object(card)
+}
+
+fn short_version(v: &str) -> &str {
+    v.get(..12).unwrap_or(v)
+}
+
+/// At most [`SUMMARY_LIMIT`] characters: the level, then the most urgent reason.
+pub fn summary(a: &Assessment) -> String {
+    let level = match a.level.as_str() {
+        "emergency" => "EMERGENCY",
+        "urgent" => "Urgent",
+        "soon" => "See soon",
+        _ => "Self-care",
+    };
+    let text = match a.reasons.first() {
+        Some(r) => format!("Aftercare {level}: {}", r.clinician),
+        None if !a.is_final() => format!("Aftercare {level} so far: questionnaire incomplete"),
+        None => format!("Aftercare {level}: no warning signs reported"),
+    };
+    truncate(&text, SUMMARY_LIMIT)
+}
+
+fn truncate(s: &str, limit: usize) -> String {
+    if s.chars().count() <= limit {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(limit - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The reasons with their sources, what to do now, and any open questions, in markdown.
+fn detail(content: &Content, a: &Assessment) -> String {
+    let mut md = format!("**{}**\n\n{}\n", a.headline, a.now);
+    if !a.reasons.is_empty() {
+        md.push_str("\n**Why**\n\n");
+        for r in &a.reasons {
+            md.push_str(&format!(
+                "- **{}** ({}): {} *Source: {}*\n",
+                r.rule, r.level, r.clinician, r.source
+            ));
+        }
+    }
+    if !a.is_final() && !a.ask.is_empty() {
+        let en = content.text(content.default_lang());
+        md.push_str("\n**Not final yet.** Ask:\n\n");
+        for id in &a.ask {
+            let q = content
+                .fact_index(id)
+                .map(|i| en.facts[i as usize].question.as_str())
+                .unwrap_or(id);
+            md.push_str(&format!("- {q}\n"));
+        }
+    }
+    md.push_str(&format!("\nContent version {}.", a.content_version));
+    md
+}
+
+/// Checks the CDS Hooks rule that a response holds no null, empty string, empty list or empty
+/// object; returns the JSON pointer of the first offender.
+pub fn first_empty(v: &Json, at: &str) -> Option<String> {
+    match v {
+        Json::Null => Some(at.to_string()),
+        Json::String(s) if s.is_empty() => Some(at.to_string()),
+        Json::Array(a) if a.is_empty() => Some(at.to_string()),
+        Json::Object(o) if o.is_empty() => Some(at.to_string()),
+        Json::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| first_empty(x, &format!("{at}/{i}"))),
+        Json::Object(o) => o
+            .iter()
+            .find_map(|(k, x)| first_empty(x, &format!("{at}/{k}"))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aftercare_core::triage;
+
+    fn setup() -> (Content, Canonical) {
+        (
+            Content::bundled().expect("bundled content is valid"),
+            Canonical::new("https://a.test"),
+        )
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-03-04T10:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time")
+    }
+
+    #[test]
+    fn a_missing_prefetch_key_is_a_precondition_failure() {
+        let (content, canonical) = setup();
+        let prefetch = json!({ "patient": { "resourceType": "Patient", "id": "p1" } });
+        let err =
+            case_from_prefetch(&content, &canonical, Some(&prefetch), now()).expect_err("refused");
+        assert_eq!(err, PrefetchError::Missing("questionnaireResponses"));
+        assert!(matches!(
+            case_from_prefetch(&content, &canonical, None, now()),
+            Err(PrefetchError::Missing("patient"))
+        ));
+    }
+
+    #[test]
+    fn the_procedure_and_pain_score_fill_what_the_response_leaves_open() {
+        let (content, canonical) = setup();
+        let prefetch = json!({
+            "patient": { "resourceType": "Patient", "id": "p1" },
+            "procedures": { "resourceType": "Bundle", "type": "searchset", "entry": [{ "resource": {
+                "resourceType": "Procedure", "status": "completed", "subject": { "reference": "Patient/p1" },
+                "code": { "coding": [{ "system": codes::SNOMED, "code": "18946005" }] },
+                "performedDateTime": "2025-03-03T10:00:00Z",
+            } }] },
+            "questionnaireResponses": null,
+            "painObservations": { "resourceType": "Bundle", "type": "searchset", "entry": [{ "resource": {
+                "resourceType": "Observation", "status": "final",
+                "code": { "coding": [{ "system": codes::LOINC, "code": codes::LOINC_PAIN_SEVERITY }] },
+                "effectiveDateTime": "2025-03-04T09:00:00Z",
+                "valueQuantity": { "value": 6, "unit": "{score}", "system": codes::UCUM, "code": "{score}" },
+            } }] },
+        });
+        let got = case_from_prefetch(&content, &canonical, Some(&prefetch), now()).expect("case");
+        let json = got.case.to_json(&content);
+        assert_eq!(json["procedure"], "labour_epidural");
+        assert_eq!(json["hours_since_procedure"], 24);
+        assert_eq!(json["back_pain"], true);
+        assert_eq!(json["pain_score"], 6);
+        assert_eq!(got.patient_id.as_deref(), Some("p1"));
+    }
+
+    #[test]
+    fn an_emergency_card_is_critical_short_and_has_no_empty_fields() {
+        let (content, _) = setup();
+        let case = Case::from_json(&content, &json!({
+            "procedure": "labour_epidural", "back_pain": true, "saddle_numbness": true, "bladder_change": true,
+        }))
+        .expect("case");
+        let decision = triage(&content, &case);
+        let a = Assessment::of(&content, &decision, content.default_lang());
+        assert_eq!(a.level, "emergency");
+        let card = card(
+            &content,
+            &a,
+            &CardContext {
+                uuid: "u1",
+                link: None,
+            },
+        );
+        assert_eq!(card["indicator"], "critical");
+        assert!(card["summary"]
+            .as_str()
+            .is_some_and(|s| s.chars().count() <= SUMMARY_LIMIT));
+        assert!(card.get("links").is_none());
+        assert_eq!(first_empty(&card, ""), None);
+        assert!(card["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&a.reasons[0].rule)));
+    }
+
+    #[test]
+    fn a_long_summary_is_cut_at_the_limit() {
+        let long = "x".repeat(300);
+        assert_eq!(
+            truncate(&long, SUMMARY_LIMIT).chars().count(),
+            SUMMARY_LIMIT
+        );
+    }
+}

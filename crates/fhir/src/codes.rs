@@ -1,0 +1,232 @@
+//! Code systems and codes. The terminologies (SNOMED CT, LOINC, UCUM) are fixed here; our own
+//! vocabulary (facts, levels, rules, actions) gets code systems under the server's canonical
+//! base, so a code means the same thing wherever the resource travels.
+//!
+//! The procedure values are clinical content (`content/facts.toml`), so the SNOMED table is keyed
+//! by those values and [`ProcedureCodes::check`] refuses to start when a value has no entry: a
+//! new procedure cannot reach an EHR uncoded by accident.
+
+use aftercare_core::content::FactKind;
+use aftercare_core::Content;
+use thiserror::Error;
+
+pub const SNOMED: &str = "http://snomed.info/sct";
+pub const LOINC: &str = "http://loinc.org";
+pub const UCUM: &str = "http://unitsofmeasure.org";
+pub const BCP47: &str = "urn:ietf:bcp:47";
+
+/// Pain severity - 0-10 verbal numeric rating [Score] - Reported.
+pub const LOINC_PAIN_SEVERITY: &str = "72514-3";
+pub const LOINC_PAIN_SEVERITY_DISPLAY: &str =
+    "Pain severity - 0-10 verbal numeric rating [Score] - Reported";
+/// The UCUM unit of a score without dimension.
+pub const UCUM_SCORE: &str = "{score}";
+
+pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+pub const TRANSLATION_EXT: &str = "http://hl7.org/fhir/StructureDefinition/translation";
+pub const ITEM_CONTROL_EXT: &str =
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl";
+pub const ITEM_CONTROL_SYSTEM: &str = "http://hl7.org/fhir/questionnaire-item-control";
+pub const MIN_VALUE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minValue";
+pub const MAX_VALUE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/maxValue";
+
+/// The id (and name) of our Questionnaire.
+pub const QUESTIONNAIRE_ID: &str = "aftercare";
+
+/// The procedure fact's id in the content.
+pub const PROCEDURE_FACT: &str = "procedure";
+
+/// How one of our procedure values is coded. `snomed` is `None` for "no procedure".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcedureCode {
+    pub value: &'static str,
+    pub snomed: Option<(&'static str, &'static str)>,
+}
+
+/// The SNOMED CT code of each procedure value of the content.
+///
+/// * `labour_epidural`: 18946005 |Epidural anesthesia|, as in HL7's birth and fetal death
+///   reporting guide.
+/// * `spinal`: 231249005 |Spinal anesthesia| (DICOM CID 612 lists it with 18946005).
+/// * `combined_spinal_epidural`: no pre-coordinated concept could be verified from here, so it is
+///   coded with its verified parent 27372005 |Regional anesthesia|; the text says which one.
+///   Review with a terminology server before relying on it.
+/// * `epidural_steroid_injection`: no concept could be verified from here either, and the
+///   anaesthesia parent would say the wrong thing (it is a steroid injection for pain), so it
+///   carries our own code and the text only. Add its SNOMED CT concept once a terminology server
+///   confirms it.
+/// * `none`: no Procedure resource is written.
+pub const PROCEDURES: &[ProcedureCode] = &[
+    ProcedureCode {
+        value: "labour_epidural",
+        snomed: Some(("18946005", "Epidural anesthesia")),
+    },
+    ProcedureCode {
+        value: "combined_spinal_epidural",
+        snomed: Some(("27372005", "Regional anesthesia")),
+    },
+    ProcedureCode {
+        value: "spinal",
+        snomed: Some(("231249005", "Spinal anesthesia")),
+    },
+    ProcedureCode {
+        value: "epidural_steroid_injection",
+        snomed: None,
+    },
+    ProcedureCode {
+        value: "none",
+        snomed: None,
+    },
+];
+
+/// Values that mean "there was no procedure": no Procedure resource for them.
+pub const NO_PROCEDURE: &str = "none";
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum CodesError {
+    #[error("the content has no `{PROCEDURE_FACT}` enum fact")]
+    NoProcedureFact,
+    #[error("procedure values without a FHIR code in aftercare-fhir's codes.rs: {0}")]
+    Uncoded(String),
+}
+
+/// The procedure code table, checked against the content.
+#[derive(Debug, Clone)]
+pub struct ProcedureCodes;
+
+impl ProcedureCodes {
+    /// Checks that every procedure value of the content has an entry in [`PROCEDURES`]. Called
+    /// at start-up: a content change that adds a procedure must come with its code.
+    pub fn check(content: &Content) -> Result<(), CodesError> {
+        let fact = content
+            .fact(PROCEDURE_FACT)
+            .ok_or(CodesError::NoProcedureFact)?;
+        let FactKind::Enum { values, .. } = &fact.kind else {
+            return Err(CodesError::NoProcedureFact);
+        };
+        let missing: Vec<&str> = values
+            .iter()
+            .map(String::as_str)
+            .filter(|v| procedure(v).is_none())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(CodesError::Uncoded(missing.join(", ")))
+        }
+    }
+}
+
+/// The coding entry of a procedure value.
+pub fn procedure(value: &str) -> Option<&'static ProcedureCode> {
+    PROCEDURES.iter().find(|p| p.value == value)
+}
+
+/// The procedure value a SNOMED CT code stands for (for CDS prefetch). Ambiguous parents (a code
+/// used for more than one value) give nothing.
+pub fn procedure_from_snomed(code: &str) -> Option<&'static str> {
+    let mut found = PROCEDURES
+        .iter()
+        .filter(|p| p.snomed.is_some_and(|(c, _)| c == code));
+    match (found.next(), found.next()) {
+        (Some(p), None) => Some(p.value),
+        _ => None,
+    }
+}
+
+/// The canonical base of our own definitions (the server's public URL + `/fhir`), and the code
+/// systems under it.
+#[derive(Debug, Clone)]
+pub struct Canonical {
+    base: String,
+}
+
+impl Canonical {
+    /// `public_url` without a trailing slash, e.g. `https://aftercare.example.org`.
+    pub fn new(public_url: &str) -> Canonical {
+        Canonical {
+            base: format!("{}/fhir", public_url.trim_end_matches('/')),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn questionnaire(&self) -> String {
+        format!("{}/Questionnaire/{QUESTIONNAIRE_ID}", self.base)
+    }
+
+    /// The code system of one enum fact's answers, e.g. `.../CodeSystem/pain_site`.
+    pub fn answers(&self, fact: &str) -> String {
+        format!("{}/CodeSystem/{fact}", self.base)
+    }
+
+    /// Triage levels (`emergency`, `urgent`, `soon`, `self_care`).
+    pub fn levels(&self) -> String {
+        format!("{}/CodeSystem/triage-level", self.base)
+    }
+
+    /// Rule ids of the content (`EM-CAUDA`, ...).
+    pub fn rules(&self) -> String {
+        format!("{}/CodeSystem/rule", self.base)
+    }
+
+    /// Action ids of the content (`cold_therapy`, ...).
+    pub fn actions(&self) -> String {
+        format!("{}/CodeSystem/action", self.base)
+    }
+
+    /// The triage method itself; its `version` is the content version.
+    pub fn method(&self) -> String {
+        format!("{}/CodeSystem/method", self.base)
+    }
+
+    /// Our patient ids.
+    pub fn patient_ids(&self) -> String {
+        format!("{}/NamingSystem/patient", self.base)
+    }
+
+    /// Extension saying why an item's condition could not be written as `enableWhen`.
+    pub fn asked_when_ext(&self) -> String {
+        format!("{}/StructureDefinition/asked-when", self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_procedure_of_the_bundled_content_has_a_code_entry() {
+        let content = Content::bundled().expect("bundled content is valid");
+        assert_eq!(ProcedureCodes::check(&content), Ok(()));
+    }
+
+    #[test]
+    fn the_labour_epidural_is_snomed_epidural_anaesthesia() {
+        let p = procedure("labour_epidural").expect("entry");
+        assert_eq!(p.snomed.map(|s| s.0), Some("18946005"));
+        assert_eq!(procedure_from_snomed("18946005"), Some("labour_epidural"));
+    }
+
+    #[test]
+    fn a_procedure_value_without_a_code_stops_the_start() {
+        let mut sources = Content::bundled_sources();
+        let facts = sources
+            .iter_mut()
+            .find(|s| s.name == "facts.toml")
+            .expect("facts.toml");
+        facts.text = facts.text.replace("\"spinal\",", "\"spinal\", \"caudal\",");
+        for s in sources.iter_mut().filter(|s| s.name.starts_with("text/")) {
+            s.text = s
+                .text
+                .replace("\nspinal = ", "\ncaudal = \"Caudal\"\nspinal = ");
+        }
+        let content = Content::from_sources(sources).expect("edited content is valid");
+        assert_eq!(
+            ProcedureCodes::check(&content),
+            Err(CodesError::Uncoded("caudal".into()))
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! The CDS Hooks 2.0 service over HTTP: discovery, the `patient-view` and `encounter-discharge`
+//! services, and feedback. The cards come from `aftercare_fhir::cds`; this module checks the
+//! EHR's token (when a trust file is configured, see [`crate::cds_trust`]), links to the
+//! patient's page when she is one of ours, stores feedback and audits every call as actor `ehr`.
+//!
+//! Without a trust file the service accepts calls without a token (development and EHR
+//! sandboxes); the server logs a warning at start.
+
+use crate::audit::{self, Actor, ClientAddress};
+use crate::error::AppError;
+use crate::extract::ValidJson;
+use crate::fhir::canonical;
+use crate::state::AppState;
+use aftercare_core::triage;
+use aftercare_fhir::cds::{self, CardContext, PrefetchError};
+use aftercare_fhir::Assessment;
+use aftercare_store::NewCdsFeedback;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cds-services", get(discovery))
+        .route("/cds-services/{id}", post(call))
+        .route("/cds-services/{id}/feedback", post(feedback))
+}
+
+async fn discovery(State(state): State<AppState>) -> Json<Value> {
+    Json(cds::discovery(&canonical(&state)))
+}
+
+/// A hook request (CDS Hooks 2.0 §"HTTP Request"); other members are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HookRequest {
+    hook: String,
+    #[serde(default)]
+    context: Map<String, Value>,
+    prefetch: Option<Value>,
+}
+
+fn hook_of(id: &str) -> Result<&'static str, AppError> {
+    cds::SERVICES
+        .iter()
+        .find(|(sid, _)| *sid == id)
+        .map(|(_, hook)| *hook)
+        .ok_or(AppError::NotFound)
+}
+
+fn service_url(state: &AppState, id: &str) -> String {
+    format!(
+        "{}/cds-services/{id}",
+        state.settings.public_url.trim_end_matches('/')
+    )
+}
+
+/// The EHR behind a request: verified when a trust file is configured.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: Option<String>,
+    audiences: Vec<String>,
+) -> Result<Actor, AppError> {
+    let mut actor = Actor {
+        kind: "ehr",
+        id: None,
+        address,
+    };
+    let Some(trust) = state.settings.cds_trust.clone() else {
+        return Ok(actor);
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 16 * 1024)
+        .ok_or(AppError::Unauthorized)?
+        .to_string();
+    // Signature checks are CPU work: off the async executor.
+    let verified = tokio::task::spawn_blocking(move || trust.verify(&token, &audiences))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let claims = verified.map_err(|why| {
+        tracing::info!(why, "CDS Hooks token refused");
+        AppError::Unauthorized
+    })?;
+    let now = state.now().timestamp();
+    if claims.exp + crate::cds_trust::LEEWAY_SECS < now {
+        tracing::info!("CDS Hooks token refused: expired");
+        return Err(AppError::Unauthorized);
+    }
+    let jti = claims
+        .jti
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or(AppError::Unauthorized)?;
+    let expires = chrono::DateTime::from_timestamp(claims.exp + crate::cds_trust::LEEWAY_SECS, 0)
+        .ok_or(AppError::Unauthorized)?;
+    if !state
+        .store
+        .remember_jti(&format!("{}|{jti}", claims.iss), expires)
+        .await?
+    {
+        tracing::info!("CDS Hooks token refused: replayed jti");
+        return Err(AppError::Unauthorized);
+    }
+    actor.id = Some(claims.iss);
+    Ok(actor)
+}
+
+/// `POST /cds-services/{id}`: the cards for the patient in the prefetch.
+async fn call(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<HookRequest>,
+) -> Result<Json<Value>, AppError> {
+    let hook = hook_of(&id)?;
+    let actor = authenticate(&state, &headers, address, vec![service_url(&state, &id)]).await?;
+    if body.hook != hook {
+        return Err(AppError::bad_field(
+            "hook",
+            format!("hook: this service answers {hook}"),
+        ));
+    }
+    let content = &state.content;
+    let canonical = canonical(&state);
+    let found = cds::case_from_prefetch(content, &canonical, body.prefetch.as_ref(), state.now())
+        .map_err(|e| match e {
+        PrefetchError::Missing(_) => AppError::PreconditionFailed(e.to_string()),
+        PrefetchError::Invalid(i) => AppError::Import(i),
+    })?;
+    let decision = triage(content, &found.case);
+    state.metrics.observe_decision(decision.level);
+    let ours = known_patient(&state, &body, found.patient_id.as_deref()).await?;
+    let link = ours.as_ref().map(|p| {
+        format!(
+            "{}/clinic/patients/{}",
+            state.settings.public_url.trim_end_matches('/'),
+            p.id
+        )
+    });
+    let a = Assessment::of(content, &decision, content.default_lang());
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let card = cds::card(
+        content,
+        &a,
+        &CardContext {
+            uuid: &uuid,
+            link: link.as_deref(),
+        },
+    );
+    audit::record(
+        &state,
+        &actor,
+        &format!("cds.{hook}"),
+        ours.as_ref().map(|p| p.id.as_str()),
+        ours.as_ref().map(|p| p.clinic_id.as_str()),
+        Some(format!("card {uuid}: {}", decision.level)),
+    )
+    .await?;
+    Ok(Json(json!({ "cards": [card] })))
+}
+
+/// The patient of the request, when she is one of ours: by our identifier on the Patient, or by
+/// the Patient id (records we exported keep our ids).
+async fn known_patient(
+    state: &AppState,
+    body: &HookRequest,
+    prefetch_id: Option<&str>,
+) -> Result<Option<aftercare_store::Patient>, AppError> {
+    let system = canonical(state).patient_ids();
+    let mut candidates: Vec<String> = body
+        .prefetch
+        .as_ref()
+        .and_then(|p| p.pointer("/patient/identifier"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("system").and_then(Value::as_str) == Some(system.as_str()))
+        .filter_map(|i| i.get("value").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    candidates.extend(prefetch_id.map(str::to_string));
+    candidates.extend(
+        body.context
+            .get("patientId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    );
+    for id in candidates.iter().filter(|c| c.len() <= 64) {
+        if let Some(p) = state.store.get_patient(id).await? {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedbackBody {
+    feedback: Vec<FeedbackItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedbackItem {
+    card: String,
+    outcome: String,
+    override_reason: Option<Value>,
+}
+
+/// `POST /cds-services/{id}/feedback`: accepted and overridden cards, with the override reason.
+async fn feedback(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<FeedbackBody>,
+) -> Result<StatusCode, AppError> {
+    hook_of(&id)?;
+    let url = service_url(&state, &id);
+    let actor = authenticate(
+        &state,
+        &headers,
+        address,
+        vec![url.clone(), format!("{url}/feedback")],
+    )
+    .await?;
+    if body.feedback.is_empty() {
+        return Err(AppError::bad_field(
+            "feedback",
+            "feedback: at least one item",
+        ));
+    }
+    for (i, item) in body.feedback.iter().enumerate() {
+        if item.card.is_empty() || item.card.len() > 128 {
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].card"),
+                "card: the card's uuid",
+            ));
+        }
+        if !matches!(item.outcome.as_str(), "accepted" | "overridden") {
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].outcome"),
+                "outcome: accepted or overridden",
+            ));
+        }
+    }
+    for item in body.feedback {
+        let stored = state
+            .store
+            .record_cds_feedback(
+                NewCdsFeedback {
+                    service_id: id.clone(),
+                    card_id: item.card,
+                    outcome: item.outcome,
+                    override_reason: item.override_reason.filter(|r| !r.is_null()),
+                },
+                state.now(),
+            )
+            .await?;
+        audit::record(
+            &state,
+            &actor,
+            "cds.feedback",
+            None,
+            None,
+            Some(format!("card {}: {}", stored.card_id, stored.outcome)),
+        )
+        .await?;
+    }
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,211 @@
+//! FHIR R4 over HTTP: the Questionnaire (public), a patient's record as a Bundle
+//! (`Patient/{id}/$everything`), and `QuestionnaireResponse/$triage`, which lets an EHR or a
+//! forms tool drive Aftercare. The mapping itself is in `aftercare-fhir`; this module reads the
+//! store, checks who asks, writes the audit log and answers `application/fhir+json`, with errors
+//! as OperationOutcome (see [`FhirError`]).
+//!
+//! Who may read a record: for now the patient herself, with the bearer token of her personal link
+//! (the same as the patient API). Staff access will use staff sessions once they exist. Every
+//! read is audited.
+
+use crate::audit;
+use crate::error::{AppError, FhirError};
+use crate::extract::ValidJson;
+use crate::patient::PatientAuth;
+use crate::state::AppState;
+use aftercare_core::{triage, Content};
+use aftercare_fhir::assessment::{self, Assessment, Context};
+use aftercare_fhir::bundle::{
+    self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
+};
+use aftercare_fhir::{import, questionnaire, Canonical};
+use aftercare_store::{Patient, Store, StoreError};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+/// The FHIR JSON media type.
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// A FHIR resource as a response.
+pub struct Fhir(pub Value);
+
+impl IntoResponse for Fhir {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        ([(header::CONTENT_TYPE, FHIR_JSON)], body).into_response()
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/fhir/Questionnaire/aftercare", get(questionnaire))
+        .route("/fhir/Patient/{id}/$everything", get(everything))
+        .route("/fhir/QuestionnaireResponse/$triage", post(triage_response))
+}
+
+/// Our canonical base, from the public URL.
+pub fn canonical(state: &AppState) -> Canonical {
+    Canonical::new(&state.settings.public_url)
+}
+
+/// `GET /fhir/Questionnaire/aftercare`: public, no patient data.
+async fn questionnaire(State(state): State<AppState>) -> Fhir {
+    Fhir(questionnaire::questionnaire(
+        &state.content,
+        &canonical(&state),
+    ))
+}
+
+/// `GET /fhir/Patient/{id}/$everything`: her own record, as a Bundle.
+async fn everything(
+    State(state): State<AppState>,
+    auth: Result<PatientAuth, AppError>,
+    Path(id): Path<String>,
+) -> Result<Fhir, FhirError> {
+    let auth = auth?;
+    // Another patient's record is as invisible as a missing one.
+    if auth.patient.id != id {
+        return Err(AppError::NotFound.into());
+    }
+    let bundle = patient_bundle(
+        state.store.as_ref(),
+        &state.content,
+        &canonical(&state),
+        &auth.patient,
+        state.now(),
+    )
+    .await?;
+    audit::record(
+        &state,
+        &auth.actor,
+        "fhir.export",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
+    Ok(Fhir(bundle))
+}
+
+/// Reads a patient's record from the store and maps it; shared by the route and
+/// `aftercare export`.
+pub async fn patient_bundle(
+    store: &dyn Store,
+    content: &Content,
+    canonical: &Canonical,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> Result<Value, StoreError> {
+    let checkins = store.list_checkins(&patient.id).await?;
+    let diary = store
+        .list_diary(&patient.id, patient.procedure_date, now.date_naive())
+        .await?;
+    let mut messages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.list_messages(&patient.id, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let full = page.len() == 500;
+        messages.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let record = PatientRecord {
+        patient: PatientInfo {
+            id: patient.id.clone(),
+            display_name: patient.display_name.clone(),
+            language: patient.language.clone(),
+            procedure: patient.procedure.clone(),
+            procedure_date: patient.procedure_date,
+            delivery_date: patient.delivery_date,
+        },
+        checkins: checkins
+            .into_iter()
+            .map(|c| CheckinInfo {
+                id: c.id,
+                answers: c.answers.as_object().cloned().unwrap_or_default(),
+                decision: c.decision,
+                created_at: c.created_at,
+            })
+            .collect(),
+        diary: diary
+            .into_iter()
+            .map(|d| DiaryInfo {
+                day: d.day,
+                pain: d.pain,
+                recorded_at: d.recorded_at,
+            })
+            .collect(),
+        messages: messages
+            .into_iter()
+            .map(|m| MessageInfo {
+                id: m.id,
+                from_patient: m.sender == "patient",
+                body: m.body,
+                sent: m.created_at,
+                read_at: m.read_at,
+            })
+            .collect(),
+    };
+    Ok(bundle::patient_bundle(content, canonical, &record, now))
+}
+
+/// `POST /fhir/QuestionnaireResponse/$triage`: a response to our Questionnaire in, a FHIR
+/// Parameters out with the RiskAssessment, the CarePlan (when there is one) and the decision as
+/// Aftercare's own JSON. Nothing is stored. A wrong answer is a 422 OperationOutcome naming the
+/// item.
+async fn triage_response(
+    State(state): State<AppState>,
+    body: Result<ValidJson<Value>, AppError>,
+) -> Result<Fhir, FhirError> {
+    let ValidJson(body) = body?;
+    let content = &state.content;
+    let canonical = canonical(&state);
+    let (case, _) = import::from_response(content, &canonical, &body)?;
+    let decision = triage(content, &case);
+    state.metrics.observe_decision(decision.level);
+    let lang = body
+        .get("language")
+        .and_then(Value::as_str)
+        .and_then(|l| content.lang(l.split('-').next().unwrap_or(l)))
+        .unwrap_or_else(|| content.default_lang());
+    let view = aftercare_core::DecisionView::new(content, &decision, lang);
+    let view_json = serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?;
+    let a = Assessment::from_stored(&view_json);
+    let at = bundle::instant(state.now());
+    let subject = body.pointer("/subject/reference").and_then(Value::as_str);
+    let ctx = Context {
+        id: "triage",
+        subject,
+        at: Some(&at),
+        basis: None,
+    };
+    let mut parameters = vec![
+        json!({ "name": "riskAssessment", "resource": assessment::risk_assessment(&canonical, &a, &ctx) }),
+        json!({ "name": "level", "valueCode": decision.level.as_str() }),
+        json!({ "name": "decision", "valueString": view_json.to_string() }),
+    ];
+    let plan_ctx = Context {
+        id: "triage-plan",
+        ..ctx
+    };
+    if let Some(plan) = assessment::care_plan(
+        &canonical,
+        &a,
+        &plan_ctx,
+        Some(state.now().date_naive()),
+        None,
+    ) {
+        parameters.push(json!({ "name": "carePlan", "resource": plan }));
+    }
+    Ok(Fhir(
+        json!({ "resourceType": "Parameters", "parameter": parameters }),
+    ))
+}

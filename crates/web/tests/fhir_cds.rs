@@ -1,0 +1,661 @@
+//! FHIR and CDS Hooks over a real port, with a fresh SQLite store per test: what an EHR, a forms
+//! tool and a patient exporting her record see.
+//!
+//! The validator test runs when `AFTERCARE_FHIR_PYTHON` names a Python with
+//! `requirements-fhir.txt` installed; otherwise it prints why it skipped.
+
+use aftercare_core::{triage, Case, Content};
+use aftercare_store::{NewClinic, NewMessage, NewPatient, Side, Store};
+use aftercare_web::cds_trust::CdsTrust;
+use aftercare_web::{AppState, Settings};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct TestApp {
+    base: String,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn start(trust: Option<CdsTrust>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            aftercare_store::connect(&format!("sqlite:{}", dir.path().join("a.db").display()))
+                .await
+                .expect("store opens");
+        store.migrate().await.expect("migrations apply");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let settings = Settings {
+            public_url: base.clone(),
+            cds_trust: trust.map(Arc::new),
+            ..Settings::default()
+        };
+        let state = AppState::new(
+            Content::bundled().expect("content"),
+            store.clone(),
+            settings,
+        );
+        tokio::spawn(aftercare_web::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            store,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A clinic and a patient who had a labour epidural two days ago; returns (id, link token).
+    async fn patient(&self) -> (String, String) {
+        let now = Utc::now();
+        let clinic = self
+            .store
+            .create_clinic(
+                NewClinic {
+                    slug: "south".into(),
+                    name: "South".into(),
+                    opening_hours: json!({}),
+                },
+                now,
+            )
+            .await
+            .expect("clinic");
+        let day = now.date_naive() - Duration::days(2);
+        let p = self
+            .store
+            .create_patient(
+                NewPatient {
+                    clinic_id: clinic.id,
+                    display_name: "Ana".into(),
+                    enrolment_code: "ANA-1".into(),
+                    link_token: "link-token-ana-0123456789".into(),
+                    procedure: "labour_epidural".into(),
+                    procedure_date: day,
+                    delivery_date: Some(day),
+                    language: "en".into(),
+                },
+                now,
+            )
+            .await
+            .expect("patient");
+        (p.id, p.link_token)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+fn vignettes() -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(root().join("tests/vignettes"))
+        .expect("vignettes")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("readable"))
+                .expect("JSON");
+            (
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                v,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A vignette's case as a QuestionnaireResponse to our Questionnaire (what a forms tool sends).
+fn response_of(base: &str, case: &Value) -> Value {
+    let content = Content::bundled().expect("content");
+    let canonical = aftercare_fhir::Canonical::new(base);
+    let answers = case.as_object().cloned().expect("case object");
+    let meta = aftercare_fhir::import::ResponseMeta {
+        id: "qr1",
+        subject: Some("Patient/ehr-42"),
+        authored: Some("2025-03-04T08:00:00Z"),
+    };
+    aftercare_fhir::import::to_response(&content, &canonical, &answers, &meta)
+}
+
+#[tokio::test]
+async fn a_patient_exports_her_record_as_a_bundle_that_passes_the_validator() {
+    let app = TestApp::start(None).await;
+    let (id, token) = app.patient().await;
+    let checkin = json!({ "answers": vignettes()[0].1["case"].clone() });
+    let r = app
+        .client
+        .post(app.url("/api/v1/checkins"))
+        .bearer_auth(&token)
+        .json(&checkin)
+        .send()
+        .await
+        .expect("check-in");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let today = Utc::now().date_naive();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/diary/{today}")))
+        .bearer_auth(&token)
+        .json(&json!({ "pain": 4 }))
+        .send()
+        .await
+        .expect("diary");
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    app.store
+        .post_message(
+            NewMessage {
+                patient_id: id.clone(),
+                sender: Side::Patient,
+                staff_id: None,
+                body: "Is this normal?".into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("message");
+
+    let r = app
+        .client
+        .get(app.url(&format!("/fhir/Patient/{id}/$everything")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    assert_eq!(content_type(&r), "application/fhir+json");
+    let bundle: Value = r.json().await.expect("JSON");
+    let kinds: Vec<&str> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["resourceType"].as_str())
+        .collect();
+    for kind in [
+        "Patient",
+        "Procedure",
+        "QuestionnaireResponse",
+        "Observation",
+        "RiskAssessment",
+        "CarePlan",
+        "Communication",
+    ] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    let audit = app
+        .store
+        .list_audit(
+            &app.store
+                .get_patient(&id)
+                .await
+                .expect("read")
+                .expect("patient")
+                .clinic_id,
+            Default::default(),
+        )
+        .await
+        .expect("audit");
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "fhir.export" && a.patient_id.as_deref() == Some(id.as_str())));
+
+    let Some(python) = std::env::var_os("AFTERCARE_FHIR_PYTHON") else {
+        println!("validator skipped: set AFTERCARE_FHIR_PYTHON to a Python with requirements-fhir.txt installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bundle.json"), bundle.to_string()).expect("written");
+    let q: Value = app
+        .client
+        .get(app.url("/fhir/Questionnaire/aftercare"))
+        .send()
+        .await
+        .expect("q")
+        .json()
+        .await
+        .expect("JSON");
+    std::fs::write(dir.path().join("questionnaire.json"), q.to_string()).expect("written");
+    let out = std::process::Command::new(python)
+        .arg(root().join("scripts/validate-fhir.py"))
+        .arg(dir.path())
+        .output()
+        .expect("validator runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_record_is_only_exported_to_its_own_patient() {
+    let app = TestApp::start(None).await;
+    let (id, token) = app.patient().await;
+    let r = app
+        .client
+        .get(app.url(&format!("/fhir/Patient/{id}/$everything")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+    assert_eq!(content_type(&r), "application/fhir+json");
+    let outcome: Value = r.json().await.expect("JSON");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let r = app
+        .client
+        .get(app.url("/fhir/Patient/someone-else/$everything"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn every_vignette_imported_as_a_questionnaire_response_gets_the_same_decision() {
+    let app = TestApp::start(None).await;
+    let content = Content::bundled().expect("content");
+    for (name, v) in vignettes() {
+        let direct = triage(
+            &content,
+            &Case::from_json(&content, &v["case"]).expect("case"),
+        );
+        let r = app
+            .post(
+                "/fhir/QuestionnaireResponse/$triage",
+                &response_of(&app.base, &v["case"]),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{name}");
+        assert_eq!(content_type(&r), "application/fhir+json");
+        let p: Value = r.json().await.expect("JSON");
+        let param = |n: &str| {
+            p["parameter"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["name"] == n)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(param("level")["valueCode"], direct.level.as_str(), "{name}");
+        let decision: Value =
+            serde_json::from_str(param("decision")["valueString"].as_str().unwrap_or("null"))
+                .expect("decision JSON");
+        let fired: Vec<&str> = decision["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["rule"].as_str())
+            .collect();
+        let expected: Vec<&str> = direct
+            .fired
+            .iter()
+            .map(|&i| content.rules[i].id.as_str())
+            .collect();
+        assert_eq!(fired, expected, "{name}");
+        assert_eq!(
+            param("riskAssessment")["resource"]["resourceType"],
+            "RiskAssessment"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_answer_gets_an_operation_outcome_naming_the_item() {
+    let app = TestApp::start(None).await;
+    let qr = json!({ "resourceType": "QuestionnaireResponse", "status": "completed",
+        "item": [{ "linkId": "back_pain", "answer": [{ "valueBoolean": true }] },
+                 { "linkId": "pain_site", "answer": [{ "valueCoding": { "code": "elbow" } }] }] });
+    let r = app.post("/fhir/QuestionnaireResponse/$triage", &qr).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(content_type(&r), "application/fhir+json");
+    let o: Value = r.json().await.expect("JSON");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+    assert!(
+        o["issue"][0]["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains("pain_site")),
+        "{o}"
+    );
+    assert_eq!(
+        o["issue"][0]["expression"][0],
+        "QuestionnaireResponse.item[1].answer[0]"
+    );
+}
+
+/// The spec's style of patient-view request, with prefetch.
+fn patient_view(base: &str, patient: Value, case: &Value) -> Value {
+    json!({
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "https://ehr.example.org/fhir",
+        "hook": "patient-view",
+        "context": { "userId": "Practitioner/example", "patientId": patient["id"] },
+        "prefetch": {
+            "patient": patient,
+            "questionnaireResponses": { "resourceType": "Bundle", "type": "searchset", "entry": [{ "resource": response_of(base, case) }] },
+            "procedures": null,
+            "painObservations": null,
+        },
+    })
+}
+
+fn emergency_case() -> Value {
+    vignettes()
+        .into_iter()
+        .find(|(_, v)| v["expect"]["level"] == "emergency")
+        .map(|(_, v)| v["case"].clone())
+        .expect("an emergency vignette")
+}
+
+#[tokio::test]
+async fn an_emergency_patient_view_gets_a_critical_card_with_its_reasons() {
+    let app = TestApp::start(None).await;
+    let discovery: Value = app
+        .client
+        .get(app.url("/cds-services"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(discovery["services"][0]["hook"], "patient-view");
+    let body = patient_view(
+        &app.base,
+        json!({ "resourceType": "Patient", "id": "ehr-42" }),
+        &emergency_case(),
+    );
+    let r = app
+        .post("/cds-services/aftercare-patient-view", &body)
+        .await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.expect("JSON");
+    let card = &answer["cards"][0];
+    assert_eq!(card["indicator"], "critical");
+    assert!(card["summary"]
+        .as_str()
+        .is_some_and(|s| s.chars().count() <= 140));
+    let detail = card["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("Source:"), "{detail}");
+    assert!(card["source"]["label"]
+        .as_str()
+        .is_some_and(|l| l.contains("content")));
+    assert!(
+        card.get("links").is_none(),
+        "no link for a patient who is not ours"
+    );
+    assert_eq!(aftercare_fhir::cds::first_empty(&answer, ""), None);
+}
+
+#[tokio::test]
+async fn a_patient_of_ours_gets_a_link_to_her_page_and_feedback_is_stored() {
+    let app = TestApp::start(None).await;
+    let (id, _) = app.patient().await;
+    let body = patient_view(
+        &app.base,
+        json!({ "resourceType": "Patient", "id": id }),
+        &vignettes()[0].1["case"],
+    );
+    let answer: Value = app
+        .post("/cds-services/aftercare-patient-view", &body)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let card = &answer["cards"][0];
+    assert_eq!(
+        card["links"][0]["url"],
+        format!("{}/clinic/patients/{id}", app.base)
+    );
+    let uuid = card["uuid"].as_str().expect("uuid");
+    let feedback = json!({ "feedback": [
+        { "card": uuid, "outcome": "overridden", "overrideReason": { "reason": { "code": "already-addressed", "display": "Already seen today" }, "userComment": "Reviewed in clinic" }, "outcomeTimestamp": "2025-03-04T08:00:00Z" },
+    ] });
+    let r = app
+        .post("/cds-services/aftercare-patient-view/feedback", &feedback)
+        .await;
+    assert_eq!(r.status(), 200);
+    let stored = app
+        .store
+        .list_cds_feedback("aftercare-patient-view", 10)
+        .await
+        .expect("feedback");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].outcome, "overridden");
+    assert_eq!(
+        stored[0]
+            .override_reason
+            .as_ref()
+            .map(|r| r["userComment"].clone()),
+        Some(json!("Reviewed in clinic"))
+    );
+}
+
+#[tokio::test]
+async fn a_request_without_the_prefetch_we_need_is_a_precondition_failure() {
+    let app = TestApp::start(None).await;
+    let body =
+        json!({ "hook": "patient-view", "hookInstance": "x", "context": { "patientId": "1" } });
+    let r = app
+        .post("/cds-services/aftercare-patient-view", &body)
+        .await;
+    assert_eq!(r.status(), 412);
+}
+
+// --- request tokens -------------------------------------------------------------------------
+
+const ISS: &str = "https://ehr.example.org";
+const JKU: &str = "https://ehr.example.org/jwks.json";
+
+struct Keys {
+    es: EncodingKey,
+    rs: EncodingKey,
+    other: EncodingKey,
+    trust: String,
+}
+
+fn keys() -> Keys {
+    use p384::pkcs8::EncodePrivateKey;
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let mut rng = rand::rngs::OsRng;
+    let es = p384::SecretKey::random(&mut rng);
+    let other = p384::SecretKey::random(&mut rng);
+    let rs = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key");
+    let mut es_jwk: Value = serde_json::from_str(&es.public_key().to_jwk_string()).expect("JWK");
+    es_jwk["kid"] = json!("es");
+    es_jwk["alg"] = json!("ES384");
+    let rs_jwk = json!({
+        "kty": "RSA", "kid": "rs", "alg": "RS384",
+        "n": URL_SAFE_NO_PAD.encode(rs.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(rs.e().to_bytes_be()),
+    });
+    let der =
+        |k: &p384::SecretKey| EncodingKey::from_ec_der(k.to_pkcs8_der().expect("DER").as_bytes());
+    Keys {
+        es: der(&es),
+        rs: EncodingKey::from_rsa_der(rs.to_pkcs1_der().expect("DER").as_bytes()),
+        other: der(&other),
+        trust: json!([{ "iss": ISS, "jwks": { "keys": [es_jwk, rs_jwk] }, "jku": [JKU] }])
+            .to_string(),
+    }
+}
+
+fn claims(aud: &str, iss: &str, exp_in: i64, jti: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({ "iss": iss, "sub": "client", "aud": aud, "exp": now + exp_in, "iat": now, "jti": jti })
+}
+
+fn sign(alg: Algorithm, kid: &str, jku: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.into());
+    header.jku = jku.map(str::to_string);
+    jsonwebtoken::encode(&header, claims, key).expect("signed")
+}
+
+#[tokio::test]
+async fn request_tokens_are_verified_and_every_way_to_break_them_is_refused() {
+    let k = keys();
+    let app = TestApp::start(Some(CdsTrust::from_json(&k.trust).expect("trust"))).await;
+    let path = "/cds-services/aftercare-patient-view";
+    let aud = app.url(path);
+    let body = patient_view(
+        &app.base,
+        json!({ "resourceType": "Patient", "id": "ehr-1" }),
+        &vignettes()[0].1["case"],
+    );
+    let call = |token: String| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+
+    let good = sign(
+        Algorithm::ES384,
+        "es",
+        None,
+        &k.es,
+        &claims(&aud, ISS, 300, "j1"),
+    );
+    assert_eq!(call(good.clone()).await, 200, "a good ES384 token");
+    assert_eq!(
+        call(sign(
+            Algorithm::RS384,
+            "rs",
+            Some(JKU),
+            &k.rs,
+            &claims(&aud, ISS, 300, "j2")
+        ))
+        .await,
+        200,
+        "a good RS384 token"
+    );
+
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims(&aud, ISS, 300, "n1").to_string())
+    );
+    let hs = sign(
+        Algorithm::HS256,
+        "es",
+        None,
+        &EncodingKey::from_secret(b"shared"),
+        &claims(&aud, ISS, 300, "n2"),
+    );
+    let broken = [
+        ("alg none", unsigned),
+        ("HS256", hs),
+        (
+            "wrong aud",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &claims("https://elsewhere.test/cds-services/x", ISS, 300, "n3"),
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &claims(&aud, ISS, -3600, "n4"),
+            ),
+        ),
+        ("replayed jti", good),
+        (
+            "unknown issuer",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &claims(&aud, "https://rogue.test", 300, "n5"),
+            ),
+        ),
+        (
+            "bad signature",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.other,
+                &claims(&aud, ISS, 300, "n6"),
+            ),
+        ),
+        (
+            "jku not allowed",
+            sign(
+                Algorithm::ES384,
+                "es",
+                Some("https://rogue.test/jwks.json"),
+                &k.es,
+                &claims(&aud, ISS, 300, "n7"),
+            ),
+        ),
+        (
+            "no jti",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &json!({ "iss": ISS, "aud": aud, "exp": Utc::now().timestamp() + 300 }),
+            ),
+        ),
+        ("garbage", "not-a-token".to_string()),
+    ];
+    for (why, token) in broken {
+        assert_eq!(call(token).await, 401, "{why} must be refused");
+    }
+    let r = app
+        .client
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401, "no token at all");
+}
