@@ -57,6 +57,11 @@ pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
     let patient = find_by_token(&ctx.state, &token)
         .await
         .map_err(|_| AppError::NotFound)?;
+    sign_in(&ctx, &patient, "link").await
+}
+
+/// Records the sign-in (by `link` or `code`) and sets her session cookie.
+async fn sign_in(ctx: &Ctx, patient: &Patient, how: &str) -> Result<Response, AppError> {
     let actor = audit::Actor {
         kind: "patient",
         id: Some(patient.id.clone()),
@@ -68,10 +73,10 @@ pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
         "patient.sign_in",
         Some(&patient.id),
         Some(&patient.clinic_id),
-        Some("link".into()),
+        Some(how.into()),
     )
     .await?;
-    Ok(signed_in(&ctx.state, &patient, "/me"))
+    Ok(signed_in(&ctx.state, patient, "/me"))
 }
 
 /// `GET /`: what Aftercare is and the ways in.
@@ -103,23 +108,7 @@ pub async fn start(ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .await;
     }
     match find_by_code(&ctx.state, &code).await? {
-        Some(patient) => {
-            let actor = audit::Actor {
-                kind: "patient",
-                id: Some(patient.id.clone()),
-                address: ctx.actor.address.clone(),
-            };
-            audit::record(
-                &ctx.state,
-                &actor,
-                "patient.sign_in",
-                Some(&patient.id),
-                Some(&patient.clinic_id),
-                Some("code".into()),
-            )
-            .await?;
-            Ok(signed_in(&ctx.state, &patient, "/me"))
-        }
+        Some(patient) => sign_in(&ctx, &patient, "code").await,
         None => {
             ctx.render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
