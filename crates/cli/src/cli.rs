@@ -1,6 +1,6 @@
 //! The command-line definition and dispatch.
 
-use crate::{serve, triage};
+use crate::{admin, serve, triage};
 use aftercare_core::Content;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -39,6 +39,9 @@ pub enum Command {
         /// The file to write.
         file: PathBuf,
     },
+    /// Set up clinics and accounts from the shell.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +99,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Backup { db, file } => {
             serve::backup(db, &file)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(command) => {
+            admin::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,6 +2,7 @@
 //! hands over to the library crates. Exit codes: 0 success, 1 failure (including content
 //! problems), 2 bad input (a one-line message naming the field).
 
+mod admin;
 mod cli;
 mod serve;
 mod triage;

@@ -31,7 +31,9 @@ fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
     let mut child = cmd.spawn().expect("the server starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a first line");
     let base = line
         .trim()
         .strip_prefix("aftercare listening on ")
@@ -46,7 +48,11 @@ async fn seed(url: &str) -> Vec<String> {
     let now = Utc::now();
     let clinic = store
         .create_clinic(
-            NewClinic { slug: "durability".into(), name: "Durability".into(), opening_hours: json!(null) },
+            NewClinic {
+                slug: "durability".into(),
+                name: "Durability".into(),
+                opening_hours: json!(null),
+            },
             now,
         )
         .await
@@ -89,7 +95,12 @@ async fn kill_mid_burst_and_find_every_acknowledged_write(database_url: Option<S
 
     let mut writers = Vec::new();
     for (w, token) in tokens.iter().enumerate() {
-        let (client, base, token, acked) = (client.clone(), server.base.clone(), token.clone(), acked.clone());
+        let (client, base, token, acked) = (
+            client.clone(),
+            server.base.clone(),
+            token.clone(),
+            acked.clone(),
+        );
         writers.push(tokio::spawn(async move {
             for d in 0..DAYS {
                 let day = today - Duration::days(d);
@@ -102,7 +113,10 @@ async fn kill_mid_burst_and_find_every_acknowledged_write(database_url: Option<S
                     .await;
                 match res {
                     Ok(r) if r.status().is_success() => {
-                        acked.lock().expect("lock").push((token.clone(), day.to_string(), pain))
+                        acked
+                            .lock()
+                            .expect("lock")
+                            .push((token.clone(), day.to_string(), pain))
                     }
                     _ => return,
                 }
@@ -123,8 +137,15 @@ async fn kill_mid_burst_and_find_every_acknowledged_write(database_url: Option<S
         let _ = w.await;
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= target, "the burst was too slow to test anything: {}", acked.len());
-    assert!(acked.len() < PATIENTS * DAYS as usize, "the kill came after the burst ended");
+    assert!(
+        acked.len() >= target,
+        "the burst was too slow to test anything: {}",
+        acked.len()
+    );
+    assert!(
+        acked.len() < PATIENTS * DAYS as usize,
+        "the kill came after the burst ended"
+    );
 
     let mut server = start(dir.path(), database_url.as_deref());
     for (token, day, pain) in &acked {
@@ -134,9 +155,16 @@ async fn kill_mid_burst_and_find_every_acknowledged_write(database_url: Option<S
             .send()
             .await
             .expect("request");
-        assert_eq!(res.status().as_u16(), 200, "acknowledged write for {day} is lost");
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "acknowledged write for {day} is lost"
+        );
         let body: serde_json::Value = res.json().await.expect("json");
-        assert_eq!(body["entry"]["pain"], *pain, "acknowledged write for {day} changed");
+        assert_eq!(
+            body["entry"]["pain"], *pain,
+            "acknowledged write for {day} changed"
+        );
     }
     server.child.kill().expect("stop");
     let _ = server.child.wait();
@@ -159,8 +187,17 @@ async fn a_sigkill_mid_burst_loses_no_acknowledged_diary_write_on_postgres() {
         return;
     };
     let name = format!("aftercare_kill_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create db");
-    let (head, tail) = admin.split_once('?').map(|(h, t)| (h.to_string(), format!("?{t}"))).unwrap_or((admin.clone(), String::new()));
-    let base = head.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(head);
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create db");
+    let (head, tail) = admin
+        .split_once('?')
+        .map(|(h, t)| (h.to_string(), format!("?{t}")))
+        .unwrap_or((admin.clone(), String::new()));
+    let base = head
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(head);
     kill_mid_burst_and_find_every_acknowledged_write(Some(format!("{base}/{name}{tail}"))).await;
 }

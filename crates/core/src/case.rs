@@ -79,9 +79,9 @@ impl Case {
     pub fn from_map(content: &Content, object: &Map<String, Json>) -> Result<Case, CaseError> {
         let mut case = Case::empty(content);
         for (key, raw) in object {
-            let idx = content.fact_index(key).ok_or_else(|| CaseError::UnknownFact {
-                field: key.clone(),
-            })?;
+            let idx = content
+                .fact_index(key)
+                .ok_or_else(|| CaseError::UnknownFact { field: key.clone() })?;
             case.values[idx as usize] = Some(parse_value(content, idx, raw)?);
         }
         case.check_consistent(content)?;

@@ -16,7 +16,12 @@ pub enum Level {
 
 impl Level {
     /// All levels, most urgent first: the order in which rules are weighed and questions asked.
-    pub const DESCENDING: [Level; 4] = [Level::Emergency, Level::Urgent, Level::Soon, Level::SelfCare];
+    pub const DESCENDING: [Level; 4] = [
+        Level::Emergency,
+        Level::Urgent,
+        Level::Soon,
+        Level::SelfCare,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

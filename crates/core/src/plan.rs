@@ -60,7 +60,11 @@ pub(crate) fn build(content: &Content, known: &Known, level: Level) -> CarePlan 
         .watch
         .iter()
         .enumerate()
-        .filter(|(_, w)| w.when.as_ref().is_none_or(|c: &Condition| c.eval(known).is_true()))
+        .filter(|(_, w)| {
+            w.when
+                .as_ref()
+                .is_none_or(|c: &Condition| c.eval(known).is_true())
+        })
         .map(|(i, _)| i)
         .collect();
     CarePlan {

@@ -33,7 +33,11 @@ pub fn meaningful_improvement(content: &Content, first: u8, latest: u8) -> bool 
 
 /// The milestones the diary has missed, given today's case (which says which milestones concern
 /// this person) and the diary points in any order.
-pub fn missed_milestones(content: &Content, today: &Case, points: &[DiaryPoint]) -> Vec<RecoveryCheck> {
+pub fn missed_milestones(
+    content: &Content,
+    today: &Case,
+    points: &[DiaryPoint],
+) -> Vec<RecoveryCheck> {
     let mut sorted: Vec<DiaryPoint> = points.to_vec();
     sorted.sort_by_key(|p| p.day);
     let (Some(first), Some(latest)) = (sorted.first(), sorted.last()) else {

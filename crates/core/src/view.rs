@@ -180,9 +180,12 @@ impl<'a> QuestionView<'a> {
                 false,
                 false,
             ),
-            FactKind::Number { min, max, integer, optional } => {
-                ("number", Vec::new(), *min, *max, *integer, *optional)
-            }
+            FactKind::Number {
+                min,
+                max,
+                integer,
+                optional,
+            } => ("number", Vec::new(), *min, *max, *integer, *optional),
         };
         QuestionView {
             id: &f.id,

@@ -24,7 +24,12 @@ fn negative_hours_are_out_of_range() {
 #[test]
 fn an_unknown_key_is_named() {
     let e = parse(json!({"feverish": true})).unwrap_err();
-    assert_eq!(e, CaseError::UnknownFact { field: "feverish".into() });
+    assert_eq!(
+        e,
+        CaseError::UnknownFact {
+            field: "feverish".into()
+        }
+    );
 }
 
 #[test]
@@ -53,5 +58,8 @@ fn a_case_must_be_an_object() {
 fn an_optional_measurement_may_be_absent_or_given() {
     assert!(parse(json!({"bp_systolic": 120, "bp_diastolic": 80})).is_ok());
     assert!(parse(json!({})).is_ok());
-    assert_eq!(parse(json!({"bp_systolic": 20})).unwrap_err().field(), Some("bp_systolic"));
+    assert_eq!(
+        parse(json!({"bp_systolic": 20})).unwrap_err().field(),
+        Some("bp_systolic")
+    );
 }

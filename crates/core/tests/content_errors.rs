@@ -47,7 +47,12 @@ fn line_of(sources: &[Source], file: &str, needle: &str) -> usize {
 }
 
 /// The one error about `id` in `file` whose message contains `message`.
-fn find<'a>(errors: &'a [ContentError], file: &str, id: Option<&str>, message: &str) -> &'a ContentError {
+fn find<'a>(
+    errors: &'a [ContentError],
+    file: &str,
+    id: Option<&str>,
+    message: &str,
+) -> &'a ContentError {
     let found: Vec<&ContentError> = errors
         .iter()
         .filter(|e| e.file == file && e.id.as_deref() == id && e.message.contains(message))
@@ -64,7 +69,11 @@ fn find<'a>(errors: &'a [ContentError], file: &str, id: Option<&str>, message: &
 /// A rule whose condition does not compile is left out of the content, so its texts are then
 /// reported as texts "for an unknown rule id" (once per language). Anything else beyond the
 /// `expected` errors is a surprise.
-fn assert_only_follow_ups(errors: &[ContentError], expected: &[&ContentError], broken_rules: &[&str]) {
+fn assert_only_follow_ups(
+    errors: &[ContentError],
+    expected: &[&ContentError],
+    broken_rules: &[&str],
+) {
     for e in errors {
         let expected_one = expected.iter().any(|x| *x == e);
         let follow_up = e.file.starts_with("text/")
@@ -72,7 +81,11 @@ fn assert_only_follow_ups(errors: &[ContentError], expected: &[&ContentError], b
             && broken_rules
                 .iter()
                 .any(|r| e.id.as_deref() == Some(&format!("rule.{r}")));
-        assert!(expected_one || follow_up, "unexpected error {e}\nall:\n{}", show(errors));
+        assert!(
+            expected_one || follow_up,
+            "unexpected error {e}\nall:\n{}",
+            show(errors)
+        );
     }
 }
 
@@ -98,7 +111,12 @@ fn an_unknown_fact_in_a_rule_is_named_with_its_rule_and_line() {
     );
     let line = line_of(&sources, "rules.toml", r#"id = "EM-STROKE""#);
     let errors = errors(sources);
-    let e = find(&errors, "rules.toml", Some("EM-STROKE"), "unknown fact \"stroke_sign\"");
+    let e = find(
+        &errors,
+        "rules.toml",
+        Some("EM-STROKE"),
+        "unknown fact \"stroke_sign\"",
+    );
     assert_eq!(e.line, Some(line), "{e}");
     assert_only_follow_ups(&errors, &[e], &["EM-STROKE"]);
 }
@@ -122,9 +140,17 @@ fn a_duplicate_rule_id_is_named_at_its_second_use() {
     let sources = broken("rules.toml", r#"id = "EM-CHEST""#, r#"id = "EM-STROKE""#);
     let first = line_of(&sources, "rules.toml", r#"id = "EM-STROKE""#);
     let errors = errors(sources);
-    let e = find(&errors, "rules.toml", Some("EM-STROKE"), "duplicate rule id");
+    let e = find(
+        &errors,
+        "rules.toml",
+        Some("EM-STROKE"),
+        "duplicate rule id",
+    );
     let line = e.line.expect("a line");
-    assert!(line > first, "points at the second use, not line {first}: {e}");
+    assert!(
+        line > first,
+        "points at the second use, not line {first}: {e}"
+    );
 }
 
 #[test]
@@ -136,7 +162,12 @@ fn comparing_an_enum_with_a_number_is_refused() {
     );
     let line = line_of(&sources, "rules.toml", r#"id = "EM-LEGS-WEAK""#);
     let errors = errors(sources);
-    let e = find(&errors, "rules.toml", Some("EM-LEGS-WEAK"), "leg_weakness is not a number");
+    let e = find(
+        &errors,
+        "rules.toml",
+        Some("EM-LEGS-WEAK"),
+        "leg_weakness is not a number",
+    );
     assert_eq!(e.line, Some(line), "{e}");
 }
 
@@ -149,7 +180,12 @@ fn a_threshold_outside_the_facts_range_is_refused() {
     );
     let line = line_of(&sources, "rules.toml", r#"id = "SO-SEVERE-PERSISTING""#);
     let errors = errors(sources);
-    let e = find(&errors, "rules.toml", Some("SO-SEVERE-PERSISTING"), "outside the fact's range");
+    let e = find(
+        &errors,
+        "rules.toml",
+        Some("SO-SEVERE-PERSISTING"),
+        "outside the fact's range",
+    );
     assert_eq!(e.line, Some(line), "{e}");
     assert!(e.message.contains("pain_score"), "{e}");
 }
@@ -163,7 +199,12 @@ fn an_undefined_action_in_adds_is_named() {
     );
     let line = line_of(&sources, "rules.toml", r#"id = "EM-SELF-HARM-PLAN""#);
     let errors = errors(sources);
-    let e = find(&errors, "rules.toml", Some("EM-SELF-HARM-PLAN"), "undefined action \"mental_healht\"");
+    let e = find(
+        &errors,
+        "rules.toml",
+        Some("EM-SELF-HARM-PLAN"),
+        "undefined action \"mental_healht\"",
+    );
     assert_eq!(e.line, Some(line), "{e}");
 }
 
@@ -180,7 +221,12 @@ fn a_missing_translation_of_a_rule_is_named() {
     let block = es[start..end].to_string();
     let sources = broken("text/es.toml", &block, "");
     let errors = errors(sources);
-    let e = find(&errors, "text/es.toml", Some("rule.EM-STROKE"), "missing translation");
+    let e = find(
+        &errors,
+        "text/es.toml",
+        Some("rule.EM-STROKE"),
+        "missing translation",
+    );
     // The block is gone, so there is no line of it to point at.
     assert_eq!(e.line, None, "{e}");
     assert_eq!(errors.len(), 1, "{}", show(&errors));
@@ -204,7 +250,12 @@ fn an_empty_translation_is_named_with_its_key() {
     };
     let line = line_of(&sources, "text/es.toml", "[rule.EM-STROKE]");
     let errors = errors(sources);
-    let e = find(&errors, "text/es.toml", Some("rule.EM-STROKE"), "missing translation: patient");
+    let e = find(
+        &errors,
+        "text/es.toml",
+        Some("rule.EM-STROKE"),
+        "missing translation: patient",
+    );
     assert_eq!(e.line, Some(line), "{e}");
     assert_eq!(errors.len(), 1, "{}", show(&errors));
 }
@@ -231,7 +282,12 @@ fn a_placeholder_that_is_not_a_parameter_is_named() {
     );
     let line = line_of(&sources, "text/es.toml", "[plan.cold_therapy]");
     let errors = errors(sources);
-    let e = find(&errors, "text/es.toml", Some("plan.cold_therapy"), "{max_minutos}");
+    let e = find(
+        &errors,
+        "text/es.toml",
+        Some("plan.cold_therapy"),
+        "{max_minutos}",
+    );
     assert_eq!(e.line, Some(line), "{e}");
 }
 
@@ -262,7 +318,12 @@ fn every_problem_is_reported_in_one_run() {
         r#"{ fact = "leg_weakness", is = "both_legs" }"#,
         r#"{ fact = "leg_weakness", ge = 2 }"#,
     );
-    edit(&mut sources, "rules.toml", r#"adds = ["mental_health"]"#, r#"adds = ["mental_healht"]"#);
+    edit(
+        &mut sources,
+        "rules.toml",
+        r#"adds = ["mental_health"]"#,
+        r#"adds = ["mental_healht"]"#,
+    );
     edit(
         &mut sources,
         "text/es.toml",
@@ -273,8 +334,18 @@ fn every_problem_is_reported_in_one_run() {
     let problems = [
         find(&errors, "rules.toml", Some("EM-STROKE"), "unknown fact"),
         find(&errors, "rules.toml", Some("EM-LEGS-WEAK"), "not a number"),
-        find(&errors, "rules.toml", Some("EM-SELF-HARM-PLAN"), "undefined action"),
-        find(&errors, "text/es.toml", Some("plan.cold_therapy"), "{max_minutos}"),
+        find(
+            &errors,
+            "rules.toml",
+            Some("EM-SELF-HARM-PLAN"),
+            "undefined action",
+        ),
+        find(
+            &errors,
+            "text/es.toml",
+            Some("plan.cold_therapy"),
+            "{max_minutos}",
+        ),
     ];
     assert_only_follow_ups(&errors, &problems, &["EM-STROKE", "EM-LEGS-WEAK"]);
     let primary = errors.iter().filter(|e| problems.contains(e)).count();

@@ -41,14 +41,16 @@ fn interesting_numbers(id: &str) -> &'static [f64] {
         ],
         "pain_score" => &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
         // 3 days (injection site, cold then heat, severe persisting), 7 (rest), 42 (not improving).
-        "pain_days" => &[0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 41.0, 42.0, 43.0, 200.0],
+        "pain_days" => &[
+            0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 41.0, 42.0, 43.0, 200.0,
+        ],
         // 42 days (neurology referral).
         "nerve_days" => &[0.0, 1.0, 7.0, 41.0, 42.0, 43.0, 120.0],
         "headache_days" => &[0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 14.0],
         // 100 (low), 140 (high), 160 (severe).
         "bp_systolic" => &[
-            50.0, 85.0, 99.0, 100.0, 101.0, 120.0, 139.0, 140.0, 141.0, 159.0, 160.0, 161.0,
-            200.0, 300.0,
+            50.0, 85.0, 99.0, 100.0, 101.0, 120.0, 139.0, 140.0, 141.0, 159.0, 160.0, 161.0, 200.0,
+            300.0,
         ],
         // 90 (high), 110 (severe).
         "bp_diastolic" => &[
@@ -195,12 +197,14 @@ fn without(case: &Case, mask: &[bool]) -> Case {
 fn choices() -> impl Strategy<Value = Choices> {
     // Mostly few worrying answers (about 50 questions: at 4 % a case has two yeses on average).
     let worrying_percent = prop_oneof![3 => 0u32..=4, 2 => 0u32..=12, 1 => 0u32..=50];
-    (worrying_percent, prop::collection::vec(any::<u32>(), fact_count())).prop_map(
-        |(worrying_percent, picks)| Choices {
+    (
+        worrying_percent,
+        prop::collection::vec(any::<u32>(), fact_count()),
+    )
+        .prop_map(|(worrying_percent, picks)| Choices {
             worrying_percent,
             picks,
-        },
-    )
+        })
 }
 
 /// A removal mask: each fact is removed with a probability drawn per case, so that both nearly
@@ -208,7 +212,10 @@ fn choices() -> impl Strategy<Value = Choices> {
 /// cases that can still be final).
 fn mask() -> impl Strategy<Value = Vec<bool>> {
     prop_oneof![1u32..10, 1u32..100].prop_flat_map(|percent| {
-        prop::collection::vec(prop::bool::weighted(f64::from(percent) / 100.0), fact_count())
+        prop::collection::vec(
+            prop::bool::weighted(f64::from(percent) / 100.0),
+            fact_count(),
+        )
     })
 }
 
@@ -217,7 +224,10 @@ fn show(case: &Case) -> String {
 }
 
 fn fired(d: &Decision) -> Vec<&'static str> {
-    d.fired.iter().map(|&i| content().rules[i].id.as_str()).collect()
+    d.fired
+        .iter()
+        .map(|&i| content().rules[i].id.as_str())
+        .collect()
 }
 
 fn ask(d: &Decision) -> Vec<&'static str> {
@@ -234,7 +244,13 @@ fn worse_answers(case: &Case) -> Vec<(u16, Value)> {
         let f = idx as u16;
         match (&fact.kind, case.get(f)) {
             (FactKind::Bool, Some(Value::Bool(false))) => out.push((f, Value::Bool(true))),
-            (FactKind::Enum { values, ordered: true }, Some(Value::Enum(v))) => {
+            (
+                FactKind::Enum {
+                    values,
+                    ordered: true,
+                },
+                Some(Value::Enum(v)),
+            ) => {
                 for w in v + 1..values.len() as u16 {
                     out.push((f, Value::Enum(w)));
                 }

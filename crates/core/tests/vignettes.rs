@@ -17,7 +17,11 @@ fn vignettes() -> Vec<(String, Value)> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("readable vignette");
-            let name = p.file_name().expect("file name").to_string_lossy().into_owned();
+            let name = p
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
             (name, serde_json::from_str(&text).expect("vignette is JSON"))
         })
         .collect();
@@ -29,7 +33,11 @@ fn vignettes() -> Vec<(String, Value)> {
 fn every_vignette_gets_its_expected_level_and_actions() {
     let content = Content::bundled().expect("bundled content is valid");
     let all = vignettes();
-    assert!(all.len() >= 50, "expected the whole vignette set, found {}", all.len());
+    assert!(
+        all.len() >= 50,
+        "expected the whole vignette set, found {}",
+        all.len()
+    );
     let mut missed_emergencies = Vec::new();
     let mut failures = Vec::new();
     for (_, v) in &all {
@@ -44,15 +52,24 @@ fn every_vignette_gets_its_expected_level_and_actions() {
             missed_emergencies.push(format!("{id} ({title}): answered {}", decision.level));
         }
         if decision.level != want {
-            failures.push(format!("{id} ({title}): expected {want}, got {}", decision.level));
+            failures.push(format!(
+                "{id} ({title}): expected {want}, got {}",
+                decision.level
+            ));
         }
         if decision.status != Status::Final {
-            failures.push(format!("{id}: a complete case must be final, asks {:?}", view.ask));
+            failures.push(format!(
+                "{id}: a complete case must be final, asks {:?}",
+                view.ask
+            ));
         }
         for action in v["expect"]["actions_include"].as_array().expect("actions") {
             let action = action.as_str().expect("action id");
             if !view.actions.contains(&action) {
-                failures.push(format!("{id} ({title}): missing action {action}, got {:?}", view.actions));
+                failures.push(format!(
+                    "{id} ({title}): missing action {action}, got {:?}",
+                    view.actions
+                ));
             }
         }
     }
@@ -79,18 +96,28 @@ fn the_vignette_copy_matches_the_clinical_spec_where_it_is_present() {
     spec_names.sort();
     let ours: Vec<(String, Value)> = vignettes();
     let our_names: Vec<&String> = ours.iter().map(|(n, _)| n).collect();
-    assert_eq!(our_names, spec_names.iter().collect::<Vec<_>>(), "tests/vignettes is out of date");
+    assert_eq!(
+        our_names,
+        spec_names.iter().collect::<Vec<_>>(),
+        "tests/vignettes is out of date"
+    );
     for (name, ours) in &ours {
         let text = std::fs::read_to_string(spec.join(name)).expect("readable");
         let theirs: Value = serde_json::from_str(&text).expect("JSON");
-        assert_eq!(ours, &theirs, "tests/vignettes/{name} differs from the clinical spec");
+        assert_eq!(
+            ours, &theirs,
+            "tests/vignettes/{name} differs from the clinical spec"
+        );
     }
 }
 
 #[test]
 fn v17_without_the_leg_answers_is_incomplete_and_asks_both() {
     let content = Content::bundled().expect("valid");
-    let (_, v) = vignettes().into_iter().find(|(n, _)| n == "V17.json").expect("V17");
+    let (_, v) = vignettes()
+        .into_iter()
+        .find(|(n, _)| n == "V17.json")
+        .expect("V17");
     let mut case_json = v["case"].clone();
     let obj = case_json.as_object_mut().expect("object");
     obj.remove("leg_weakness");
@@ -99,7 +126,11 @@ fn v17_without_the_leg_answers_is_incomplete_and_asks_both() {
     let decision = triage(&content, &case);
     let view = DecisionView::new(&content, &decision, content.default_lang());
     assert_eq!(view.status, Status::Incomplete);
-    assert!(view.ask.contains(&"leg_weakness") && view.ask.contains(&"leg_numbness"), "{:?}", view.ask);
+    assert!(
+        view.ask.contains(&"leg_weakness") && view.ask.contains(&"leg_numbness"),
+        "{:?}",
+        view.ask
+    );
 }
 
 #[test]
@@ -110,19 +141,32 @@ fn an_empty_case_asks_the_life_threatening_questions_first() {
     assert_eq!(view.status, Status::Incomplete);
     assert_eq!(view.ask.first(), Some(&"stroke_signs"), "{:?}", view.ask);
     // Every question asked must apply now: none about a headache before `headache` is known.
-    assert!(!view.ask.contains(&"headache_thunderclap"), "{:?}", view.ask);
+    assert!(
+        !view.ask.contains(&"headache_thunderclap"),
+        "{:?}",
+        view.ask
+    );
     assert!(view.ask.contains(&"headache"));
 }
 
 #[test]
 fn decisions_record_the_content_version_and_cite_sources() {
     let content = Content::bundled().expect("valid");
-    let (_, v) = vignettes().into_iter().find(|(n, _)| n == "V20.json").expect("V20");
+    let (_, v) = vignettes()
+        .into_iter()
+        .find(|(n, _)| n == "V20.json")
+        .expect("V20");
     let case = Case::from_json(&content, &v["case"]).expect("valid");
     let decision = triage(&content, &case);
     let view = DecisionView::new(&content, &decision, content.lang("es").expect("es"));
     assert_eq!(view.content_version, content.version);
     assert_eq!(view.content_version.len(), 16);
-    assert!(view.reasons.iter().any(|r| r.rule == "EM-CAUDA" && r.source.contains("cauda")));
-    assert!(view.reasons.iter().all(|r| !r.explanation.is_empty() && !r.source.is_empty()));
+    assert!(view
+        .reasons
+        .iter()
+        .any(|r| r.rule == "EM-CAUDA" && r.source.contains("cauda")));
+    assert!(view
+        .reasons
+        .iter()
+        .all(|r| !r.explanation.is_empty() && !r.source.is_empty()));
 }

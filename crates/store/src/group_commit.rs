@@ -115,8 +115,15 @@ async fn writer(
     let mut batch = Vec::with_capacity(max_batch);
     let (mut nb, mut nj, mut tc) = (0u64, 0u64, std::time::Duration::ZERO);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
-        nb += 1; nj += batch.len() as u64;
-        if nb % 20 == 0 { eprintln!("batches {nb} jobs {nj} avg {} commit {:?}", nj / nb, tc / nb as u32); }
+        nb += 1;
+        nj += batch.len() as u64;
+        if nb % 20 == 0 {
+            eprintln!(
+                "batches {nb} jobs {nj} avg {} commit {:?}",
+                nj / nb,
+                tc / nb as u32
+            );
+        }
         let committed = run_batch(&mut conn, &mut batch).await;
         if committed.is_err() {
             // Leave the connection clean for the next batch; if even the

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod patient;
+pub mod staff;
 pub mod state;
 
 pub use error::AppError;
@@ -28,6 +29,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(ops::router())
         .merge(api::router_with_document())
+        .merge(staff::router(&state))
         .with_state(state.clone());
     middleware::wrap(router, state)
 }
@@ -39,6 +41,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Open chat streams never end by themselves: close them when shutdown starts, so draining
+    // can finish.
+    let hub = state.chat.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.close();
+    };
     let app = app(state);
     axum::serve(
         listener,
@@ -46,6 +55,16 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Start-up work that needs the database URL: on PostgreSQL, the task that LISTENs for chat
+/// messages posted through other servers (see [`staff::live`]). Call before [`serve`].
+pub async fn start_background(state: &AppState, database_url: &str) -> Result<(), AppError> {
+    state
+        .chat
+        .listen_postgres(state.store.backend(), database_url)
+        .await
+        .map_err(|e| AppError::Internal(format!("chat listener: {e}")))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -1,5 +1,5 @@
-//! What every handler can reach: the clinical content, the store, the clock, the metrics and the
-//! settings. Cheap to clone (everything is behind an `Arc`).
+//! What every handler can reach: the clinical content, the store, the clock, the metrics, the
+//! settings and the live chat hub. Cheap to clone (everything is behind an `Arc`).
 
 use crate::metrics::Metrics;
 use aftercare_core::Content;
@@ -30,6 +30,12 @@ pub struct Settings {
     /// Cookies get the `Secure` attribute (on by default; off only for plain-HTTP development).
     pub secure_cookies: bool,
     pub request_timeout: Duration,
+    /// The emergency telephone number the pages offer as a button (`AFTERCARE_EMERGENCY_NUMBER`;
+    /// 112, the EU and GSM standard, by default).
+    pub emergency_number: String,
+    /// How long a staff session lasts from login (`AFTERCARE_STAFF_SESSION_HOURS`, 12 by
+    /// default: a working shift).
+    pub staff_session_ttl: chrono::Duration,
 }
 
 impl Default for Settings {
@@ -38,6 +44,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: true,
             request_timeout: Duration::from_secs(30),
+            emergency_number: "112".into(),
+            staff_session_ttl: chrono::Duration::hours(12),
         }
     }
 }
@@ -49,6 +57,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// Live chat fan-out (and, on PostgreSQL, the LISTEN task feeding it).
+    pub chat: crate::staff::ChatHub,
+    /// The clinic workspace's process state (login limits).
+    pub staff: Arc<crate::staff::StaffState>,
 }
 
 impl AppState {
@@ -59,6 +71,8 @@ impl AppState {
             clock: Arc::new(SystemClock),
             metrics: Arc::new(Metrics::default()),
             settings: Arc::new(settings),
+            chat: crate::staff::ChatHub::new(),
+            staff: Arc::new(crate::staff::StaffState::default()),
         }
     }
 

@@ -6,8 +6,9 @@ use super::raw::{self, RawCondition};
 use super::satisfiable::satisfiable;
 use super::text::{FactText, LevelText, PlanText, RuleText, Texts};
 use super::{
-    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors, ContextFacts, Course,
-    Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem, Rule, Source, Watch,
+    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors,
+    ContextFacts, Course, Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem,
+    Rule, Source, Watch,
 };
 use crate::case::Value;
 use crate::level::Level;
@@ -66,9 +67,7 @@ impl Compiler<'_> {
     }
 
     fn loc(&self, file: &str, id: &toml::Spanned<String>) -> Loc {
-        let line = self
-            .source(file)
-            .map(|s| line_of(&s.text, id.span().start));
+        let line = self.source(file).map(|s| line_of(&s.text, id.span().start));
         Loc {
             file: file.into(),
             line,
@@ -128,7 +127,10 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
         .filter_map(|n| cx.parse(n).map(|t| (n.clone(), t)))
         .collect();
     if text_names.is_empty() {
-        cx.error(&file_loc("text/"), "no language file: at least text/en.toml is needed");
+        cx.error(
+            &file_loc("text/"),
+            "no language file: at least text/en.toml is needed",
+        );
     }
     let (
         Some(facts_file),
@@ -169,7 +171,10 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
     let pain_day_fact = match fact_ids.get(&plan_file.pain_day_fact) {
         Some(&f) if matches!(facts[f as usize].kind, FactKind::Number { .. }) => f,
         _ => {
-            cx.error(&file_loc("plan.toml"), "pain_day_fact must name a number fact");
+            cx.error(
+                &file_loc("plan.toml"),
+                "pain_day_fact must name a number fact",
+            );
             0
         }
     };
@@ -194,7 +199,10 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
     for (name, file) in &text_files {
         if let Some(t) = compile_texts(&mut cx, name, file, &content) {
             if !seen_langs.insert(t.code.clone()) {
-                cx.error(&file_loc(name), format!("language {} is defined twice", t.code));
+                cx.error(
+                    &file_loc(name),
+                    format!("language {} is defined twice", t.code),
+                );
             }
             content.texts.push(t);
         }
@@ -203,11 +211,25 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
         for other in &content.texts[1..] {
             for key in first.ui.keys().filter(|k| !other.ui.contains_key(*k)) {
                 let file = format!("text/{}.toml", other.code);
-                cx.error(&Loc { file, line: None, id: Some(format!("ui.{key}")) }, "missing translation");
+                cx.error(
+                    &Loc {
+                        file,
+                        line: None,
+                        id: Some(format!("ui.{key}")),
+                    },
+                    "missing translation",
+                );
             }
             for key in other.ui.keys().filter(|k| !first.ui.contains_key(*k)) {
                 let file = format!("text/{}.toml", other.code);
-                cx.error(&Loc { file, line: None, id: Some(format!("ui.{key}")) }, format!("not in text/{}.toml", first.code));
+                cx.error(
+                    &Loc {
+                        file,
+                        line: None,
+                        id: Some(format!("ui.{key}")),
+                    },
+                    format!("not in text/{}.toml", first.code),
+                );
             }
         }
     }
@@ -245,10 +267,13 @@ fn compile_facts(
             cx.error(&at, "duplicate fact id");
             continue;
         }
-        let section = sections.iter().position(|s| *s == raw.section).unwrap_or_else(|| {
-            cx.error(&at, format!("unknown section {:?}", raw.section));
-            0
-        });
+        let section = sections
+            .iter()
+            .position(|s| *s == raw.section)
+            .unwrap_or_else(|| {
+                cx.error(&at, format!("unknown section {:?}", raw.section));
+                0
+            });
         let kind = match raw.kind.as_str() {
             "bool" => FactKind::Bool,
             "enum" => match &raw.values {
@@ -284,7 +309,10 @@ fn compile_facts(
                 }
             }
             other => {
-                cx.error(&at, format!("unknown kind {other:?} (bool, enum or number)"));
+                cx.error(
+                    &at,
+                    format!("unknown kind {other:?} (bool, enum or number)"),
+                );
                 FactKind::Bool
             }
         };
@@ -293,7 +321,10 @@ fn compile_facts(
             || ((raw.min.is_some() || raw.max.is_some() || raw.integer || raw.optional)
                 && raw.kind != "number");
         if misplaced {
-            cx.error(&at, format!("a key does not belong to a fact of kind {}", raw.kind));
+            cx.error(
+                &at,
+                format!("a key does not belong to a fact of kind {}", raw.kind),
+            );
         }
         ids.insert(id.clone(), facts.len() as FactIdx);
         facts.push(Fact {
@@ -306,8 +337,12 @@ fn compile_facts(
     // Asked-when conditions may only look at earlier facts, so applicability is computed in one
     // pass and can never loop.
     for (idx, raw) in file.fact.iter().enumerate() {
-        let Some(when) = &raw.asked_when else { continue };
-        let Some(&fidx) = ids.get(raw.id.get_ref()) else { continue };
+        let Some(when) = &raw.asked_when else {
+            continue;
+        };
+        let Some(&fidx) = ids.get(raw.id.get_ref()) else {
+            continue;
+        };
         if fidx as usize != idx {
             continue;
         }
@@ -373,7 +408,10 @@ fn compile_actions(
             "referral" => ActionKind::Referral,
             "self_care" => ActionKind::SelfCare,
             other => {
-                cx.error(&at, format!("unknown kind {other:?} (care, referral or self_care)"));
+                cx.error(
+                    &at,
+                    format!("unknown kind {other:?} (care, referral or self_care)"),
+                );
                 ActionKind::SelfCare
             }
         };
@@ -426,7 +464,10 @@ fn compile_levels(
     }
     for level in Level::DESCENDING {
         if !seen.contains(&level) {
-            cx.error(&file_loc("levels.toml"), format!("level {level} is not described"));
+            cx.error(
+                &file_loc("levels.toml"),
+                format!("level {level} is not described"),
+            );
         }
     }
     out
@@ -448,7 +489,10 @@ fn compile_rules(
         }
         let level = match Level::parse(&raw.level) {
             Some(Level::SelfCare) | None => {
-                cx.error(&at, format!("level {:?} is not emergency, urgent or soon", raw.level));
+                cx.error(
+                    &at,
+                    format!("level {:?} is not emergency, urgent or soon", raw.level),
+                );
                 continue;
             }
             Some(l) => l,
@@ -473,7 +517,10 @@ fn compile_rules(
             continue;
         };
         if !satisfiable(&when, scope.facts) {
-            cx.error(&at, "the rule can never fire: its condition contradicts itself");
+            cx.error(
+                &at,
+                "the rule can never fire: its condition contradicts itself",
+            );
         }
         rules.push(Rule {
             id: raw.id.get_ref().clone(),
@@ -545,7 +592,10 @@ fn compile_plan(
         match by_action.get(next) {
             Some(&n) if idx < items.len() => items[idx].then = Some(n),
             Some(_) => {}
-            None => cx.error(&at, format!("`then` names {next:?}, which has no plan item")),
+            None => cx.error(
+                &at,
+                format!("`then` names {next:?}, which has no plan item"),
+            ),
         }
     }
     let mut watch = Vec::new();
@@ -570,7 +620,10 @@ fn compile_plan(
 fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> Course {
     let at = file_loc("course.toml");
     if file.change.points <= 0.0 || !(0.0..1.0).contains(&file.change.fraction) {
-        cx.error(&at, "[change] needs points > 0 and a fraction between 0 and 1");
+        cx.error(
+            &at,
+            "[change] needs points > 0 and a fraction between 0 and 1",
+        );
     }
     let mut milestones = Vec::new();
     let mut seen = HashSet::new();
@@ -606,11 +659,16 @@ fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> C
             let k = &scope.facts[*f as usize].kind;
             matches!(
                 (kind, k),
-                ("bool", FactKind::Bool) | ("enum", FactKind::Enum { .. }) | ("number", FactKind::Number { .. })
+                ("bool", FactKind::Bool)
+                    | ("enum", FactKind::Enum { .. })
+                    | ("number", FactKind::Number { .. })
             )
         });
         found.unwrap_or_else(|| {
-            cx.error(&file_loc("course.toml"), format!("[context] {id:?} must be a {kind} fact"));
+            cx.error(
+                &file_loc("course.toml"),
+                format!("[context] {id:?} must be a {kind} fact"),
+            );
             0
         })
     };
@@ -651,7 +709,9 @@ fn compile_condition(
     if used.len() != 1 {
         cx.error(
             at,
-            format!("a condition needs exactly one of fact, given, term, all, any, not; found {used:?}"),
+            format!(
+                "a condition needs exactly one of fact, given, term, all, any, not; found {used:?}"
+            ),
         );
         return None;
     }
@@ -690,14 +750,20 @@ fn compile_condition(
     if let Some(term) = &raw.term {
         let found = scope.terms.get(term).cloned();
         if found.is_none() {
-            cx.error(at, format!("unknown term {term:?} (terms must be defined above their use)"));
+            cx.error(
+                at,
+                format!("unknown term {term:?} (terms must be defined above their use)"),
+            );
         }
         return found;
     }
     if let Some(id) = &raw.given {
         let idx = fact_ref(cx, at, scope, id)?;
         if !scope.facts[idx as usize].is_optional() {
-            cx.error(at, format!("`given` is only for optional measurements, not {id:?}"));
+            cx.error(
+                at,
+                format!("`given` is only for optional measurements, not {id:?}"),
+            );
             return None;
         }
         return Some(Condition::Given(idx));
@@ -705,41 +771,59 @@ fn compile_condition(
     let id = raw.fact.as_ref()?;
     let idx = fact_ref(cx, at, scope, id)?;
     let fact = &scope.facts[idx as usize];
-    let comparisons = [(Cmp::Lt, raw.lt), (Cmp::Le, raw.le), (Cmp::Gt, raw.gt), (Cmp::Ge, raw.ge)];
+    let comparisons = [
+        (Cmp::Lt, raw.lt),
+        (Cmp::Le, raw.le),
+        (Cmp::Gt, raw.gt),
+        (Cmp::Ge, raw.ge),
+    ];
     let tests = comparisons.iter().filter(|c| c.1.is_some()).count()
         + [raw.is.is_some(), raw.is_not.is_some(), raw.one_of.is_some()]
             .iter()
             .filter(|b| **b)
             .count();
     if tests > 1 {
-        cx.error(at, format!("{id}: one test per condition (is, is_not, in, lt, le, gt or ge)"));
+        cx.error(
+            at,
+            format!("{id}: one test per condition (is, is_not, in, lt, le, gt or ge)"),
+        );
         return None;
     }
     if tests == 0 {
         return match fact.kind {
             FactKind::Bool => Some(Condition::Is(idx, Value::Bool(true))),
             _ => {
-                cx.error(at, format!("{id} is not yes/no: say what to compare it with"));
+                cx.error(
+                    at,
+                    format!("{id} is not yes/no: say what to compare it with"),
+                );
                 None
             }
         };
     }
     if let Some((cmp, Some(n))) = comparisons.iter().find(|c| c.1.is_some()) {
         let FactKind::Number { min, max, .. } = fact.kind else {
-            cx.error(at, format!("{id} is not a number: {} cannot compare it", cmp.as_str()));
+            cx.error(
+                at,
+                format!("{id} is not a number: {} cannot compare it", cmp.as_str()),
+            );
             return None;
         };
         if min.is_some_and(|m| *n < m) || max.is_some_and(|m| *n > m) {
-            cx.error(at, format!("{id} {} {n}: outside the fact's range ({})", cmp.as_str(), fact.range_text()));
+            cx.error(
+                at,
+                format!(
+                    "{id} {} {n}: outside the fact's range ({})",
+                    cmp.as_str(),
+                    fact.range_text()
+                ),
+            );
             return None;
         }
         return Some(Condition::Compare(idx, *cmp, *n));
     }
     if let Some(list) = &raw.one_of {
-        let values: Option<Vec<u16>> = list
-            .iter()
-            .map(|v| enum_value(cx, at, fact, v))
-            .collect();
+        let values: Option<Vec<u16>> = list.iter().map(|v| enum_value(cx, at, fact, v)).collect();
         let values = values?;
         if values.is_empty() {
             cx.error(at, format!("{id}: an empty `in` list"));
@@ -756,7 +840,13 @@ fn compile_condition(
         FactKind::Bool => match value.as_bool() {
             Some(b) => Some(Condition::Is(idx, Value::Bool(b != negate))),
             None => {
-                cx.error(at, format!("{id} is yes/no: compare it with true or false, not {}", show(value)));
+                cx.error(
+                    at,
+                    format!(
+                        "{id} is yes/no: compare it with true or false, not {}",
+                        show(value)
+                    ),
+                );
                 None
             }
         },
@@ -783,7 +873,10 @@ fn fact_ref(cx: &mut Compiler, at: &Loc, scope: &Scope, id: &str) -> Option<Fact
         return None;
     };
     if scope.facts_before.is_some_and(|limit| idx >= limit) {
-        cx.error(at, format!("asked_when may only use facts listed before this one, not {id:?}"));
+        cx.error(
+            at,
+            format!("asked_when may only use facts listed before this one, not {id:?}"),
+        );
         return None;
     }
     Some(idx)
@@ -794,11 +887,17 @@ fn enum_value(cx: &mut Compiler, at: &Loc, fact: &Fact, v: &toml::Value) -> Opti
         cx.error(at, format!("{}: `in` is only for enum facts", fact.id));
         return None;
     };
-    let found = v
-        .as_str()
-        .and_then(|s| values.iter().position(|x| x == s));
+    let found = v.as_str().and_then(|s| values.iter().position(|x| x == s));
     if found.is_none() {
-        cx.error(at, format!("{}: {} is not one of {}", fact.id, show(v), values.join(", ")));
+        cx.error(
+            at,
+            format!(
+                "{}: {} is not one of {}",
+                fact.id,
+                show(v),
+                values.join(", ")
+            ),
+        );
     }
     found.map(|i| i as u16)
 }
@@ -812,7 +911,13 @@ fn compile_texts(
 ) -> Option<Texts> {
     let stem = name.trim_start_matches("text/").trim_end_matches(".toml");
     if file.meta.language != stem {
-        cx.error(&file_loc(name), format!("[meta] language {:?} should match the file name", file.meta.language));
+        cx.error(
+            &file_loc(name),
+            format!(
+                "[meta] language {:?} should match the file name",
+                file.meta.language
+            ),
+        );
     }
     let mut reader = TextReader {
         cx,
@@ -820,16 +925,39 @@ fn compile_texts(
         groups: &file.groups,
     };
     for group in file.groups.keys() {
-        if !["level", "section", "fact", "rule", "action", "plan", "watch", "milestone", "ui"].contains(&group.as_str()) {
-            reader.cx.error(&file_loc(name), format!("unknown text group [{group}]"));
+        if ![
+            "level",
+            "section",
+            "fact",
+            "rule",
+            "action",
+            "plan",
+            "watch",
+            "milestone",
+            "ui",
+        ]
+        .contains(&group.as_str())
+        {
+            reader
+                .cx
+                .error(&file_loc(name), format!("unknown text group [{group}]"));
         }
     }
-    let level_ids: Vec<String> = [Level::SelfCare, Level::Soon, Level::Urgent, Level::Emergency]
-        .iter()
-        .map(|l| l.as_str().to_string())
-        .collect();
+    let level_ids: Vec<String> = [
+        Level::SelfCare,
+        Level::Soon,
+        Level::Urgent,
+        Level::Emergency,
+    ]
+    .iter()
+    .map(|l| l.as_str().to_string())
+    .collect();
     let mut levels: [LevelText; 4] = Default::default();
-    for (i, t) in reader.group("level", &level_ids, &["title", "now"]).into_iter().enumerate() {
+    for (i, t) in reader
+        .group("level", &level_ids, &["title", "now"])
+        .into_iter()
+        .enumerate()
+    {
         levels[i] = LevelText {
             title: t[0].clone(),
             now: t[1].clone(),
@@ -886,7 +1014,10 @@ fn compile_texts(
         for placeholder in placeholders(&text.text) {
             if !item.params.contains_key(placeholder) {
                 let at = reader.loc("plan", id);
-                reader.cx.error(&at, format!("{{{placeholder}}} is not a parameter of this item"));
+                reader.cx.error(
+                    &at,
+                    format!("{{{placeholder}}} is not a parameter of this item"),
+                );
             }
         }
     }
@@ -896,7 +1027,12 @@ fn compile_texts(
         .into_iter()
         .map(|mut t| t.remove(0))
         .collect();
-    let milestone_ids: Vec<String> = content.course.milestones.iter().map(|m| m.id.clone()).collect();
+    let milestone_ids: Vec<String> = content
+        .course
+        .milestones
+        .iter()
+        .map(|m| m.id.clone())
+        .collect();
     let milestones = reader
         .group("milestone", &milestone_ids, &["text"])
         .into_iter()
@@ -932,7 +1068,9 @@ fn compile_texts(
 }
 
 fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 struct TextReader<'a, 'c, 's> {
@@ -964,7 +1102,8 @@ impl TextReader<'_, '_, '_> {
             for id in table.keys() {
                 if !ids.contains(id) {
                     let at = self.loc(group, id);
-                    self.cx.error(&at, format!("text for an unknown {group} id"));
+                    self.cx
+                        .error(&at, format!("text for an unknown {group} id"));
                 }
             }
         }
@@ -1009,7 +1148,8 @@ impl TextReader<'_, '_, '_> {
         };
         for k in table.keys() {
             if !values.contains(k) {
-                self.cx.error(&at, format!("label for an unknown value {k:?}"));
+                self.cx
+                    .error(&at, format!("label for an unknown value {k:?}"));
             }
         }
         values
@@ -1017,7 +1157,8 @@ impl TextReader<'_, '_, '_> {
             .map(|v| {
                 let label = table.get(v).and_then(|l| l.as_str()).unwrap_or("");
                 if label.trim().is_empty() {
-                    self.cx.error(&at, format!("missing translation: values.{v}"));
+                    self.cx
+                        .error(&at, format!("missing translation: values.{v}"));
                 }
                 label.to_string()
             })

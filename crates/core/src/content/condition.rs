@@ -172,7 +172,10 @@ mod tests {
         let c = Condition::Any(vec![yes(0), yes(1)]);
         assert_eq!(c.eval(&Two([None, Some(Value::Bool(false))])), Tri::Unknown);
         assert_eq!(c.eval(&Two([None, Some(Value::Bool(true))])), Tri::True);
-        assert_eq!(Condition::Not(Box::new(c)).eval(&Two([None, None])), Tri::Unknown);
+        assert_eq!(
+            Condition::Not(Box::new(c)).eval(&Two([None, None])),
+            Tri::Unknown
+        );
     }
 
     #[test]
@@ -182,9 +185,13 @@ mod tests {
             Condition::Compare(1, Cmp::Ge, 3.0),
         ]);
         let mut asked = Vec::new();
-        c.unsettled_facts(&Two([None, Some(Value::Bool(false))]), &mut |f| asked.push(f));
+        c.unsettled_facts(&Two([None, Some(Value::Bool(false))]), &mut |f| {
+            asked.push(f)
+        });
         assert!(asked.is_empty(), "settled false: {asked:?}");
-        c.unsettled_facts(&Two([None, Some(Value::Bool(true))]), &mut |f| asked.push(f));
+        c.unsettled_facts(&Two([None, Some(Value::Bool(true))]), &mut |f| {
+            asked.push(f)
+        });
         assert_eq!(asked, vec![0]);
     }
 }

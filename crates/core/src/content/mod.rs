@@ -236,7 +236,9 @@ impl Content {
     }
 
     pub fn languages(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.texts.iter().map(|t| (t.code.as_str(), t.name.as_str()))
+        self.texts
+            .iter()
+            .map(|t| (t.code.as_str(), t.name.as_str()))
     }
 
     /// For each fact, what its absence means for this case: `Unknown` (the question applies or
@@ -251,10 +253,7 @@ impl Content {
             } else {
                 match &fact.asked_when {
                     None => Tri::True,
-                    Some(when) => when.eval(&Known {
-                        case,
-                        absent: &out,
-                    }),
+                    Some(when) => when.eval(&Known { case, absent: &out }),
                 }
             };
         }

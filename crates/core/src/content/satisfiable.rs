@@ -89,13 +89,21 @@ fn atom_fact(c: &Condition) -> Option<FactIdx> {
 /// What one conjunction still allows for one fact.
 enum Domain {
     Values(Vec<bool>),
-    Range { lo: f64, lo_open: bool, hi: f64, hi_open: bool, integer: bool },
+    Range {
+        lo: f64,
+        lo_open: bool,
+        hi: f64,
+        hi_open: bool,
+        integer: bool,
+    },
 }
 
 fn consistent(literals: &[Literal], facts: &[Fact]) -> bool {
     let mut domains: HashMap<FactIdx, Domain> = HashMap::new();
     for lit in literals {
-        let Some(f) = atom_fact(&lit.atom) else { continue };
+        let Some(f) = atom_fact(&lit.atom) else {
+            continue;
+        };
         let fact = &facts[f as usize];
         if fact.is_optional() && !lit.positive {
             // "not (systolic >= 140)" also holds when nothing was measured.
@@ -122,7 +130,16 @@ fn consistent(literals: &[Literal], facts: &[Fact]) -> bool {
                     }
                 }
             }
-            (Condition::Compare(_, cmp, n), Domain::Range { lo, lo_open, hi, hi_open, .. }) => {
+            (
+                Condition::Compare(_, cmp, n),
+                Domain::Range {
+                    lo,
+                    lo_open,
+                    hi,
+                    hi_open,
+                    ..
+                },
+            ) => {
                 let cmp = if lit.positive { *cmp } else { negate(*cmp) };
                 match cmp {
                     Cmp::Gt | Cmp::Ge => {
@@ -146,12 +163,22 @@ fn consistent(literals: &[Literal], facts: &[Fact]) -> bool {
     }
     domains.values().all(|d| match d {
         Domain::Values(allowed) => allowed.iter().any(|a| *a),
-        Domain::Range { lo, lo_open, hi, hi_open, integer } => {
+        Domain::Range {
+            lo,
+            lo_open,
+            hi,
+            hi_open,
+            integer,
+        } => {
             if lo > hi || (lo == hi && (*lo_open || *hi_open)) {
                 return false;
             }
             if *integer {
-                let first = if *lo_open { lo.floor() + 1.0 } else { lo.ceil() };
+                let first = if *lo_open {
+                    lo.floor() + 1.0
+                } else {
+                    lo.ceil()
+                };
                 first < *hi || (first == *hi && !*hi_open)
             } else {
                 true
@@ -173,7 +200,9 @@ fn initial(fact: &Fact) -> Domain {
     match &fact.kind {
         FactKind::Bool => Domain::Values(vec![true, true]),
         FactKind::Enum { values, .. } => Domain::Values(vec![true; values.len()]),
-        FactKind::Number { min, max, integer, .. } => Domain::Range {
+        FactKind::Number {
+            min, max, integer, ..
+        } => Domain::Range {
             lo: min.unwrap_or(f64::NEG_INFINITY),
             lo_open: false,
             hi: max.unwrap_or(f64::INFINITY),
