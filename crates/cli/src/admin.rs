@@ -1,4 +1,6 @@
-//! `aftercare admin ...`: setting a server up from its shell, before anyone can sign in.
+//! `aftercare admin ...`: setting up clinics, staff accounts and patients from the command line
+//! (for operators, scripts and the browser tests). Each command prints what it made as one JSON
+//! object.
 //!
 //! `create-user` makes a staff account (the first admin of a clinic, typically). The password
 //! never comes from a flag (flags end up in shell history and in `ps`): it is read from the
@@ -7,13 +9,166 @@
 //! the clinic workspace.
 
 use crate::serve::{runtime, DbArgs};
+use aftercare_core::content::FactKind;
+use aftercare_core::Content;
+use aftercare_store::{NewClinic, NewPatient, StoreError};
 use anyhow::{anyhow, bail, Context};
+use chrono::NaiveDate;
+use serde_json::json;
 use std::io::BufRead;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Create a clinic.
+    CreateClinic {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Short name used in links (`?clinic=slug`): lowercase letters, digits and dashes.
+        #[arg(long)]
+        slug: String,
+        /// The clinic's name as patients see it.
+        #[arg(long)]
+        name: String,
+    },
+    /// Enrol a patient with a clinic; prints her personal link token and enrolment code.
+    EnrolPatient {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The clinic's slug.
+        #[arg(long)]
+        clinic: String,
+        /// A name or pseudonym the clinic knows her by.
+        #[arg(long)]
+        name: String,
+        /// The procedure (a value of the content's `procedure` fact, e.g. labour_epidural).
+        #[arg(long)]
+        procedure: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        procedure_date: String,
+        /// YYYY-MM-DD, when she has given birth.
+        #[arg(long)]
+        delivery_date: Option<String>,
+        /// The language of her texts (en, es).
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
     /// Create a staff account (password from AFTERCARE_ADMIN_PASSWORD or standard input).
     CreateUser(CreateUserArgs),
+}
+
+pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateUser(args) => create_user(args),
+        AdminCommand::CreateClinic { db, slug, name } => {
+            let valid = !slug.is_empty()
+                && slug.len() <= 64
+                && slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                bail!("--slug: use lowercase letters, digits and dashes (at most 64)");
+            }
+            if name.trim().is_empty() {
+                bail!("--name: must not be empty");
+            }
+            runtime()?.block_on(async move {
+                let store = db.open().await?;
+                let now = chrono::Utc::now();
+                let clinic = store
+                    .create_clinic(
+                        NewClinic {
+                            slug,
+                            name: name.trim().to_string(),
+                            opening_hours: json!({}),
+                        },
+                        now,
+                    )
+                    .await
+                    .context("cannot create the clinic")?;
+                println!(
+                    "{}",
+                    json!({ "id": clinic.id, "slug": clinic.slug, "name": clinic.name })
+                );
+                Ok(())
+            })
+        }
+        AdminCommand::EnrolPatient {
+            db,
+            clinic,
+            name,
+            procedure,
+            procedure_date,
+            delivery_date,
+            language,
+        } => {
+            let procedures = match content.fact("procedure").map(|f| &f.kind) {
+                Some(FactKind::Enum { values, .. }) => values.clone(),
+                _ => Vec::new(),
+            };
+            if !procedures.contains(&procedure) {
+                bail!("--procedure: expected one of {}", procedures.join(", "));
+            }
+            let date = |flag: &str, s: &str| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .with_context(|| format!("{flag}: {s:?} is not a date (YYYY-MM-DD)"))
+            };
+            let procedure_date = date("--procedure-date", &procedure_date)?;
+            let delivery_date = delivery_date
+                .map(|d| date("--delivery-date", &d))
+                .transpose()?;
+            if content.lang(&language).is_none() {
+                bail!(
+                    "--language: expected one of {}",
+                    content
+                        .languages()
+                        .map(|(c, _)| c)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if name.trim().is_empty() {
+                bail!("--name: must not be empty");
+            }
+            runtime()?.block_on(async move {
+                let store = db.open().await?;
+                let Some(clinic) = store.get_clinic_by_slug(&clinic).await? else {
+                    bail!("--clinic: no clinic with slug {clinic:?}");
+                };
+                // A fresh code can collide with an existing one: try again a few times.
+                for _ in 0..5 {
+                    let new = NewPatient {
+                        clinic_id: clinic.id.clone(),
+                        display_name: name.trim().to_string(),
+                        enrolment_code: aftercare_web::patient::new_enrolment_code(),
+                        link_token: aftercare_web::patient::new_link_token(),
+                        procedure: procedure.clone(),
+                        procedure_date,
+                        delivery_date,
+                        language: language.clone(),
+                    };
+                    match store.create_patient(new, chrono::Utc::now()).await {
+                        Ok(p) => {
+                            println!(
+                                "{}",
+                                json!({
+                                    "id": p.id,
+                                    "clinic": clinic.slug,
+                                    "enrolment_code": p.enrolment_code,
+                                    "link_token": p.link_token,
+                                    "link_path": format!("/p/{}", p.link_token),
+                                })
+                            );
+                            return Ok(());
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(e) => return Err(e).context("cannot enrol the patient"),
+                    }
+                }
+                bail!("could not find a free enrolment code; try again")
+            })
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,12 +188,6 @@ pub struct CreateUserArgs {
     /// contact requests).
     #[arg(long, value_parser = ["admin", "clinician"])]
     pub role: String,
-}
-
-pub fn run(command: AdminCommand) -> anyhow::Result<()> {
-    match command {
-        AdminCommand::CreateUser(args) => create_user(args),
-    }
 }
 
 /// The password: the environment variable, or the first line of standard input.
@@ -66,7 +215,7 @@ fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
         let clinic = store
             .get_clinic_by_slug(&args.clinic)
             .await?
-            .ok_or_else(|| anyhow!("no clinic with the slug {:?}", args.clinic))?;
+            .ok_or_else(|| anyhow!("--clinic: no clinic with slug {:?}", args.clinic))?;
         let staff = aftercare_web::staff::settings::create_staff(
             store.as_ref(),
             &clinic.id,
@@ -79,8 +228,8 @@ fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("{e}"))?;
         println!(
-            "created {} {} ({}) in clinic {}",
-            staff.role, staff.email, staff.id, clinic.slug
+            "{}",
+            json!({ "id": staff.id, "clinic": clinic.slug, "email": staff.email, "role": staff.role })
         );
         Ok(())
     })

@@ -39,7 +39,7 @@ pub enum Command {
         /// The file to write.
         file: PathBuf,
     },
-    /// Set up clinics and accounts from the shell.
+    /// Set up clinics, staff accounts and patients from the shell.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }
@@ -97,12 +97,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::migrate(db)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { db, file } => {
-            serve::backup(db, &file)?;
+        Command::Admin(command) => {
+            let content = load_content(cli.content.as_deref())?;
+            admin::run(&content, command)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Admin(command) => {
-            admin::run(command)?;
+        Command::Backup { db, file } => {
+            serve::backup(db, &file)?;
             Ok(ExitCode::SUCCESS)
         }
     }

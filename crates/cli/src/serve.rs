@@ -84,6 +84,15 @@ pub struct ServeArgs {
 }
 
 pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Result<()> {
+    let valid_number = !args.emergency_number.is_empty()
+        && args.emergency_number.len() <= 20
+        && args
+            .emergency_number
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'+');
+    if !valid_number {
+        anyhow::bail!("AFTERCARE_EMERGENCY_NUMBER: digits (and a leading +) only");
+    }
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)

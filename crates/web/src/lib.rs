@@ -13,7 +13,9 @@ pub mod lang;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod pages;
 pub mod patient;
+pub mod service;
 pub mod staff;
 pub mod state;
 
@@ -29,6 +31,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(ops::router())
         .merge(api::router_with_document())
+        .merge(pages::router(&state))
         .merge(staff::router(&state))
         .with_state(state.clone());
     middleware::wrap(router, state)

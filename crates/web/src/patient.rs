@@ -78,3 +78,26 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
             .map(|d| (today - d).num_days().max(0) as f64),
     }
 }
+
+/// A new secret for a personal link: 256 random bits as 64 hex digits.
+pub fn new_link_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The letters of enrolment codes: no 0/O, 1/I/L, so a code read aloud or typed is not mistaken.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A new enrolment code: 8 characters from [`CODE_ALPHABET`] (about 40 bits; the pages slow
+/// guessing down with a rate limit per address).
+pub fn new_enrolment_code() -> String {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes
+        .iter()
+        .take(8)
+        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+        .collect()
+}

@@ -61,6 +61,8 @@ pub struct AppState {
     pub chat: crate::staff::ChatHub,
     /// The clinic workspace's process state (login limits).
     pub staff: Arc<crate::staff::StaffState>,
+    /// Templates, education texts and rate limits of the pages.
+    pub pages: Arc<crate::pages::PageState>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             settings: Arc::new(settings),
             chat: crate::staff::ChatHub::new(),
             staff: Arc::new(crate::staff::StaffState::default()),
+            pages: Arc::new(crate::pages::PageState::new()),
         }
     }
 

@@ -4,13 +4,13 @@
 
 use crate::audit;
 use crate::error::{AppError, Problem};
-use crate::escalate;
 use crate::extract::ValidJson;
 use crate::lang;
-use crate::patient::{profile, PatientAuth};
+use crate::patient::PatientAuth;
+use crate::service::checkin::{self as service, decide, merge};
 use crate::state::AppState;
-use aftercare_core::{triage, Case, Decision, DecisionView, QuestionView, Status};
-use aftercare_store::{CheckinSession, Escalation, NewCheckin, Patient};
+use aftercare_core::{Decision, DecisionView, QuestionView, Status};
+use aftercare_store::{CheckinSession, Escalation, Patient};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -201,34 +201,6 @@ pub async fn list(
     ))
 }
 
-/// Later answers replace earlier ones; `null` removes an answer.
-fn merge(mut answers: Map<String, Value>, changes: Map<String, Value>) -> Map<String, Value> {
-    for (k, v) in changes {
-        if v.is_null() {
-            answers.remove(&k);
-        } else {
-            answers.insert(k, v);
-        }
-    }
-    answers
-}
-
-/// The case (her answers over what the clinic knows of her) and its decision.
-pub fn decide(
-    state: &AppState,
-    patient: &Patient,
-    answers: &Map<String, Value>,
-) -> Result<(Case, Decision), AppError> {
-    let mut facts = profile(patient, state.now()).facts(&state.content);
-    for (k, v) in answers {
-        facts.insert(k.clone(), v.clone());
-    }
-    let case = Case::from_map(&state.content, &facts)?;
-    let decision = triage(&state.content, &case);
-    state.metrics.observe_decision(decision.level);
-    Ok((case, decision))
-}
-
 async fn own_session(
     state: &AppState,
     patient: &Patient,
@@ -252,28 +224,20 @@ async fn finish_round(
     if decision.status != Status::Final {
         return Ok(round(state, session.id, &decision, lang, None, None));
     }
-    let view = DecisionView::new(&state.content, &decision, lang);
-    let stored = state
-        .store
-        .insert_checkin(
-            NewCheckin {
-                patient_id: auth.patient.id.clone(),
-                session_id: Some(session.id.clone()),
-                answers: Value::Object(answers.clone()),
-                decision: serde_json::to_value(&view)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-                level: decision.level.as_str().to_string(),
-                status: "final".into(),
-                content_version: state.content.version.clone(),
-            },
-            state.now(),
-        )
-        .await?;
-    let escalation =
-        escalate::apply(state, &auth.patient, &decision, &[], "checkin", &stored.id).await?;
+    let session_id = session.id.clone();
+    let (stored, escalation) = service::store_final(
+        state,
+        &auth.actor,
+        &auth.patient,
+        Some(session),
+        answers,
+        &decision,
+        lang,
+    )
+    .await?;
     Ok(round(
         state,
-        session.id,
+        session_id,
         &decision,
         lang,
         Some(stored.id),

@@ -4,24 +4,22 @@
 
 use crate::audit;
 use crate::error::{AppError, Problem};
-use crate::escalate;
 use crate::extract::ValidJson;
 use crate::lang;
-use crate::patient::{profile, today, PatientAuth};
+use crate::patient::{today, PatientAuth};
+use crate::service::diary as service;
 use crate::state::AppState;
-use aftercare_core::{recovery, triage, DecisionView, DiaryPoint};
-use aftercare_store::{DiaryEntry, Escalation, NewDiaryEntry, Patient};
+use aftercare_core::DecisionView;
+use aftercare_store::{DiaryEntry, Escalation};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::triage::LangQuery;
 
-/// The longest diary note kept, in characters.
-pub const NOTE_LIMIT: usize = 2000;
+pub use service::NOTE_LIMIT;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,126 +63,26 @@ pub async fn put(
     headers: HeaderMap,
     ValidJson(body): ValidJson<DiaryBody>,
 ) -> Result<Json<DiaryWritten>, AppError> {
-    let patient = &auth.patient;
     let day = parse_day(&day)?;
-    let now = state.now();
-    if day > today(now) {
-        return Err(AppError::bad_field(
-            "day",
-            "day: a diary entry cannot be for a future day",
-        ));
-    }
-    if day < patient.procedure_date {
-        return Err(AppError::bad_field("day", "day: before the procedure"));
-    }
-    let pain = u8::try_from(body.pain)
-        .ok()
-        .filter(|p| *p <= 10)
-        .ok_or_else(|| AppError::bad_field("pain", "pain: must be a whole number from 0 to 10"))?;
-    let note = body
-        .note
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
-    {
-        return Err(AppError::bad_field(
-            "note",
-            format!("note: at most {NOTE_LIMIT} characters"),
-        ));
-    }
-    let pain_day = (day - patient.procedure_date).num_days();
-    let case = recovery::diary_case(
-        &state.content,
-        &profile(patient, now),
-        pain,
-        Some(pain_day),
-        &body.facts,
-    )?;
-    let entry = state
-        .store
-        .upsert_diary_entry(
-            NewDiaryEntry {
-                patient_id: patient.id.clone(),
-                day,
-                pain: i16::from(pain),
-                facts: Value::Object(body.facts),
-                note,
-            },
-            now,
-        )
-        .await?;
-    audit::record(
+    let written = service::write_day(
         &state,
         &auth.actor,
-        "diary.write",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(day.to_string()),
+        &auth.patient,
+        service::DayInput {
+            day,
+            pain: body.pain,
+            facts: body.facts,
+            note: body.note,
+        },
     )
     .await?;
-    let decision = triage(&state.content, &case);
-    state.metrics.observe_decision(decision.level);
-    let missed = missed(&state, patient, &case, day).await?;
-    let escalation = escalate::apply(
-        &state,
-        patient,
-        &decision,
-        &missed,
-        "diary",
-        &format!("{}/{day}", patient.id),
-    )
-    .await?;
-    if escalation.is_some() {
-        // Keep the decision that raised it, reproducibly, and move her level up.
-        let lang = state.content.default_lang();
-        let view = DecisionView::new(&state.content, &decision, lang);
-        state
-            .store
-            .insert_checkin(
-                aftercare_store::NewCheckin {
-                    patient_id: patient.id.clone(),
-                    session_id: None,
-                    answers: Value::Object(case.to_json(&state.content)),
-                    decision: serde_json::to_value(&view)
-                        .map_err(|e| AppError::Internal(e.to_string()))?,
-                    level: decision.level.as_str().to_string(),
-                    status: "diary".into(),
-                    content_version: state.content.version.clone(),
-                },
-                now,
-            )
-            .await?;
-    }
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
-    let view = DecisionView::new(&state.content, &decision, lang);
+    let view = DecisionView::new(&state.content, &written.decision, lang);
     Ok(Json(DiaryWritten {
-        entry,
+        entry: written.entry,
         decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
-        escalation,
+        escalation: written.escalation,
     }))
-}
-
-/// The milestones of the expected course that the diary up to `day` has missed.
-async fn missed(
-    state: &AppState,
-    patient: &Patient,
-    case: &aftercare_core::Case,
-    day: NaiveDate,
-) -> Result<Vec<aftercare_core::RecoveryCheck>, AppError> {
-    let entries = state
-        .store
-        .list_diary(&patient.id, patient.procedure_date, day)
-        .await?;
-    let points: Vec<DiaryPoint> = entries
-        .iter()
-        .map(|e| DiaryPoint {
-            day: (e.day - patient.procedure_date).num_days(),
-            pain: u8::try_from(e.pain).unwrap_or(10),
-        })
-        .collect();
-    Ok(recovery::missed_milestones(&state.content, case, &points))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -269,7 +167,4 @@ pub async fn list(
     Ok(Json(state.store.list_diary(&patient.id, from, to).await?))
 }
 
-pub fn parse_day(s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| AppError::bad_field("day", format!("day: {s:?} is not a date (YYYY-MM-DD)")))
-}
+pub use service::parse_day;

@@ -4,9 +4,9 @@
 //! without a check-in), for the signed-in clinician's clinic only: the clinic comes from her
 //! session, never from the request. Enrolling a patient makes the two secrets she signs in
 //! with: a 256-bit link token (her personal link, `public_url/p/{token}`, also printed as a QR
-//! code drawn here as SVG) and a short code to type, from an alphabet without look-alikes.
+//! code drawn here as SVG) and a short code to type (`crate::patient::new_enrolment_code`).
 
-use super::auth::{random_bytes, random_token, Clinician};
+use super::auth::{random_token, Clinician};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
@@ -21,10 +21,6 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Letters and digits that cannot be misread for one another (no 0/O, 1/I/L).
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-/// Characters in an enrolment code (31^10: about 50 bits; the start form is rate limited).
-pub const CODE_LENGTH: usize = 10;
 /// The longest display name.
 pub const NAME_LIMIT: usize = 100;
 /// The levels the board filters on (`none`: no check-in yet).
@@ -49,21 +45,12 @@ pub fn procedures(content: &Content) -> Vec<(String, String)> {
     }
 }
 
-/// A new enrolment code.
-pub fn new_code() -> Result<String, AppError> {
-    let bytes = random_bytes::<CODE_LENGTH>()?;
-    // 256 % 31 != 0 leaves a tiny bias towards the first letters: harmless for a code that is
-    // rate limited and paired with a person.
-    Ok(bytes
-        .iter()
-        .map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char)
-        .collect())
-}
-
-/// A code as it is printed and read aloud: `ABCDE-FGHJK`.
+/// A code as it is printed and read aloud, in two halves: `ABCD-EFGH` (the start form ignores
+/// the dash).
 pub fn format_code(code: &str) -> String {
-    if code.len() == CODE_LENGTH && code.is_ascii() {
-        format!("{}-{}", &code[..5], &code[5..])
+    if code.len() >= 6 && code.is_ascii() {
+        let half = code.len() / 2;
+        format!("{}-{}", &code[..half], &code[half..])
     } else {
         code.to_string()
     }
@@ -144,7 +131,7 @@ pub async fn enrol(
                 NewPatient {
                     clinic_id: clinic_id.to_string(),
                     display_name: name.clone(),
-                    enrolment_code: new_code()?,
+                    enrolment_code: crate::patient::new_enrolment_code(),
                     link_token: random_token()?,
                     procedure: body.procedure.clone(),
                     procedure_date: body.procedure_date,
@@ -367,11 +354,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_use_the_unambiguous_alphabet_and_print_in_two_halves() {
-        let c = new_code().expect("code");
-        assert_eq!(c.len(), CODE_LENGTH);
-        assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)));
-        assert_eq!(format_code("ABCDEFGHJK"), "ABCDE-FGHJK");
+    fn codes_print_in_two_halves() {
+        assert_eq!(format_code("ABCDEFGH"), "ABCD-EFGH");
+        assert_eq!(format_code("ABC"), "ABC");
     }
 
     #[test]

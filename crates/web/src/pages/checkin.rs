@@ -1,0 +1,428 @@
+//! The check-in questionnaire, driven by the engine: each step asks the next questions of the
+//! decision's `ask` (the most urgent open rule's facts first), up to four from one section.
+//!
+//! Nothing is stored while she answers: the answers so far travel in the form itself as hidden
+//! `a.<fact>` fields, so an anonymous check-in leaves no trace on the server unless she chooses to
+//! save it with her enrolment code. A signed-in patient's final check-in is stored through
+//! [`crate::service::checkin::store_final`], like the API's.
+
+use super::form::Form;
+use super::layout::Ctx;
+use super::session;
+use crate::audit;
+use crate::error::AppError;
+use crate::service::checkin::{decide_at, plan_questions, store_final};
+use aftercare_core::content::FactKind;
+use aftercare_core::{CaseError, Content, Level, QuestionView, Status};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// At most this many questions on one step.
+pub const PER_STEP: usize = 4;
+
+/// Field names of answers: `a.<fact id>`.
+const PREFIX: &str = "a.";
+
+/// The answers in a submitted form: typed values, what was typed (to show it again), and the
+/// fields that could not be read (fact id to UI text key).
+struct Answers {
+    values: Map<String, Value>,
+    raw: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+}
+
+fn read_answers(content: &Content, form: &Form) -> Answers {
+    let mut out = Answers {
+        values: Map::new(),
+        raw: BTreeMap::new(),
+        errors: BTreeMap::new(),
+    };
+    for (name, raw) in &form.0 {
+        let Some(id) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(fact) = content.fact(id) else {
+            continue;
+        };
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        out.raw
+            .insert(id.to_string(), raw.chars().take(32).collect());
+        let parsed = match &fact.kind {
+            FactKind::Bool => match raw {
+                "yes" => Ok(Value::Bool(true)),
+                "no" => Ok(Value::Bool(false)),
+                _ => Err("answer_required"),
+            },
+            FactKind::Enum { values, .. } => {
+                if values.iter().any(|v| v == raw) {
+                    Ok(Value::String(raw.to_string()))
+                } else {
+                    Err("answer_required")
+                }
+            }
+            FactKind::Number {
+                min, max, integer, ..
+            } => match raw.replace(',', ".").parse::<f64>() {
+                Ok(x)
+                    if x.is_finite()
+                        && min.is_none_or(|m| x >= m)
+                        && max.is_none_or(|m| x <= m)
+                        && (!*integer || x.fract() == 0.0) =>
+                {
+                    Ok(fact.value_to_json(aftercare_core::Value::Number(x)))
+                }
+                _ => Err(if *integer {
+                    "answer_whole_number"
+                } else {
+                    "answer_number"
+                }),
+            },
+        };
+        match parsed {
+            Ok(v) => {
+                out.values.insert(id.to_string(), v);
+            }
+            Err(key) => {
+                out.errors.insert(id.to_string(), key.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Drops answers whose question no longer applies (she changed an earlier answer), so the case
+/// stays consistent.
+fn prune(content: &Content, answers: &mut Map<String, Value>) {
+    for _ in 0..content.facts.len() {
+        match aftercare_core::Case::from_map(content, answers) {
+            Err(CaseError::Inconsistent { field, .. }) => {
+                answers.remove(&field);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The next questions: the first of `ask`, and more of `ask` from its section.
+fn next_questions(content: &Content, ask: &[u16]) -> Vec<String> {
+    let Some(&first) = ask.first() else {
+        return Vec::new();
+    };
+    let section = content.facts[first as usize].section;
+    ask.iter()
+        .filter(|&&f| content.facts[f as usize].section == section)
+        .take(PER_STEP)
+        .map(|&f| content.facts[f as usize].id.clone())
+        .collect()
+}
+
+/// An answer as the form field holds it.
+fn raw_of(v: &Value) -> String {
+    match v {
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An answer in words.
+fn label_of(ctx: &Ctx, id: &str, v: &Value) -> String {
+    let Some(idx) = ctx.state.content.fact_index(id) else {
+        return raw_of(v);
+    };
+    let q = QuestionView::new(&ctx.state.content, idx, ctx.lang);
+    match v {
+        Value::Bool(b) => ctx.t(if *b { "yes" } else { "no" }),
+        Value::String(s) => q
+            .options
+            .iter()
+            .find(|o| o.value == s)
+            .map(|o| o.label.to_string())
+            .unwrap_or_else(|| s.clone()),
+        other => other.to_string(),
+    }
+}
+
+/// Hidden fields carrying every answer except those asked on this step.
+fn hidden(answers: &Map<String, Value>, except: &[String]) -> Vec<Value> {
+    answers
+        .iter()
+        .filter(|(k, _)| !except.contains(k))
+        .map(|(k, v)| json!({ "name": format!("{PREFIX}{k}"), "value": raw_of(v) }))
+        .collect()
+}
+
+/// The answers so far, in questionnaire order, for the review.
+fn summary(ctx: &Ctx, answers: &Map<String, Value>) -> Vec<Value> {
+    let content = &ctx.state.content;
+    content
+        .facts
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, f)| {
+            let v = answers.get(&f.id)?;
+            let q = QuestionView::new(content, idx as u16, ctx.lang);
+            Some(json!({ "id": f.id, "question": q.question, "answer": label_of(ctx, &f.id, v) }))
+        })
+        .collect()
+}
+
+fn question_model(ctx: &Ctx, id: &str, answers: &Answers) -> Option<Value> {
+    let idx = ctx.state.content.fact_index(id)?;
+    let q = QuestionView::new(&ctx.state.content, idx, ctx.lang);
+    let current = answers
+        .raw
+        .get(id)
+        .cloned()
+        .or_else(|| answers.values.get(id).map(raw_of))
+        .unwrap_or_default();
+    let options: Vec<Value> = match q.kind {
+        "bool" => vec![
+            json!({ "value": "yes", "label": ctx.t("yes"), "checked": current == "yes" }),
+            json!({ "value": "no", "label": ctx.t("no"), "checked": current == "no" }),
+        ],
+        _ => q
+            .options
+            .iter()
+            .map(|o| json!({ "value": o.value, "label": o.label, "checked": current == o.value }))
+            .collect(),
+    };
+    let error = answers.errors.get(id).map(|key| ctx.t(key));
+    Some(json!({
+        "id": q.id,
+        "name": format!("{PREFIX}{}", q.id),
+        "kind": q.kind,
+        "question": q.question,
+        "help": q.help,
+        "section_title": q.section_title,
+        "options": options,
+        "value": current,
+        "min": q.min,
+        "max": q.max,
+        "integer": q.integer,
+        "optional": q.optional,
+        "error": error,
+    }))
+}
+
+/// Renders one step of questions.
+async fn render_step(
+    ctx: &Ctx,
+    answers: &Answers,
+    step: &[String],
+    remaining: usize,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let questions: Vec<Value> = step
+        .iter()
+        .filter_map(|id| question_model(ctx, id, answers))
+        .collect();
+    let answered = answers.values.keys().filter(|k| !step.contains(k)).count();
+    let percent = (answered * 100 / (answered + remaining.max(1))).min(95);
+    let errors: Vec<Value> = step
+        .iter()
+        .filter_map(|id| answers.errors.get(id).map(|key| (id, key)))
+        .filter_map(|(id, key)| {
+            let idx = ctx.state.content.fact_index(id)?;
+            let q = QuestionView::new(&ctx.state.content, idx, ctx.lang);
+            Some(json!({ "id": id, "question": q.question, "message": ctx.t(key) }))
+        })
+        .collect();
+    ctx.render_status(
+        status,
+        "checkin.html",
+        json!({
+            "questions": questions,
+            "section_title": questions.first().and_then(|q| q.get("section_title")).cloned(),
+            "step": step.join(","),
+            "hidden": hidden(&answers.values, step),
+            "answered": answered,
+            "percent": percent,
+            "summary": summary(ctx, &answers.values),
+            "errors": errors,
+        }),
+    )
+    .await
+}
+
+/// Decides the answers and either asks the next step or shows (anonymous) or stores and shows
+/// (signed in) the final decision.
+async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> {
+    let content = &ctx.state.content;
+    prune(content, &mut answers.values);
+    let (case, decision) = match decide_at(
+        &ctx.state,
+        ctx.patient.as_ref(),
+        &answers.values,
+        ctx.state.now(),
+    ) {
+        Ok(decided) => decided,
+        Err(AppError::Case(e)) => {
+            // Not expected from the form's own fields; show the question again with the error.
+            let field = e.field().unwrap_or_default().to_string();
+            answers.values.remove(&field);
+            answers
+                .errors
+                .insert(field.clone(), "answer_required".into());
+            let remaining = content.facts.len();
+            return render_step(
+                ctx,
+                &answers,
+                &[field],
+                remaining,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
+    // Once the level is settled, and unless she must get help now, complete her care plan.
+    let ask = if decision.status == Status::Final && decision.level <= Level::Soon {
+        plan_questions(content, &case)
+    } else {
+        decision.ask.clone()
+    };
+    let step = next_questions(content, &ask);
+    if !step.is_empty() {
+        return render_step(ctx, &answers, &step, ask.len(), StatusCode::OK).await;
+    }
+    if let Some(patient) = &ctx.patient {
+        let (stored, _) = store_final(
+            &ctx.state,
+            &ctx.actor,
+            patient,
+            None,
+            &answers.values,
+            &decision,
+            ctx.lang,
+        )
+        .await?;
+        return Ok(Redirect::to(&format!("/me/checkins/{}", stored.id)).into_response());
+    }
+    let today = crate::patient::today(ctx.state.now());
+    let d = super::decision::model_of(ctx, &decision, ctx.lang, today);
+    ctx.render(
+        "decision.html",
+        json!({ "d": d, "stored": false, "answers": hidden(&answers.values, &[]) }),
+    )
+    .await
+}
+
+/// `GET /checkin`: the first step.
+pub async fn begin(ctx: Ctx) -> Result<Response, AppError> {
+    let answers = Answers {
+        values: Map::new(),
+        raw: BTreeMap::new(),
+        errors: BTreeMap::new(),
+    };
+    if let Some(p) = &ctx.patient {
+        audit::record(
+            &ctx.state,
+            &ctx.actor,
+            "checkin.open",
+            Some(&p.id),
+            Some(&p.clinic_id),
+            None,
+        )
+        .await?;
+    }
+    advance(&ctx, answers).await
+}
+
+/// `POST /checkin`: answers of a step, a request to review, or to change one answer.
+pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let content = &ctx.state.content;
+    let mut answers = read_answers(content, &form);
+    if let Some(id) = form.get("edit").filter(|id| content.fact(id).is_some()) {
+        let step = vec![id.to_string()];
+        answers.errors.clear();
+        return render_step(&ctx, &answers, &step, content.facts.len(), StatusCode::OK).await;
+    }
+    if form.get("action") == Some("review") {
+        return ctx
+            .render(
+                "review.html",
+                json!({ "summary": summary(&ctx, &answers.values), "hidden": hidden(&answers.values, &[]) }),
+            )
+            .await;
+    }
+    let step: Vec<String> = form
+        .get("step")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| content.fact(id).is_some())
+        .map(str::to_string)
+        .collect();
+    for id in &step {
+        let optional = content.fact(id).is_some_and(|f| f.is_optional());
+        if !optional && !answers.values.contains_key(id) && !answers.errors.contains_key(id) {
+            answers.errors.insert(id.clone(), "answer_required".into());
+        }
+    }
+    // Only this step's questions can be wrong: others came back from hidden fields we wrote.
+    answers.errors.retain(|id, _| step.contains(id));
+    if !answers.errors.is_empty() {
+        return render_step(
+            &ctx,
+            &answers,
+            &step,
+            content.facts.len(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    advance(&ctx, answers).await
+}
+
+/// `POST /checkin/save`: an anonymous check-in saved with her enrolment code. Signs her in and
+/// stores the check-in (or, if what the clinic knows of her opens new questions, asks them).
+pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let code = session::normalise_code(form.get("code").unwrap_or_default());
+    let address = ctx.actor.address.clone().unwrap_or_default();
+    if !ctx.state.pages.code_limit.allow(&address) {
+        return Err(AppError::TooManyRequests);
+    }
+    let Some(patient) = session::find_by_code(&ctx.state, &code).await? else {
+        let answers = read_answers(&ctx.state.content, &form);
+        let today = crate::patient::today(ctx.state.now());
+        let decision = decide_at(&ctx.state, None, &answers.values, ctx.state.now())?.1;
+        let d = super::decision::model_of(&ctx, &decision, ctx.lang, today);
+        return ctx
+            .render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "decision.html",
+                json!({ "d": d, "stored": false, "answers": hidden(&answers.values, &[]), "save_error": ctx.t("code_unknown"), "code": code }),
+            )
+            .await;
+    };
+    ctx.actor = audit::Actor {
+        kind: "patient",
+        id: Some(patient.id.clone()),
+        address: ctx.actor.address.clone(),
+    };
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "patient.sign_in",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some("code".into()),
+    )
+    .await?;
+    let cookie = session::signed_in(&ctx.state, &patient, "/me");
+    ctx.patient = Some(patient);
+    let answers = read_answers(&ctx.state.content, &form);
+    let mut response = advance(&ctx, answers).await?;
+    for v in cookie.headers().get_all(axum::http::header::SET_COOKIE) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v.clone());
+    }
+    Ok(response)
+}

@@ -1,0 +1,165 @@
+//! Contact the clinic: name, how to reach her, a message and consent to be contacted, stored as
+//! a contact request for the clinic's team. Bots are kept out by a honeypot field (a filled one
+//! is answered like a success and dropped) and a per-address rate limit; a person who makes a
+//! mistake gets the form back with what she typed and what to fix.
+
+use super::form::Form;
+use super::layout::Ctx;
+use crate::audit;
+use crate::error::AppError;
+use aftercare_store::NewContactRequest;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The hidden field only a bot fills.
+pub const HONEYPOT: &str = "website";
+
+const NAME_LIMIT: usize = 200;
+const CONTACT_LIMIT: usize = 200;
+const MESSAGE_LIMIT: usize = 4000;
+
+fn clinics_model(all: &[aftercare_store::Clinic]) -> Vec<Value> {
+    all.iter()
+        .map(|c| json!({ "slug": c.slug, "name": c.name }))
+        .collect()
+}
+
+/// `GET /contact`.
+pub async fn form(ctx: Ctx) -> Result<Response, AppError> {
+    let clinic = ctx.clinic().await?;
+    let clinics = if clinic.is_none() {
+        clinics_model(&ctx.state.store.list_clinics().await?)
+    } else {
+        Vec::new()
+    };
+    let name = ctx
+        .patient
+        .as_ref()
+        .map(|p| p.display_name.clone())
+        .unwrap_or_default();
+    ctx.render(
+        "contact.html",
+        json!({
+            "values": { "name": name, "contact": "", "message": "", "consent": false },
+            "field_errors": {},
+            "errors": [],
+            "clinics": clinics,
+            "clinic_slug": clinic.as_ref().map(|c| c.slug.clone()),
+        }),
+    )
+    .await
+}
+
+/// `POST /contact`.
+pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    if ctx.clinic_slug.is_none() {
+        ctx.clinic_slug = form
+            .get("clinic")
+            .map(str::to_string)
+            .filter(|s| s.len() <= 64);
+    }
+    let address = ctx.actor.address.clone().unwrap_or_default();
+    let values = json!({
+        "name": form.text("name"),
+        "contact": form.text("contact"),
+        "message": form.text("message"),
+        "consent": form.get("consent") == Some("yes"),
+    });
+    let clinic = ctx.clinic().await?;
+    let render_form = |ctx: &Ctx,
+                       status: StatusCode,
+                       errors: BTreeMap<&'static str, &'static str>,
+                       clinics: Vec<Value>| {
+        let list: Vec<Value> = errors
+            .iter()
+            .map(|(field, key)| json!({ "field": field, "message": ctx.t(key) }))
+            .collect();
+        let by_field: Map<String, Value> = errors
+            .iter()
+            .map(|(field, key)| (field.to_string(), json!(ctx.t(key))))
+            .collect();
+        json!({
+            "status": status.as_u16(),
+            "values": values,
+            "field_errors": by_field,
+            "errors": list,
+            "clinics": clinics,
+            "clinic_slug": clinic.as_ref().map(|c| c.slug.clone()),
+        })
+    };
+    if !ctx.state.pages.contact_limit.allow(&address) {
+        let mut errors = BTreeMap::new();
+        errors.insert("form", "error_rate_limited");
+        let page = render_form(&ctx, StatusCode::TOO_MANY_REQUESTS, errors, Vec::new());
+        return ctx
+            .render_status(StatusCode::TOO_MANY_REQUESTS, "contact.html", page)
+            .await;
+    }
+    if !form.text(HONEYPOT).is_empty() {
+        // A bot: look like a success, keep nothing.
+        tracing::info!("contact form honeypot filled; dropped");
+        return ctx.render("contact_sent.html", json!({})).await;
+    }
+    let name = form.text("name");
+    let contact = form.text("contact");
+    let message = form.text("message");
+    let consent = form.get("consent") == Some("yes");
+    let mut errors = BTreeMap::new();
+    if name.is_empty() {
+        errors.insert("name", "contact_name_required");
+    } else if name.chars().count() > NAME_LIMIT {
+        errors.insert("name", "contact_too_long");
+    }
+    if contact.is_empty() {
+        errors.insert("contact", "contact_contact_required");
+    } else if contact.chars().count() > CONTACT_LIMIT {
+        errors.insert("contact", "contact_too_long");
+    }
+    if message.is_empty() {
+        errors.insert("message", "contact_message_required");
+    } else if message.chars().count() > MESSAGE_LIMIT {
+        errors.insert("message", "contact_too_long");
+    }
+    if !consent {
+        errors.insert("consent", "contact_consent_required");
+    }
+    let clinics = if clinic.is_none() {
+        errors.insert("clinic", "contact_clinic_required");
+        clinics_model(&ctx.state.store.list_clinics().await?)
+    } else {
+        Vec::new()
+    };
+    let Some(clinic) = clinic.clone().filter(|_| errors.is_empty()) else {
+        let page = render_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, errors, clinics);
+        return ctx
+            .render_status(StatusCode::UNPROCESSABLE_ENTITY, "contact.html", page)
+            .await;
+    };
+    let stored = ctx
+        .state
+        .store
+        .create_contact_request(
+            NewContactRequest {
+                clinic_id: clinic.id.clone(),
+                name,
+                contact,
+                message,
+                consent,
+            },
+            ctx.state.now(),
+        )
+        .await?;
+    let patient_id = ctx.patient.as_ref().map(|p| p.id.clone());
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "contact.create",
+        patient_id.as_deref(),
+        Some(&clinic.id),
+        Some(stored.id),
+    )
+    .await?;
+    ctx.render("contact_sent.html", json!({})).await
+}

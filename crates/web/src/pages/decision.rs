@@ -1,0 +1,171 @@
+//! The decision page: the level in plain words and what to do right now first (for an emergency,
+//! the emergency number as a button before anything else), then why, the personal care plan
+//! with real dates, the signs to watch for and when to check in again. Prints as a one-page
+//! handout. Used for an anonymous check-in's result and for a patient's stored check-ins.
+
+use super::layout::Ctx;
+use crate::audit;
+use crate::error::AppError;
+use crate::service::checkin::decide_at;
+use aftercare_core::content::Texts;
+use aftercare_core::{Decision, DecisionView, Lang};
+use axum::extract::Path;
+use axum::response::Response;
+use chrono::{Datelike, Duration, NaiveDate};
+use serde_json::{json, Value};
+
+/// A date in the words of a language: "Thursday 6 March", "jueves 6 de marzo".
+pub fn format_date(texts: &Texts, date: NaiveDate) -> String {
+    let weekday = texts
+        .ui(&format!("weekday_{}", date.weekday().number_from_monday()))
+        .to_string();
+    let month = texts.ui(&format!("month_{}", date.month())).to_string();
+    texts
+        .ui("date_format")
+        .replace("{weekday}", &weekday)
+        .replace("{day}", &date.day().to_string())
+        .replace("{month}", &month)
+}
+
+/// The page's model of a decision, from its [`DecisionView`] (as JSON, so a stored view from an
+/// older content version renders the same way), with the plan's day offsets turned into dates
+/// counted from `base` (the day of the check-in).
+pub fn model(ctx: &Ctx, view: &Value, base: NaiveDate) -> Value {
+    let texts = ctx.texts();
+    let date = |days: i64| format_date(texts, base + Duration::days(days));
+    let str_of = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let level = str_of(view, "level");
+    let reasons: Vec<Value> = view
+        .get("reasons")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .map(|r| json!({ "explanation": str_of(r, "explanation"), "source": str_of(r, "source") }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let plan: Vec<Value> = view
+        .get("plan")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|p| {
+                    let starts = p.get("starts_in_days").and_then(Value::as_i64);
+                    let ends = p.get("ends_in_days").and_then(Value::as_i64);
+                    let mut when = Vec::new();
+                    match (starts.filter(|s| *s > 0), ends.filter(|e| *e >= 0)) {
+                        (Some(s), Some(e)) => when.push(
+                            texts
+                                .ui("plan_from_until")
+                                .replace("{from}", &date(s))
+                                .replace("{until}", &date(e)),
+                        ),
+                        (Some(s), None) => {
+                            when.push(texts.ui("plan_from").replace("{date}", &date(s)))
+                        }
+                        (None, Some(e)) => {
+                            when.push(texts.ui("plan_until").replace("{date}", &date(e)))
+                        }
+                        (None, None) => {}
+                    }
+                    if let Some(then) = p.get("then") {
+                        let at = then
+                            .get("starts_in_days")
+                            .and_then(Value::as_i64)
+                            .unwrap_or(0);
+                        when.push(
+                            texts
+                                .ui("plan_then")
+                                .replace("{title}", &str_of(then, "title"))
+                                .replace("{date}", &date(at)),
+                        );
+                    }
+                    let slug = str_of(p, "education");
+                    let education = ctx
+                        .state
+                        .pages
+                        .education
+                        .get(&slug, &texts.code)
+                        .map(|page| json!({ "slug": slug, "title": page.title }));
+                    json!({
+                        "title": str_of(p, "title"),
+                        "text": str_of(p, "text"),
+                        "when": when,
+                        "education": education,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let watch: Vec<Value> = view
+        .get("watch_for")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let again = view
+        .get("check_in_again_hours")
+        .and_then(Value::as_u64)
+        .map(|h| {
+            texts
+                .ui("check_in_again")
+                .replace("{hours}", &h.to_string())
+        });
+    json!({
+        "level": level,
+        "headline": str_of(view, "headline"),
+        "now": str_of(view, "now"),
+        "reasons": reasons,
+        "plan": plan,
+        "watch_for": watch,
+        "check_in_again": again,
+        "content_version": str_of(view, "content_version"),
+        "date": format_date(texts, base),
+    })
+}
+
+/// The model of a fresh decision, in the page's language.
+pub fn model_of(ctx: &Ctx, decision: &Decision, lang: Lang, base: NaiveDate) -> Value {
+    let view = DecisionView::new(&ctx.state.content, decision, lang);
+    let view = serde_json::to_value(&view).unwrap_or(Value::Null);
+    model(ctx, &view, base)
+}
+
+/// `GET /me/checkins/{id}`: one of her stored check-ins, re-decided as of the time it was made
+/// so it reads in the language she now uses (or as stored, if the content has changed since).
+pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    let checkin = match ctx.state.store.get_checkin(&id).await? {
+        Some(c) if c.patient_id == patient.id => c,
+        _ => return Err(AppError::NotFound),
+    };
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "checkin.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some(checkin.id.clone()),
+    )
+    .await?;
+    let base = checkin.created_at.date_naive();
+    let answers = checkin.answers.as_object().cloned().unwrap_or_default();
+    let page = if checkin.content_version == ctx.state.content.version {
+        match decide_at(&ctx.state, Some(patient), &answers, checkin.created_at) {
+            Ok((_, decision)) => model_of(&ctx, &decision, ctx.lang, base),
+            Err(_) => model(&ctx, &checkin.decision, base),
+        }
+    } else {
+        model(&ctx, &checkin.decision, base)
+    };
+    ctx.render(
+        "decision.html",
+        json!({ "d": page, "stored": true, "answers": [] }),
+    )
+    .await
+}

@@ -1,0 +1,65 @@
+//! Error pages. Handlers of this router return [`AppError`]s like the API's; this layer turns
+//! any `application/problem+json` response of the pages into an HTML page in the visitor's
+//! language that says what to do next, with the same status. Detail stays in the log.
+
+use super::layout::{base, no_store};
+use crate::lang;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::{json, Value};
+
+pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let explicit = req
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
+    let lang = lang::negotiate(&state.content, explicit.as_deref(), req.headers());
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !is_problem {
+        return response;
+    }
+    let status = response.status();
+    let key = match status {
+        StatusCode::UNAUTHORIZED => "error_unauthorized",
+        StatusCode::FORBIDDEN => "error_forbidden",
+        StatusCode::NOT_FOUND => "error_not_found",
+        StatusCode::TOO_MANY_REQUESTS => "error_rate_limited",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
+        StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
+        _ => "error_internal",
+    };
+    let mut ctx = base(&state, lang, &path, None, None);
+    ctx.insert("status".into(), json!(status.as_u16()));
+    ctx.insert("error_key".into(), json!(key));
+    ctx.insert(
+        "show_start".into(),
+        json!(status == StatusCode::UNAUTHORIZED),
+    );
+    match state
+        .pages
+        .templates
+        .render("error.html", Value::Object(ctx))
+    {
+        Ok(html) => {
+            let mut out = (status, no_store(), Html(html)).into_response();
+            for v in response.headers().get_all(header::SET_COOKIE) {
+                out.headers_mut().append(header::SET_COOKIE, v.clone());
+            }
+            out
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the error page cannot be rendered");
+            (status, "Error").into_response()
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The patient's web app: server-rendered HTML pages that work without JavaScript, in every
+//! language of the content, on a phone held in one hand.
+//!
+//! # Building blocks (reused by the clinic workspace)
+//!
+//! - [`templates`]: one `minijinja` environment built at start-up from templates embedded in the
+//!   binary (`crates/web/templates/`), auto-escaping every `.html` and `.svg` template. Pages
+//!   render with [`Ctx::render`], which adds the common context (language, UI words `t`, CSRF
+//!   token, announcement, language links) to the page's own. The layout is `base.html`, with the
+//!   blocks `title`, `top` (before the header: the emergency call), `main` and `scripts`.
+//! - [`csrf`]: a double-submit token: an HttpOnly cookie and a hidden `_csrf` form field (or an
+//!   `x-csrf-token` header) that must match on every POST, PUT, PATCH and DELETE that reaches
+//!   this router. Templates get the token as `csrf`; include `{{ csrf_field() }}`-like markup by
+//!   writing `<input type="hidden" name="_csrf" value="{{ csrf }}">` in each form.
+//! - [`layout`]: the per-request context ([`Ctx`]) every page handler takes.
+//! - `/static/app.css` and `/static/app.js`: the one stylesheet and script, embedded, served with
+//!   a year-long immutable cache; their URLs carry a digest of their content (`static_css`,
+//!   `static_js` in templates).
+//! - Errors: a handler returns `Result<Response, AppError>`; the [`errors`] layer turns any error
+//!   response of this router into an HTML page in the visitor's language.
+//!
+//! Patient identity is the secret token of her personal link, kept in an HttpOnly, Secure,
+//! SameSite=Lax cookie ([`session`]); every read or write of her data is audited.
+
+pub mod chart;
+pub mod checkin;
+pub mod contact;
+pub mod cookie;
+pub mod csrf;
+pub mod decision;
+pub mod diary;
+pub mod education;
+pub mod errors;
+pub mod form;
+pub mod layout;
+pub mod limit;
+pub mod session;
+pub mod static_files;
+pub mod templates;
+
+pub use layout::Ctx;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use std::time::Duration;
+
+/// What the pages keep for the life of the server: the templates, the education texts and the
+/// rate limits.
+pub struct PageState {
+    pub templates: templates::Templates,
+    pub education: education::Library,
+    /// Contact form submissions per client address.
+    pub contact_limit: limit::RateLimit,
+    /// Enrolment code attempts per client address (codes are short: guessing must be slow).
+    pub code_limit: limit::RateLimit,
+}
+
+impl PageState {
+    pub fn new() -> PageState {
+        PageState {
+            templates: templates::Templates::new(),
+            education: education::Library::bundled(),
+            contact_limit: limit::RateLimit::new(5, Duration::from_secs(600)),
+            code_limit: limit::RateLimit::new(10, Duration::from_secs(600)),
+        }
+    }
+}
+
+impl Default for PageState {
+    fn default() -> Self {
+        PageState::new()
+    }
+}
+
+/// The pages' routes with their layers: CSRF on every unsafe request, HTML error pages.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::home))
+        .route("/start", get(session::start_form).post(session::start))
+        .route("/p/{token}", get(session::open_link))
+        .route("/signout", post(session::sign_out))
+        .route("/me", get(session::me))
+        .route("/me/checkins/{id}", get(decision::stored))
+        .route("/me/diary", get(diary::page).post(diary::write))
+        .route("/checkin", get(checkin::begin).post(checkin::step))
+        .route("/checkin/save", post(checkin::save))
+        .route("/learn", get(education::index))
+        .route("/learn/{slug}", get(education::page))
+        .route("/contact", get(contact::form).post(contact::submit))
+        .route("/static/{file}", get(static_files::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            errors::html_errors,
+        ))
+}

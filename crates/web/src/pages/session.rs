@@ -1,0 +1,193 @@
+//! How a patient is known to the pages: her personal link `/p/{token}` or her enrolment code
+//! sets an HttpOnly, Secure, SameSite=Lax cookie holding the link's secret token (the same
+//! credential the API takes as a bearer token), and every page looks her up from it. Signing
+//! out deletes the cookie. Also the two landing pages: the site's home and the patient's.
+
+use super::cookie::{self, CookieOptions};
+use super::form::Form;
+use super::layout::Ctx;
+use crate::audit;
+use crate::error::AppError;
+use crate::lang;
+use crate::patient::find_by_token;
+use crate::state::AppState;
+use aftercare_core::Level;
+use aftercare_store::Patient;
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+pub const COOKIE: &str = "aftercare_patient";
+
+/// How long a browser stays signed in: 30 days.
+const MAX_AGE: i64 = 30 * 24 * 3600;
+
+/// The patient whose token the cookie holds; `None` without a cookie or for an unknown token.
+pub async fn patient_from_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Patient>, AppError> {
+    let Some(token) = lang::cookie(headers, COOKIE).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match find_by_token(state, &token).await {
+        Ok(p) => Ok(Some(p)),
+        Err(AppError::Unauthorized) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs a patient in on this browser, then sends her to `to`.
+pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    let opts = CookieOptions {
+        secure: state.settings.secure_cookies,
+        max_age: Some(MAX_AGE),
+        same_site: "Lax",
+    };
+    if let Some(v) = cookie::set(COOKIE, &patient.link_token, opts) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// `GET /p/{token}`: the personal link.
+pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
+    let patient = find_by_token(&ctx.state, &token)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let actor = audit::Actor {
+        kind: "patient",
+        id: Some(patient.id.clone()),
+        address: ctx.actor.address.clone(),
+    };
+    audit::record(
+        &ctx.state,
+        &actor,
+        "patient.sign_in",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some("link".into()),
+    )
+    .await?;
+    Ok(signed_in(&ctx.state, &patient, "/me"))
+}
+
+/// `GET /`: what Aftercare is and the ways in.
+pub async fn home(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.render(
+        "home.html",
+        json!({ "education": super::education::links(&ctx) }),
+    )
+    .await
+}
+
+/// `GET /start`: the enrolment code form.
+pub async fn start_form(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.render("start.html", json!({ "code": "", "error": null }))
+        .await
+}
+
+/// `POST /start`: exchanges an enrolment code for the session cookie.
+pub async fn start(ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let code = normalise_code(form.get("code").unwrap_or_default());
+    let address = ctx.actor.address.clone().unwrap_or_default();
+    if !ctx.state.pages.code_limit.allow(&address) {
+        return ctx
+            .render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "start.html",
+                json!({ "code": code, "error": ctx.t("error_rate_limited") }),
+            )
+            .await;
+    }
+    match find_by_code(&ctx.state, &code).await? {
+        Some(patient) => {
+            let actor = audit::Actor {
+                kind: "patient",
+                id: Some(patient.id.clone()),
+                address: ctx.actor.address.clone(),
+            };
+            audit::record(
+                &ctx.state,
+                &actor,
+                "patient.sign_in",
+                Some(&patient.id),
+                Some(&patient.clinic_id),
+                Some("code".into()),
+            )
+            .await?;
+            Ok(signed_in(&ctx.state, &patient, "/me"))
+        }
+        None => {
+            ctx.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "start.html",
+                json!({ "code": code, "error": ctx.t("code_unknown") }),
+            )
+            .await
+        }
+    }
+}
+
+/// Codes are read aloud and typed on phones: ignore case, spaces and dashes.
+pub fn normalise_code(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .take(32)
+        .collect()
+}
+
+pub async fn find_by_code(state: &AppState, code: &str) -> Result<Option<Patient>, AppError> {
+    if code.is_empty() {
+        return Ok(None);
+    }
+    Ok(state.store.get_patient_by_code(code).await?)
+}
+
+/// `POST /signout`.
+pub async fn sign_out(ctx: Ctx) -> Result<Response, AppError> {
+    let mut response = Redirect::to("/").into_response();
+    if let Some(v) = cookie::clear(COOKIE, ctx.state.settings.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// `GET /me`: her home: how she is doing, and the ways on.
+pub async fn me(ctx: Ctx) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "patient.home",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let checkins = ctx.state.store.list_checkins(&patient.id).await?;
+    let texts = ctx.texts();
+    let last = checkins.first().map(|c| {
+        let level = Level::parse(&c.level).unwrap_or(Level::SelfCare);
+        json!({
+            "id": c.id,
+            "level": level.as_str(),
+            "headline": texts.levels[level.index()].title,
+            "date": super::decision::format_date(texts, c.created_at.date_naive()),
+        })
+    });
+    let today = crate::patient::today(ctx.state.now());
+    ctx.render(
+        "me.html",
+        json!({
+            "name": patient.display_name,
+            "days_since_procedure": (today - patient.procedure_date).num_days(),
+            "last": last,
+            "education": super::education::links(&ctx),
+        }),
+    )
+    .await
+}

@@ -1,0 +1,163 @@
+//! Writing a diary day: validate it, store a new version, audit it, triage the day on what is
+//! known, check the series against the expected course, and escalate when either calls for it.
+//! The API's `PUT /diary/{day}` and the diary page's form both come here.
+
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::escalate;
+use crate::patient::{profile, today};
+use crate::state::AppState;
+use aftercare_core::{recovery, triage, Case, Decision, DecisionView, DiaryPoint, RecoveryCheck};
+use aftercare_store::{DiaryEntry, Escalation, NewDiaryEntry, Patient};
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+/// The longest diary note kept, in characters.
+pub const NOTE_LIMIT: usize = 2000;
+
+/// A day's entry as the patient gave it, before validation.
+pub struct DayInput {
+    pub day: NaiveDate,
+    pub pain: i64,
+    pub facts: Map<String, Value>,
+    pub note: Option<String>,
+}
+
+/// What writing a day produced.
+pub struct DayWritten {
+    pub entry: DiaryEntry,
+    pub decision: Decision,
+    pub escalation: Option<Escalation>,
+}
+
+/// Validates, stores, audits, triages and escalates one diary day.
+pub async fn write_day(
+    state: &AppState,
+    actor: &Actor,
+    patient: &Patient,
+    input: DayInput,
+) -> Result<DayWritten, AppError> {
+    let now = state.now();
+    let day = input.day;
+    if day > today(now) {
+        return Err(AppError::bad_field(
+            "day",
+            "day: a diary entry cannot be for a future day",
+        ));
+    }
+    if day < patient.procedure_date {
+        return Err(AppError::bad_field("day", "day: before the procedure"));
+    }
+    let pain = u8::try_from(input.pain)
+        .ok()
+        .filter(|p| *p <= 10)
+        .ok_or_else(|| AppError::bad_field("pain", "pain: must be a whole number from 0 to 10"))?;
+    let note = input
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
+    {
+        return Err(AppError::bad_field(
+            "note",
+            format!("note: at most {NOTE_LIMIT} characters"),
+        ));
+    }
+    let pain_day = (day - patient.procedure_date).num_days();
+    let case = recovery::diary_case(
+        &state.content,
+        &profile(patient, now),
+        pain,
+        Some(pain_day),
+        &input.facts,
+    )?;
+    let entry = state
+        .store
+        .upsert_diary_entry(
+            NewDiaryEntry {
+                patient_id: patient.id.clone(),
+                day,
+                pain: i16::from(pain),
+                facts: Value::Object(input.facts),
+                note,
+            },
+            now,
+        )
+        .await?;
+    audit::record(
+        state,
+        actor,
+        "diary.write",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some(day.to_string()),
+    )
+    .await?;
+    let decision = triage(&state.content, &case);
+    state.metrics.observe_decision(decision.level);
+    let missed = missed(state, patient, &case, day).await?;
+    let escalation = escalate::apply(
+        state,
+        patient,
+        &decision,
+        &missed,
+        "diary",
+        &format!("{}/{day}", patient.id),
+    )
+    .await?;
+    if escalation.is_some() {
+        // Keep the decision that raised it, reproducibly, and move her level up.
+        let lang = state.content.default_lang();
+        let view = DecisionView::new(&state.content, &decision, lang);
+        state
+            .store
+            .insert_checkin(
+                aftercare_store::NewCheckin {
+                    patient_id: patient.id.clone(),
+                    session_id: None,
+                    answers: Value::Object(case.to_json(&state.content)),
+                    decision: serde_json::to_value(&view)
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                    level: decision.level.as_str().to_string(),
+                    status: "diary".into(),
+                    content_version: state.content.version.clone(),
+                },
+                now,
+            )
+            .await?;
+    }
+    Ok(DayWritten {
+        entry,
+        decision,
+        escalation,
+    })
+}
+
+/// The milestones of the expected course that the diary up to `day` has missed.
+async fn missed(
+    state: &AppState,
+    patient: &Patient,
+    case: &Case,
+    day: NaiveDate,
+) -> Result<Vec<RecoveryCheck>, AppError> {
+    let entries = state
+        .store
+        .list_diary(&patient.id, patient.procedure_date, day)
+        .await?;
+    let points: Vec<DiaryPoint> = entries
+        .iter()
+        .map(|e| DiaryPoint {
+            day: (e.day - patient.procedure_date).num_days(),
+            pain: u8::try_from(e.pain).unwrap_or(10),
+        })
+        .collect();
+    Ok(recovery::missed_milestones(&state.content, case, &points))
+}
+
+/// A `YYYY-MM-DD` day, or a 422 naming the `day` field.
+pub fn parse_day(s: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AppError::bad_field("day", format!("day: {s:?} is not a date (YYYY-MM-DD)")))
+}

@@ -1,0 +1,150 @@
+// The patient pages in a real browser: the walks a patient takes, on a phone, in both languages,
+// each page checked with axe-core (zero violations) and saved as a screenshot in artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, phonePage, check, runCheckin, isoDay } from './harness.mjs';
+
+let server;
+const pages = [];
+
+before(async () => {
+  server = await startServer();
+});
+
+after(async () => {
+  for (const p of pages) await p.done();
+  await server?.stop();
+});
+
+async function open(opts) {
+  const page = await phonePage(opts);
+  pages.push(page);
+  return page;
+}
+
+/** Self-care answers: back pain that began yesterday, getting better, nothing worrying. */
+const selfCare = {
+  procedure: 'labour_epidural',
+  hours_since_procedure: 100,
+  delivered: 'yes',
+  days_since_delivery: 4,
+  back_pain: 'yes',
+  pain_score: 4,
+  pain_days: 1,
+  pain_site: 'lower_back',
+  pain_course: 'improving',
+  breastfeeding: 'yes',
+};
+
+test('an emergency check-in goes from the first question to the emergency page', async () => {
+  const page = await open();
+  await page.goto(`${server.url}/`);
+  await check(page, 'home');
+  await page.getByRole('link', { name: 'Start a check-in' }).click();
+  await check(page, 'emergency-step-1');
+  // The first question is the most urgent one; answer yes to it.
+  const first = page.locator('form.questions fieldset.field').first();
+  await first.locator('input[value="yes"]').check();
+  await page.locator('form.questions fieldset.field').evaluateAll((fs) => fs.slice(1).forEach((f) => {
+    const no = f.querySelector('input[value="no"]') || f.querySelector('input[value="none"]');
+    if (no) no.checked = true;
+  }));
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('.level-emergency').count(), 1, 'the emergency level is shown');
+  const firstLink = page.locator('body a:not(.skip), body button').first();
+  assert.equal(await firstLink.getAttribute('href'), 'tel:112', 'the call button comes before anything else (after the hidden skip link)');
+  assert.match(await firstLink.innerText(), /112/);
+  await check(page, 'emergency-decision');
+});
+
+test('a signed-in self-care check-in ends in her stored plan with dates', async () => {
+  const page = await open();
+  await page.goto(`${server.url}${server.patient.link_path}`);
+  assert.match(page.url(), /\/me$/);
+  await check(page, 'me');
+  await page.getByRole('link', { name: 'Start a check-in' }).first().click();
+  const steps = await runCheckin(page, selfCare, 'selfcare');
+  assert.ok(steps >= 2);
+  assert.match(page.url(), /\/me\/checkins\//);
+  assert.equal(await page.locator('.level-self_care').count(), 1);
+  const plan = await page.locator('ol.plan').innerText();
+  assert.match(plan, /Until \w+ \d+ \w+/, 'the cold item runs until a date');
+  assert.match(plan, /Then: .*from \w+ \d+ \w+/, 'heat follows from a date');
+  await check(page, 'selfcare-decision');
+  await page.getByRole('link', { name: /Read more: Cold and heat/ }).click();
+  await check(page, 'learn-cold-and-heat');
+});
+
+test('a week of diary entries shows seven points on the chart', async () => {
+  const page = await open();
+  await page.goto(`${server.url}${server.patient.link_path}`);
+  await page.goto(`${server.url}/me/diary`);
+  await check(page, 'diary-empty');
+  for (let i = 7; i >= 1; i -= 1) {
+    await page.locator('#day').fill(isoDay(-i + 1));
+    await page.locator(`#pain input[value="${Math.max(0, i - 1)}"]`).check();
+    if (i === 1) await page.locator('#note').fill('Better <script>alert(1)</script> today');
+    await page.getByRole('button', { name: "Save today's entry" }).click();
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('.notice').count(), 1, `entry ${8 - i} saved`);
+  }
+  assert.equal(await page.locator('svg.pain-chart circle.pain-point').count(), 7);
+  assert.equal(await page.locator('table tbody tr').count(), 7);
+  assert.match(await page.locator('table').innerText(), /<script>alert\(1\)<\/script>/, 'the note shows as text');
+  await check(page, 'diary-week');
+});
+
+test('a contact form with the honeypot filled looks sent', async () => {
+  const page = await open();
+  await page.goto(`${server.url}/contact`);
+  await check(page, 'contact');
+  await page.getByRole('button', { name: 'Send message' }).click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('.error-summary').count(), 1, 'an empty form is refused with errors');
+  await check(page, 'contact-errors');
+  await page.getByLabel('Your name').fill('Bot');
+  await page.getByLabel('How can we reach you?').fill('bot@example.org');
+  await page.getByLabel('Your message').fill('Buy now');
+  await page.getByLabel(/I agree/).check();
+  await page.locator('#website').evaluate((el) => { el.value = 'http://spam.example'; });
+  await page.getByRole('button', { name: 'Send message' }).click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Message sent');
+  await check(page, 'contact-sent');
+});
+
+test('the whole check-in works in Spanish', async () => {
+  const page = await open({ locale: 'en-GB' });
+  await page.goto(`${server.url}/checkin`);
+  await page.getByRole('link', { name: 'Español' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'es');
+  await check(page, 'es-step-0');
+  const steps = await runCheckin(page, selfCare, 'es');
+  assert.ok(steps >= 2);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'es');
+  assert.equal(await page.locator('.level-self_care').count(), 1);
+  assert.match(await page.locator('ol.plan').innerText(), /Hasta el /);
+  await check(page, 'es-decision');
+  await page.goto(`${server.url}/learn`);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'es', 'the choice is remembered');
+  await check(page, 'es-learn');
+});
+
+test('on a phone nothing scrolls sideways and every control is big enough to tap', async () => {
+  const page = await open();
+  for (const path of ['/', '/start', '/checkin', '/learn', '/learn/when-to-get-help', '/contact']) {
+    await page.goto(`${server.url}${path}`);
+    await check(page, `phone${path.replace(/\//g, '-') || '-home'}`);
+    const { scroll, width } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+    }));
+    assert.ok(scroll <= width, `${path}: no sideways scrolling (${scroll} > ${width})`);
+    const small = await page.evaluate(() => [...document.querySelectorAll('main a, main button, main label.choice, header a')]
+      .filter((el) => el.offsetParent !== null && !el.closest('p, li, dd'))
+      .map((el) => ({ el: el.outerHTML.slice(0, 80), h: el.getBoundingClientRect().height }))
+      .filter((r) => r.h < 44));
+    assert.deepEqual(small, [], `${path}: touch targets of 44px or more`);
+  }
+});
