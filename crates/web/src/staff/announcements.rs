@@ -79,3 +79,84 @@ pub fn parse_time(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, AppErro
         format!("{field}: not a date and time (YYYY-MM-DDTHH:MM, UTC)"),
     ))
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::auth::Admin;
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+async fn render(
+    page: &StaffPage,
+    user: &StaffUser,
+    form: Value,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let list = state.store.list_announcements(user.clinic_id()).await?;
+    let active = state
+        .store
+        .active_announcement(user.clinic_id(), state.now())
+        .await?;
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|a| json!({"starts_at": fmt(a.starts_at), "ends_at": a.ends_at.map(fmt), "text_en": a.text_en, "text_es": a.text_es}))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page.render_status(
+        status,
+        "staff/announcements.html",
+        json!({"announcements": rows, "active": active, "form": form, "error": error}),
+    )
+    .await
+}
+
+/// `GET /clinic/announcements`.
+pub async fn page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppError> {
+    let now = page.state.now().format("%Y-%m-%dT%H:%M").to_string();
+    render(
+        &page,
+        &user,
+        json!({"text_en": "", "text_es": "", "starts_at": now, "ends_at": ""}),
+        None,
+    )
+    .await
+}
+
+/// `POST /clinic/announcements`.
+pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Response, AppError> {
+    let result = async {
+        let starts =
+            parse_time("starts_at", &form.text("starts_at"))?.unwrap_or_else(|| page.state.now());
+        let ends = parse_time("ends_at", &form.text("ends_at"))?;
+        create(
+            &page.state,
+            &user,
+            &form.text("text_en"),
+            &form.text("text_es"),
+            starts,
+            ends,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/clinic/announcements")),
+        Err(AppError::BadRequest { detail, .. }) => {
+            let values = json!({
+                "text_en": form.text("text_en"), "text_es": form.text("text_es"),
+                "starts_at": form.text("starts_at"), "ends_at": form.text("ends_at"),
+            });
+            render(&page, &user, values, Some(detail)).await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -179,3 +179,71 @@ mod tests {
         assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
     }
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::StaffPage;
+use crate::pages::layout::url_component;
+use serde_json::json;
+
+/// The filter as a query string (for the CSV link and the next page).
+fn query_string(filter: &AuditFilter, offset: Option<i64>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("patient", &filter.patient),
+        ("from", &filter.from),
+        ("to", &filter.to),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", url_component(v)));
+        }
+    }
+    if let Some(o) = offset {
+        parts.push(format!("offset={o}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// `GET /clinic/audit`.
+pub async fn audit_page(
+    page: StaffPage,
+    Admin(user): Admin,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    let rows = self::page(&page.state, &user, &filter).await?;
+    let next = (rows.len() as i64 == PAGE).then(|| {
+        format!(
+            "/clinic/audit{}",
+            query_string(&filter, Some(filter.offset.unwrap_or(0) + PAGE))
+        )
+    });
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "at": r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "actor_kind": r.actor_kind,
+                "actor_id": r.actor_id,
+                "action": r.action,
+                "patient_id": r.patient_id,
+                "patient_href": r.patient_id.as_ref().map(|p| format!("/clinic/audit?patient={}", url_component(p))),
+                "address": r.address,
+                "detail": r.detail,
+            })
+        })
+        .collect();
+    page.render(
+        "staff/audit.html",
+        json!({
+            "rows": rows,
+            "filter": {"patient": filter.patient, "from": filter.from, "to": filter.to},
+            "query": query_string(&filter, None),
+            "next": next,
+        }),
+    )
+    .await
+}

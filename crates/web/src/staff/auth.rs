@@ -693,3 +693,107 @@ pub async fn api_change_password(
         cookie,
     ))
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+/// `GET /clinic/login`.
+pub async fn login_form(page: StaffPage) -> Result<Response, AppError> {
+    if page.user.is_some() {
+        return Ok(see_other("/clinic"));
+    }
+    page.render("staff/login.html", json!({"email": "", "error": null}))
+        .await
+}
+
+/// `POST /clinic/login`: the same answer for an unknown email, a wrong password and a locked
+/// account.
+pub async fn login_submit(
+    mut page: StaffPage,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, AppError> {
+    let email = form.text("email");
+    let password = form.get("password").unwrap_or_default().to_string();
+    match authenticate(&page.state, &email, &password, address.as_deref()).await {
+        Ok(staff) => {
+            let old = presented_token(&headers);
+            let (cookie, _) =
+                start_session(&page.state, &staff, old.as_deref(), address.as_deref()).await?;
+            Ok(with_cookie(see_other("/clinic"), cookie))
+        }
+        Err(LoginError::Refused) => {
+            page.user = None;
+            page.render_status(
+                StatusCode::UNAUTHORIZED,
+                "staff/login.html",
+                json!({"email": email, "error": LOGIN_REFUSED}),
+            )
+            .await
+        }
+        Err(LoginError::RateLimited) => {
+            page.user = None;
+            page.render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "staff/login.html",
+                json!({"email": email, "error": "Too many attempts from this computer. Wait ten minutes, then try again."}),
+            )
+            .await
+        }
+        Err(LoginError::Other(e)) => Err(e),
+    }
+}
+
+/// `POST /clinic/logout`.
+pub async fn logout_submit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: StaffUser,
+) -> Result<Response, AppError> {
+    let cookie = end_session(&state, &user).await?;
+    Ok(with_cookie(see_other("/clinic/login"), cookie))
+}
+
+/// `GET /clinic/password`.
+pub async fn password_form(page: StaffPage, _user: StaffUser) -> Result<Response, AppError> {
+    page.render(
+        "staff/password.html",
+        json!({"min": MIN_PASSWORD, "done": false, "error": null}),
+    )
+    .await
+}
+
+/// `POST /clinic/password`.
+pub async fn password_submit(
+    page: StaffPage,
+    user: StaffUser,
+    form: Form,
+) -> Result<Response, AppError> {
+    let current = form.get("current_password").unwrap_or_default();
+    let new = form.get("new_password").unwrap_or_default();
+    match change_password(&page.state, &user, current, new).await {
+        Ok((cookie, _)) => {
+            let response = page
+                .render(
+                    "staff/password.html",
+                    json!({"min": MIN_PASSWORD, "done": true, "error": null}),
+                )
+                .await?;
+            Ok(with_cookie(response, cookie))
+        }
+        Err(AppError::BadRequest { detail, .. }) => {
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "staff/password.html",
+                json!({"min": MIN_PASSWORD, "done": false, "error": detail}),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -365,3 +365,218 @@ mod tests {
         assert!(svg.contains("<svg"));
     }
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use serde_json::{json, Value};
+
+/// A level's short label for staff.
+pub fn level_label(level: Option<&str>) -> &'static str {
+    match level {
+        Some("emergency") => "Emergency",
+        Some("urgent") => "Urgent",
+        Some("soon") => "Soon",
+        Some("self_care") => "Self-care",
+        Some(_) => "Other",
+        None => "No check-in",
+    }
+}
+
+/// A procedure's label.
+pub fn procedure_label(content: &Content, procedure: &str) -> String {
+    procedures(content)
+        .into_iter()
+        .find(|(v, _)| v == procedure)
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| procedure.to_string())
+}
+
+/// How long ago, in words a glance can take.
+pub fn ago(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
+    let Some(then) = then else {
+        return "Never".into();
+    };
+    let minutes = (now - then).num_minutes().max(0);
+    match minutes {
+        0..=1 => "Just now".into(),
+        2..=59 => format!("{minutes} min ago"),
+        60..=2879 => format!("{} h ago", minutes / 60),
+        _ => format!("{} days ago", minutes / 1440),
+    }
+}
+
+/// `GET /clinic`: the board for clinicians; admins go to their pages.
+pub async fn board_page(
+    page: StaffPage,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, AppError> {
+    let user = page.user.clone().ok_or(AppError::Unauthorized)?;
+    if user.role == super::auth::Role::Admin {
+        return Ok(see_other("/clinic/staff"));
+    }
+    let state = &page.state;
+    let rows = read_board(state, &user, &q).await?;
+    let now = state.now();
+    let today = now.date_naive();
+    let filter = q.filter(&state.content)?;
+    let more = (rows.len() as i64 == filter.limit).then(|| {
+        format!(
+            "/clinic?level={}&procedure={}&offset={}",
+            filter.level.clone().unwrap_or_default(),
+            filter.procedure.clone().unwrap_or_default(),
+            filter.offset + filter.limit
+        )
+    });
+    let patients: Vec<Value> = rows
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "name": p.display_name,
+                "level": p.last_level.clone().unwrap_or_else(|| "none".into()),
+                "level_label": level_label(p.last_level.as_deref()),
+                "open_escalations": p.open_escalations,
+                "unread": p.unread_messages,
+                "last_checkin": ago(now, p.last_checkin_at),
+                "procedure": procedure_label(&state.content, &p.procedure),
+                "days": (today - p.procedure_date).num_days(),
+            })
+        })
+        .collect();
+    page.render(
+        "staff/board.html",
+        json!({
+            "patients": patients,
+            "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label((*l != "none").then_some(*l))})).collect::<Vec<_>>(),
+            "procedures": procedure_options(&state.content),
+            "filter": {"level": filter.level, "procedure": filter.procedure},
+            "more": more,
+        }),
+    )
+    .await
+}
+
+fn procedure_options(content: &Content) -> Vec<Value> {
+    procedures(content)
+        .into_iter()
+        .map(|(value, label)| json!({"value": value, "label": label}))
+        .collect()
+}
+
+fn enrol_context(page: &StaffPage, form: Value, error: Option<String>) -> Value {
+    let state = &page.state;
+    json!({
+        "procedures": procedure_options(&state.content),
+        "languages": state.content.languages().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
+        "today": state.now().date_naive().to_string(),
+        "form": form,
+        "error": error,
+    })
+}
+
+/// `GET /clinic/patients/new`.
+pub async fn enrol_form(page: StaffPage, Clinician(_): Clinician) -> Result<Response, AppError> {
+    let form = json!({"display_name": "", "procedure": "labour_epidural", "procedure_date": page.state.now().date_naive().to_string(), "delivery_date": "", "language": "en"});
+    let ctx = enrol_context(&page, form, None);
+    page.render("staff/enrol.html", ctx).await
+}
+
+/// `POST /clinic/patients`: enrols, then shows her link and code.
+pub async fn enrol_submit(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    form: Form,
+) -> Result<Response, AppError> {
+    let date = |field: &str| -> Result<Option<NaiveDate>, AppError> {
+        let v = form.text(field);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::bad_field(field, format!("{field}: not a date")))
+    };
+    let body = (|| -> Result<EnrolBody, AppError> {
+        Ok(EnrolBody {
+            display_name: form.text("display_name"),
+            procedure: form.text("procedure"),
+            procedure_date: date("procedure_date")?
+                .ok_or_else(|| AppError::bad_field("procedure_date", "procedure_date: required"))?,
+            delivery_date: date("delivery_date")?,
+            language: form.text("language"),
+        })
+    })();
+    let state = &page.state;
+    let result = match body {
+        Ok(body) => {
+            enrol(
+                state.store.as_ref(),
+                &state.content,
+                user.clinic_id(),
+                body,
+                state.now(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(patient) => {
+            audit::record(
+                state,
+                &user.actor,
+                "patient.enrol",
+                Some(&patient.id),
+                Some(&patient.clinic_id),
+                None,
+            )
+            .await?;
+            Ok(see_other(&format!("/clinic/patients/{}/link", patient.id)))
+        }
+        Err(AppError::BadRequest { detail, .. }) => {
+            let values = json!({
+                "display_name": form.text("display_name"),
+                "procedure": form.text("procedure"),
+                "procedure_date": form.text("procedure_date"),
+                "delivery_date": form.text("delivery_date"),
+                "language": form.text("language"),
+            });
+            let ctx = enrol_context(&page, values, Some(detail));
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "staff/enrol.html", ctx)
+                .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /clinic/patients/{patient}/link`: her link, QR code and code, to hand over or print.
+pub async fn link_page(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let patient = clinic_patient(state, user.clinic_id(), &id).await?;
+    audit::record(
+        state,
+        &user.actor,
+        "patient.link.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    page.render(
+        "staff/link.html",
+        json!({
+            "id": patient.id,
+            "name": patient.display_name,
+            "link": personal_link(state, &patient),
+            "code": format_code(&patient.enrolment_code),
+            "start_url": format!("{}/start", state.settings.public_url.trim_end_matches('/')),
+        }),
+    )
+    .await
+}

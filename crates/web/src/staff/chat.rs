@@ -151,7 +151,7 @@ pub async fn read(
     Ok(messages)
 }
 
-async fn mark_seen(
+pub async fn mark_seen(
     state: &AppState,
     patient: &Patient,
     reader: Side,
@@ -449,4 +449,108 @@ pub async fn api_patient_events(
     .await?;
     let after = resume_after(&headers, &q);
     Ok(stream(state, auth.patient, Side::Patient, after))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::see_other;
+use crate::pages::form::Form;
+use crate::pages::Ctx;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// `POST /clinic/patients/{patient}/messages`: the workspace's chat form.
+pub async fn staff_post(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    post(
+        &state,
+        &patient,
+        Side::Staff,
+        &user.actor,
+        &form.text("body"),
+    )
+    .await?;
+    Ok(see_other(&format!("/clinic/patients/{}#chat", patient.id)))
+}
+
+async fn patient_chat(ctx: &Ctx, sent: bool, error: Option<String>) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    let messages = read(&ctx.state, patient, Side::Patient, &ctx.actor, 0).await?;
+    let clinic = ctx.state.store.get_clinic(&patient.clinic_id).await?;
+    let hours = clinic.and_then(|c| opening_hours(&c, &ctx.texts().code));
+    let out: Vec<MessageOut> = messages.iter().map(MessageOut::from).collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    ctx.render_status(
+        status,
+        "chat.html",
+        json!({
+            "messages": out,
+            "last_message_id": messages.last().map(|m| m.id).unwrap_or(0),
+            "hours": hours,
+            "sent": sent,
+            "error": error,
+        }),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SentQuery {
+    pub sent: Option<String>,
+}
+
+/// `GET /me/chat`: her thread with the clinic, with what to do in an emergency and when the
+/// clinic answers.
+pub async fn patient_page(ctx: Ctx, Query(q): Query<SentQuery>) -> Result<Response, AppError> {
+    patient_chat(&ctx, q.sent.is_some(), None).await
+}
+
+/// `POST /me/chat`.
+pub async fn patient_post(ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    match post(
+        &ctx.state,
+        patient,
+        Side::Patient,
+        &ctx.actor,
+        &form.text("body"),
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other("/me/chat?sent=1")),
+        Err(AppError::BadRequest { .. }) => {
+            let text = ctx.t("chat_write_something");
+            patient_chat(&ctx, false, Some(text)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /me/chat/events`: her thread, live (SSE).
+pub async fn patient_events(
+    ctx: Ctx,
+    Query(q): Query<AfterQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?.clone();
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "messages.follow",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let after = resume_after(&headers, &q);
+    Ok(stream(ctx.state.clone(), patient, Side::Patient, after).into_response())
 }

@@ -130,3 +130,69 @@ pub async fn api_mark_handled(
         mark_handled(&state, &user, &id, body.reply_note).await?,
     ))
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::response::Response;
+use serde_json::json;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    /// `open` (default), `handled` or `all`.
+    pub show: Option<String>,
+}
+
+/// `GET /clinic/contact`.
+pub async fn page(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, AppError> {
+    let show = match q.show.as_deref() {
+        Some("handled") => "handled",
+        Some("all") => "all",
+        _ => "open",
+    };
+    let handled = match show {
+        "handled" => Some(true),
+        "all" => None,
+        _ => Some(false),
+    };
+    let state = &page.state;
+    let rows = inbox(state, &user, handled).await?;
+    let staff = state.store.list_staff(user.clinic_id()).await?;
+    let requests: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.name,
+                "contact": r.contact,
+                "message": r.message,
+                "consent": r.consent,
+                "created_at": r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                "handled_at": r.handled_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+                "handled_by": r.handled_by.as_ref().and_then(|id| staff.iter().find(|s| &s.id == id)).map(|s| s.display_name.clone()),
+                "reply_note": r.reply_note,
+            })
+        })
+        .collect();
+    page.render(
+        "staff/contact.html",
+        json!({"requests": requests, "show": show}),
+    )
+    .await
+}
+
+/// `POST /clinic/contact/{request}/handled`.
+pub async fn handled_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    mark_handled(&state, &user, &id, Some(form.text("reply_note"))).await?;
+    Ok(see_other("/clinic/contact"))
+}

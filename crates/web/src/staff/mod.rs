@@ -20,13 +20,14 @@ pub mod contact;
 pub mod live;
 pub mod patient;
 pub mod settings;
+pub mod view;
 
 pub use live::ChatHub;
 
 use crate::state::AppState;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{on, MethodFilter};
+use axum::routing::{get, on, MethodFilter};
 use axum::Router;
 
 /// What the workspace keeps for the life of the process.
@@ -98,7 +99,6 @@ impl Table {
         self.add(Method::GET, path, access, h)
     }
 
-    #[allow(dead_code)]
     fn post<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -113,18 +113,69 @@ impl Table {
 pub fn table() -> Table {
     use Access::*;
     Table::new()
+        .get("/clinic/login", Public, auth::login_form)
+        .post("/clinic/login", Public, auth::login_submit)
+        .post("/clinic/logout", Staff, auth::logout_submit)
+        .get("/clinic/password", Staff, auth::password_form)
+        .post("/clinic/password", Staff, auth::password_submit)
+        // Clinicians (admins who open /clinic are sent to their own pages).
+        .get("/clinic", Staff, board::board_page)
+        .get("/clinic/patients/new", Clinician, board::enrol_form)
+        .post("/clinic/patients", Clinician, board::enrol_submit)
+        .get("/clinic/patients/{patient}", Clinician, patient::page)
+        .get(
+            "/clinic/patients/{patient}/link",
+            Clinician,
+            board::link_page,
+        )
         .get("/clinic/patients/{patient}/qr.svg", Clinician, board::qr)
+        .post(
+            "/clinic/patients/{patient}/messages",
+            Clinician,
+            chat::staff_post,
+        )
         .get(
             "/clinic/patients/{patient}/chat/events",
             Clinician,
             chat::staff_events,
         )
+        .post(
+            "/clinic/escalations/{escalation}/acknowledge",
+            Clinician,
+            patient::acknowledge_submit,
+        )
+        .get("/clinic/contact", Clinician, contact::page)
+        .post(
+            "/clinic/contact/{request}/handled",
+            Clinician,
+            contact::handled_submit,
+        )
+        // Admins.
+        .get("/clinic/staff", Admin, settings::staff_page)
+        .post("/clinic/staff", Admin, settings::staff_submit)
+        .get("/clinic/settings", Admin, settings::page)
+        .post("/clinic/settings", Admin, settings::submit)
+        .get("/clinic/announcements", Admin, announcements::page)
+        .post("/clinic/announcements", Admin, announcements::submit)
+        .get("/clinic/audit", Admin, audit_log::audit_page)
         .get("/clinic/audit.csv", Admin, audit_log::export_csv)
 }
 
-/// The staff pages' router.
-pub fn router(_state: &AppState) -> Router<AppState> {
-    table().router
+/// The workspace pages (with the pages' CSRF layer and the workspace's error pages), and the
+/// patient's chat page (with the patient pages' error pages).
+pub fn router(state: &AppState) -> Router<AppState> {
+    use crate::pages::{csrf, errors};
+    use axum::middleware::from_fn_with_state;
+    let clinic = table()
+        .router
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(state.clone(), view::staff_errors));
+    let me = Router::new()
+        .route("/me/chat", get(chat::patient_page).post(chat::patient_post))
+        .route("/me/chat/events", get(chat::patient_events))
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(state.clone(), errors::html_errors));
+    clinic.merge(me)
 }
 
 /// The list of staff page routes (the JSON ones are in the OpenAPI document).

@@ -210,3 +210,183 @@ pub async fn api_acknowledge(
     user.check_csrf(&headers)?;
     Ok(Json(acknowledge(&state, &user, &id, body.note).await?))
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::board::{level_label, procedure_label};
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::response::Response;
+use serde_json::json;
+
+fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `GET /clinic/patients/{patient}`.
+pub async fn page(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let v = view(state, &user, &id).await?;
+    let staff = state.store.list_staff(user.clinic_id()).await?;
+    let staff_name = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| staff.iter().find(|s| &s.id == id))
+            .map(|s| s.display_name.clone())
+            .unwrap_or_else(|| "someone".into())
+    };
+    let p = &v.patient;
+    let decision = v.checkins.first().map(|c| {
+        let d = &c.decision;
+        json!({
+            "level": c.level,
+            "level_label": level_label(Some(&c.level)),
+            "at": time(c.created_at),
+            "headline": d.get("headline"),
+            "plan": d.get("plan"),
+            "watch_for": d.get("watch_for"),
+        })
+    });
+    let checkins: Vec<Value> = v
+        .checkins
+        .iter()
+        .map(|c| {
+            json!({
+                "at": time(c.created_at),
+                "level_label": level_label(Some(&c.level)),
+                "status": c.status,
+                "reasons": c.decision.get("reasons"),
+                "content_version": c.content_version,
+            })
+        })
+        .collect();
+    let escalation = |e: &Escalation| {
+        json!({
+            "id": e.id,
+            "level": e.level,
+            "level_label": level_label(Some(&e.level)),
+            "reason": e.reason,
+            "source": e.source,
+            "raised_at": time(e.raised_at),
+            "acknowledged_at": e.acknowledged_at.map(time),
+            "by": staff_name(&e.acknowledged_by),
+            "note": e.ack_note,
+        })
+    };
+    let open: Vec<Value> = v
+        .escalations
+        .iter()
+        .filter(|e| e.acknowledged_at.is_none())
+        .map(escalation)
+        .collect();
+    let acknowledged: Vec<Value> = v
+        .escalations
+        .iter()
+        .filter(|e| e.acknowledged_at.is_some())
+        .map(escalation)
+        .collect();
+    let points: Vec<(i64, i64)> = v
+        .recovery
+        .pain
+        .iter()
+        .map(|p| (p.day, i64::from(p.pain)))
+        .collect();
+    let milestones: Vec<(i64, String)> = v
+        .recovery
+        .expected_course
+        .iter()
+        .map(|m| (i64::from(m.day), m.text.clone()))
+        .collect();
+    let chart = crate::pages::chart::build(&points, v.recovery.days_since_procedure, &milestones);
+    let diary: Vec<Value> = v
+        .diary
+        .iter()
+        .rev()
+        .map(|d| {
+            json!({
+                "day": d.day.to_string(),
+                "days": (d.day - p.procedure_date).num_days(),
+                "pain": d.pain,
+                "note": d.note,
+                "version": d.version,
+            })
+        })
+        .collect();
+    let messages: Vec<super::chat::MessageOut> = v
+        .messages
+        .iter()
+        .map(super::chat::MessageOut::from)
+        .collect();
+    let last_message_id = v.messages.last().map(|m| m.id).unwrap_or(0);
+    // Opening the page reads her messages.
+    super::chat::mark_seen(state, p, aftercare_store::Side::Staff, &v.messages).await?;
+    let timeline: Vec<Value> = v
+        .timeline
+        .iter()
+        .map(|t| {
+            let text = match t.kind {
+                "checkin" => format!(
+                    "Check-in: {}",
+                    level_label(t.item.get("level").and_then(|l| l.as_str()))
+                ),
+                "diary" => format!(
+                    "Diary: pain {}{}",
+                    t.item.get("pain").and_then(|x| x.as_i64()).unwrap_or(0),
+                    t.item
+                        .get("note")
+                        .and_then(|n| n.as_str())
+                        .map(|n| format!(", “{n}”"))
+                        .unwrap_or_default()
+                ),
+                _ => format!(
+                    "Message from {}",
+                    if t.item.get("sender").and_then(|s| s.as_str()) == Some("staff") {
+                        "the clinic"
+                    } else {
+                        "her"
+                    }
+                ),
+            };
+            json!({"at": time(t.at), "kind": t.kind, "text": text})
+        })
+        .collect();
+    page.render(
+        "staff/patient.html",
+        json!({
+            "patient": {
+                "id": p.id,
+                "name": p.display_name,
+                "procedure": procedure_label(&state.content, &p.procedure),
+                "procedure_date": p.procedure_date.to_string(),
+                "delivery_date": p.delivery_date.map(|d| d.to_string()),
+                "days": v.recovery.days_since_procedure,
+                "language": p.language,
+            },
+            "open_escalations": open,
+            "acknowledged": acknowledged,
+            "decision": decision,
+            "checkins": checkins,
+            "chart": chart,
+            "diary": diary,
+            "messages": messages,
+            "last_message_id": last_message_id,
+            "timeline": timeline,
+        }),
+    )
+    .await
+}
+
+/// `POST /clinic/escalations/{escalation}/acknowledge`.
+pub async fn acknowledge_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    let note = Some(form.text("note"));
+    let e = acknowledge(&state, &user, &id, note).await?;
+    Ok(see_other(&format!("/clinic/patients/{}", e.patient_id)))
+}

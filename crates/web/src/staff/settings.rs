@@ -144,3 +144,151 @@ pub async fn save(
     .await?;
     Ok(clinic)
 }
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::auth::Admin;
+use super::view::StaffPage;
+use crate::pages::form::Form;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+fn settings_form(state: &AppState, clinic: &Clinic) -> Value {
+    let hours: Vec<Value> = state
+        .content
+        .languages()
+        .map(|(code, name)| {
+            json!({
+                "code": code,
+                "name": name,
+                "text": clinic.opening_hours.get(code).and_then(|v| v.as_str()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({"name": clinic.name, "hours": hours})
+}
+
+/// `GET /clinic/settings`.
+pub async fn page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppError> {
+    let clinic = page
+        .state
+        .store
+        .get_clinic(user.clinic_id())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = settings_form(&page.state, &clinic);
+    page.render(
+        "staff/settings.html",
+        json!({"form": form, "saved": false, "error": null}),
+    )
+    .await
+}
+
+/// `POST /clinic/settings`.
+pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Response, AppError> {
+    let hours: Vec<(String, String)> = page
+        .state
+        .content
+        .languages()
+        .map(|(code, _)| (code.to_string(), form.text(&format!("hours_{code}"))))
+        .collect();
+    match save(&page.state, &user, &form.text("name"), &hours).await {
+        Ok(clinic) => {
+            let f = settings_form(&page.state, &clinic);
+            page.render(
+                "staff/settings.html",
+                json!({"form": f, "saved": true, "error": null}),
+            )
+            .await
+        }
+        Err(AppError::BadRequest { detail, .. }) => {
+            let clinic = page
+                .state
+                .store
+                .get_clinic(user.clinic_id())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let f = settings_form(&page.state, &clinic);
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "staff/settings.html",
+                json!({"form": f, "saved": false, "error": detail}),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn render_staff(
+    page: &StaffPage,
+    user: &StaffUser,
+    form: Value,
+    added: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let now = page.state.now();
+    let list: Vec<Value> = page
+        .state
+        .store
+        .list_staff(user.clinic_id())
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "display_name": s.display_name,
+                "email": s.email,
+                "role": s.role,
+                "locked": s.locked_until.is_some_and(|t| t > now),
+            })
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page.render_status(
+        status,
+        "staff/staff.html",
+        json!({"staff_list": list, "form": form, "added": added, "error": error, "min": auth::MIN_PASSWORD}),
+    )
+    .await
+}
+
+/// `GET /clinic/staff`.
+pub async fn staff_page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppError> {
+    let form = json!({"display_name": "", "email": "", "role": "clinician"});
+    render_staff(&page, &user, form, None, None).await
+}
+
+/// `POST /clinic/staff`.
+pub async fn staff_submit(
+    page: StaffPage,
+    Admin(user): Admin,
+    form: Form,
+) -> Result<Response, AppError> {
+    let result = add_staff(
+        &page.state,
+        &user,
+        &form.text("email"),
+        &form.text("display_name"),
+        &form.text("role"),
+        form.get("password").unwrap_or_default(),
+    )
+    .await;
+    let empty = json!({"display_name": "", "email": "", "role": "clinician"});
+    match result {
+        Ok(s) => render_staff(&page, &user, empty, Some(s.email), None).await,
+        Err(AppError::BadRequest { detail, .. }) => {
+            let values = json!({"display_name": form.text("display_name"), "email": form.text("email"), "role": form.text("role")});
+            render_staff(&page, &user, values, None, Some(detail)).await
+        }
+        Err(AppError::Conflict(what)) => {
+            let values = json!({"display_name": form.text("display_name"), "email": form.text("email"), "role": form.text("role")});
+            render_staff(&page, &user, values, None, Some(what)).await
+        }
+        Err(e) => Err(e),
+    }
+}
