@@ -186,7 +186,8 @@ pub fn opening_hours(clinic: &Clinic, lang: &str) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
 
-/// The SSE stream of a thread: every message after `after`, then each new one as it comes.
+/// The SSE stream of a thread: every message after `after`, a `: live` comment, then each new
+/// message as it comes.
 /// A staff reader's stream marks the patient's messages read as it delivers them.
 pub fn stream(
     state: AppState,
@@ -203,6 +204,8 @@ pub fn stream(
         events: tokio::sync::broadcast::Receiver<ChatEvent>,
         closing: tokio::sync::watch::Receiver<bool>,
         caught_up: bool,
+        /// The `: live` comment (sent once the backlog is read) has gone out.
+        announced: bool,
     }
     impl Follow {
         /// Reads what is new; `false` when the store failed (the stream ends, the browser
@@ -244,6 +247,7 @@ pub fn stream(
         last: after.max(0),
         pending: VecDeque::new(),
         caught_up: false,
+        announced: false,
     };
     let events = futures_util::stream::unfold(follow, |mut f| async move {
         loop {
@@ -254,6 +258,11 @@ pub fn stream(
                     .json_data(MessageOut::from(&m))
                     .unwrap_or_else(|_| Event::default().comment("unencodable message"));
                 return Some((Ok(event), f));
+            }
+            if f.caught_up && !f.announced {
+                // Tells the client the backlog is done and what follows is live.
+                f.announced = true;
+                return Some((Ok(Event::default().comment("live")), f));
             }
             if *f.closing.borrow() {
                 return None;
