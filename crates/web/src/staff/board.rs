@@ -349,23 +349,6 @@ pub async fn qr(
         .into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_print_in_two_halves() {
-        assert_eq!(format_code("ABCDEFGH"), "ABCD-EFGH");
-        assert_eq!(format_code("ABC"), "ABC");
-    }
-
-    #[test]
-    fn a_link_becomes_an_svg_qr_code() {
-        let svg = qr_svg("https://clinic.example/p/0123456789abcdef").expect("qr");
-        assert!(svg.contains("<svg"));
-    }
-}
-
 // --- pages -------------------------------------------------------------------------------------
 
 use super::view::{see_other, StaffPage};
@@ -579,4 +562,21 @@ pub async fn link_page(
         }),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_print_in_two_halves() {
+        assert_eq!(format_code("ABCDEFGH"), "ABCD-EFGH");
+        assert_eq!(format_code("ABC"), "ABC");
+    }
+
+    #[test]
+    fn a_link_becomes_an_svg_qr_code() {
+        let svg = qr_svg("https://clinic.example/p/0123456789abcdef").expect("qr");
+        assert!(svg.contains("<svg"));
+    }
 }
