@@ -3,7 +3,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, phonePage, check, runCheckin, isoDay } from './harness.mjs';
+import { join } from 'node:path';
+import { startServer, phonePage, check, runCheckin, isoDay, artifacts } from './harness.mjs';
 
 let server;
 const pages = [];
@@ -71,8 +72,16 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
   assert.equal(await page.locator('.level-self_care').count(), 1);
   const plan = await page.locator('ol.plan').innerText();
   assert.match(plan, /Until \w+ \d+ \w+/, 'the cold item runs until a date');
-  assert.match(plan, /Then: .*from \w+ \d+ \w+/, 'heat follows from a date');
+  assert.match(plan, /warmth, from \w+ \d+ \w+/, 'heat follows from a date');
   await check(page, 'selfcare-decision');
+  // The print stylesheet makes a one-page handout without the site's navigation.
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('header.site').isVisible(), false);
+  await page.screenshot({ path: join(artifacts, 'selfcare-decision-print.png'), fullPage: true });
+  const pdf = await page.pdf({ format: 'A4', path: join(artifacts, 'selfcare-handout.pdf') });
+  const pdfPages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  assert.equal(pdfPages, 1, 'the handout fits on one A4 page');
+  await page.emulateMedia({ media: 'screen' });
   await page.getByRole('link', { name: /Read more: Cold and heat/ }).click();
   await check(page, 'learn-cold-and-heat');
 });
@@ -94,6 +103,10 @@ test('a week of diary entries shows seven points on the chart', async () => {
   assert.equal(await page.locator('table tbody tr').count(), 7);
   assert.match(await page.locator('table').innerText(), /<script>alert\(1\)<\/script>/, 'the note shows as text');
   await check(page, 'diary-week');
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+  }));
+  assert.ok(scroll <= width, `the diary does not scroll sideways (${scroll} > ${width})`);
 });
 
 test('a contact form with the honeypot filled looks sent', async () => {

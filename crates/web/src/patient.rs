@@ -72,7 +72,7 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
     Profile {
         procedure: patient.procedure.clone(),
         hours_since_procedure: (days_since_procedure >= 1)
-            .then(|| days_since_procedure as f64 * 24.0),
+            .then_some(days_since_procedure as f64 * 24.0),
         days_since_delivery: patient
             .delivery_date
             .map(|d| (today - d).num_days().max(0) as f64),

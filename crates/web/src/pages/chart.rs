@@ -5,12 +5,12 @@
 
 use serde::Serialize;
 
-pub const WIDTH: f64 = 640.0;
-pub const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 40.0;
+pub const WIDTH: f64 = 400.0;
+pub const HEIGHT: f64 = 240.0;
+const LEFT: f64 = 32.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
-const BOTTOM: f64 = 40.0;
+const BOTTOM: f64 = 42.0;
 
 #[derive(Debug, Serialize)]
 pub struct Chart {

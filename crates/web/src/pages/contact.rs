@@ -20,6 +20,8 @@ const NAME_LIMIT: usize = 200;
 const CONTACT_LIMIT: usize = 200;
 const MESSAGE_LIMIT: usize = 4000;
 
+const FIELD_ORDER: [&str; 6] = ["form", "clinic", "name", "contact", "message", "consent"];
+
 fn clinics_model(all: &[aftercare_store::Clinic]) -> Vec<Value> {
     all.iter()
         .map(|c| json!({ "slug": c.slug, "name": c.name }))
@@ -72,9 +74,14 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
                        status: StatusCode,
                        errors: BTreeMap<&'static str, &'static str>,
                        clinics: Vec<Value>| {
-        let list: Vec<Value> = errors
+        // In the order of the form, so the summary reads like the page.
+        let list: Vec<Value> = FIELD_ORDER
             .iter()
-            .map(|(field, key)| json!({ "field": field, "message": ctx.t(key) }))
+            .filter_map(|field| {
+                errors
+                    .get(field)
+                    .map(|key| json!({ "field": field, "message": ctx.t(key) }))
+            })
             .collect();
         let by_field: Map<String, Value> = errors
             .iter()

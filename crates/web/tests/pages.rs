@@ -1,0 +1,636 @@
+//! The patient pages over a real port: forms walked with reqwest the way a browser would (cookies
+//! kept by hand, redirects not followed, so each step is visible), against a fresh SQLite store.
+
+use aftercare_core::Content;
+use aftercare_store::{NewAnnouncement, NewClinic, NewPatient, Store};
+use aftercare_web::{AppState, Settings};
+use chrono::{Duration, Utc};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct TestApp {
+    url: String,
+    store: Arc<dyn Store>,
+    clinic_id: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Patient {
+    id: String,
+    token: String,
+    code: String,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite:{}", dir.path().join("pages.db").display());
+        let store = aftercare_store::connect(&url)
+            .await
+            .expect("the store opens");
+        store.migrate().await.expect("migrations apply");
+        let clinic = store
+            .create_clinic(
+                NewClinic {
+                    slug: "north".into(),
+                    name: "North Maternity".into(),
+                    opening_hours: serde_json::json!({}),
+                },
+                Utc::now(),
+            )
+            .await
+            .expect("a clinic");
+        let content = Content::bundled().expect("the bundled content loads");
+        let state = AppState::new(content, store.clone(), Settings::default());
+        assert!(
+            state.pages.templates.problems().is_empty(),
+            "{:?}",
+            state.pages.templates.problems()
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(aftercare_web::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            url: format!("http://{addr}"),
+            store,
+            clinic_id: clinic.id,
+            _dir: dir,
+        }
+    }
+
+    async fn enrol(&self, name: &str) -> Patient {
+        let token = aftercare_web::patient::new_link_token();
+        let code = aftercare_web::patient::new_enrolment_code();
+        let today = Utc::now().date_naive();
+        let p = self
+            .store
+            .create_patient(
+                NewPatient {
+                    clinic_id: self.clinic_id.clone(),
+                    display_name: name.into(),
+                    enrolment_code: code.clone(),
+                    link_token: token.clone(),
+                    procedure: "labour_epidural".into(),
+                    procedure_date: today - Duration::days(5),
+                    delivery_date: Some(today - Duration::days(5)),
+                    language: "en".into(),
+                },
+                Utc::now(),
+            )
+            .await
+            .expect("a patient");
+        Patient {
+            id: p.id,
+            token,
+            code,
+        }
+    }
+
+    fn browser(&self) -> Browser {
+        Browser {
+            base: self.url.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            cookies: BTreeMap::new(),
+            accept_language: "en".into(),
+        }
+    }
+}
+
+/// A browser's cookie jar and a client that does not follow redirects.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    accept_language: String,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish(&mut self, r: reqwest::Response) -> Page {
+        let set_cookies: Vec<String> = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        for c in &set_cookies {
+            if let Some((k, v)) = c.split(';').next().and_then(|kv| kv.split_once('=')) {
+                if c.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            set_cookies,
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("accept-language", &self.accept_language)
+            .send()
+            .await
+            .expect("the server answers");
+        self.finish(r).await
+    }
+
+    /// Posts a form, adding the CSRF token from the cookie unless `csrf` is false.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Page {
+        let mut pairs: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if csrf {
+            let token = self
+                .cookies
+                .get("aftercare_csrf")
+                .cloned()
+                .unwrap_or_default();
+            pairs.push(("_csrf".into(), token));
+        }
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("accept-language", &self.accept_language)
+            .form(&pairs)
+            .send()
+            .await
+            .expect("the server answers");
+        self.finish(r).await
+    }
+
+    async fn sign_in(&mut self, patient: &Patient) {
+        let page = self.get(&format!("/p/{}", patient.token)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location.as_deref(), Some("/me"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_posted_without_the_csrf_token_is_refused() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    assert_eq!(b.get("/contact").await.status, StatusCode::OK);
+    let fields = [
+        ("name", "Ana"),
+        ("contact", "555"),
+        ("message", "Hi"),
+        ("consent", "yes"),
+    ];
+    let refused = b.post("/contact", &fields, false).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("<html"), "the refusal is a page");
+    let mut wrong = fields.to_vec();
+    wrong.push((
+        "_csrf",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ));
+    assert_eq!(
+        b.post("/contact", &wrong, false).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // A token without its cookie (another site's form) is refused too.
+    let token = b.cookies.remove("aftercare_csrf").unwrap_or_default();
+    let mut forged = fields.to_vec();
+    forged.push(("_csrf", &token));
+    assert_eq!(
+        b.post("/contact", &forged, false).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let stored = app
+        .store
+        .list_contact_requests(&app.clinic_id, None)
+        .await
+        .expect("a list");
+    assert!(stored.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_personal_link_sets_a_secure_httponly_samesite_cookie() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    let page = b.get(&format!("/p/{}", ana.token)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let cookie = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("aftercare_patient="))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let me = b.get("/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert!(me.body.contains("Hello, Ana"));
+    assert_eq!(b.get("/p/not-a-token").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enrolment_code_signs_in_and_a_wrong_one_shows_the_form_again() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.get("/start").await;
+    let wrong = b.post("/start", &[("code", "NOPE-NOPE")], true).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("value=\"NOPENOPE\""));
+    let typed = format!("{} {}", &ana.code[..4].to_lowercase(), &ana.code[4..]);
+    let ok = b.post("/start", &[("code", &typed)], true).await;
+    assert_eq!(ok.location.as_deref(), Some("/me"));
+    assert!(b.get("/me").await.body.contains("Hello, Ana"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_patient_cannot_read_the_first_patients_diary_or_check_ins() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let bea = app.enrol("Bea").await;
+    let mut a = app.browser();
+    a.get("/").await;
+    a.sign_in(&ana).await;
+    let today = Utc::now().date_naive().to_string();
+    let saved = a
+        .post(
+            "/me/diary",
+            &[("day", &today), ("pain", "3"), ("note", "only-for-ana")],
+            true,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(a.get("/me/diary").await.body.contains("only-for-ana"));
+    let stored = a
+        .post(
+            "/checkin",
+            &[("a.stroke_signs", "yes"), ("step", "stroke_signs")],
+            true,
+        )
+        .await;
+    let checkin_path = stored.location.expect("a stored check-in");
+    assert!(checkin_path.starts_with("/me/checkins/"));
+
+    let mut b = app.browser();
+    b.get("/").await;
+    b.sign_in(&bea).await;
+    let diary = b.get("/me/diary").await;
+    assert_eq!(diary.status, StatusCode::OK);
+    assert!(!diary.body.contains("only-for-ana"));
+    assert!(diary.body.contains("Hello") || diary.body.contains("diary"));
+    assert_eq!(b.get(&checkin_path).await.status, StatusCode::NOT_FOUND);
+    assert!(!b
+        .get(&format!("/me/diary?day={today}"))
+        .await
+        .body
+        .contains("only-for-ana"));
+    // Nobody signed in sees nothing but the way in.
+    let mut c = app.browser();
+    assert_eq!(c.get("/me/diary").await.status, StatusCode::UNAUTHORIZED);
+    // Every read and write of her data is in the audit trail, under her id.
+    let audit = app
+        .store
+        .list_audit(
+            &app.clinic_id,
+            aftercare_store::AuditQuery {
+                patient_id: Some(ana.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the audit trail");
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "patient.sign_in",
+        "diary.write",
+        "diary.list",
+        "checkin.final",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert!(audit
+        .iter()
+        .all(|e| e.actor_id.as_deref() == Some(ana.id.as_str())));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_in_a_diary_note_is_shown_as_text() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.get("/").await;
+    b.sign_in(&ana).await;
+    let today = Utc::now().date_naive().to_string();
+    let note = "<script>alert('x')</script>";
+    let saved = b
+        .post(
+            "/me/diary",
+            &[("day", &today), ("pain", "2"), ("note", note)],
+            true,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = b.get("/me/diary").await;
+    assert!(!page.body.contains("<script>alert"), "the note is escaped");
+    assert!(page.body.contains("&lt;script&gt;alert("));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_diary_entry_shows_the_form_again_with_what_was_typed() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.get("/").await;
+    b.sign_in(&ana).await;
+    let today = Utc::now().date_naive().to_string();
+    let page = b
+        .post(
+            "/me/diary",
+            &[("day", &today), ("note", "kept words")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Please choose a pain score"));
+    assert!(page.body.contains("kept words"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filled_honeypot_looks_sent_but_nothing_is_stored() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.get("/contact").await;
+    let fields = [
+        ("name", "Ana"),
+        ("contact", "555 123"),
+        ("message", "Please call"),
+        ("consent", "yes"),
+    ];
+    let mut bot = fields.to_vec();
+    bot.push(("website", "http://spam.example"));
+    let page = b.post("/contact", &bot, true).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Message sent"));
+    assert!(app
+        .store
+        .list_contact_requests(&app.clinic_id, None)
+        .await
+        .expect("a list")
+        .is_empty());
+    let page = b.post("/contact", &fields, true).await;
+    assert!(page.body.contains("Message sent"));
+    let stored = app
+        .store
+        .list_contact_requests(&app.clinic_id, None)
+        .await
+        .expect("a list");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].message, "Please call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_contact_input_comes_back_with_errors_and_what_was_typed() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.get("/contact").await;
+    let page = b
+        .post("/contact", &[("name", "Ana <b>"), ("message", "")], true)
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page
+        .body
+        .contains("Please give a phone number or email address."));
+    assert!(page.body.contains("Please agree that we may contact you"));
+    assert!(page.body.contains("value=\"Ana &lt;b&gt;\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_form_is_rate_limited_per_address() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.get("/contact").await;
+    let fields = [
+        ("name", "Ana"),
+        ("contact", "555"),
+        ("message", "Hello"),
+        ("consent", "yes"),
+    ];
+    for _ in 0..5 {
+        assert_eq!(
+            b.post("/contact", &fields, true).await.status,
+            StatusCode::OK
+        );
+    }
+    let limited = b.post("/contact", &fields, true).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.body.contains("Too many attempts"));
+    assert_eq!(
+        app.store
+            .list_contact_requests(&app.clinic_id, None)
+            .await
+            .expect("a list")
+            .len(),
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_emergency_check_in_shows_the_call_button_first_and_stores_nothing() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let first = b.get("/checkin").await;
+    assert!(
+        first.body.contains("name=\"a.stroke_signs\""),
+        "the most urgent question comes first"
+    );
+    let page = b
+        .post(
+            "/checkin",
+            &[("a.stroke_signs", "yes"), ("step", "stroke_signs")],
+            true,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let call = page.body.find("href=\"tel:112\"").expect("a call button");
+    let main = page.body.find("<main").expect("a main element");
+    assert!(
+        call < main,
+        "the call button comes before the page's content"
+    );
+    assert!(page.body.contains("level-emergency"));
+    let missing = b.post("/checkin", &[("step", "stroke_signs")], true).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("Please choose or type an answer."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_follow_accept_language_and_remember_a_chosen_language() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    b.accept_language = "es-ES,es;q=0.9".into();
+    let page = b.get("/").await;
+    assert!(page.body.contains("<html lang=\"es\">"));
+    b.accept_language = "es".into();
+    let chosen = b.get("/learn?lang=en").await;
+    assert!(chosen.body.contains("<html lang=\"en\">"));
+    assert!(chosen
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("aftercare_lang=en")));
+    assert!(b.get("/learn").await.body.contains("<html lang=\"en\">"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clinics_announcement_is_shown_on_every_page() {
+    let app = TestApp::start().await;
+    let staff = app
+        .store
+        .create_staff(
+            aftercare_store::NewStaff {
+                clinic_id: app.clinic_id.clone(),
+                email: "lead@example.org".into(),
+                display_name: "Lead".into(),
+                role: "admin".into(),
+                password_hash: "x".into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("a staff member");
+    app.store
+        .create_announcement(
+            NewAnnouncement {
+                clinic_id: app.clinic_id.clone(),
+                text_en: "Closed on Friday <afternoon>".into(),
+                text_es: "Cerrado el viernes".into(),
+                starts_at: Utc::now() - Duration::hours(1),
+                ends_at: None,
+                created_by: staff.id,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("an announcement");
+    let mut b = app.browser();
+    for path in [
+        "/",
+        "/checkin",
+        "/learn",
+        "/contact",
+        "/learn/cold-and-heat",
+    ] {
+        let page = b.get(path).await;
+        assert!(
+            page.body.contains("Closed on Friday &lt;afternoon&gt;"),
+            "{path}"
+        );
+    }
+    b.accept_language = "es".into();
+    assert!(b.get("/").await.body.contains("Cerrado el viernes"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn static_files_are_cached_for_a_year_and_pages_are_not_cached() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let css = b
+        .client
+        .get(format!("{}/static/app.css", app.url))
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(css.status(), StatusCode::OK);
+    let cache = css
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(cache.contains("max-age=31536000"));
+    let page = b
+        .client
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(
+        page.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    assert!(page.headers().get("content-security-policy").is_some());
+    assert_eq!(
+        b.get("/learn/no-such-page").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diary_entry_that_raises_the_level_says_what_to_do_now_at_the_top() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.get("/").await;
+    b.sign_in(&ana).await;
+    let today = Utc::now().date_naive().to_string();
+    let saved = b
+        .post(
+            "/me/diary",
+            &[("day", &today), ("pain", "6"), ("f.fever", "yes")],
+            true,
+        )
+        .await;
+    let location = saved.location.expect("a redirect to the diary");
+    assert!(location.contains("level=emergency"), "{location}");
+    assert!(location.contains("escalated=1"), "{location}");
+    let page = b.get(&location).await;
+    let call = page.body.find("href=\"tel:112\"").expect("a call button");
+    assert!(call < page.body.find("<main").expect("main"));
+    assert!(page.body.contains("We have let your clinic know."));
+    let open = app
+        .store
+        .list_escalations(&ana.id, true)
+        .await
+        .expect("escalations");
+    assert_eq!(open.len(), 1);
+}
