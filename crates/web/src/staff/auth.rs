@@ -545,30 +545,6 @@ pub fn with_cookie(
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_hash_verifies_its_password_only() {
-        let h = hash_sync("correct horse battery").expect("hash");
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_sync("correct horse battery", &h));
-        assert!(!verify_sync("correct horse batterx", &h));
-        assert!(!verify_sync("anything", "not a hash"));
-        assert!(!verify_sync("anything", dummy_hash()));
-    }
-
-    #[test]
-    fn tokens_are_256_bits_and_only_their_digest_is_kept() {
-        let t = random_token().expect("token");
-        assert_eq!(t.len(), 64);
-        assert_ne!(t, random_token().expect("token"));
-        assert_eq!(token_hash(&t).len(), 64);
-        assert_ne!(token_hash(&t), t);
-    }
-}
-
 // --- the JSON API ------------------------------------------------------------------------------
 
 /// Email and password.
@@ -795,5 +771,29 @@ pub async fn password_submit(
             .await
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let h = hash_sync("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_sync("correct horse battery", &h));
+        assert!(!verify_sync("correct horse batterx", &h));
+        assert!(!verify_sync("anything", "not a hash"));
+        assert!(!verify_sync("anything", dummy_hash()));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_only_their_digest_is_kept() {
+        let t = random_token().expect("token");
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, random_token().expect("token"));
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), t);
     }
 }
