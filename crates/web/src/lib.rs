@@ -61,8 +61,21 @@ pub async fn serve(
 }
 
 /// Start-up work that needs the database URL: on PostgreSQL, the task that LISTENs for chat
-/// messages posted through other servers (see [`staff::live`]). Call before [`serve`].
+/// messages posted through other servers (see [`staff::live`]); and an hourly task deleting
+/// expired staff sessions. Call before [`serve`].
 pub async fn start_background(state: &AppState, database_url: &str) -> Result<(), AppError> {
+    let purge = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match purge.store.purge_expired(purge.now()).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired sessions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+            }
+        }
+    });
     state
         .chat
         .listen_postgres(state.store.backend(), database_url)
