@@ -75,9 +75,12 @@ pub struct ServeArgs {
     /// The longest a request may take before it is answered 503.
     #[arg(long, env = "AFTERCARE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
-    /// The emergency telephone number the patient pages offer as a button.
+    /// The emergency telephone number the pages offer (e.g. 112, 911, 999).
     #[arg(long, env = "AFTERCARE_EMERGENCY_NUMBER", default_value = "112")]
     pub emergency_number: String,
+    /// How long a staff login lasts, in hours.
+    #[arg(long, env = "AFTERCARE_STAFF_SESSION_HOURS", default_value_t = 12)]
+    pub staff_session_hours: u32,
 
     /// A JSON file listing the EHRs whose CDS Hooks tokens are accepted
     /// (`[{"iss": ..., "jwks": {"keys": [...]}, "jku": [...]}]`). Without it, CDS calls are not
@@ -120,9 +123,13 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             secure_cookies: !args.insecure_cookies,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             emergency_number: args.emergency_number,
+            staff_session_ttl: chrono::Duration::hours(i64::from(args.staff_session_hours.max(1))),
             cds_trust,
         };
         let state = AppState::new(content, store, settings);
+        aftercare_web::start_background(&state, &args.db.url()?)
+            .await
+            .context("cannot start listening for chat messages")?;
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");
         println!("aftercare listening on http://{local}");
         aftercare_web::serve(listener, state, aftercare_web::shutdown_signal())
