@@ -127,7 +127,16 @@ pub fn diary_case(
     for (k, v) in answers {
         facts.insert(k.clone(), v.clone());
     }
-    Case::from_map(content, &facts)
+    // A diary answer whose question does not apply today (how the pain is changing, on a day
+    // without pain) stays in the diary but cannot be part of the day's case.
+    loop {
+        match Case::from_map(content, &facts) {
+            Err(crate::CaseError::Inconsistent { field, .. }) if answers.contains_key(&field) => {
+                facts.remove(&field);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Why the clinic is alerted.

@@ -191,6 +191,9 @@ pub struct NewDiaryEntry {
     pub pain: i16,
     pub facts: Value,
     pub note: Option<String>,
+    /// The audit row of this write, committed in the same transaction: the entry and the record
+    /// of who wrote it are durable together (and cost one commit, not two).
+    pub audit: Option<NewAuditEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

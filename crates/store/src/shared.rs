@@ -121,6 +121,56 @@ macro_rules! recount_unread_sql {
 /// Implements `Store` for `$store`, whose connections are `$conn`.
 macro_rules! impl_store {
     ($store:ty, $conn:ty) => {
+        /// Writes the next version of a diary day, and its audit row when given.
+        async fn insert_diary_entry(
+            c: &mut $conn,
+            new: NewDiaryEntry,
+            audit: Option<NewAuditEntry>,
+            now: Time,
+        ) -> Result<DiaryEntry> {
+            lock_patient(c, &new.patient_id).await?;
+            // The next version is computed in the insert itself, from the primary-key index
+            // (patient_id, day, version).
+            let sql = concat!(
+                "INSERT INTO diary_entries (patient_id, day, version, pain, facts, note, recorded_at) ",
+                "SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6 ",
+                "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ", diary_cols!()
+            );
+            let entry = sqlx::query_as(sql)
+                .bind(new.patient_id)
+                .bind(new.day)
+                .bind(new.pain)
+                .bind(new.facts)
+                .bind(new.note)
+                .bind(now)
+                .fetch_one(&mut *c)
+                .await?;
+            if let Some(audit) = audit {
+                insert_audit(c, audit).await?;
+            }
+            Ok(entry)
+        }
+
+        /// Appends one audit row on the connection of a write in progress.
+        async fn insert_audit(c: &mut $conn, e: NewAuditEntry) -> Result<AuditEntry> {
+            let sql = concat!(
+                "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
+                "address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                audit_cols!()
+            );
+            Ok(sqlx::query_as(sql)
+                .bind(e.at)
+                .bind(e.actor_kind)
+                .bind(e.actor_id)
+                .bind(e.action)
+                .bind(e.patient_id)
+                .bind(e.clinic_id)
+                .bind(e.address)
+                .bind(e.detail)
+                .fetch_one(&mut *c)
+                .await?)
+        }
+
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -556,29 +606,16 @@ macro_rules! impl_store {
 
             // --- diary -----------------------------------------------------------
 
-            async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: Time) -> Result<DiaryEntry> {
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        lock_patient(c, &new.patient_id).await?;
-                        // The next version is computed in the insert itself,
-                        // from the primary-key index (patient_id, day, version).
-                        let sql = concat!(
-                            "INSERT INTO diary_entries (patient_id, day, version, pain, facts, note, recorded_at) ",
-                            "SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6 ",
-                            "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ", diary_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(new.patient_id)
-                            .bind(new.day)
-                            .bind(new.pain)
-                            .bind(new.facts)
-                            .bind(new.note)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
+            async fn upsert_diary_entry(&self, mut new: NewDiaryEntry, now: Time) -> Result<DiaryEntry> {
+                let audit = new.audit.take();
+                // Two statements need the batch's savepoint; one does not.
+                if audit.is_some() {
+                    self.write(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, audit, now)))
+                        .await
+                } else {
+                    self.write_single(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, None, now)))
+                        .await
+                }
             }
 
             async fn get_diary_entry(
@@ -943,27 +980,7 @@ macro_rules! impl_store {
             // --- audit ------------------------------------------------------------------
 
             async fn append_audit(&self, e: NewAuditEntry) -> Result<AuditEntry> {
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
-                            "address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                            audit_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(e.at)
-                            .bind(e.actor_kind)
-                            .bind(e.actor_id)
-                            .bind(e.action)
-                            .bind(e.patient_id)
-                            .bind(e.clinic_id)
-                            .bind(e.address)
-                            .bind(e.detail)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
+                self.write_single(move |c: &mut $conn| Box::pin(insert_audit(c, e))).await
             }
 
             async fn list_audit(&self, clinic_id: &str, q: AuditQuery) -> Result<Vec<AuditEntry>> {

@@ -332,6 +332,7 @@ fn diary(patient_id: &str, day: NaiveDate, pain: i16) -> NewDiaryEntry {
         pain,
         facts: json!({"walked": true, "pain": pain}),
         note: Some(format!("pain {pain}")),
+        audit: None,
     }
 }
 

@@ -45,18 +45,28 @@ pub async fn record(
     clinic_id: Option<&str>,
     detail: Option<String>,
 ) -> Result<(), AppError> {
-    state
-        .store
-        .append_audit(NewAuditEntry {
-            at: state.now(),
-            actor_kind: actor.kind.to_string(),
-            actor_id: actor.id.clone(),
-            action: action.to_string(),
-            patient_id: patient_id.map(str::to_string),
-            clinic_id: clinic_id.map(str::to_string),
-            address: actor.address.clone(),
-            detail,
-        })
-        .await?;
+    let entry = entry(state, actor, action, patient_id, clinic_id, detail);
+    state.store.append_audit(entry).await?;
     Ok(())
+}
+
+/// An audit row to commit together with the write it records.
+pub fn entry(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    patient_id: Option<&str>,
+    clinic_id: Option<&str>,
+    detail: Option<String>,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: state.now(),
+        actor_kind: actor.kind.to_string(),
+        actor_id: actor.id.clone(),
+        action: action.to_string(),
+        patient_id: patient_id.map(str::to_string),
+        clinic_id: clinic_id.map(str::to_string),
+        address: actor.address.clone(),
+        detail,
+    }
 }

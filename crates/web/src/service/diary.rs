@@ -73,6 +73,7 @@ pub async fn write_day(
         Some(pain_day),
         &input.facts,
     )?;
+    // The entry and its audit row commit together.
     let entry = state
         .store
         .upsert_diary_entry(
@@ -82,19 +83,18 @@ pub async fn write_day(
                 pain: i16::from(pain),
                 facts: Value::Object(input.facts),
                 note,
+                audit: Some(audit::entry(
+                    state,
+                    actor,
+                    "diary.write",
+                    Some(&patient.id),
+                    Some(&patient.clinic_id),
+                    Some(day.to_string()),
+                )),
             },
             now,
         )
         .await?;
-    audit::record(
-        state,
-        actor,
-        "diary.write",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(day.to_string()),
-    )
-    .await?;
     let decision = triage(&state.content, &case);
     state.metrics.observe_decision(decision.level);
     let missed = missed(state, patient, &case, day).await?;
