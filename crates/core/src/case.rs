@@ -20,6 +20,8 @@ pub enum Value {
 pub enum CaseError {
     #[error("a case must be a JSON object of facts")]
     NotAnObject,
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
     #[error("{field}: unknown fact")]
     UnknownFact { field: String },
     #[error("{field}: expected {expected}")]
@@ -44,7 +46,7 @@ impl CaseError {
     /// The field the error is about, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            CaseError::NotAnObject => None,
+            CaseError::NotAnObject | CaseError::Malformed(_) => None,
             CaseError::UnknownFact { field }
             | CaseError::WrongType { field, .. }
             | CaseError::NotAllowed { field, .. }
@@ -74,6 +76,35 @@ impl Case {
     pub fn from_json(content: &Content, json: &Json) -> Result<Case, CaseError> {
         let object = json.as_object().ok_or(CaseError::NotAnObject)?;
         Case::from_map(content, object)
+    }
+
+    /// Parses a case straight from JSON bytes, without building a JSON tree first: the request
+    /// path of `POST /api/v1/triage`. Same checks and errors as [`Case::from_json`].
+    pub fn from_json_slice(content: &Content, bytes: &[u8]) -> Result<Case, CaseError> {
+        let found = std::cell::RefCell::new(None);
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let parsed = serde::de::DeserializeSeed::deserialize(
+            slice::CaseSeed {
+                content,
+                found: &found,
+            },
+            &mut de,
+        )
+        .and_then(|case| de.end().map(|()| case));
+        let case = match parsed {
+            Ok(case) => case,
+            Err(e) => {
+                return Err(found.into_inner().unwrap_or_else(|| {
+                    if e.is_data() {
+                        CaseError::NotAnObject
+                    } else {
+                        CaseError::Malformed(e.to_string())
+                    }
+                }))
+            }
+        };
+        case.check_consistent(content)?;
+        Ok(case)
     }
 
     pub fn from_map(content: &Content, object: &Map<String, Json>) -> Result<Case, CaseError> {
@@ -131,6 +162,99 @@ impl Case {
             }
         }
         out
+    }
+}
+
+/// The streaming parser behind [`Case::from_json_slice`]. A problem with the case itself is kept
+/// in `found` (a serde error cannot carry it) and the parse is stopped.
+mod slice {
+    use super::{parse_value, Case, CaseError};
+    use crate::content::Content;
+    use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+    use std::cell::RefCell;
+    use std::fmt;
+
+    pub struct CaseSeed<'a> {
+        pub content: &'a Content,
+        pub found: &'a RefCell<Option<CaseError>>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for CaseSeed<'_> {
+        type Value = Case;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Case, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for CaseSeed<'_> {
+        type Value = Case;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object of facts")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Case, A::Error> {
+            let mut case = Case::empty(self.content);
+            while let Some(key) = map.next_key_seed(KeySeed(self.content))? {
+                let Some(idx) = key.index else {
+                    return Err(self.stop(CaseError::UnknownFact { field: key.name }));
+                };
+                // Small answers (a bool, a word, a number) are parsed into a JSON value and
+                // checked by the same code as the tree path, so both give the same errors.
+                let raw: serde_json::Value = map.next_value()?;
+                match parse_value(self.content, idx, &raw) {
+                    Ok(v) => case.values[idx as usize] = Some(v),
+                    Err(e) => return Err(self.stop(e)),
+                }
+            }
+            Ok(case)
+        }
+    }
+
+    impl CaseSeed<'_> {
+        fn stop<E: de::Error>(&self, e: CaseError) -> E {
+            let message = e.to_string();
+            *self.found.borrow_mut() = Some(e);
+            E::custom(message)
+        }
+    }
+
+    struct Key {
+        index: Option<u16>,
+        name: String,
+    }
+
+    /// Looks a key up as it is read, allocating only for an unknown key's message.
+    struct KeySeed<'a>(&'a Content);
+
+    impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+        type Value = Key;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed<'_> {
+        type Value = Key;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a fact id")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+            Ok(match self.0.fact_index(s) {
+                Some(i) => Key {
+                    index: Some(i),
+                    name: String::new(),
+                },
+                None => Key {
+                    index: None,
+                    name: s.to_string(),
+                },
+            })
+        }
     }
 }
 

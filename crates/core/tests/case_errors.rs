@@ -72,3 +72,39 @@ fn a_no_to_a_question_that_does_not_apply_is_accepted_but_a_yes_is_not() {
     let e = parse(json!({"procedure": "none", "hours_since_procedure": 5})).unwrap_err();
     assert_eq!(e.field(), Some("hours_since_procedure"));
 }
+
+#[test]
+fn the_streaming_parser_agrees_with_the_tree_parser() {
+    let content = Content::bundled().expect("valid");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vignettes");
+    let mut cases: Vec<serde_json::Value> = std::fs::read_dir(dir)
+        .expect("vignettes")
+        .map(|e| {
+            let text = std::fs::read_to_string(e.expect("entry").path()).expect("readable");
+            serde_json::from_str::<serde_json::Value>(&text).expect("json")["case"].clone()
+        })
+        .collect();
+    cases.extend([
+        json!({"back_pain": true, "pain_score": 11}),
+        json!({"feverish": true}),
+        json!({"fever": "yes"}),
+        json!({"delivered": false, "days_since_delivery": 3}),
+        json!({"leg_weakness": "both"}),
+        json!([1, 2]),
+        json!("fever"),
+        json!({"fever": null}),
+        json!({"fever": {"nested": true}}),
+    ]);
+    for case in cases {
+        let bytes = serde_json::to_vec(&case).expect("bytes");
+        assert_eq!(
+            Case::from_json_slice(&content, &bytes),
+            Case::from_json(&content, &case),
+            "{case}"
+        );
+    }
+    let e = Case::from_json_slice(&content, b"{\"fever\": tru").unwrap_err();
+    assert!(matches!(e, CaseError::Malformed(_)), "{e}");
+    let e = Case::from_json_slice(&content, b"{} trailing").unwrap_err();
+    assert!(matches!(e, CaseError::Malformed(_)), "{e}");
+}

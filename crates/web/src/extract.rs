@@ -17,6 +17,19 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// The raw bytes of a JSON body (the content type checked, the size limit applied), for
+/// handlers that parse it themselves.
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -31,8 +44,9 @@ where
                 "send the body as application/json".into(),
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
+        axum::body::Bytes::from_request(req, state)
             .await
+            .map(JsonBytes)
             .map_err(|e| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     AppError::PayloadTooLarge
@@ -42,8 +56,7 @@ where
                         field: None,
                     }
                 }
-            })?;
-        parse_json(&bytes).map(ValidJson)
+            })
     }
 }
 
