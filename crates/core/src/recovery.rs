@@ -156,6 +156,47 @@ impl EscalationReason {
             EscalationReason::OffCourse(id) => format!("course:{id}"),
         }
     }
+
+    /// Reads a stored code back; `None` for a code this version does not know.
+    pub fn parse(code: &str) -> Option<EscalationReason> {
+        if let Some(rules) = code.strip_prefix("level:") {
+            let rules = rules
+                .split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string);
+            return Some(EscalationReason::LevelRose(rules.collect()));
+        }
+        code.strip_prefix("course:")
+            .map(|id| EscalationReason::OffCourse(id.to_string()))
+    }
+
+    /// The reason for a clinician, in one language: the clinician explanation of each rule, or
+    /// the milestone of the expected course that was missed. Ids the content no longer has are
+    /// shown as they are.
+    pub fn describe(&self, content: &Content, lang: crate::Lang) -> String {
+        let texts = content.text(lang);
+        match self {
+            EscalationReason::LevelRose(rules) => rules
+                .iter()
+                .map(|id| {
+                    content
+                        .rules
+                        .iter()
+                        .position(|r| &r.id == id)
+                        .map(|i| format!("{id}: {}", texts.rules[i].clinician))
+                        .unwrap_or_else(|| id.clone())
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            EscalationReason::OffCourse(id) => content
+                .course
+                .milestones
+                .iter()
+                .position(|m| &m.id == id)
+                .map(|i| texts.milestones[i].clone())
+                .unwrap_or_else(|| id.clone()),
+        }
+    }
 }
 
 /// Whether a new decision (and the diary's course) should alert the clinic: when the level rises

@@ -170,3 +170,24 @@ fn decisions_record_the_content_version_and_cite_sources() {
         .iter()
         .all(|r| !r.explanation.is_empty() && !r.source.is_empty()));
 }
+
+#[test]
+fn an_escalation_reason_reads_back_in_words_for_the_clinic() {
+    use aftercare_core::EscalationReason;
+    let content = Content::bundled().expect("valid");
+    let reason = EscalationReason::LevelRose(vec!["EM-CAUDA".into()]);
+    assert_eq!(
+        EscalationReason::parse(&reason.code()),
+        Some(reason.clone())
+    );
+    let words = reason.describe(&content, content.default_lang());
+    assert!(
+        words.starts_with("EM-CAUDA: ") && words.len() > 20,
+        "{words}"
+    );
+    let course = EscalationReason::parse("course:improving_by_six_weeks").expect("known form");
+    assert!(!course
+        .describe(&content, content.default_lang())
+        .contains("course:"));
+    assert_eq!(EscalationReason::parse("something-else"), None);
+}

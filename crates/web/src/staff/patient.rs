@@ -268,7 +268,10 @@ pub async fn page(
             "id": e.id,
             "level": e.level,
             "level_label": level_label(Some(&e.level)),
-            "reason": e.reason,
+            "reason": aftercare_core::EscalationReason::parse(&e.reason)
+                .map(|r| r.describe(&state.content, state.content.default_lang()))
+                .unwrap_or_else(|| e.reason.clone()),
+            "code": e.reason,
             "source": e.source,
             "raised_at": time(e.raised_at),
             "acknowledged_at": e.acknowledged_at.map(time),
