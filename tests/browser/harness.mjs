@@ -40,8 +40,11 @@ export { isoDay };
 export async function startServer({ procedureDaysAgo = 8 } = {}) {
   const bin = binary();
   const dataDir = mkdtempSync(join(tmpdir(), 'aftercare-browser-'));
-  const admin = (args) =>
-    JSON.parse(execFileSync(bin, ['admin', ...args, '--data-dir', dataDir], { encoding: 'utf8' }));
+  const admin = (args, env = {}) =>
+    JSON.parse(execFileSync(bin, ['admin', ...args, '--data-dir', dataDir], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    }));
   admin(['create-clinic', '--slug', 'north', '--name', 'North Maternity']);
   const patient = admin([
     'enrol-patient', '--clinic', 'north', '--name', 'Ana',
@@ -69,6 +72,8 @@ export async function startServer({ procedureDaysAgo = 8 } = {}) {
   return {
     url,
     patient,
+    /** Runs `aftercare admin ...` on this server's data (e.g. create-user for the workspace). */
+    admin,
     async stop() {
       const exited = new Promise((ok) => child.once('exit', ok));
       child.kill('SIGTERM');
@@ -83,7 +88,7 @@ export async function startServer({ procedureDaysAgo = 8 } = {}) {
  * its own (so each test starts with no cookies). Any console error (CSP included) fails the
  * next check. Call `page.done()` at the end.
  */
-export async function phonePage({ locale = 'en-GB' } = {}) {
+export async function phonePage({ locale = 'en-GB', desktop = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'aftercare-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -92,10 +97,11 @@ export async function phonePage({ locale = 'en-GB' } = {}) {
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
-    viewport: { width: 390, height: 844 },
+    // The clinic workspace is used at a desk: `desktop` gives a laptop-sized window.
+    viewport: desktop ? { width: 1280, height: 900 } : { width: 390, height: 844 },
     deviceScaleFactor: 1,
-    isMobile: true,
-    hasTouch: true,
+    isMobile: !desktop,
+    hasTouch: !desktop,
     locale,
     extraHTTPHeaders: { 'Accept-Language': locale },
   });

@@ -1,13 +1,21 @@
-//! `aftercare admin ...`: setting up clinics and patients from the command line (for operators,
-//! scripts and the browser tests). Each command prints what it made as one JSON object.
+//! `aftercare admin ...`: setting up clinics, staff accounts and patients from the command line
+//! (for operators, scripts and the browser tests). Each command prints what it made as one JSON
+//! object.
+//!
+//! `create-user` makes a staff account (the first admin of a clinic, typically). The password
+//! never comes from a flag (flags end up in shell history and in `ps`): it is read from the
+//! environment variable `AFTERCARE_ADMIN_PASSWORD` or, without it, from the first line of
+//! standard input. The checks and the hashing are the web crate's, as for accounts made in
+//! the clinic workspace.
 
 use crate::serve::{runtime, DbArgs};
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
 use aftercare_store::{NewClinic, NewPatient, StoreError};
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use chrono::NaiveDate;
 use serde_json::json;
+use std::io::BufRead;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
@@ -45,10 +53,13 @@ pub enum AdminCommand {
         #[arg(long, default_value = "en")]
         language: String,
     },
+    /// Create a staff account (password from AFTERCARE_ADMIN_PASSWORD or standard input).
+    CreateUser(CreateUserArgs),
 }
 
 pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::CreateUser(args) => create_user(args),
         AdminCommand::CreateClinic { db, slug, name } => {
             let valid = !slug.is_empty()
                 && slug.len() <= 64
@@ -158,4 +169,68 @@ pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateUserArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The clinic's slug.
+    #[arg(long)]
+    pub clinic: String,
+    /// The login email.
+    #[arg(long)]
+    pub email: String,
+    /// The name colleagues see.
+    #[arg(long)]
+    pub name: String,
+    /// `admin` (staff, announcements, settings, audit log) or `clinician` (patients, chat,
+    /// contact requests).
+    #[arg(long, value_parser = ["admin", "clinician"])]
+    pub role: String,
+}
+
+/// The password: the environment variable, or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("AFTERCARE_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    eprintln!("password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password: set AFTERCARE_ADMIN_PASSWORD or write it on standard input");
+    }
+    Ok(password)
+}
+
+fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
+    let password = read_password()?;
+    runtime()?.block_on(async move {
+        let store = args.db.open().await?;
+        let clinic = store
+            .get_clinic_by_slug(&args.clinic)
+            .await?
+            .ok_or_else(|| anyhow!("--clinic: no clinic with slug {:?}", args.clinic))?;
+        let staff = aftercare_web::staff::settings::create_staff(
+            store.as_ref(),
+            &clinic.id,
+            &args.email,
+            &args.name,
+            &args.role,
+            &password,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+        println!(
+            "{}",
+            json!({ "id": staff.id, "clinic": clinic.slug, "email": staff.email, "role": staff.role })
+        );
+        Ok(())
+    })
 }

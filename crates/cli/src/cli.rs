@@ -54,7 +54,7 @@ pub enum Command {
         /// The file to write.
         file: PathBuf,
     },
-    /// Set up clinics and patients.
+    /// Set up clinics, staff accounts and patients from the shell.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
 }

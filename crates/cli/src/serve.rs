@@ -75,7 +75,7 @@ pub struct ServeArgs {
     /// The longest a request may take before it is answered 503.
     #[arg(long, env = "AFTERCARE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
-    /// The emergency telephone number the patient pages offer as a button.
+    /// The emergency telephone number the pages offer (e.g. 112, 911, 999).
     #[arg(long, env = "AFTERCARE_EMERGENCY_NUMBER", default_value = "112")]
     pub emergency_number: String,
 
@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// authenticated.
     #[arg(long, env = "AFTERCARE_CDS_TRUST", value_name = "FILE")]
     pub cds_trust: Option<PathBuf>,
+
+    /// How long a staff login lasts, in hours.
+    #[arg(long, env = "AFTERCARE_STAFF_SESSION_HOURS", default_value_t = 12)]
+    pub staff_session_hours: u32,
 }
 
 /// Reads the CDS Hooks trust file, naming the file on error.
@@ -121,8 +125,12 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             emergency_number: args.emergency_number,
             cds_trust,
+            staff_session_ttl: chrono::Duration::hours(i64::from(args.staff_session_hours.max(1))),
         };
         let state = AppState::new(content, store, settings);
+        aftercare_web::start_background(&state, &args.db.url()?)
+            .await
+            .context("cannot start listening for chat messages")?;
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");
         println!("aftercare listening on http://{local}");
         aftercare_web::serve(listener, state, aftercare_web::shutdown_signal())

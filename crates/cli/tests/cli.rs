@@ -238,3 +238,53 @@ fn a_case_can_come_from_standard_input() {
     assert_eq!(dash["level"], "emergency");
     assert_eq!(dash, default);
 }
+
+#[test]
+fn the_first_admin_is_made_from_the_shell_with_the_password_on_standard_input_never_a_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let made = aftercare(
+        &[
+            "admin",
+            "create-clinic",
+            "--slug",
+            "north",
+            "--name",
+            "North",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert_eq!(code(&made), Some(0), "{}", stderr(&made));
+    let args = [
+        "admin",
+        "create-user",
+        "--clinic",
+        "north",
+        "--email",
+        "Ada@North.example",
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+        "--data-dir",
+        data,
+    ];
+    let user = aftercare(&args, Some("a long enough passphrase\n"));
+    assert_eq!(code(&user), Some(0), "{}", stderr(&user));
+    let out: Value = serde_json::from_str(&stdout(&user)).expect("json");
+    assert_eq!(out["email"], "ada@north.example");
+    assert_eq!(out["role"], "admin");
+    // Too short a password, an unknown clinic, and a password flag are all refused.
+    assert_ne!(code(&aftercare(&args, Some("short\n"))), Some(0));
+    let mut unknown = args;
+    unknown[3] = "south";
+    assert_ne!(
+        code(&aftercare(&unknown, Some("a long enough passphrase\n"))),
+        Some(0)
+    );
+    let mut flagged = args.to_vec();
+    flagged.extend(["--password", "a long enough passphrase"]);
+    assert_eq!(code(&aftercare(&flagged, None)), Some(2));
+}

@@ -19,6 +19,7 @@ pub mod ops;
 pub mod pages;
 pub mod patient;
 pub mod service;
+pub mod staff;
 pub mod state;
 
 pub use error::AppError;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router_with_document())
         .merge(pages::router(&state))
         .merge(fhir::router().merge(cds::router()))
+        .merge(staff::router(&state))
         .with_state(state.clone());
     middleware::wrap(router, state)
 }
@@ -53,6 +55,13 @@ pub async fn serve(
             "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated"
         );
     }
+    // Open chat streams never end by themselves: close them when shutdown starts, so draining
+    // can finish.
+    let hub = state.chat.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.close();
+    };
     let app = app(state);
     axum::serve(
         listener,
@@ -60,6 +69,29 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Start-up work that needs the database URL: on PostgreSQL, the task that LISTENs for chat
+/// messages posted through other servers (see [`staff::live`]); and an hourly task deleting
+/// expired staff sessions. Call before [`serve`].
+pub async fn start_background(state: &AppState, database_url: &str) -> Result<(), AppError> {
+    let purge = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match purge.store.purge_expired(purge.now()).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired sessions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+            }
+        }
+    });
+    state
+        .chat
+        .listen_postgres(state.store.backend(), database_url)
+        .await
+        .map_err(|e| AppError::Internal(format!("chat listener: {e}")))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -1,5 +1,5 @@
-//! What every handler can reach: the clinical content, the store, the clock, the metrics and the
-//! settings. Cheap to clone (everything is behind an `Arc`).
+//! What every handler can reach: the clinical content, the store, the clock, the metrics, the
+//! settings and the live chat hub. Cheap to clone (everything is behind an `Arc`).
 
 use crate::metrics::Metrics;
 use aftercare_core::Content;
@@ -35,6 +35,9 @@ pub struct Settings {
     pub emergency_number: String,
     /// The EHRs whose CDS Hooks tokens we accept; `None`: calls are not authenticated.
     pub cds_trust: Option<Arc<crate::cds_trust::CdsTrust>>,
+    /// How long a staff session lasts from login (`AFTERCARE_STAFF_SESSION_HOURS`, 12 by
+    /// default: a working shift).
+    pub staff_session_ttl: chrono::Duration,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             emergency_number: "112".into(),
             cds_trust: None,
+            staff_session_ttl: chrono::Duration::hours(12),
         }
     }
 }
@@ -56,6 +60,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// Live chat fan-out (and, on PostgreSQL, the LISTEN task feeding it).
+    pub chat: crate::staff::ChatHub,
+    /// The clinic workspace's process state (login limits).
+    pub staff: Arc<crate::staff::StaffState>,
     /// Templates, education texts and rate limits of the pages.
     pub pages: Arc<crate::pages::PageState>,
 }
@@ -68,6 +76,8 @@ impl AppState {
             clock: Arc::new(SystemClock),
             metrics: Arc::new(Metrics::default()),
             settings: Arc::new(settings),
+            chat: crate::staff::ChatHub::new(),
+            staff: Arc::new(crate::staff::StaffState::default()),
             pages: Arc::new(crate::pages::PageState::new()),
         }
     }

@@ -31,9 +31,41 @@
       });
     });
 
+    // The chat: new messages arrive over server-sent events. Text only, never markup.
+    document.querySelectorAll('[data-chat-stream]').forEach(followChat);
+
     // Take her straight to what needs fixing.
     var summary = document.querySelector('.error-summary');
     if (summary) { summary.focus(); }
+  }
+
+  function followChat(log) {
+    if (!window.EventSource) { return; }
+    var empty = document.querySelector('.chat-empty');
+    var source = new EventSource(log.getAttribute('data-chat-stream'));
+    source.addEventListener('message', function (e) {
+      var m;
+      try { m = JSON.parse(e.data); } catch (err) { return; }
+      if (log.querySelector('[data-id="' + Number(m.id) + '"]')) { return; }
+      var li = document.createElement('li');
+      var sender = m.sender === 'staff' ? 'staff' : 'patient';
+      li.className = 'msg msg-' + sender;
+      li.setAttribute('data-id', String(Number(m.id)));
+      var who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = log.getAttribute('data-label-' + sender) || sender;
+      var time = document.createElement('time');
+      time.textContent = m.time || '';
+      var body = document.createElement('p');
+      body.textContent = m.body;
+      li.appendChild(who);
+      li.appendChild(document.createTextNode(' '));
+      li.appendChild(time);
+      li.appendChild(body);
+      log.appendChild(li);
+      log.scrollTop = log.scrollHeight;
+      if (empty) { empty.hidden = true; }
+    });
   }
 
   if (document.readyState === 'loading') {

@@ -7,6 +7,7 @@ pub mod questions;
 pub mod recovery;
 pub mod triage;
 
+use crate::staff;
 use crate::state::AppState;
 use axum::routing::get;
 use axum::Json;
@@ -25,6 +26,8 @@ use utoipa_axum::routes;
         (name = "triage", description = "Decisions on a case, nothing stored"),
         (name = "check-ins", description = "The questionnaire, driven by the engine; final decisions are stored"),
         (name = "diary", description = "The recovery diary and summary"),
+        (name = "chat", description = "The patient's thread with her clinic (not for emergencies)"),
+        (name = "clinic", description = "The clinic workspace: staff session, board, patients, chat, contact requests, audit log. Cookie session; writes need the session's CSRF token in `x-csrf-token`"),
         (name = "operations", description = "The API document itself")
     ),
     modifiers(&PatientLink)
@@ -41,6 +44,33 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(diary::put, diary::get))
         .routes(routes!(diary::list))
         .routes(routes!(recovery::summary))
+        .routes(routes!(
+            staff::chat::api_patient_list,
+            staff::chat::api_patient_post
+        ))
+        .routes(routes!(staff::chat::api_patient_events))
+        .merge(clinic())
+}
+
+/// The clinic workspace's JSON routes (cookie session; writes need `x-csrf-token`).
+fn clinic() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            staff::auth::api_login,
+            staff::auth::api_whoami,
+            staff::auth::api_logout
+        ))
+        .routes(routes!(staff::auth::api_change_password))
+        .routes(routes!(staff::board::api_board, staff::board::api_enrol))
+        .routes(routes!(staff::patient::api_view))
+        .routes(routes!(staff::patient::api_acknowledge))
+        .routes(routes!(
+            staff::chat::api_staff_list,
+            staff::chat::api_staff_post
+        ))
+        .routes(routes!(staff::contact::api_inbox))
+        .routes(routes!(staff::contact::api_mark_handled))
+        .routes(routes!(staff::audit_log::api_list))
 }
 
 /// The API routes plus the route that serves their document.
@@ -72,7 +102,9 @@ struct PatientLink;
 
 impl utoipa::Modify for PatientLink {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "patient_link",
@@ -82,6 +114,13 @@ impl utoipa::Modify for PatientLink {
                     .description(Some("The token of the patient's personal link"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                staff::auth::SESSION_COOKIE,
+                "The staff session cookie set by POST /api/v1/clinic/session (HttpOnly, Secure, SameSite=Strict)",
+            ))),
         );
     }
 }

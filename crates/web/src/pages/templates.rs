@@ -48,7 +48,7 @@ impl Templates {
             }
         });
         let mut problems = Vec::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().chain(crate::staff::view::TEMPLATES) {
             if let Err(e) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %e, "template does not compile");
                 problems.push(format!("{name}: {e}"));

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod staff;
+
 use aftercare_core::Content;
 use aftercare_store::{NewClinic, NewPatient, Patient, Store};
 use aftercare_web::{AppState, Settings};
@@ -16,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
+    /// The PostgreSQL database of this app (`None` on SQLite).
+    pub database_url: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -25,7 +29,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("aftercare.db").display());
         let store = aftercare_store::connect(&url).await.expect("sqlite store");
-        TestApp::start(store, Some(dir)).await
+        TestApp::start(store, Some(dir), None).await
     }
 
     /// A fresh PostgreSQL database, or `None` (with the reason printed) when none is reachable.
@@ -45,10 +49,14 @@ impl TestApp {
         let store = aftercare_store::connect(&url)
             .await
             .expect("postgres store");
-        Some(TestApp::start(store, None).await)
+        Some(TestApp::start(store, None, Some(&url)).await)
     }
 
-    async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> TestApp {
+    async fn start(
+        store: Arc<dyn Store>,
+        dir: Option<tempfile::TempDir>,
+        database_url: Option<&str>,
+    ) -> TestApp {
         store.migrate().await.expect("migrations");
         let content = Content::bundled().expect("content");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -60,6 +68,11 @@ impl TestApp {
             ..Settings::default()
         };
         let state = AppState::new(content, store.clone(), settings);
+        if let Some(url) = database_url {
+            aftercare_web::start_background(&state, url)
+                .await
+                .expect("chat listener");
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(aftercare_web::serve(listener, state, async {
             let _ = rx.await;
@@ -68,6 +81,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             store,
             client: reqwest::Client::new(),
+            database_url: database_url.map(str::to_string),
             shutdown: Some(tx),
             _dir: dir,
         }

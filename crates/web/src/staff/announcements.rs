@@ -1,0 +1,162 @@
+//! The site-wide banner: an admin writes it in English and Spanish with a start and an optional
+//! end; the pages show the one in force (the store's `active_announcement`) in the visitor's
+//! language. Announcements are never edited: a new one replaces the old from its start.
+
+use super::auth::StaffUser;
+use crate::audit;
+use crate::error::AppError;
+use crate::state::AppState;
+use aftercare_store::{Announcement, NewAnnouncement};
+use chrono::{DateTime, Utc};
+
+/// The longest banner text, per language.
+pub const TEXT_LIMIT: usize = 500;
+
+/// A new announcement, checked.
+pub async fn create(
+    state: &AppState,
+    user: &StaffUser,
+    text_en: &str,
+    text_es: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: Option<DateTime<Utc>>,
+) -> Result<Announcement, AppError> {
+    let text_en = text_en.trim();
+    let text_es = text_es.trim();
+    for (field, text) in [("text_en", text_en), ("text_es", text_es)] {
+        if text.is_empty() || text.chars().count() > TEXT_LIMIT {
+            return Err(AppError::bad_field(
+                field,
+                format!("{field}: 1 to {TEXT_LIMIT} characters"),
+            ));
+        }
+    }
+    if ends_at.is_some_and(|e| e <= starts_at) {
+        return Err(AppError::bad_field("ends_at", "ends_at: before the start"));
+    }
+    let a = state
+        .store
+        .create_announcement(
+            NewAnnouncement {
+                clinic_id: user.clinic_id().to_string(),
+                text_en: text_en.to_string(),
+                text_es: text_es.to_string(),
+                starts_at,
+                ends_at,
+                created_by: user.staff.id.clone(),
+            },
+            state.now(),
+        )
+        .await?;
+    audit::record(
+        state,
+        &user.actor,
+        "announcement.create",
+        None,
+        Some(user.clinic_id()),
+        Some(a.id.clone()),
+    )
+    .await?;
+    Ok(a)
+}
+
+/// Parses a `datetime-local` form value (`YYYY-MM-DDTHH:MM`, taken as UTC) or RFC 3339.
+pub fn parse_time(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Ok(Some(t.and_utc()));
+        }
+    }
+    Err(AppError::bad_field(
+        field,
+        format!("{field}: not a date and time (YYYY-MM-DDTHH:MM, UTC)"),
+    ))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::auth::Admin;
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+async fn render(
+    page: &StaffPage,
+    user: &StaffUser,
+    form: Value,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let list = state.store.list_announcements(user.clinic_id()).await?;
+    let active = state
+        .store
+        .active_announcement(user.clinic_id(), state.now())
+        .await?;
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|a| json!({"starts_at": fmt(a.starts_at), "ends_at": a.ends_at.map(fmt), "text_en": a.text_en, "text_es": a.text_es}))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page.render_status(
+        status,
+        "staff/announcements.html",
+        json!({"announcements": rows, "active": active, "form": form, "error": error}),
+    )
+    .await
+}
+
+/// `GET /clinic/announcements`.
+pub async fn page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppError> {
+    let now = page.state.now().format("%Y-%m-%dT%H:%M").to_string();
+    render(
+        &page,
+        &user,
+        json!({"text_en": "", "text_es": "", "starts_at": now, "ends_at": ""}),
+        None,
+    )
+    .await
+}
+
+/// `POST /clinic/announcements`.
+pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Response, AppError> {
+    let result = async {
+        let starts =
+            parse_time("starts_at", &form.text("starts_at"))?.unwrap_or_else(|| page.state.now());
+        let ends = parse_time("ends_at", &form.text("ends_at"))?;
+        create(
+            &page.state,
+            &user,
+            &form.text("text_en"),
+            &form.text("text_es"),
+            starts,
+            ends,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/clinic/announcements")),
+        Err(AppError::BadRequest { detail, .. }) => {
+            let values = json!({
+                "text_en": form.text("text_en"), "text_es": form.text("text_es"),
+                "starts_at": form.text("starts_at"), "ends_at": form.text("ends_at"),
+            });
+            render(&page, &user, values, Some(detail)).await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,249 @@
+//! The audit log as the clinic's admin sees it: who read or wrote which patient's data, when,
+//! from which address; filtered by patient and time, and exported as CSV for the data
+//! protection officer. The table is append-only (the database refuses changes); reading it is
+//! itself recorded.
+
+use super::auth::{Admin, StaffUser};
+use crate::audit;
+use crate::error::{AppError, Problem};
+use crate::state::AppState;
+use aftercare_store::{AuditEntry, AuditQuery};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+/// Rows per page on screen and per store call in the export.
+pub const PAGE: i64 = 200;
+/// The most rows one export holds.
+pub const EXPORT_LIMIT: i64 = 100_000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AuditFilter {
+    /// Only this patient's rows.
+    pub patient: Option<String>,
+    /// From this time (inclusive; RFC 3339 or `YYYY-MM-DDTHH:MM`, UTC).
+    pub from: Option<String>,
+    /// Until this time (exclusive).
+    pub to: Option<String>,
+    pub offset: Option<i64>,
+}
+
+impl AuditFilter {
+    pub fn query(&self, limit: i64) -> Result<AuditQuery, AppError> {
+        let parse = |field, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| super::announcements::parse_time(field, s))
+                .transpose()
+                .map(Option::flatten)
+        };
+        Ok(AuditQuery {
+            patient_id: self
+                .patient
+                .clone()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty()),
+            from: parse("from", &self.from)?,
+            to: parse("to", &self.to)?,
+            limit,
+            offset: self.offset.unwrap_or(0).max(0),
+        })
+    }
+}
+
+/// One page of the clinic's audit log, newest first (the read is recorded first).
+pub async fn page(
+    state: &AppState,
+    user: &StaffUser,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let query = filter.query(PAGE)?;
+    audit::record(
+        state,
+        &user.actor,
+        "audit.read",
+        None,
+        Some(user.clinic_id()),
+        query.patient_id.clone(),
+    )
+    .await?;
+    Ok(state.store.list_audit(user.clinic_id(), query).await?)
+}
+
+/// A CSV cell: quoted when needed, and a leading formula character defused (a spreadsheet
+/// must not run what a field holds).
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The rows as CSV with a header line.
+pub fn to_csv(rows: &[AuditEntry]) -> String {
+    let mut out =
+        String::from("id,at,actor_kind,actor_id,action,patient_id,clinic_id,address,detail\n");
+    for r in rows {
+        let fields = [
+            r.id.to_string(),
+            r.at.to_rfc3339(),
+            r.actor_kind.clone(),
+            r.actor_id.clone().unwrap_or_default(),
+            r.action.clone(),
+            r.patient_id.clone().unwrap_or_default(),
+            r.clinic_id.clone().unwrap_or_default(),
+            r.address.clone().unwrap_or_default(),
+            r.detail.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| cell(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `GET /clinic/audit.csv`: every row matching the filter, as a CSV download.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    Admin(user): Admin,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    let mut query = filter.query(1000)?;
+    audit::record(
+        &state,
+        &user.actor,
+        "audit.export",
+        None,
+        Some(user.clinic_id()),
+        query.patient_id.clone(),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    loop {
+        let batch = state
+            .store
+            .list_audit(user.clinic_id(), query.clone())
+            .await?;
+        let n = batch.len() as i64;
+        rows.extend(batch);
+        if n < query.limit || rows.len() as i64 >= EXPORT_LIMIT {
+            break;
+        }
+        query.offset += n;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"aftercare-audit.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        to_csv(&rows),
+    )
+        .into_response())
+}
+
+/// The clinic's audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/clinic/audit", tag = "clinic", params(AuditFilter),
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "Audit rows, newest first", body = Vec<Object>),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_list(
+    State(state): State<AppState>,
+    Admin(user): Admin,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Json<Vec<AuditEntry>>, AppError> {
+    Ok(Json(page(&state, &user, &filter).await?))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::StaffPage;
+use crate::pages::layout::url_component;
+use serde_json::json;
+
+/// The filter as a query string (for the CSV link and the next page).
+fn query_string(filter: &AuditFilter, offset: Option<i64>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("patient", &filter.patient),
+        ("from", &filter.from),
+        ("to", &filter.to),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", url_component(v)));
+        }
+    }
+    if let Some(o) = offset {
+        parts.push(format!("offset={o}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// `GET /clinic/audit`.
+pub async fn audit_page(
+    page: StaffPage,
+    Admin(user): Admin,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    let rows = self::page(&page.state, &user, &filter).await?;
+    let next = (rows.len() as i64 == PAGE).then(|| {
+        format!(
+            "/clinic/audit{}",
+            query_string(&filter, Some(filter.offset.unwrap_or(0) + PAGE))
+        )
+    });
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "at": r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "actor_kind": r.actor_kind,
+                "actor_id": r.actor_id,
+                "action": r.action,
+                "patient_id": r.patient_id,
+                "patient_href": r.patient_id.as_ref().map(|p| format!("/clinic/audit?patient={}", url_component(p))),
+                "address": r.address,
+                "detail": r.detail,
+            })
+        })
+        .collect();
+    page.render(
+        "staff/audit.html",
+        json!({
+            "rows": rows,
+            "filter": {"patient": filter.patient, "from": filter.from, "to": filter.to},
+            "query": query_string(&filter, None),
+            "next": next,
+        }),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
+    }
+}

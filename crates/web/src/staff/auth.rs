@@ -1,0 +1,799 @@
+//! Who is at the clinic's keyboard: staff passwords, logins and sessions, and the extractors
+//! that give handlers a checked [`StaffUser`] with a role.
+//!
+//! Why it is built this way:
+//! - Passwords are Argon2id hashes, computed on the blocking pool (never on the async
+//!   executor, which serves every other request) and inside the request's tracing span.
+//! - A wrong email and a wrong password answer alike, with the same message and the same work
+//!   (an unknown email is checked against a dummy hash), so the login form does not tell who
+//!   has an account. Failures are limited per address (in memory) and per account (in the
+//!   store: after [`MAX_FAILURES`] the account locks for [`LOCK_MINUTES`]).
+//! - Sessions live on the server, so logging out and changing a password really end them.
+//!   The browser holds a random 256-bit token in an HttpOnly, Secure, SameSite=Strict cookie;
+//!   the store holds only its SHA-256, so a leaked database opens no session. A new token is
+//!   issued at every login and password change (which also ends every other session).
+//! - Each session has its own CSRF token: JSON clients that authenticate with the cookie send
+//!   it in `x-csrf-token` on every write ([`StaffUser::check_csrf`]).
+
+use crate::audit::{self, Actor, ClientAddress};
+use crate::error::AppError;
+use crate::lang;
+use crate::state::AppState;
+use aftercare_store::{NewSession, Staff, StaffSession};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "aftercare_staff";
+/// The header JSON clients send the session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Failed logins in a row before an account locks.
+pub const MAX_FAILURES: i32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+/// Login attempts per client address per window ([`LoginLimit`]).
+pub const ADDRESS_ATTEMPTS: usize = 20;
+/// Passwords are at least this long (a passphrase, not a puzzle) ...
+pub const MIN_PASSWORD: usize = 12;
+/// ... and at most this long (hashing cost is bounded).
+pub const MAX_PASSWORD: usize = 256;
+/// The one answer to a refused login.
+pub const LOGIN_REFUSED: &str = "The email or password is not right (or the account is locked for a while after too many attempts).";
+
+/// The two roles. Admins run the clinic's account (staff, announcements, settings, the audit
+/// log); clinicians look after patients (board, patient pages, chat, contact requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Clinician,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "clinician" => Some(Role::Clinician),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Clinician => "clinician",
+        }
+    }
+}
+
+// --- passwords ----------------------------------------------------------------------------
+
+/// Runs CPU-heavy work on the blocking pool, inside the caller's tracing span.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|e| AppError::Internal(format!("password task failed: {e}")))
+}
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(buf)
+}
+
+/// A random 256-bit token, as 64 hex digits (cookie- and URL-safe).
+pub fn random_token() -> Result<String, AppError> {
+    Ok(hex(&random_bytes::<32>()?))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a session token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Checks a new password's length; the message names the field.
+pub fn check_new_password(field: &str, password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(AppError::bad_field(
+            field,
+            format!("{field}: at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if n > MAX_PASSWORD {
+        return Err(AppError::bad_field(
+            field,
+            format!("{field}: at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn hash_sync(password: &str) -> Result<String, AppError> {
+    let salt = random_bytes::<16>()?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Argon2id, version 19, the crate's defaults (m=19 MiB, t=2, p=1: OWASP's minimum).
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
+}
+
+fn verify_sync(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Hashes a password (Argon2id, random salt) off the async runtime.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    blocking(move || hash_sync(&password)).await?
+}
+
+/// Checks a password against a stored hash off the async runtime.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    blocking(move || verify_sync(&password, &hash)).await
+}
+
+/// A hash of nothing anyone knows, to spend the same work on unknown emails.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_sync("aftercare dummy password, never valid")
+            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$invalid".into())
+    })
+}
+
+// --- login limits -------------------------------------------------------------------------
+
+/// Login attempts per client address in a sliding window, in memory: it only has to slow one
+/// client down on one server; the per-account lock in the store covers the rest.
+pub struct LoginLimit {
+    max: usize,
+    window: std::time::Duration,
+    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Default for LoginLimit {
+    fn default() -> Self {
+        LoginLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
+    }
+}
+
+impl LoginLimit {
+    pub fn new(max: usize, window: std::time::Duration) -> LoginLimit {
+        LoginLimit {
+            max,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one attempt; `false` once the address has used up its window.
+    pub fn allow(&self, address: &str) -> bool {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if hits.len() > 10_000 {
+            let window = self.window;
+            hits.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let q = hits.entry(address.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.max {
+            return false;
+        }
+        q.push_back(now);
+        true
+    }
+}
+
+// --- logging in and out -------------------------------------------------------------------
+
+/// Why a login was refused.
+#[derive(Debug)]
+pub enum LoginError {
+    /// Wrong email, wrong password or a locked account: the same answer for all three.
+    Refused,
+    /// This address tried too often.
+    RateLimited,
+    Other(AppError),
+}
+
+impl From<AppError> for LoginError {
+    fn from(e: AppError) -> Self {
+        LoginError::Other(e)
+    }
+}
+
+impl From<aftercare_store::StoreError> for LoginError {
+    fn from(e: aftercare_store::StoreError) -> Self {
+        LoginError::Other(e.into())
+    }
+}
+
+impl From<LoginError> for AppError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Refused => AppError::Unauthorized,
+            LoginError::RateLimited => AppError::TooManyRequests,
+            LoginError::Other(e) => e,
+        }
+    }
+}
+
+/// Checks an email and password; on success the failure count is cleared.
+pub async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    address: Option<&str>,
+) -> Result<Staff, LoginError> {
+    if !state.staff.login_limit.allow(address.unwrap_or("-")) {
+        tracing::info!("login refused: too many attempts from this address");
+        return Err(LoginError::RateLimited);
+    }
+    let email = email.trim();
+    let password = password.chars().take(MAX_PASSWORD + 1).collect::<String>();
+    let staff = if email.is_empty() || email.len() > 254 {
+        None
+    } else {
+        state.store.get_staff_by_email(email).await?
+    };
+    let now = state.now();
+    let Some(staff) = staff else {
+        // The same work as for a real account.
+        verify_password(password, dummy_hash().to_string()).await?;
+        record_login(state, None, None, address, "staff.login_failed").await?;
+        return Err(LoginError::Refused);
+    };
+    let locked = staff.locked_until.is_some_and(|t| t > now);
+    let ok = verify_password(password, staff.password_hash.clone()).await?;
+    if locked {
+        record_login(state, Some(&staff), None, address, "staff.login_locked").await?;
+        return Err(LoginError::Refused);
+    }
+    if !ok {
+        let failures = state.store.record_login_failure(&staff.id).await?;
+        if failures >= MAX_FAILURES {
+            state
+                .store
+                .set_locked_until(&staff.id, Some(now + Duration::minutes(LOCK_MINUTES)))
+                .await?;
+            tracing::warn!(failures, "staff account locked after failed logins");
+        }
+        record_login(state, Some(&staff), None, address, "staff.login_failed").await?;
+        return Err(LoginError::Refused);
+    }
+    if staff.failed_logins != 0 || staff.locked_until.is_some() {
+        state.store.reset_login_failures(&staff.id).await?;
+    }
+    Ok(staff)
+}
+
+async fn record_login(
+    state: &AppState,
+    staff: Option<&Staff>,
+    detail: Option<String>,
+    address: Option<&str>,
+    action: &str,
+) -> Result<(), AppError> {
+    let actor = Actor {
+        kind: if staff.is_some() {
+            "staff"
+        } else {
+            "anonymous"
+        },
+        id: staff.map(|s| s.id.clone()),
+        address: address.map(str::to_string),
+    };
+    audit::record(
+        state,
+        &actor,
+        action,
+        None,
+        staff.map(|s| s.clinic_id.as_str()),
+        detail,
+    )
+    .await
+}
+
+/// A new session for `staff`: its cookie header and its CSRF token. Ends `replaced` (the
+/// session the browser came with, if any): a login always gets a fresh token.
+pub async fn start_session(
+    state: &AppState,
+    staff: &Staff,
+    replaced: Option<&str>,
+    address: Option<&str>,
+) -> Result<(HeaderValue, StaffSession), AppError> {
+    if let Some(old) = replaced {
+        state.store.delete_session(&token_hash(old)).await?;
+    }
+    let token = random_token()?;
+    let now = state.now();
+    let session = state
+        .store
+        .create_session(
+            NewSession {
+                token_hash: token_hash(&token),
+                staff_id: staff.id.clone(),
+                csrf_token: random_token()?,
+                expires_at: now + state.settings.staff_session_ttl,
+            },
+            now,
+        )
+        .await?;
+    record_login(state, Some(staff), None, address, "staff.login").await?;
+    let cookie = session_cookie(
+        state,
+        &token,
+        state.settings.staff_session_ttl.num_seconds(),
+    )?;
+    Ok((cookie, session))
+}
+
+/// The `Set-Cookie` value of a session (`max_age` 0 deletes it).
+pub fn session_cookie(
+    state: &AppState,
+    token: &str,
+    max_age: i64,
+) -> Result<HeaderValue, AppError> {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The session token the request carries, if it looks like one.
+pub fn presented_token(headers: &HeaderMap) -> Option<String> {
+    lang::cookie(headers, SESSION_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Ends the request's session; returns the header that deletes the cookie.
+pub async fn end_session(state: &AppState, user: &StaffUser) -> Result<HeaderValue, AppError> {
+    state.store.delete_session(&user.token_hash).await?;
+    audit::record(
+        state,
+        &user.actor,
+        "staff.logout",
+        None,
+        Some(&user.staff.clinic_id),
+        None,
+    )
+    .await?;
+    session_cookie(state, "", 0)
+}
+
+/// Changes the password: checks the current one, ends every session of the account and starts
+/// a new one for this browser.
+pub async fn change_password(
+    state: &AppState,
+    user: &StaffUser,
+    current: &str,
+    new: &str,
+) -> Result<(HeaderValue, StaffSession), AppError> {
+    check_new_password("new_password", new)?;
+    if !verify_password(current.to_string(), user.staff.password_hash.clone()).await? {
+        return Err(AppError::bad_field(
+            "current_password",
+            "current_password: not right",
+        ));
+    }
+    let hash = hash_password(new.to_string()).await?;
+    state.store.set_password_hash(&user.staff.id, &hash).await?;
+    let ended = state
+        .store
+        .delete_sessions_for_staff(&user.staff.id)
+        .await?;
+    audit::record(
+        state,
+        &user.actor,
+        "staff.password_changed",
+        None,
+        Some(&user.staff.clinic_id),
+        Some(format!("{ended} sessions ended")),
+    )
+    .await?;
+    start_session(state, &user.staff, None, user.actor.address.as_deref()).await
+}
+
+// --- extractors ---------------------------------------------------------------------------
+
+/// A signed-in staff member (any role). Rejects with 401 without a live session.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub staff: Staff,
+    pub session: StaffSession,
+    pub role: Role,
+    /// For the audit log.
+    pub actor: Actor,
+    token_hash: String,
+}
+
+impl StaffUser {
+    pub fn clinic_id(&self) -> &str {
+        &self.staff.clinic_id
+    }
+
+    /// 403 unless the staff member has `role`.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role == role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// For cookie-authenticated JSON writes: the session's CSRF token must be in
+    /// `x-csrf-token`.
+    pub fn check_csrf(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if constant_time_eq(sent.as_bytes(), self.session.csrf_token.as_bytes()) {
+            Ok(())
+        } else {
+            tracing::info!("staff write refused: CSRF token missing or wrong");
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// Compares in time independent of where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(user) = parts.extensions.get::<StaffUser>() {
+            return Ok(user.clone());
+        }
+        let ClientAddress(address) = ClientAddress::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientAddress(None));
+        let token = presented_token(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let hash = token_hash(&token);
+        let (session, staff) = state
+            .store
+            .get_session(&hash, state.now())
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let role = Role::parse(&staff.role)
+            .ok_or_else(|| AppError::Internal(format!("unknown role {:?}", staff.role)))?;
+        let user = StaffUser {
+            actor: Actor {
+                kind: "staff",
+                id: Some(staff.id.clone()),
+                address,
+            },
+            staff,
+            session,
+            role,
+            token_hash: hash,
+        };
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// A signed-in clinician: 401 when signed out, 403 for an admin.
+#[derive(Debug, Clone)]
+pub struct Clinician(pub StaffUser);
+
+impl FromRequestParts<AppState> for Clinician {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = StaffUser::from_request_parts(parts, state).await?;
+        user.require(Role::Clinician)?;
+        Ok(Clinician(user))
+    }
+}
+
+/// A signed-in admin: 401 when signed out, 403 for a clinician.
+#[derive(Debug, Clone)]
+pub struct Admin(pub StaffUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = StaffUser::from_request_parts(parts, state).await?;
+        user.require(Role::Admin)?;
+        Ok(Admin(user))
+    }
+}
+
+/// Sets a cookie on a response.
+pub fn with_cookie(
+    mut response: axum::response::Response,
+    cookie: HeaderValue,
+) -> axum::response::Response {
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+// --- the JSON API ------------------------------------------------------------------------------
+
+/// Email and password.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+/// The signed-in staff member and the session's CSRF token (send it as `x-csrf-token` on
+/// every write).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub staff_id: String,
+    pub clinic_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl SessionInfo {
+    pub fn new(staff: &Staff, session: &StaffSession, role: Role) -> SessionInfo {
+        SessionInfo {
+            staff_id: staff.id.clone(),
+            clinic_id: staff.clinic_id.clone(),
+            email: staff.email.clone(),
+            display_name: staff.display_name.clone(),
+            role,
+            csrf_token: session.csrf_token.clone(),
+            expires_at: session.expires_at,
+        }
+    }
+}
+
+/// Sign in: sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/clinic/session", tag = "clinic",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in; the cookie is set", body = SessionInfo),
+        (status = 401, description = "Wrong email or password, or the account is locked for a while", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_login(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    crate::extract::ValidJson(body): crate::extract::ValidJson<LoginBody>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let staff = authenticate(&state, &body.email, &body.password, address.as_deref()).await?;
+    let role = Role::parse(&staff.role).ok_or(AppError::Forbidden)?;
+    let old = presented_token(&headers);
+    let (cookie, session) =
+        start_session(&state, &staff, old.as_deref(), address.as_deref()).await?;
+    Ok(with_cookie(
+        axum::Json(SessionInfo::new(&staff, &session, role)).into_response(),
+        cookie,
+    ))
+}
+
+/// Who is signed in, and the session's CSRF token.
+#[utoipa::path(get, path = "/api/v1/clinic/session", tag = "clinic",
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "The session", body = SessionInfo),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_whoami(user: StaffUser) -> axum::Json<SessionInfo> {
+    axum::Json(SessionInfo::new(&user.staff, &user.session, user.role))
+}
+
+/// Sign out: ends the session and deletes the cookie.
+#[utoipa::path(delete, path = "/api/v1/clinic/session", tag = "clinic",
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    security(("staff_session" = [])),
+    responses((status = 204, description = "Signed out")))]
+pub async fn api_logout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: StaffUser,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    user.check_csrf(&headers)?;
+    let cookie = end_session(&state, &user).await?;
+    Ok(with_cookie(
+        axum::http::StatusCode::NO_CONTENT.into_response(),
+        cookie,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the password: every other session of the account ends; this one gets a new cookie.
+#[utoipa::path(put, path = "/api/v1/clinic/session/password", tag = "clinic",
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    request_body = PasswordBody,
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "Changed; a new session", body = SessionInfo),
+        (status = 422, description = "The current password is wrong or the new one too short", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_change_password(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: StaffUser,
+    headers: HeaderMap,
+    crate::extract::ValidJson(body): crate::extract::ValidJson<PasswordBody>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    user.check_csrf(&headers)?;
+    let (cookie, session) =
+        change_password(&state, &user, &body.current_password, &body.new_password).await?;
+    Ok(with_cookie(
+        axum::Json(SessionInfo::new(&user.staff, &session, user.role)).into_response(),
+        cookie,
+    ))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+/// `GET /clinic/login`.
+pub async fn login_form(page: StaffPage) -> Result<Response, AppError> {
+    if page.user.is_some() {
+        return Ok(see_other("/clinic"));
+    }
+    page.render("staff/login.html", json!({"email": "", "error": null}))
+        .await
+}
+
+/// `POST /clinic/login`: the same answer for an unknown email, a wrong password and a locked
+/// account.
+pub async fn login_submit(
+    mut page: StaffPage,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, AppError> {
+    let email = form.text("email");
+    let password = form.get("password").unwrap_or_default().to_string();
+    match authenticate(&page.state, &email, &password, address.as_deref()).await {
+        Ok(staff) => {
+            let old = presented_token(&headers);
+            let (cookie, _) =
+                start_session(&page.state, &staff, old.as_deref(), address.as_deref()).await?;
+            Ok(with_cookie(see_other("/clinic"), cookie))
+        }
+        Err(LoginError::Refused) => {
+            page.user = None;
+            page.render_status(
+                StatusCode::UNAUTHORIZED,
+                "staff/login.html",
+                json!({"email": email, "error": LOGIN_REFUSED}),
+            )
+            .await
+        }
+        Err(LoginError::RateLimited) => {
+            page.user = None;
+            page.render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "staff/login.html",
+                json!({"email": email, "error": "Too many attempts from this computer. Wait ten minutes, then try again."}),
+            )
+            .await
+        }
+        Err(LoginError::Other(e)) => Err(e),
+    }
+}
+
+/// `POST /clinic/logout`.
+pub async fn logout_submit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: StaffUser,
+) -> Result<Response, AppError> {
+    let cookie = end_session(&state, &user).await?;
+    Ok(with_cookie(see_other("/clinic/login"), cookie))
+}
+
+/// `GET /clinic/password`.
+pub async fn password_form(page: StaffPage, _user: StaffUser) -> Result<Response, AppError> {
+    page.render(
+        "staff/password.html",
+        json!({"min": MIN_PASSWORD, "done": false, "error": null}),
+    )
+    .await
+}
+
+/// `POST /clinic/password`.
+pub async fn password_submit(
+    page: StaffPage,
+    user: StaffUser,
+    form: Form,
+) -> Result<Response, AppError> {
+    let current = form.get("current_password").unwrap_or_default();
+    let new = form.get("new_password").unwrap_or_default();
+    match change_password(&page.state, &user, current, new).await {
+        Ok((cookie, _)) => {
+            let response = page
+                .render(
+                    "staff/password.html",
+                    json!({"min": MIN_PASSWORD, "done": true, "error": null}),
+                )
+                .await?;
+            Ok(with_cookie(response, cookie))
+        }
+        Err(AppError::BadRequest { detail, .. }) => {
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "staff/password.html",
+                json!({"min": MIN_PASSWORD, "done": false, "error": detail}),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let h = hash_sync("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_sync("correct horse battery", &h));
+        assert!(!verify_sync("correct horse batterx", &h));
+        assert!(!verify_sync("anything", "not a hash"));
+        assert!(!verify_sync("anything", dummy_hash()));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_only_their_digest_is_kept() {
+        let t = random_token().expect("token");
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, random_token().expect("token"));
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), t);
+    }
+}

@@ -1,0 +1,582 @@
+//! The clinic's work list and enrolment.
+//!
+//! The board is the store's `list_board` (open escalations first, then level, then the longest
+//! without a check-in), for the signed-in clinician's clinic only: the clinic comes from her
+//! session, never from the request. Enrolling a patient makes the two secrets she signs in
+//! with: a 256-bit link token (her personal link, `public_url/p/{token}`, also printed as a QR
+//! code drawn here as SVG) and a short code to type (`crate::patient::new_enrolment_code`).
+
+use super::auth::{random_token, Clinician};
+use crate::audit;
+use crate::error::{AppError, Problem};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+use aftercare_core::content::FactKind;
+use aftercare_core::Content;
+use aftercare_store::{BoardFilter, NewPatient, Patient, Store, StoreError};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The longest display name.
+pub const NAME_LIMIT: usize = 100;
+/// The levels the board filters on (`none`: no check-in yet).
+pub const LEVELS: &[&str] = &["emergency", "urgent", "soon", "self_care", "none"];
+
+/// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
+/// with their labels in the first language.
+pub fn procedures(content: &Content) -> Vec<(String, String)> {
+    let Some(idx) = content.fact_index("procedure") else {
+        return Vec::new();
+    };
+    let fact = &content.facts[idx as usize];
+    let labels = &content.text(content.default_lang()).facts[idx as usize].values;
+    match &fact.kind {
+        FactKind::Enum { values, .. } => values
+            .iter()
+            .zip(labels.iter().map(Some).chain(std::iter::repeat(None)))
+            .filter(|(v, _)| v.as_str() != "none")
+            .map(|(v, l)| (v.clone(), l.cloned().unwrap_or_else(|| v.clone())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A code as it is printed and read aloud, in two halves: `ABCD-EFGH` (the start form ignores
+/// the dash).
+pub fn format_code(code: &str) -> String {
+    if code.len() >= 6 && code.is_ascii() {
+        let half = code.len() / 2;
+        format!("{}-{}", &code[..half], &code[half..])
+    } else {
+        code.to_string()
+    }
+}
+
+/// What the enrolment form and the API take.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    /// How the clinic calls her (pseudonymous is fine).
+    pub display_name: String,
+    /// A `procedure` value of the content, e.g. `labour_epidural`.
+    pub procedure: String,
+    /// YYYY-MM-DD.
+    #[schema(value_type = String, format = Date)]
+    pub procedure_date: NaiveDate,
+    /// YYYY-MM-DD, when she has given birth.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub delivery_date: Option<NaiveDate>,
+    /// A language of the content (`en`, `es`).
+    pub language: String,
+}
+
+/// Checks an enrolment and stores the patient with fresh secrets.
+pub async fn enrol(
+    store: &dyn Store,
+    content: &Content,
+    clinic_id: &str,
+    body: EnrolBody,
+    now: DateTime<Utc>,
+) -> Result<Patient, AppError> {
+    let name = body.display_name.trim().to_string();
+    if name.is_empty() || name.chars().count() > NAME_LIMIT {
+        return Err(AppError::bad_field(
+            "display_name",
+            format!("display_name: 1 to {NAME_LIMIT} characters"),
+        ));
+    }
+    if !procedures(content)
+        .iter()
+        .any(|(v, _)| *v == body.procedure)
+    {
+        return Err(AppError::bad_field(
+            "procedure",
+            "procedure: not a known procedure",
+        ));
+    }
+    let today = now.date_naive();
+    if body.procedure_date > today {
+        return Err(AppError::bad_field(
+            "procedure_date",
+            "procedure_date: in the future",
+        ));
+    }
+    if (today - body.procedure_date).num_days() > 366 {
+        return Err(AppError::bad_field(
+            "procedure_date",
+            "procedure_date: more than a year ago",
+        ));
+    }
+    if body.delivery_date.is_some_and(|d| d > today) {
+        return Err(AppError::bad_field(
+            "delivery_date",
+            "delivery_date: in the future",
+        ));
+    }
+    if content.lang(&body.language).is_none() {
+        return Err(AppError::bad_field(
+            "language",
+            "language: not a language of the content",
+        ));
+    }
+    // A clash of random secrets is next to impossible; try again rather than fail.
+    for _ in 0..5 {
+        let attempt = store
+            .create_patient(
+                NewPatient {
+                    clinic_id: clinic_id.to_string(),
+                    display_name: name.clone(),
+                    enrolment_code: crate::patient::new_enrolment_code(),
+                    link_token: random_token()?,
+                    procedure: body.procedure.clone(),
+                    procedure_date: body.procedure_date,
+                    delivery_date: body.delivery_date,
+                    language: body.language.clone(),
+                },
+                now,
+            )
+            .await;
+        match attempt {
+            Err(StoreError::Conflict(_)) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(AppError::Internal("could not make unique secrets".into()))
+}
+
+/// Her personal link.
+pub fn personal_link(state: &AppState, patient: &Patient) -> String {
+    format!(
+        "{}/p/{}",
+        state.settings.public_url.trim_end_matches('/'),
+        patient.link_token
+    )
+}
+
+/// The QR code of a text, as an SVG document.
+pub fn qr_svg(text: &str) -> Result<String, AppError> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("QR code: {e}")))?;
+    Ok(code
+        .render::<svg::Color>()
+        .min_dimensions(240, 240)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build())
+}
+
+/// A patient of the signed-in clinician's clinic; 404 for any other (another clinic's patient
+/// and no patient look alike).
+pub async fn clinic_patient(
+    state: &AppState,
+    clinic_id: &str,
+    patient_id: &str,
+) -> Result<Patient, AppError> {
+    if patient_id.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    state
+        .store
+        .get_patient(patient_id)
+        .await?
+        .filter(|p| p.clinic_id == clinic_id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Board filters and paging.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    /// `emergency`, `urgent`, `soon`, `self_care` or `none` (no check-in yet).
+    pub level: Option<String>,
+    /// A procedure value.
+    pub procedure: Option<String>,
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl BoardQuery {
+    /// The store filter; empty values mean "all".
+    pub fn filter(&self, content: &Content) -> Result<BoardFilter, AppError> {
+        let level = self.level.clone().filter(|l| !l.is_empty());
+        if level.as_deref().is_some_and(|l| !LEVELS.contains(&l)) {
+            return Err(AppError::bad_field("level", "level: not a level"));
+        }
+        let procedure = self.procedure.clone().filter(|p| !p.is_empty());
+        if procedure
+            .as_deref()
+            .is_some_and(|p| !procedures(content).iter().any(|(v, _)| v == p))
+        {
+            return Err(AppError::bad_field(
+                "procedure",
+                "procedure: not a procedure",
+            ));
+        }
+        Ok(BoardFilter {
+            level,
+            procedure,
+            limit: self.limit.unwrap_or(50).clamp(1, 200),
+            offset: self.offset.unwrap_or(0).clamp(0, 1_000_000),
+        })
+    }
+}
+
+/// Reads the board and audits the read.
+pub async fn read_board(
+    state: &AppState,
+    user: &super::auth::StaffUser,
+    query: &BoardQuery,
+) -> Result<Vec<Patient>, AppError> {
+    let filter = query.filter(&state.content)?;
+    let rows = state.store.list_board(user.clinic_id(), filter).await?;
+    audit::record(
+        state,
+        &user.actor,
+        "board.read",
+        None,
+        Some(user.clinic_id()),
+        Some(format!("{} patients", rows.len())),
+    )
+    .await?;
+    Ok(rows)
+}
+
+/// The clinic's patients, most urgent first.
+#[utoipa::path(get, path = "/api/v1/clinic/patients", tag = "clinic", params(BoardQuery),
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "Patients: open escalations first, then level, then the longest without a check-in", body = Vec<Object>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a clinician", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_board(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Query(q): Query<BoardQuery>,
+) -> Result<Json<Vec<Patient>>, AppError> {
+    Ok(Json(read_board(&state, &user, &q).await?))
+}
+
+/// A new patient and how she signs in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Enrolled {
+    #[schema(value_type = Object)]
+    pub patient: Patient,
+    /// Her personal link (a secret: give it to her only).
+    pub link: String,
+    /// Her enrolment code, to type at `/start`.
+    pub code: String,
+    /// The personal link as a QR code to print (SVG).
+    pub qr_svg: String,
+}
+
+/// Enrol a patient.
+#[utoipa::path(post, path = "/api/v1/clinic/patients", tag = "clinic",
+    request_body = EnrolBody,
+    security(("staff_session" = [])),
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 201, description = "Enrolled", body = Enrolled),
+        (status = 403, description = "Not a clinician, or no CSRF token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field; `field` names it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_enrol(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<EnrolBody>,
+) -> Result<(StatusCode, Json<Enrolled>), AppError> {
+    user.check_csrf(&headers)?;
+    let patient = enrol(
+        state.store.as_ref(),
+        &state.content,
+        user.clinic_id(),
+        body,
+        state.now(),
+    )
+    .await?;
+    audit::record(
+        &state,
+        &user.actor,
+        "patient.enrol",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let link = personal_link(&state, &patient);
+    Ok((
+        StatusCode::CREATED,
+        Json(Enrolled {
+            code: format_code(&patient.enrolment_code),
+            qr_svg: format!("/clinic/patients/{}/qr.svg", patient.id),
+            link,
+            patient,
+        }),
+    ))
+}
+
+/// `GET /clinic/patients/{patient}/qr.svg`: her personal link as a QR code.
+pub async fn qr(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    audit::record(
+        &state,
+        &user.actor,
+        "patient.link.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some("qr".into()),
+    )
+    .await?;
+    let svg = qr_svg(&personal_link(&state, &patient))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use serde_json::{json, Value};
+
+/// A level's short label for staff.
+pub fn level_label(level: Option<&str>) -> &'static str {
+    match level {
+        Some("emergency") => "Emergency",
+        Some("urgent") => "Urgent",
+        Some("soon") => "Soon",
+        Some("self_care") => "Self-care",
+        Some(_) => "Other",
+        None => "No check-in",
+    }
+}
+
+/// A procedure's label.
+pub fn procedure_label(content: &Content, procedure: &str) -> String {
+    procedures(content)
+        .into_iter()
+        .find(|(v, _)| v == procedure)
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| procedure.to_string())
+}
+
+/// How long ago, in words a glance can take.
+pub fn ago(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
+    let Some(then) = then else {
+        return "Never".into();
+    };
+    let minutes = (now - then).num_minutes().max(0);
+    match minutes {
+        0..=1 => "Just now".into(),
+        2..=59 => format!("{minutes} min ago"),
+        60..=2879 => format!("{} h ago", minutes / 60),
+        _ => format!("{} days ago", minutes / 1440),
+    }
+}
+
+/// `GET /clinic`: the board for clinicians; admins go to their pages.
+pub async fn board_page(
+    page: StaffPage,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, AppError> {
+    let user = page.user.clone().ok_or(AppError::Unauthorized)?;
+    if user.role == super::auth::Role::Admin {
+        return Ok(see_other("/clinic/staff"));
+    }
+    let state = &page.state;
+    let rows = read_board(state, &user, &q).await?;
+    let now = state.now();
+    let today = now.date_naive();
+    let filter = q.filter(&state.content)?;
+    let more = (rows.len() as i64 == filter.limit).then(|| {
+        format!(
+            "/clinic?level={}&procedure={}&offset={}",
+            filter.level.clone().unwrap_or_default(),
+            filter.procedure.clone().unwrap_or_default(),
+            filter.offset + filter.limit
+        )
+    });
+    let patients: Vec<Value> = rows
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "name": p.display_name,
+                "level": p.last_level.clone().unwrap_or_else(|| "none".into()),
+                "level_label": level_label(p.last_level.as_deref()),
+                "open_escalations": p.open_escalations,
+                "unread": p.unread_messages,
+                "last_checkin": ago(now, p.last_checkin_at),
+                "procedure": procedure_label(&state.content, &p.procedure),
+                "days": (today - p.procedure_date).num_days(),
+            })
+        })
+        .collect();
+    page.render(
+        "staff/board.html",
+        json!({
+            "patients": patients,
+            "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label((*l != "none").then_some(*l))})).collect::<Vec<_>>(),
+            "procedures": procedure_options(&state.content),
+            "filter": {"level": filter.level, "procedure": filter.procedure},
+            "more": more,
+        }),
+    )
+    .await
+}
+
+fn procedure_options(content: &Content) -> Vec<Value> {
+    procedures(content)
+        .into_iter()
+        .map(|(value, label)| json!({"value": value, "label": label}))
+        .collect()
+}
+
+fn enrol_context(page: &StaffPage, form: Value, error: Option<String>) -> Value {
+    let state = &page.state;
+    json!({
+        "procedures": procedure_options(&state.content),
+        "languages": state.content.languages().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
+        "today": state.now().date_naive().to_string(),
+        "form": form,
+        "error": error,
+    })
+}
+
+/// `GET /clinic/patients/new`.
+pub async fn enrol_form(page: StaffPage, Clinician(_): Clinician) -> Result<Response, AppError> {
+    let form = json!({"display_name": "", "procedure": "labour_epidural", "procedure_date": page.state.now().date_naive().to_string(), "delivery_date": "", "language": "en"});
+    let ctx = enrol_context(&page, form, None);
+    page.render("staff/enrol.html", ctx).await
+}
+
+/// `POST /clinic/patients`: enrols, then shows her link and code.
+pub async fn enrol_submit(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    form: Form,
+) -> Result<Response, AppError> {
+    let date = |field: &str| -> Result<Option<NaiveDate>, AppError> {
+        let v = form.text(field);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::bad_field(field, format!("{field}: not a date")))
+    };
+    let body = (|| -> Result<EnrolBody, AppError> {
+        Ok(EnrolBody {
+            display_name: form.text("display_name"),
+            procedure: form.text("procedure"),
+            procedure_date: date("procedure_date")?
+                .ok_or_else(|| AppError::bad_field("procedure_date", "procedure_date: required"))?,
+            delivery_date: date("delivery_date")?,
+            language: form.text("language"),
+        })
+    })();
+    let state = &page.state;
+    let result = match body {
+        Ok(body) => {
+            enrol(
+                state.store.as_ref(),
+                &state.content,
+                user.clinic_id(),
+                body,
+                state.now(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(patient) => {
+            audit::record(
+                state,
+                &user.actor,
+                "patient.enrol",
+                Some(&patient.id),
+                Some(&patient.clinic_id),
+                None,
+            )
+            .await?;
+            Ok(see_other(&format!("/clinic/patients/{}/link", patient.id)))
+        }
+        Err(AppError::BadRequest { detail, .. }) => {
+            let values = json!({
+                "display_name": form.text("display_name"),
+                "procedure": form.text("procedure"),
+                "procedure_date": form.text("procedure_date"),
+                "delivery_date": form.text("delivery_date"),
+                "language": form.text("language"),
+            });
+            let ctx = enrol_context(&page, values, Some(detail));
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "staff/enrol.html", ctx)
+                .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /clinic/patients/{patient}/link`: her link, QR code and code, to hand over or print.
+pub async fn link_page(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let patient = clinic_patient(state, user.clinic_id(), &id).await?;
+    audit::record(
+        state,
+        &user.actor,
+        "patient.link.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    page.render(
+        "staff/link.html",
+        json!({
+            "id": patient.id,
+            "name": patient.display_name,
+            "link": personal_link(state, &patient),
+            "code": format_code(&patient.enrolment_code),
+            "start_url": format!("{}/start", state.settings.public_url.trim_end_matches('/')),
+        }),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_print_in_two_halves() {
+        assert_eq!(format_code("ABCDEFGH"), "ABCD-EFGH");
+        assert_eq!(format_code("ABC"), "ABC");
+    }
+
+    #[test]
+    fn a_link_becomes_an_svg_qr_code() {
+        let svg = qr_svg("https://clinic.example/p/0123456789abcdef").expect("qr");
+        assert!(svg.contains("<svg"));
+    }
+}

@@ -1,0 +1,565 @@
+//! The chat: one thread per patient, between her and her clinic.
+//!
+//! Both sides post through [`post`] (stored, audited, announced on the [`super::live::ChatHub`])
+//! and read through [`read`] (audited, marks the other side's messages read, which keeps the
+//! board's unread counts right). Open pages follow the thread over server-sent events
+//! ([`stream`]): each event carries one message as JSON, with its id as the SSE id, so a
+//! reconnecting browser resumes after the last one it saw (`Last-Event-ID`). Without
+//! JavaScript the page still works: the form posts and the page reloads.
+//!
+//! Bodies are kept as typed; they are escaped where they are shown (templates auto-escape, the
+//! page script inserts text, never markup).
+
+use super::auth::Clinician;
+use super::board::clinic_patient;
+use super::live::ChatEvent;
+use crate::audit::{self, Actor};
+use crate::error::{AppError, Problem};
+use crate::extract::ValidJson;
+use crate::patient::PatientAuth;
+use crate::state::AppState;
+use aftercare_store::{Clinic, Message, NewMessage, Patient, Side};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The longest message, in characters.
+pub const BODY_LIMIT: usize = 2000;
+/// Messages per page of the thread.
+pub const PAGE: i64 = 200;
+
+/// A message as clients see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MessageOut {
+    /// Increasing within the thread.
+    pub id: i64,
+    /// `patient` or `staff`.
+    pub sender: String,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// `HH:MM` (UTC), for display.
+    pub time: String,
+    /// When the other side read it.
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<&Message> for MessageOut {
+    fn from(m: &Message) -> Self {
+        MessageOut {
+            id: m.id,
+            sender: m.sender.clone(),
+            body: m.body.clone(),
+            created_at: m.created_at,
+            time: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            read_at: m.read_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub body: String,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AfterQuery {
+    /// Only messages with a larger id.
+    pub after: Option<i64>,
+}
+
+/// Checks a message body: trimmed, not empty, at most [`BODY_LIMIT`] characters.
+pub fn check_body(body: &str) -> Result<String, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(AppError::bad_field("body", "body: write a message"));
+    }
+    if body.chars().count() > BODY_LIMIT {
+        return Err(AppError::bad_field(
+            "body",
+            format!("body: at most {BODY_LIMIT} characters"),
+        ));
+    }
+    Ok(body.to_string())
+}
+
+/// Posts to a patient's thread: stored, audited, announced.
+pub async fn post(
+    state: &AppState,
+    patient: &Patient,
+    sender: Side,
+    actor: &Actor,
+    body: &str,
+) -> Result<Message, AppError> {
+    let body = check_body(body)?;
+    let message = state
+        .store
+        .post_message(
+            NewMessage {
+                patient_id: patient.id.clone(),
+                sender,
+                staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
+                body,
+            },
+            state.now(),
+        )
+        .await?;
+    audit::record(
+        state,
+        actor,
+        "message.write",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some(message.id.to_string()),
+    )
+    .await?;
+    state.chat.publish(ChatEvent {
+        patient_id: Some(patient.id.clone()),
+        message_id: message.id,
+    });
+    Ok(message)
+}
+
+/// Reads a thread (after `after`), audits the read and marks what `reader` has now seen.
+pub async fn read(
+    state: &AppState,
+    patient: &Patient,
+    reader: Side,
+    actor: &Actor,
+    after: i64,
+) -> Result<Vec<Message>, AppError> {
+    audit::record(
+        state,
+        actor,
+        "messages.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let messages = state
+        .store
+        .list_messages(&patient.id, after.max(0), PAGE)
+        .await?;
+    mark_seen(state, patient, reader, &messages).await?;
+    Ok(messages)
+}
+
+pub async fn mark_seen(
+    state: &AppState,
+    patient: &Patient,
+    reader: Side,
+    messages: &[Message],
+) -> Result<(), AppError> {
+    let other = reader.other().as_str();
+    if let Some(last) = messages
+        .iter()
+        .filter(|m| m.sender == other)
+        .map(|m| m.id)
+        .max()
+    {
+        state
+            .store
+            .mark_read(&patient.id, reader, last, state.now())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The clinic's opening hours in a language (the admin writes them per language in settings).
+pub fn opening_hours(clinic: &Clinic, lang: &str) -> Option<String> {
+    let text = match &clinic.opening_hours {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Object(m) => m
+            .get(lang)
+            .or_else(|| m.get("en"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        _ => None,
+    };
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// The SSE stream of a thread: every message after `after`, a `: live` comment, then each new
+/// message as it comes.
+/// A staff reader's stream marks the patient's messages read as it delivers them.
+pub fn stream(
+    state: AppState,
+    patient: Patient,
+    reader: Side,
+    after: i64,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    struct Follow {
+        state: AppState,
+        patient: Patient,
+        reader: Side,
+        last: i64,
+        pending: VecDeque<Message>,
+        events: tokio::sync::broadcast::Receiver<ChatEvent>,
+        closing: tokio::sync::watch::Receiver<bool>,
+        caught_up: bool,
+        /// The `: live` comment (sent once the backlog is read) has gone out.
+        announced: bool,
+    }
+    impl Follow {
+        /// Reads what is new; `false` when the store failed (the stream ends, the browser
+        /// reconnects from its last id).
+        async fn fetch(&mut self) -> bool {
+            match self
+                .state
+                .store
+                .list_messages(&self.patient.id, self.last, PAGE)
+                .await
+            {
+                Ok(new) => {
+                    if self.reader == Side::Staff {
+                        if let Err(e) =
+                            mark_seen(&self.state, &self.patient, self.reader, &new).await
+                        {
+                            tracing::warn!(error = %e, "could not mark messages read");
+                        }
+                    }
+                    if let Some(m) = new.last() {
+                        self.last = m.id;
+                    }
+                    self.pending.extend(new);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat stream ends: store error");
+                    false
+                }
+            }
+        }
+    }
+    let follow = Follow {
+        events: state.chat.subscribe(),
+        closing: state.chat.closing(),
+        state,
+        patient,
+        reader,
+        last: after.max(0),
+        pending: VecDeque::new(),
+        caught_up: false,
+        announced: false,
+    };
+    let events = futures_util::stream::unfold(follow, |mut f| async move {
+        loop {
+            if let Some(m) = f.pending.pop_front() {
+                let event = Event::default()
+                    .event("message")
+                    .id(m.id.to_string())
+                    .json_data(MessageOut::from(&m))
+                    .unwrap_or_else(|_| Event::default().comment("unencodable message"));
+                return Some((Ok(event), f));
+            }
+            if f.caught_up && !f.announced {
+                // Tells the client the backlog is done and what follows is live.
+                f.announced = true;
+                return Some((Ok(Event::default().comment("live")), f));
+            }
+            if *f.closing.borrow() {
+                return None;
+            }
+            if !f.caught_up {
+                f.caught_up = true;
+                if !f.fetch().await {
+                    return None;
+                }
+                continue;
+            }
+            tokio::select! {
+                event = f.events.recv() => match event {
+                    Ok(e) if !e.concerns(&f.patient.id) => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        if !f.fetch().await {
+                            return None;
+                        }
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = f.closing.changed() => return None,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Where a reconnecting stream resumes: the `Last-Event-ID` header or the `after` parameter.
+pub fn resume_after(headers: &HeaderMap, q: &AfterQuery) -> i64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(q.after)
+        .unwrap_or(0)
+        .max(0)
+}
+
+// --- the clinic's side ---------------------------------------------------------------------
+
+/// A patient's thread (marks her messages read).
+#[utoipa::path(get, path = "/api/v1/clinic/patients/{patient}/messages", tag = "clinic",
+    params(("patient" = String, Path, description = "The patient's id"), AfterQuery),
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "Messages, oldest first", body = Vec<MessageOut>),
+        (status = 404, description = "No such patient in this clinic", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_staff_list(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    Query(q): Query<AfterQuery>,
+) -> Result<Json<Vec<MessageOut>>, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    let messages = read(
+        &state,
+        &patient,
+        Side::Staff,
+        &user.actor,
+        q.after.unwrap_or(0),
+    )
+    .await?;
+    Ok(Json(messages.iter().map(MessageOut::from).collect()))
+}
+
+/// Write to a patient.
+#[utoipa::path(post, path = "/api/v1/clinic/patients/{patient}/messages", tag = "clinic",
+    params(("patient" = String, Path, description = "The patient's id"),
+           ("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    request_body = MessageBody,
+    security(("staff_session" = [])),
+    responses(
+        (status = 201, description = "Sent", body = MessageOut),
+        (status = 404, description = "No such patient in this clinic", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_staff_post(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<MessageBody>,
+) -> Result<(StatusCode, Json<MessageOut>), AppError> {
+    user.check_csrf(&headers)?;
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    let m = post(&state, &patient, Side::Staff, &user.actor, &body.body).await?;
+    Ok((StatusCode::CREATED, Json(MessageOut::from(&m))))
+}
+
+/// `GET /clinic/patients/{patient}/chat/events`: the thread, live (SSE).
+pub async fn staff_events(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    Query(q): Query<AfterQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    audit::record(
+        &state,
+        &user.actor,
+        "messages.follow",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let after = resume_after(&headers, &q);
+    Ok(stream(state, patient, Side::Staff, after))
+}
+
+// --- the patient's side ----------------------------------------------------------------------
+
+/// Her thread with the clinic, and when the clinic answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PatientThread {
+    pub messages: Vec<MessageOut>,
+    /// The clinic's opening hours in her language, when the admin has set them.
+    pub opening_hours: Option<String>,
+    /// The chat is not watched around the clock: in an emergency, call this number.
+    pub emergency_number: String,
+}
+
+/// Her messages with the clinic (marks the clinic's messages read).
+#[utoipa::path(get, path = "/api/v1/messages", tag = "chat", params(AfterQuery),
+    security(("patient_link" = [])),
+    responses((status = 200, description = "The thread, oldest first", body = PatientThread)))]
+pub async fn api_patient_list(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    Query(q): Query<AfterQuery>,
+) -> Result<Json<PatientThread>, AppError> {
+    let messages = read(
+        &state,
+        &auth.patient,
+        Side::Patient,
+        &auth.actor,
+        q.after.unwrap_or(0),
+    )
+    .await?;
+    let clinic = state.store.get_clinic(&auth.patient.clinic_id).await?;
+    Ok(Json(PatientThread {
+        messages: messages.iter().map(MessageOut::from).collect(),
+        opening_hours: clinic.and_then(|c| opening_hours(&c, &auth.patient.language)),
+        emergency_number: state.settings.emergency_number.clone(),
+    }))
+}
+
+/// Write to the clinic. Not for emergencies: the clinic answers in its opening hours.
+#[utoipa::path(post, path = "/api/v1/messages", tag = "chat",
+    request_body = MessageBody,
+    security(("patient_link" = [])),
+    responses(
+        (status = 201, description = "Sent", body = MessageOut),
+        (status = 422, description = "Empty or too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_patient_post(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    ValidJson(body): ValidJson<MessageBody>,
+) -> Result<(StatusCode, Json<MessageOut>), AppError> {
+    let m = post(
+        &state,
+        &auth.patient,
+        Side::Patient,
+        &auth.actor,
+        &body.body,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(MessageOut::from(&m))))
+}
+
+/// Her thread, live: server-sent events, one `message` event per message.
+#[utoipa::path(get, path = "/api/v1/messages/events", tag = "chat", params(AfterQuery),
+    security(("patient_link" = [])),
+    responses((status = 200, description = "text/event-stream of `message` events (JSON data, SSE id = message id)")))]
+pub async fn api_patient_events(
+    State(state): State<AppState>,
+    auth: PatientAuth,
+    Query(q): Query<AfterQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    audit::record(
+        &state,
+        &auth.actor,
+        "messages.follow",
+        Some(&auth.patient.id),
+        Some(&auth.patient.clinic_id),
+        None,
+    )
+    .await?;
+    let after = resume_after(&headers, &q);
+    Ok(stream(state, auth.patient, Side::Patient, after))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::view::see_other;
+use crate::pages::form::Form;
+use crate::pages::Ctx;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// `POST /clinic/patients/{patient}/messages`: the workspace's chat form.
+pub async fn staff_post(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    post(
+        &state,
+        &patient,
+        Side::Staff,
+        &user.actor,
+        &form.text("body"),
+    )
+    .await?;
+    Ok(see_other(&format!("/clinic/patients/{}#chat", patient.id)))
+}
+
+async fn patient_chat(ctx: &Ctx, sent: bool, error: Option<String>) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    let messages = read(&ctx.state, patient, Side::Patient, &ctx.actor, 0).await?;
+    let clinic = ctx.state.store.get_clinic(&patient.clinic_id).await?;
+    let hours = clinic.and_then(|c| opening_hours(&c, &ctx.texts().code));
+    let out: Vec<MessageOut> = messages.iter().map(MessageOut::from).collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    ctx.render_status(
+        status,
+        "chat.html",
+        json!({
+            "messages": out,
+            "last_message_id": messages.last().map(|m| m.id).unwrap_or(0),
+            "hours": hours,
+            "sent": sent,
+            "error": error,
+        }),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SentQuery {
+    pub sent: Option<String>,
+}
+
+/// `GET /me/chat`: her thread with the clinic, with what to do in an emergency and when the
+/// clinic answers.
+pub async fn patient_page(ctx: Ctx, Query(q): Query<SentQuery>) -> Result<Response, AppError> {
+    patient_chat(&ctx, q.sent.is_some(), None).await
+}
+
+/// `POST /me/chat`.
+pub async fn patient_post(ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?;
+    match post(
+        &ctx.state,
+        patient,
+        Side::Patient,
+        &ctx.actor,
+        &form.text("body"),
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other("/me/chat?sent=1")),
+        Err(AppError::BadRequest { .. }) => {
+            let text = ctx.t("chat_write_something");
+            patient_chat(&ctx, false, Some(text)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /me/chat/events`: her thread, live (SSE).
+pub async fn patient_events(
+    ctx: Ctx,
+    Query(q): Query<AfterQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?.clone();
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        "messages.follow",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let after = resume_after(&headers, &q);
+    Ok(stream(ctx.state.clone(), patient, Side::Patient, after).into_response())
+}

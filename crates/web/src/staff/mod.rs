@@ -1,0 +1,184 @@
+//! The clinic workspace: staff accounts and roles, the patient board, patient pages, live chat
+//! with patients, contact requests, announcements, clinic settings and the audit log.
+//!
+//! Every staff route is declared once, in [`table`], with the access it needs ([`Access`]);
+//! the router and the list a test walks ([`routes`]) are both built from it, so a route cannot
+//! be added without the test trying it as a visitor who is signed out and as a member of
+//! another clinic. Handlers take the [`auth::Clinician`] or [`auth::Admin`] extractor, and find
+//! a patient only through [`board::clinic_patient`], which answers 404 for another clinic's.
+//!
+//! The JSON API routes of the workspace (`/api/v1/clinic/...`, `/api/v1/messages`) are
+//! registered with the OpenAPI router in `crate::api`, documented with the `staff_session`
+//! cookie scheme.
+
+pub mod announcements;
+pub mod audit_log;
+pub mod auth;
+pub mod board;
+pub mod chat;
+pub mod contact;
+pub mod live;
+pub mod patient;
+pub mod settings;
+pub mod view;
+
+pub use live::ChatHub;
+
+use crate::state::AppState;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{get, on, MethodFilter};
+use axum::Router;
+
+/// What the workspace keeps for the life of the process.
+#[derive(Default)]
+pub struct StaffState {
+    /// Login attempts per client address.
+    pub login_limit: auth::LoginLimit,
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the login form).
+    Public,
+    /// Any signed-in staff member.
+    Staff,
+    Clinician,
+    Admin,
+}
+
+/// One staff route. Path parameters are named after what they hold (`{patient}`,
+/// `{escalation}`, `{request}`), so a test can fill them in.
+#[derive(Debug, Clone)]
+pub struct StaffRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The router and the list of its routes, built together.
+pub struct Table {
+    router: Router<AppState>,
+    routes: Vec<StaffRoute>,
+}
+
+impl Table {
+    fn new() -> Table {
+        Table {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Table
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = if method == Method::POST {
+            MethodFilter::POST
+        } else {
+            MethodFilter::GET
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push(StaffRoute {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Table {
+        self.add(Method::GET, path, access, h)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Table {
+        self.add(Method::POST, path, access, h)
+    }
+}
+
+/// Every staff page route.
+pub fn table() -> Table {
+    use Access::*;
+    Table::new()
+        .get("/clinic/login", Public, auth::login_form)
+        .post("/clinic/login", Public, auth::login_submit)
+        .post("/clinic/logout", Staff, auth::logout_submit)
+        .get("/clinic/password", Staff, auth::password_form)
+        .post("/clinic/password", Staff, auth::password_submit)
+        // Clinicians (admins who open /clinic are sent to their own pages).
+        .get("/clinic", Staff, board::board_page)
+        .get("/clinic/patients/new", Clinician, board::enrol_form)
+        .post("/clinic/patients", Clinician, board::enrol_submit)
+        .get("/clinic/patients/{patient}", Clinician, patient::page)
+        .get(
+            "/clinic/patients/{patient}/link",
+            Clinician,
+            board::link_page,
+        )
+        .get("/clinic/patients/{patient}/qr.svg", Clinician, board::qr)
+        .post(
+            "/clinic/patients/{patient}/messages",
+            Clinician,
+            chat::staff_post,
+        )
+        .get(
+            "/clinic/patients/{patient}/chat/events",
+            Clinician,
+            chat::staff_events,
+        )
+        .post(
+            "/clinic/escalations/{escalation}/acknowledge",
+            Clinician,
+            patient::acknowledge_submit,
+        )
+        .get("/clinic/contact", Clinician, contact::page)
+        .post(
+            "/clinic/contact/{request}/handled",
+            Clinician,
+            contact::handled_submit,
+        )
+        // Admins.
+        .get("/clinic/staff", Admin, settings::staff_page)
+        .post("/clinic/staff", Admin, settings::staff_submit)
+        .get("/clinic/settings", Admin, settings::page)
+        .post("/clinic/settings", Admin, settings::submit)
+        .get("/clinic/announcements", Admin, announcements::page)
+        .post("/clinic/announcements", Admin, announcements::submit)
+        .get("/clinic/audit", Admin, audit_log::audit_page)
+        .get("/clinic/audit.csv", Admin, audit_log::export_csv)
+}
+
+/// The workspace pages (with the pages' CSRF layer and the workspace's error pages), and the
+/// patient's chat page (with the patient pages' error pages).
+pub fn router(state: &AppState) -> Router<AppState> {
+    use crate::pages::{csrf, errors};
+    use axum::middleware::from_fn_with_state;
+    let clinic = table()
+        .router
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(state.clone(), view::staff_errors));
+    let me = Router::new()
+        .route("/me/chat", get(chat::patient_page).post(chat::patient_post))
+        .route("/me/chat/events", get(chat::patient_events))
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(state.clone(), errors::html_errors));
+    clinic.merge(me)
+}
+
+/// The list of staff page routes (the JSON ones are in the OpenAPI document).
+pub fn routes() -> Vec<StaffRoute> {
+    table().routes
+}

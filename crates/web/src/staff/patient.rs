@@ -1,0 +1,392 @@
+//! One patient, as her clinic sees her: a timeline of her check-ins, diary days and messages,
+//! her recovery (the pain series the chart draws), her current plan, and the reasons behind
+//! each decision with their sources, as they were stored when the decision was made (a
+//! decision is never re-rendered with newer content). Opening it is an audited read;
+//! acknowledging an escalation records who, when and a note.
+
+use super::auth::Clinician;
+use super::board::clinic_patient;
+use crate::api::recovery::{self, RecoverySummary};
+use crate::audit;
+use crate::error::{AppError, Problem};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+use aftercare_store::{Checkin, DiaryEntry, Escalation, Message, Patient};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The longest acknowledgement note.
+pub const NOTE_LIMIT: usize = 2000;
+
+/// One thing that happened, for the timeline (newest first).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineItem {
+    /// `checkin`, `diary` or `message`.
+    pub kind: &'static str,
+    pub at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub item: Value,
+}
+
+/// Everything the patient page shows.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PatientView {
+    #[schema(value_type = Object)]
+    pub patient: Patient,
+    pub recovery: RecoverySummary,
+    /// The plan and reasons of the latest check-in's decision, as stored.
+    #[schema(value_type = Option<Object>)]
+    pub current_decision: Option<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub escalations: Vec<Escalation>,
+    #[schema(value_type = Vec<Object>)]
+    pub checkins: Vec<Checkin>,
+    #[schema(value_type = Vec<Object>)]
+    pub diary: Vec<DiaryEntry>,
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<Message>,
+    pub timeline: Vec<TimelineItem>,
+}
+
+/// Reads (and audits) what the patient page shows.
+pub async fn view(
+    state: &AppState,
+    user: &super::auth::StaffUser,
+    patient_id: &str,
+) -> Result<PatientView, AppError> {
+    let patient = clinic_patient(state, user.clinic_id(), patient_id).await?;
+    audit::record(
+        state,
+        &user.actor,
+        "patient.read",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    let lang = state.content.default_lang();
+    let recovery = recovery::build(state, &patient, lang).await?;
+    let checkins = state.store.list_checkins(&patient.id).await?;
+    let escalations = state.store.list_escalations(&patient.id, false).await?;
+    let diary = state
+        .store
+        .list_diary(
+            &patient.id,
+            patient.procedure_date,
+            crate::patient::today(state.now()),
+        )
+        .await?;
+    let messages = state.store.list_messages(&patient.id, 0, 500).await?;
+    let mut timeline: Vec<TimelineItem> = Vec::new();
+    for c in &checkins {
+        timeline.push(TimelineItem {
+            kind: "checkin",
+            at: c.created_at,
+            item: serde_json::json!({
+                "id": c.id, "level": c.level, "status": c.status,
+                "headline": c.decision.get("headline"),
+                "reasons": c.decision.get("reasons"),
+                "content_version": c.content_version,
+            }),
+        });
+    }
+    for d in &diary {
+        timeline.push(TimelineItem {
+            kind: "diary",
+            at: d.recorded_at,
+            item: serde_json::json!({
+                "day": d.day, "version": d.version, "pain": d.pain, "facts": d.facts, "note": d.note,
+            }),
+        });
+    }
+    for m in &messages {
+        timeline.push(TimelineItem {
+            kind: "message",
+            at: m.created_at,
+            item: serde_json::json!({"id": m.id, "sender": m.sender, "body": m.body}),
+        });
+    }
+    timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
+    Ok(PatientView {
+        current_decision: checkins.first().map(|c| c.decision.clone()),
+        patient,
+        recovery,
+        escalations,
+        checkins,
+        diary,
+        messages,
+        timeline,
+    })
+}
+
+/// One patient: timeline, recovery, current plan, reasons and sources.
+#[utoipa::path(get, path = "/api/v1/clinic/patients/{patient}", tag = "clinic",
+    params(("patient" = String, Path, description = "The patient's id")),
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "The patient page's data", body = PatientView),
+        (status = 404, description = "No such patient in this clinic", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_view(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Json<PatientView>, AppError> {
+    Ok(Json(view(&state, &user, &id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    /// What was done (e.g. "called her, she is on her way to A&E").
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Acknowledges an escalation of the clinic's patient.
+pub async fn acknowledge(
+    state: &AppState,
+    user: &super::auth::StaffUser,
+    escalation_id: &str,
+    note: Option<String>,
+) -> Result<Escalation, AppError> {
+    if escalation_id.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let escalation = state
+        .store
+        .get_escalation(escalation_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let patient = clinic_patient(state, user.clinic_id(), &escalation.patient_id).await?;
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
+    {
+        return Err(AppError::bad_field(
+            "note",
+            format!("note: at most {NOTE_LIMIT} characters"),
+        ));
+    }
+    let acknowledged = state
+        .store
+        .acknowledge_escalation(&escalation.id, &user.staff.id, note.as_deref(), state.now())
+        .await?;
+    audit::record(
+        state,
+        &user.actor,
+        "escalation.acknowledge",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        Some(escalation.id.clone()),
+    )
+    .await?;
+    Ok(acknowledged)
+}
+
+/// Acknowledge an escalation: who (the signed-in clinician), when (now) and a note.
+#[utoipa::path(post, path = "/api/v1/clinic/escalations/{escalation}/acknowledge", tag = "clinic",
+    params(("escalation" = String, Path, description = "The escalation's id"),
+           ("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    request_body = AckBody,
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "Acknowledged", body = Object),
+        (status = 404, description = "No such escalation in this clinic", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already acknowledged", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_acknowledge(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<AckBody>,
+) -> Result<Json<Escalation>, AppError> {
+    user.check_csrf(&headers)?;
+    Ok(Json(acknowledge(&state, &user, &id, body.note).await?))
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+use super::board::{level_label, procedure_label};
+use super::view::{see_other, StaffPage};
+use crate::pages::form::Form;
+use axum::response::Response;
+use serde_json::json;
+
+fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `GET /clinic/patients/{patient}`.
+pub async fn page(
+    page: StaffPage,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let state = &page.state;
+    let v = view(state, &user, &id).await?;
+    let staff = state.store.list_staff(user.clinic_id()).await?;
+    let staff_name = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| staff.iter().find(|s| &s.id == id))
+            .map(|s| s.display_name.clone())
+            .unwrap_or_else(|| "someone".into())
+    };
+    let p = &v.patient;
+    let decision = v.checkins.first().map(|c| {
+        let d = &c.decision;
+        json!({
+            "level": c.level,
+            "level_label": level_label(Some(&c.level)),
+            "at": time(c.created_at),
+            "headline": d.get("headline"),
+            "plan": d.get("plan"),
+            "watch_for": d.get("watch_for"),
+        })
+    });
+    let checkins: Vec<Value> = v
+        .checkins
+        .iter()
+        .map(|c| {
+            json!({
+                "at": time(c.created_at),
+                "level_label": level_label(Some(&c.level)),
+                "status": c.status,
+                "reasons": c.decision.get("reasons"),
+                "content_version": c.content_version,
+            })
+        })
+        .collect();
+    let escalation = |e: &Escalation| {
+        json!({
+            "id": e.id,
+            "level": e.level,
+            "level_label": level_label(Some(&e.level)),
+            "reason": e.reason,
+            "source": e.source,
+            "raised_at": time(e.raised_at),
+            "acknowledged_at": e.acknowledged_at.map(time),
+            "by": staff_name(&e.acknowledged_by),
+            "note": e.ack_note,
+        })
+    };
+    let open: Vec<Value> = v
+        .escalations
+        .iter()
+        .filter(|e| e.acknowledged_at.is_none())
+        .map(escalation)
+        .collect();
+    let acknowledged: Vec<Value> = v
+        .escalations
+        .iter()
+        .filter(|e| e.acknowledged_at.is_some())
+        .map(escalation)
+        .collect();
+    let points: Vec<(i64, i64)> = v
+        .recovery
+        .pain
+        .iter()
+        .map(|p| (p.day, i64::from(p.pain)))
+        .collect();
+    let milestones: Vec<(i64, String)> = v
+        .recovery
+        .expected_course
+        .iter()
+        .map(|m| (i64::from(m.day), m.text.clone()))
+        .collect();
+    let chart = crate::pages::chart::build(&points, v.recovery.days_since_procedure, &milestones);
+    let diary: Vec<Value> = v
+        .diary
+        .iter()
+        .rev()
+        .map(|d| {
+            json!({
+                "day": d.day.to_string(),
+                "days": (d.day - p.procedure_date).num_days(),
+                "pain": d.pain,
+                "note": d.note,
+                "version": d.version,
+            })
+        })
+        .collect();
+    let messages: Vec<super::chat::MessageOut> = v
+        .messages
+        .iter()
+        .map(super::chat::MessageOut::from)
+        .collect();
+    let last_message_id = v.messages.last().map(|m| m.id).unwrap_or(0);
+    // Opening the page reads her messages.
+    super::chat::mark_seen(state, p, aftercare_store::Side::Staff, &v.messages).await?;
+    let timeline: Vec<Value> = v
+        .timeline
+        .iter()
+        .map(|t| {
+            let text = match t.kind {
+                "checkin" => format!(
+                    "Check-in: {}",
+                    level_label(t.item.get("level").and_then(|l| l.as_str()))
+                ),
+                "diary" => format!(
+                    "Diary: pain {}{}",
+                    t.item.get("pain").and_then(|x| x.as_i64()).unwrap_or(0),
+                    t.item
+                        .get("note")
+                        .and_then(|n| n.as_str())
+                        .map(|n| format!(", “{n}”"))
+                        .unwrap_or_default()
+                ),
+                _ => format!(
+                    "Message from {}",
+                    if t.item.get("sender").and_then(|s| s.as_str()) == Some("staff") {
+                        "the clinic"
+                    } else {
+                        "her"
+                    }
+                ),
+            };
+            json!({"at": time(t.at), "kind": t.kind, "text": text})
+        })
+        .collect();
+    page.render(
+        "staff/patient.html",
+        json!({
+            "patient": {
+                "id": p.id,
+                "name": p.display_name,
+                "procedure": procedure_label(&state.content, &p.procedure),
+                "procedure_date": p.procedure_date.to_string(),
+                "delivery_date": p.delivery_date.map(|d| d.to_string()),
+                "days": v.recovery.days_since_procedure,
+                "language": p.language,
+            },
+            "open_escalations": open,
+            "acknowledged": acknowledged,
+            "decision": decision,
+            "checkins": checkins,
+            "chart": chart,
+            "diary": diary,
+            "messages": messages,
+            "last_message_id": last_message_id,
+            "timeline": timeline,
+        }),
+    )
+    .await
+}
+
+/// `POST /clinic/escalations/{escalation}/acknowledge`.
+pub async fn acknowledge_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    let note = Some(form.text("note"));
+    let e = acknowledge(&state, &user, &id, note).await?;
+    Ok(see_other(&format!("/clinic/patients/{}", e.patient_id)))
+}

@@ -1,0 +1,1241 @@
+//! The clinic workspace over HTTP, on SQLite and PostgreSQL: staff login, sessions and roles,
+//! clinics kept apart on every route, the board, enrolment, the patient page, live chat,
+//! contact requests, announcements and the audit log.
+
+mod support;
+
+use aftercare_store::{NewContactRequest, Patient};
+use aftercare_web::staff::{self, Access};
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::staff::{Browser, PASSWORD};
+use support::TestApp;
+
+/// An emergency check-in for a patient (raises an escalation).
+async fn emergency(app: &TestApp, patient: &Patient) {
+    let (status, body) = app
+        .post_json(
+            "/api/v1/checkins",
+            Some(&patient.link_token),
+            &json!({"answers": {"stroke_signs": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["decision"]["level"], "emergency");
+}
+
+/// Reads an SSE response until `needle` shows up (or fails after 10 s).
+async fn sse_until(res: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in the stream; got {seen:?}"))
+            .expect("stream chunk")
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+// --- login, sessions, roles --------------------------------------------------------------------
+
+on_both!(
+    a_wrong_email_and_a_wrong_password_get_the_same_answer_and_repeated_failures_lock_the_account,
+    |app: TestApp| async move {
+        let nurse = app.staff("north", "clinician").await;
+        let b = app.browser();
+        let unknown = b.login("nobody@north.example", PASSWORD).await;
+        let wrong = b.login(&nurse.email, "not the password at all").await;
+        assert_eq!(unknown.status, 401);
+        assert_eq!(wrong.status, 401);
+        let message = |r: &support::staff::Reply| {
+            r.text
+                .split("<div class=\"error-summary\"")
+                .nth(1)
+                .and_then(|s| s.split("</div>").next())
+                .map(str::to_string)
+        };
+        assert!(message(&unknown).is_some());
+        assert_eq!(message(&unknown), message(&wrong));
+        assert!(b.cookie("aftercare_staff").is_none());
+
+        // Five failures in a row lock the account: even the right password is refused, alike.
+        for _ in 0..4 {
+            b.login(&nurse.email, "still not the password").await;
+        }
+        let locked = b.login(&nurse.email, PASSWORD).await;
+        assert_eq!(locked.status, 401);
+        assert_eq!(message(&locked), message(&unknown));
+        let row = app
+            .store
+            .get_staff(&nurse.id)
+            .await
+            .expect("staff")
+            .expect("row");
+        assert!(row.locked_until.is_some_and(|t| t > chrono::Utc::now()));
+
+        // Once the lock is lifted, the right password works and the count starts again.
+        app.store
+            .set_locked_until(&nurse.id, None)
+            .await
+            .expect("unlock");
+        let ok = b.login(&nurse.email, PASSWORD).await;
+        assert_eq!(ok.status, 303);
+        let row = app
+            .store
+            .get_staff(&nurse.id)
+            .await
+            .expect("staff")
+            .expect("row");
+        assert_eq!(row.failed_logins, 0);
+
+        // The JSON login answers alike too.
+        let api = app.browser();
+        let a = api
+            .send(
+                api.client
+                    .post(app.url("/api/v1/clinic/session"))
+                    .json(&json!({"email": "nobody@x.example", "password": PASSWORD})),
+            )
+            .await;
+        let b2 = api
+            .send(
+                api.client
+                    .post(app.url("/api/v1/clinic/session"))
+                    .json(&json!({"email": nurse.email, "password": "nope nope nope"})),
+            )
+            .await;
+        assert_eq!((a.status, b2.status), (401, 401));
+        assert_eq!(a.json()["detail"], b2.json()["detail"]);
+    }
+);
+
+#[tokio::test]
+async fn too_many_attempts_from_one_address_are_refused_for_a_while() {
+    let app = TestApp::sqlite().await;
+    let b = app.browser();
+    let mut last = 0;
+    for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
+        last = b
+            .login("nobody@north.example", "whatever it is")
+            .await
+            .status;
+    }
+    assert_eq!(last, 429);
+}
+
+on_both!(
+    the_session_cookie_is_strict_and_only_its_hash_is_stored_and_it_rotates,
+    |app: TestApp| async move {
+        let nurse = app.staff("north", "clinician").await;
+        let b = app.browser();
+        let res = b.login(&nurse.email, PASSWORD).await;
+        let cookie = res
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("aftercare_staff="))
+            .expect("a session cookie");
+        for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+        }
+        let token = b.cookie("aftercare_staff").expect("token");
+        assert_eq!(token.len(), 64);
+        let now = chrono::Utc::now();
+        assert!(app
+            .store
+            .get_session(&token, now)
+            .await
+            .expect("lookup")
+            .is_none());
+        let hash = staff::auth::token_hash(&token);
+        assert!(app
+            .store
+            .get_session(&hash, now)
+            .await
+            .expect("lookup")
+            .is_some());
+
+        // Logging in again from the same browser replaces the session.
+        b.login(&nurse.email, PASSWORD).await;
+        let second = b.cookie("aftercare_staff").expect("token");
+        assert_ne!(second, token);
+        assert!(app
+            .store
+            .get_session(&hash, now)
+            .await
+            .expect("lookup")
+            .is_none());
+        assert_eq!(b.get("/clinic").await.status, 200);
+
+        // Logging out ends it on the server, not just in the browser.
+        let out = b.post_form("/clinic/logout", &[]).await;
+        assert_eq!(out.status, 303);
+        let stale = app.browser();
+        stale.set_cookie("aftercare_staff", &second);
+        assert_eq!(stale.get("/api/v1/clinic/session").await.status, 401);
+        assert_eq!(stale.get("/clinic").await.location(), Some("/clinic/login"));
+    }
+);
+
+on_both!(
+    changing_the_password_ends_every_other_session,
+    |app: TestApp| async move {
+        let nurse = app.staff("north", "clinician").await;
+        let laptop = app.signed_in(&nurse).await;
+        let phone = app.signed_in(&nurse).await;
+        let before = laptop.cookie("aftercare_staff");
+        let res = laptop
+            .post_form(
+                "/clinic/password",
+                &[
+                    ("current_password", PASSWORD),
+                    ("new_password", "a brand new passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_ne!(
+            laptop.cookie("aftercare_staff"),
+            before,
+            "the session rotates"
+        );
+        assert_eq!(laptop.get("/api/v1/clinic/session").await.status, 200);
+        assert_eq!(phone.get("/api/v1/clinic/session").await.status, 401);
+        // The old password no longer works; the new one does.
+        assert_eq!(
+            app.browser().login(&nurse.email, PASSWORD).await.status,
+            401
+        );
+        assert_eq!(
+            app.browser()
+                .login(&nurse.email, "a brand new passphrase")
+                .await
+                .status,
+            303
+        );
+        // A wrong current password changes nothing.
+        let res = laptop
+            .post_form(
+                "/clinic/password",
+                &[
+                    ("current_password", "wrong wrong wrong"),
+                    ("new_password", "another new passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 422);
+    }
+);
+
+// --- clinics are separate ----------------------------------------------------------------------
+
+/// A request body good enough that only access control can refuse it.
+fn body_for(path: &str) -> Vec<(&'static str, String)> {
+    let today = chrono::Utc::now().date_naive().to_string();
+    if path.ends_with("/messages") {
+        vec![("body", "hello".into())]
+    } else if path.ends_with("/acknowledge") {
+        vec![("note", "called her".into())]
+    } else if path.ends_with("/handled") {
+        vec![("reply_note", "rang back".into())]
+    } else if path.ends_with("/patients") {
+        vec![
+            ("display_name", "New One".into()),
+            ("procedure", "labour_epidural".into()),
+            ("procedure_date", today),
+            ("language", "en".into()),
+        ]
+    } else if path.ends_with("/announcements") {
+        vec![
+            ("text_en", "Closed".into()),
+            ("text_es", "Cerrado".into()),
+            ("starts_at", "2026-01-01T00:00".into()),
+        ]
+    } else if path.ends_with("/settings") {
+        vec![("name", "Renamed".into())]
+    } else if path.ends_with("/staff") {
+        vec![
+            ("display_name", "New".into()),
+            (
+                "email",
+                format!("new-{}@x.example", uuid::Uuid::new_v4().simple()),
+            ),
+            ("role", "clinician".into()),
+            ("password", "long enough password".into()),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Calls a page route or an API route the way its client would.
+async fn call(b: &Browser, method: &str, path: &str, api: bool) -> support::staff::Reply {
+    let fields = body_for(path);
+    match (method, api) {
+        ("get", _) => {
+            // SSE streams never end: look at the status and headers only.
+            if path.ends_with("/events") {
+                let res = b
+                    .client
+                    .get(format!("{}{path}", b.base))
+                    .header(
+                        "cookie",
+                        format!(
+                            "aftercare_staff={}",
+                            b.cookie("aftercare_staff").unwrap_or_default()
+                        ),
+                    )
+                    .send()
+                    .await
+                    .expect("request");
+                return support::staff::Reply {
+                    status: res.status().as_u16(),
+                    headers: res.headers().clone(),
+                    text: String::new(),
+                };
+            }
+            b.get(path).await
+        }
+        (_, false) => {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post_form(path, &pairs).await
+        }
+        (m, true) => {
+            let body: serde_json::Map<String, Value> = fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            b.send_json(&m.to_uppercase(), path, &Value::Object(body))
+                .await
+        }
+    }
+}
+
+/// Every staff route: the page routes from the one table, the API routes from the document.
+async fn every_route(app: &TestApp) -> Vec<(String, String, Access, bool)> {
+    let mut all: Vec<(String, String, Access, bool)> = staff::routes()
+        .into_iter()
+        .map(|r| {
+            (
+                r.method.as_str().to_lowercase(),
+                r.path.to_string(),
+                r.access,
+                false,
+            )
+        })
+        .collect();
+    let (_, doc) = app.get("/api/v1/openapi.json", None).await;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/v1/clinic") {
+            continue;
+        }
+        for method in item.as_object().expect("item").keys() {
+            let access = if path == "/api/v1/clinic/session" && method == "post" {
+                Access::Public
+            } else if path.starts_with("/api/v1/clinic/session") {
+                Access::Staff
+            } else if path.starts_with("/api/v1/clinic/audit") {
+                Access::Admin
+            } else {
+                Access::Clinician
+            };
+            all.push((method.clone(), path.clone(), access, true));
+        }
+    }
+    assert!(
+        all.len() > 30,
+        "the route list looks incomplete: {}",
+        all.len()
+    );
+    all
+}
+
+on_both!(
+    every_staff_route_refuses_a_visitor_and_a_member_of_another_clinic,
+    |app: TestApp| async move {
+        let patient = app.patient_in("alpha", "labour_epidural", 2).await;
+        emergency(&app, &patient).await;
+        let escalation = app
+            .store
+            .list_escalations(&patient.id, true)
+            .await
+            .expect("esc")[0]
+            .clone();
+        let alpha = app.clinic("alpha").await;
+        let request = app
+            .store
+            .create_contact_request(
+                NewContactRequest {
+                    clinic_id: alpha.id.clone(),
+                    name: "Alpha Caller".into(),
+                    contact: "alpha-caller@example.com".into(),
+                    message: "please call".into(),
+                    consent: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("request");
+        app.post_json(
+            "/api/v1/messages",
+            Some(&patient.link_token),
+            &json!({"body": "alpha secret"}),
+        )
+        .await;
+        let fill = |p: &str| {
+            p.replace("{patient}", &patient.id)
+                .replace("{escalation}", &escalation.id)
+                .replace("{request}", &request.id)
+        };
+        let secrets = [
+            patient.id.as_str(),
+            request.id.as_str(),
+            "Alpha Caller",
+            "alpha secret",
+        ];
+
+        let beta_clinician = app.signed_in(&app.staff("beta", "clinician").await).await;
+        let beta_admin = app.signed_in(&app.staff("beta", "admin").await).await;
+        let alpha_clinician = app.signed_in(&app.staff("alpha", "clinician").await).await;
+        let alpha_admin = app.signed_in(&app.staff("alpha", "admin").await).await;
+
+        for (method, template, access, api) in every_route(&app).await {
+            if access == Access::Public {
+                continue;
+            }
+            let path = fill(&template);
+            let what = format!("{method} {template}");
+
+            // Signed out: 401, or sent to the login form.
+            let visitor = app.browser();
+            let r = call(&visitor, &method, &path, api).await;
+            assert!(
+                r.status == 401 || (r.status == 303 && r.location() == Some("/clinic/login")),
+                "{what} as a visitor: {} {:?}",
+                r.status,
+                r.location()
+            );
+
+            // The session's own routes hold no clinic data (and logging out would end the
+            // session the walk uses).
+            if template.starts_with("/api/v1/clinic/session")
+                || template.starts_with("/clinic/logout")
+                || template.starts_with("/clinic/password")
+            {
+                continue;
+            }
+            // Another clinic: a refusal when the route names alpha's data, and none of alpha's
+            // data when it does not.
+            let outsider = match access {
+                Access::Admin => &beta_admin,
+                _ => &beta_clinician,
+            };
+            let r = call(outsider, &method, &path, api).await;
+            if template.contains('{') {
+                assert!(
+                    matches!(r.status, 403 | 404),
+                    "{what} from another clinic: {} {}",
+                    r.status,
+                    r.text.chars().take(300).collect::<String>()
+                );
+            } else {
+                assert!(r.status < 500, "{what}: {}", r.status);
+                for s in secrets {
+                    assert!(
+                        !r.text.contains(s),
+                        "{what} from another clinic shows {s:?}"
+                    );
+                }
+            }
+
+            // The wrong role of the right clinic.
+            let wrong_role = match access {
+                Access::Admin => Some(&alpha_clinician),
+                Access::Clinician => Some(&alpha_admin),
+                _ => None,
+            };
+            if let Some(b) = wrong_role {
+                let r = call(b, &method, &path, api).await;
+                assert_eq!(r.status, 403, "{what} with the wrong role");
+            }
+        }
+        // Nothing of alpha's was changed by anyone.
+        assert_eq!(
+            app.store
+                .list_escalations(&patient.id, true)
+                .await
+                .expect("esc")
+                .len(),
+            1
+        );
+        assert!(app
+            .store
+            .list_contact_requests(&alpha.id, Some(true))
+            .await
+            .expect("req")
+            .is_empty());
+        let messages = app
+            .store
+            .list_messages(&patient.id, 0, 100)
+            .await
+            .expect("messages");
+        assert_eq!(messages.len(), 1, "{messages:?}");
+    }
+);
+
+// --- board, enrolment, patient page ------------------------------------------------------------
+
+on_both!(
+    the_board_puts_the_emergency_first_and_filters_by_level_and_procedure,
+    |app: TestApp| async move {
+        let calm = app.patient_in("north", "labour_epidural", 3).await;
+        let quiet = app
+            .patient_in("north", "epidural_steroid_injection", 5)
+            .await;
+        let urgent = app.patient_in("north", "spinal", 1).await;
+        emergency(&app, &urgent).await;
+        app.post_json(
+            "/api/v1/messages",
+            Some(&calm.link_token),
+            &json!({"body": "a question"}),
+        )
+        .await;
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let board = nurse.get("/api/v1/clinic/patients").await;
+        assert_eq!(board.status, 200, "{}", board.text);
+        let rows = board.json();
+        let rows = rows.as_array().expect("rows");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["id"], urgent.id.as_str());
+        assert_eq!(rows[0]["open_escalations"], 1);
+        assert!(
+            rows.iter().all(|r| r.get("link_token").is_none()),
+            "the link is a secret"
+        );
+        let calm_row = rows
+            .iter()
+            .find(|r| r["id"] == calm.id.as_str())
+            .expect("calm");
+        assert_eq!(calm_row["unread_messages"], 1);
+
+        let emergencies = nurse
+            .get("/api/v1/clinic/patients?level=emergency")
+            .await
+            .json();
+        assert_eq!(emergencies.as_array().map(Vec::len), Some(1));
+        let injections = nurse
+            .get("/api/v1/clinic/patients?procedure=epidural_steroid_injection")
+            .await
+            .json();
+        assert_eq!(injections[0]["id"], quiet.id.as_str());
+        assert_eq!(
+            nurse.get("/api/v1/clinic/patients?level=bad").await.status,
+            422
+        );
+
+        // The page: the emergency is the first row, the unread message is counted.
+        let page = nurse.get("/clinic").await;
+        assert_eq!(page.status, 200);
+        let first_row = page.text.split("<tbody>").nth(1).expect("tbody");
+        let first = first_row.find(&urgent.id).expect("urgent listed");
+        let second = first_row.find(&calm.id).expect("calm listed");
+        assert!(first < second);
+        assert!(page.text.contains("1 unread"));
+        let filtered = nurse.get("/clinic?level=emergency&procedure=").await;
+        assert!(filtered.text.contains(&urgent.id) && !filtered.text.contains(&calm.id));
+    }
+);
+
+on_both!(
+    enrolling_gives_a_working_personal_link_a_code_and_a_qr_code,
+    |app: TestApp| async move {
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let res = nurse
+            .send_json(
+                "POST",
+                "/api/v1/clinic/patients",
+                &json!({"display_name": "Ana", "procedure": "labour_epidural", "procedure_date": today, "delivery_date": today, "language": "es"}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        let enrolled = res.json();
+        let link = enrolled["link"].as_str().expect("link");
+        assert!(link.starts_with(&format!("{}/p/", app.base)));
+        let token = link.rsplit('/').next().expect("token");
+        assert_eq!(token.len(), 64);
+        let patient = app
+            .store
+            .get_patient_by_link_token(token)
+            .await
+            .expect("lookup")
+            .expect("her");
+        assert_eq!(patient.language, "es");
+        assert_eq!(
+            enrolled["code"].as_str().map(|c| c.replace('-', "")),
+            Some(patient.enrolment_code.clone())
+        );
+        // Her link signs her in.
+        let her = app.browser();
+        let opened = her.get(&format!("/p/{token}")).await;
+        assert_eq!(opened.status, 303);
+        assert_eq!(her.get("/me").await.status, 200);
+        // The QR code is an SVG.
+        let qr = nurse.get(enrolled["qr_svg"].as_str().expect("qr")).await;
+        assert_eq!(qr.status, 200);
+        assert!(qr.text.contains("<svg"));
+
+        // Without the CSRF token a cookie-authenticated write is refused.
+        let res = nurse
+            .send(nurse.client.post(app.url("/api/v1/clinic/patients")).json(&json!({"display_name": "X", "procedure": "spinal", "procedure_date": today, "language": "en"})))
+            .await;
+        assert_eq!(res.status, 403);
+        // The form: a bad field is named, a good one leads to her link page.
+        let bad = nurse
+            .post_form(
+                "/clinic/patients",
+                &[
+                    ("display_name", "B"),
+                    ("procedure", "magic"),
+                    ("procedure_date", &today),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text.contains("procedure"));
+        let good = nurse
+            .post_form(
+                "/clinic/patients",
+                &[
+                    ("display_name", "Bea"),
+                    ("procedure", "spinal"),
+                    ("procedure_date", &today),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(good.status, 303);
+        let page = nurse.get(good.location().expect("location")).await;
+        assert!(
+            page.text.contains("&#x2f;p&#x2f;") && page.text.contains("qr.svg"),
+            "{} {}",
+            page.status,
+            page.text
+        );
+        // A form without the CSRF field is refused.
+        let forged = nurse
+            .post_form_raw(
+                "/clinic/patients",
+                &[
+                    ("display_name", "Eve"),
+                    ("procedure", "spinal"),
+                    ("procedure_date", &today),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(forged.status, 403);
+    }
+);
+
+on_both!(
+    the_patient_page_shows_her_timeline_reasons_and_chart_and_acknowledging_records_who_when_and_a_note,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let today = chrono::Utc::now().date_naive();
+        app.put_json(&format!("/api/v1/diary/{today}"), Some(&patient.link_token), &json!({"pain": 4, "note": "<img src=x onerror=alert(1)>"}))
+            .await;
+        emergency(&app, &patient).await;
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        let page = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text.contains("EM-STROKE"), "the reason is shown");
+        assert!(page.text.contains("Source:"));
+        assert!(page.text.contains("pain-chart"));
+        assert!(page.text.contains("Open escalations"));
+        assert!(!page.text.contains("<img src=x"), "her note is escaped");
+        assert!(page.text.contains("&lt;img src=x"));
+
+        let data = nurse.get(&format!("/api/v1/clinic/patients/{}", patient.id)).await.json();
+        assert!(data["timeline"].as_array().is_some_and(|t| t.len() >= 2));
+        assert_eq!(data["current_decision"]["level"], "emergency");
+
+        let escalation = app.store.list_escalations(&patient.id, true).await.expect("esc")[0].clone();
+        let res = nurse
+            .post_form(&format!("/clinic/escalations/{}/acknowledge", escalation.id), &[("note", "Called her; on her way to hospital")])
+            .await;
+        assert_eq!(res.status, 303);
+        let done = app.store.get_escalation(&escalation.id).await.expect("esc").expect("row");
+        assert_eq!(done.acknowledged_by.as_deref(), Some(nurse_row.id.as_str()));
+        assert!(done.acknowledged_at.is_some());
+        assert_eq!(done.ack_note.as_deref(), Some("Called her; on her way to hospital"));
+        // Twice is a conflict.
+        let again = nurse
+            .send_json("POST", &format!("/api/v1/clinic/escalations/{}/acknowledge", escalation.id), &json!({}))
+            .await;
+        assert_eq!(again.status, 409);
+        let board = nurse.get("/api/v1/clinic/patients").await.json();
+        assert_eq!(board[0]["open_escalations"], 0);
+    }
+);
+
+// --- chat --------------------------------------------------------------------------------------
+
+on_both!(
+    a_message_reaches_the_other_side_live_and_is_escaped_everywhere,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+
+        // The clinic follows her thread.
+        let mut staff_stream = nurse
+            .client
+            .get(app.url(&format!("/clinic/patients/{}/chat/events", patient.id)))
+            .header(
+                "cookie",
+                format!(
+                    "aftercare_staff={}",
+                    nurse.cookie("aftercare_staff").expect("cookie")
+                ),
+            )
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(staff_stream.status().as_u16(), 200);
+        assert!(staff_stream.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/event-stream"));
+        // She follows hers.
+        let mut her_stream = app
+            .client
+            .get(app.url("/api/v1/messages/events"))
+            .bearer_auth(&patient.link_token)
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(her_stream.status().as_u16(), 200);
+
+        let (status, _) = app
+            .post_json(
+                "/api/v1/messages",
+                Some(&patient.link_token),
+                &json!({"body": "<script>alert('x')</script> is this normal?"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let seen = sse_until(&mut staff_stream, "is this normal").await;
+        assert!(seen.contains("event: message"));
+
+        let res = nurse
+            .post_form(
+                &format!("/clinic/patients/{}/messages", patient.id),
+                &[("body", "Yes, <b>quite</b> normal")],
+            )
+            .await;
+        assert_eq!(res.status, 303);
+        sse_until(&mut her_stream, "quite").await;
+
+        // Shown escaped on both pages.
+        let page = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        assert!(!page.text.contains("<script>alert"));
+        assert!(page.text.contains("&lt;script&gt;alert"));
+        let her = app.browser();
+        her.get(&format!("/p/{}", patient.link_token)).await;
+        let chat = her.get("/me/chat").await;
+        assert_eq!(chat.status, 200, "{}", chat.text);
+        assert!(
+            chat.text.contains("&lt;b&gt;quite&lt;&#x2f;b&gt;")
+                || chat.text.contains("&lt;b&gt;quite&lt;/b&gt;")
+        );
+        assert!(!chat.text.contains("<b>quite</b>"));
+        // The page says it is not for emergencies and what to do instead.
+        assert!(chat.text.contains("not for emergencies"));
+        assert!(chat.text.contains("tel:112"));
+
+        // Unread counts: the staff page has read hers; she has not read the clinic's yet via
+        // the API, but her chat page marked it read.
+        let counts = app.store.unread_counts(&patient.id).await.expect("counts");
+        assert_eq!((counts.for_staff, counts.for_patient), (0, 0));
+
+        // Her chat form works without JavaScript, and refuses an empty message.
+        let sent = her.post_form("/me/chat", &[("body", "thanks")]).await;
+        assert_eq!(sent.status, 303);
+        let empty = her.post_form("/me/chat", &[("body", "   ")]).await;
+        assert_eq!(empty.status, 422);
+        let (_, thread) = app.get("/api/v1/messages", Some(&patient.link_token)).await;
+        assert_eq!(thread["messages"].as_array().map(Vec::len), Some(3));
+    }
+);
+
+on_both!(
+    the_chat_page_tells_her_when_the_clinic_answers,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let res = admin
+            .post_form(
+                "/clinic/settings",
+                &[
+                    ("name", "North clinic"),
+                    ("hours_en", "Mon to Fri, 8:00 to 18:00"),
+                    ("hours_es", "De lunes a viernes, de 8:00 a 18:00"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let her = app.browser();
+        her.get(&format!("/p/{}", patient.link_token)).await;
+        assert!(her
+            .get("/me/chat")
+            .await
+            .text
+            .contains("Mon to Fri, 8:00 to 18:00"));
+        assert!(her
+            .get("/me/chat?lang=es")
+            .await
+            .text
+            .contains("De lunes a viernes"));
+    }
+);
+
+// --- contact requests, announcements -----------------------------------------------------------
+
+on_both!(
+    contact_requests_are_handled_with_a_note_by_their_own_clinic_only,
+    |app: TestApp| async move {
+        let north = app.clinic("north").await;
+        let req = app
+            .store
+            .create_contact_request(
+                NewContactRequest {
+                    clinic_id: north.id.clone(),
+                    name: "Lucia <i>R</i>".into(),
+                    contact: "555-0100".into(),
+                    message: "Can I start running?".into(),
+                    consent: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("request");
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        let inbox = nurse.get("/clinic/contact").await;
+        assert!(inbox.text.contains("Can I start running?"));
+        assert!(inbox.text.contains("Lucia &lt;i&gt;R"));
+        let res = nurse
+            .post_form(
+                &format!("/clinic/contact/{}/handled", req.id),
+                &[("reply_note", "Rang her: not yet")],
+            )
+            .await;
+        assert_eq!(res.status, 303);
+        let handled = app
+            .store
+            .list_contact_requests(&north.id, Some(true))
+            .await
+            .expect("list");
+        assert_eq!(
+            handled[0].handled_by.as_deref(),
+            Some(nurse_row.id.as_str())
+        );
+        assert_eq!(handled[0].reply_note.as_deref(), Some("Rang her: not yet"));
+        assert!(!nurse
+            .get("/clinic/contact")
+            .await
+            .text
+            .contains("Can I start running?"));
+        assert!(nurse
+            .get("/clinic/contact?show=handled")
+            .await
+            .text
+            .contains("Rang her: not yet"));
+        let api = nurse
+            .get("/api/v1/clinic/contact-requests?handled=true")
+            .await
+            .json();
+        assert_eq!(api[0]["id"], req.id.as_str());
+    }
+);
+
+on_both!(
+    an_admin_publishes_a_banner_in_english_and_spanish_with_a_start_and_an_end,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let start = (chrono::Utc::now() - chrono::Duration::hours(1))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+        let end = (chrono::Utc::now() + chrono::Duration::days(1))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+        let res = admin
+            .post_form(
+                "/clinic/announcements",
+                &[
+                    ("text_en", "Closed on Friday"),
+                    ("text_es", "Cerrado el viernes"),
+                    ("starts_at", &start),
+                    ("ends_at", &end),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.text);
+        let bad = admin
+            .post_form(
+                "/clinic/announcements",
+                &[
+                    ("text_en", "x"),
+                    ("text_es", "y"),
+                    ("starts_at", &end),
+                    ("ends_at", &start),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        let her = app.browser();
+        her.get(&format!("/p/{}", patient.link_token)).await;
+        assert!(her.get("/me").await.text.contains("Closed on Friday"));
+        assert!(her
+            .get("/me?lang=es")
+            .await
+            .text
+            .contains("Cerrado el viernes"));
+    }
+);
+
+// --- the audit log -----------------------------------------------------------------------------
+
+on_both!(
+    every_route_that_touches_patient_data_leaves_an_audit_row,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        emergency(&app, &patient).await;
+        let escalation = app
+            .store
+            .list_escalations(&patient.id, true)
+            .await
+            .expect("esc")[0]
+            .clone();
+        let north = app.clinic("north").await;
+        let request = app
+            .store
+            .create_contact_request(
+                NewContactRequest {
+                    clinic_id: north.id.clone(),
+                    name: "N".into(),
+                    contact: "c".into(),
+                    message: "m".into(),
+                    consent: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("request");
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let her = app.browser();
+        her.get(&format!("/p/{}", patient.link_token)).await;
+        let p = patient.id.as_str();
+
+        // (who, method, path, api, expected action, about the patient?)
+        let calls: Vec<(&Browser, &str, String, bool, &str, bool)> = vec![
+            (&nurse, "get", "/clinic".into(), false, "board.read", false),
+            (
+                &nurse,
+                "get",
+                "/api/v1/clinic/patients".into(),
+                true,
+                "board.read",
+                false,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/clinic/patients/{p}"),
+                false,
+                "patient.read",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/api/v1/clinic/patients/{p}"),
+                true,
+                "patient.read",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/clinic/patients/{p}/link"),
+                false,
+                "patient.link.read",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/clinic/patients/{p}/qr.svg"),
+                false,
+                "patient.link.read",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/clinic/patients/{p}/messages"),
+                false,
+                "message.write",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/api/v1/clinic/patients/{p}/messages"),
+                true,
+                "message.write",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/api/v1/clinic/patients/{p}/messages"),
+                true,
+                "messages.read",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/clinic/patients/{p}/chat/events"),
+                false,
+                "messages.follow",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/clinic/escalations/{}/acknowledge", escalation.id),
+                false,
+                "escalation.acknowledge",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                "/clinic/contact".into(),
+                false,
+                "contact.list",
+                false,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/clinic/contact/{}/handled", request.id),
+                false,
+                "contact.handled",
+                false,
+            ),
+            (
+                &nurse,
+                "post",
+                "/clinic/patients".into(),
+                false,
+                "patient.enrol",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
+                "/api/v1/clinic/patients".into(),
+                true,
+                "patient.enrol",
+                true,
+            ),
+            (&her, "get", "/me/chat".into(), false, "messages.read", true),
+            (
+                &her,
+                "post",
+                "/me/chat".into(),
+                false,
+                "message.write",
+                true,
+            ),
+            (
+                &her,
+                "get",
+                "/me/chat/events".into(),
+                false,
+                "messages.follow",
+                true,
+            ),
+            (
+                &admin,
+                "get",
+                "/clinic/audit".into(),
+                false,
+                "audit.read",
+                false,
+            ),
+            (
+                &admin,
+                "get",
+                "/clinic/audit.csv".into(),
+                false,
+                "audit.export",
+                false,
+            ),
+            (
+                &admin,
+                "get",
+                "/api/v1/clinic/audit".into(),
+                true,
+                "audit.read",
+                false,
+            ),
+        ];
+        // Every staff route about a patient is in the list above.
+        for r in staff::routes() {
+            if r.path.contains("{patient}")
+                || r.path.contains("{escalation}")
+                || r.path.contains("{request}")
+            {
+                let method = r.method.as_str().to_lowercase();
+                assert!(
+                    calls.iter().any(|c| c.1 == method
+                        && c.2.starts_with(
+                            &r.path.split('{').next().unwrap_or_default().to_string()
+                        )
+                        && c.2.ends_with(r.path.rsplit('}').next().unwrap_or_default())),
+                    "{} {} is not checked for an audit row",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+        for (who, method, path, api, action, about_her) in &calls {
+            let before = chrono::Utc::now();
+            let path = path.clone();
+            let r = if path == "/me/chat" && *method == "post" {
+                who.post_form(&path, &[("body", "hello")]).await
+            } else if path.ends_with("/me/chat/events") {
+                let res = who
+                    .client
+                    .get(format!("{}{path}", who.base))
+                    .header(
+                        "cookie",
+                        format!("aftercare_patient={}", patient.link_token),
+                    )
+                    .send()
+                    .await
+                    .expect("stream");
+                support::staff::Reply {
+                    status: res.status().as_u16(),
+                    headers: res.headers().clone(),
+                    text: String::new(),
+                }
+            } else {
+                call(who, method, &path, *api).await
+            };
+            assert!(
+                r.status < 400,
+                "{method} {path}: {} {}",
+                r.status,
+                r.text.chars().take(300).collect::<String>()
+            );
+            let rows = app
+                .store
+                .list_audit(
+                    &north.id,
+                    aftercare_store::AuditQuery {
+                        from: Some(before - chrono::Duration::seconds(1)),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("audit");
+            let row = rows
+                .iter()
+                .find(|r| r.action == *action)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{method} {path}: no {action} row in {:?}",
+                        rows.iter().map(|r| &r.action).collect::<Vec<_>>()
+                    )
+                });
+            assert_eq!(row.address.as_deref(), Some("127.0.0.1"), "{path}");
+            assert!(row.actor_id.is_some(), "{path}: who");
+            if *about_her && *action != "patient.enrol" {
+                assert_eq!(row.patient_id.as_deref(), Some(p), "{path}: which patient");
+            }
+        }
+        // The clinician's rows name her as a staff member.
+        let rows = app
+            .store
+            .list_audit(
+                &north.id,
+                aftercare_store::AuditQuery {
+                    patient_id: Some(patient.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit");
+        assert!(rows.iter().any(
+            |r| r.actor_kind == "staff" && r.actor_id.as_deref() == Some(nurse_row.id.as_str())
+        ));
+        assert!(rows.iter().any(|r| r.actor_kind == "patient"));
+    }
+);
+
+on_both!(
+    the_admin_reads_and_exports_the_audit_log_and_a_clinician_cannot,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let page = admin
+            .get(&format!("/clinic/audit?patient={}", patient.id))
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(page.text.contains("patient.read"));
+        let csv = admin.get("/clinic/audit.csv").await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.headers["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/csv"));
+        assert!(csv.headers["content-disposition"]
+            .to_str()
+            .expect("cd")
+            .contains("attachment"));
+        let mut lines = csv.text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("id,at,actor_kind,actor_id,action,patient_id,clinic_id,address,detail")
+        );
+        assert!(csv.text.contains(&format!(",patient.read,{},", patient.id)));
+        assert_eq!(nurse.get("/clinic/audit.csv").await.status, 403);
+        assert_eq!(nurse.get("/api/v1/clinic/audit").await.status, 403);
+    }
+);
+
+#[tokio::test]
+async fn every_workspace_template_renders_without_problems() {
+    let app = TestApp::sqlite().await;
+    let _ = &app;
+    let templates = aftercare_web::pages::templates::Templates::new();
+    assert!(
+        templates.problems().is_empty(),
+        "{:?}",
+        templates.problems()
+    );
+}

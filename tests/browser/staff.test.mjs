@@ -1,0 +1,158 @@
+// The clinic workspace in a real browser: a clinician signs in and finds the emergency patient
+// at the top of the board; she writes in the chat and the patient's open chat page shows it
+// without a reload (server-sent events); axe-core finds no violation on any workspace page.
+// Screenshots go to artifacts/staff-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, phonePage, check, isoDay } from './harness.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+let server;
+let calm;
+const pages = [];
+
+before(async () => {
+  server = await startServer({ procedureDaysAgo: 2 });
+  const env = { AFTERCARE_ADMIN_PASSWORD: PASSWORD };
+  server.admin(['create-user', '--clinic', 'north', '--email', 'nurse@north.example', '--name', 'Nurse Joy', '--role', 'clinician'], env);
+  server.admin(['create-user', '--clinic', 'north', '--email', 'admin@north.example', '--name', 'Ada Admin', '--role', 'admin'], env);
+  // A second patient, calm and enrolled earlier.
+  calm = server.admin([
+    'enrol-patient', '--clinic', 'north', '--name', 'Bea',
+    '--procedure', 'spinal', '--procedure-date', isoDay(-5), '--language', 'en',
+  ]);
+  // Ana (the harness's patient) reports stroke signs: an emergency, escalated to the clinic.
+  const res = await fetch(`${server.url}/api/v1/checkins`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.patient.link_token}` },
+    body: JSON.stringify({ answers: { stroke_signs: true } }),
+  });
+  assert.equal(res.status, 201);
+});
+
+after(async () => {
+  for (const p of pages) await p.done();
+  await server?.stop();
+});
+
+async function open(opts) {
+  const page = await phonePage(opts);
+  pages.push(page);
+  return page;
+}
+
+async function signIn(page, email) {
+  await page.goto(`${server.url}/clinic`);
+  assert.match(page.url(), /\/clinic\/login$/, 'a signed-out visitor is sent to the login form');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/clinic(\/staff)?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+test('a clinician signs in and sees the emergency patient at the top of the board', async () => {
+  const page = await open({ desktop: true });
+  await page.goto(`${server.url}/clinic/login`);
+  await check(page, 'staff-login');
+  // A wrong password is refused with the one message.
+  await page.getByLabel('Email').fill('nurse@north.example');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('.error-summary').innerText(), /not right/);
+  await check(page, 'staff-login-refused');
+
+  await signIn(page, 'nurse@north.example');
+  const first = page.locator('table.board tbody tr').first();
+  assert.match(await first.locator('th').innerText(), /Ana/);
+  assert.match(await first.innerText(), /Emergency/);
+  assert.match(await first.innerText(), /1 open/);
+  assert.equal(await page.locator('table.board tbody tr').count(), 2);
+  await check(page, 'staff-board');
+
+  // Filter by level.
+  await page.getByLabel('Level').selectOption('emergency');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('table.board tbody tr').count(), 1);
+  await check(page, 'staff-board-filtered');
+});
+
+test('the clinician writes in the chat and the patient sees it without a reload', async () => {
+  // The patient opens her chat page.
+  const her = await open();
+  await her.goto(`${server.url}/p/${server.patient.link_token}`);
+  await her.goto(`${server.url}/me/chat`);
+  await check(her, 'patient-chat');
+  assert.match(await her.locator('.chat-warning').innerText(), /not for emergencies/);
+  await her.evaluate(() => { window.__stillTheSamePage = true; });
+
+  // The clinician opens her page and writes (markup is shown as text).
+  const nurse = await open({ desktop: true });
+  await signIn(nurse, 'nurse@north.example');
+  await nurse.locator('table.board tbody tr').first().locator('th a').click();
+  await nurse.waitForLoadState('load');
+  await check(nurse, 'staff-patient');
+  await nurse.getByLabel(/Write to Ana/).fill('Please call us now. <b>Not bold</b>');
+  await Promise.all([nurse.waitForLoadState('load'), nurse.getByRole('button', { name: 'Send' }).click()]);
+
+  const arrived = her.locator('.msg-staff', { hasText: 'Please call us now.' });
+  await arrived.waitFor({ timeout: 10000 });
+  assert.equal(await her.evaluate(() => window.__stillTheSamePage), true, 'no reload happened');
+  assert.match(await arrived.innerText(), /<b>Not bold<\/b>/);
+  assert.equal(await her.locator('.msg-staff b').count(), 0, 'the message is text, not markup');
+  await check(her, 'patient-chat-live');
+
+  // And back: she answers, the clinician's open page shows it live.
+  await her.evaluate(() => { window.__stillTheSamePage = true; });
+  await nurse.evaluate(() => { window.__nurseSamePage = true; });
+  await her.getByLabel('Your message').fill('Calling now');
+  await Promise.all([her.waitForLoadState('load'), her.getByRole('button', { name: 'Send' }).click()]);
+  await nurse.locator('.msg-patient', { hasText: 'Calling now' }).waitFor({ timeout: 10000 });
+  assert.equal(await nurse.evaluate(() => window.__nurseSamePage), true);
+  await check(nurse, 'staff-patient-chat');
+
+  // Acknowledge the escalation with a note.
+  await nurse.getByLabel('What was done').fill('Spoke to her; ambulance called');
+  await Promise.all([nurse.waitForLoadState('load'), nurse.getByRole('button', { name: 'Acknowledge' }).click()]);
+  assert.match(await nurse.locator('body').innerText(), /Spoke to her; ambulance called/);
+  await check(nurse, 'staff-patient-acknowledged');
+});
+
+test('every workspace page passes axe-core', async () => {
+  const nurse = await open({ desktop: true });
+  await signIn(nurse, 'nurse@north.example');
+  for (const [path, name] of [
+    ['/clinic/patients/new', 'staff-enrol'],
+    [`/clinic/patients/${calm.id}`, 'staff-patient-calm'],
+    [`/clinic/patients/${calm.id}/link`, 'staff-link'],
+    ['/clinic/contact', 'staff-contact'],
+    ['/clinic/password', 'staff-password'],
+  ]) {
+    await nurse.goto(`${server.url}${path}`);
+    await check(nurse, name);
+  }
+  // Enrol through the form.
+  await nurse.goto(`${server.url}/clinic/patients/new`);
+  await nurse.getByLabel('Name', { exact: true }).fill('Cleo');
+  await nurse.getByLabel('Procedure', { exact: true }).selectOption('labour_epidural');
+  await nurse.getByLabel('Procedure date').fill(isoDay(-1));
+  await Promise.all([nurse.waitForURL(/\/link$/), nurse.getByRole('button', { name: 'Enrol' }).click()]);
+  assert.equal(await nurse.locator('img.qr').count(), 1);
+  await check(nurse, 'staff-link-new');
+
+  const admin = await open({ desktop: true });
+  await signIn(admin, 'admin@north.example');
+  for (const [path, name] of [
+    ['/clinic/staff', 'staff-accounts'],
+    ['/clinic/announcements', 'staff-announcements'],
+    ['/clinic/settings', 'staff-settings'],
+    ['/clinic/audit', 'staff-audit'],
+  ]) {
+    await admin.goto(`${server.url}${path}`);
+    await check(admin, name);
+  }
+  // An error page, too.
+  await admin.goto(`${server.url}/clinic/patients/${calm.id}`);
+  await check(admin, 'staff-forbidden');
+});
