@@ -124,10 +124,7 @@ pub fn diary_case(
             facts.insert(id(c.pain_days), d.max(0).into());
         }
     }
-    for (k, v) in answers {
-        facts.insert(k.clone(), v.clone());
-    }
-    Case::from_map(content, &facts)
+    Case::from_answers_over(content, facts, answers)
 }
 
 /// Why the clinic is alerted.

@@ -54,9 +54,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
+            // Where the text broke off inside a member (a number too large for any type, an
+            // unfinished value), name that member; before any, there is no field to name.
+            let field = (path != "." && path != "?").then(|| path.clone());
             AppError::BadRequest {
-                detail: format!("malformed JSON: {inner}"),
-                field: None,
+                detail: match &field {
+                    Some(f) => format!("{f}: malformed JSON: {inner}"),
+                    None => format!("malformed JSON: {inner}"),
+                },
+                field,
             }
         } else if path == "." {
             AppError::BadRequest {
