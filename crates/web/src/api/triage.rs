@@ -3,10 +3,11 @@
 
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::lang;
 use crate::state::AppState;
 use aftercare_core::{triage as decide, Case, DecisionView};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -38,7 +39,7 @@ pub struct LangQuery {
 )]
 pub async fn triage(
     State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<serde_json::Value>,
 ) -> Result<Response, AppError> {
