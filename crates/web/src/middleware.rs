@@ -1,6 +1,6 @@
 //! The layers every request passes: a request id, a tracing span that never holds patient data
 //! (method, route template and status only; no query strings, no bodies), metrics, a body limit,
-//! a timeout and the security headers.
+//! a timeout and the security headers (HSTS too when the public URL is HTTPS).
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -37,8 +37,15 @@ impl MakeRequestId for Counter {
     }
 }
 
+/// HSTS, sent only when the server's public URL is `https://` (`AFTERCARE_PUBLIC_URL`): a
+/// browser that saw it keeps to HTTPS for a year, so a network attacker cannot strip TLS from
+/// a later visit. Over plain HTTP (development) the header would be ignored or, worse, pin a
+/// development host, so it is left out.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 pub fn wrap(router: Router, state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
+    let hsts = state.settings.public_url.starts_with("https://");
     router
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, record_metrics))
@@ -68,6 +75,9 @@ pub fn wrap(router: Router, state: AppState) -> Router {
             X_REQUEST_ID.clone(),
             Counter::default(),
         ))
+        // Patient data must not stay in a browser's or a proxy's cache (ASVS 8.2.1); responses
+        // that may be cached (the static files) say so themselves.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
@@ -79,6 +89,17 @@ pub fn wrap(router: Router, state: AppState) -> Router {
         .layer(header_layer(
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
+        ))
+        .layer(middleware::map_response(
+            move |mut res: Response| async move {
+                if hsts {
+                    res.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
+                res
+            },
         ))
 }
 
