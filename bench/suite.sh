@@ -224,7 +224,7 @@ row "cold start (exec to \`/readyz\` 200)" \
   "\`bench/suite.sh\`, median of 5"
 rm -rf "$WORK/big"
 
-if [ -z "${SKIP_POSTGRES:-}" ] && start_postgres 2>/dev/null; then
+if [ -z "${SKIP_POSTGRES:-}" ] && start_postgres >/dev/null 2>&1; then
   log "board on PostgreSQL: seeding $rows_label"
   PG_DB="aftercare_suite_$$"
   psql -q "$PG_ADMIN" -c "create database $PG_DB" >/dev/null
