@@ -119,6 +119,33 @@ impl Case {
         Ok(case)
     }
 
+    /// A case from a person's answers over facts known without asking her (what the clinic
+    /// recorded, the pain score of a diary day). Her answers win, as they win over a known fact
+    /// of the same id: a known fact whose question her answers make inapplicable (she answers
+    /// `procedure: none` where the clinic recorded a procedure and its hours) is left out
+    /// rather than refused, so every error names something she sent.
+    pub fn from_answers_over(
+        content: &Content,
+        mut known: Map<String, Json>,
+        answers: &Map<String, Json>,
+    ) -> Result<Case, CaseError> {
+        for (k, v) in answers {
+            known.insert(k.clone(), v.clone());
+        }
+        // Each pass drops one known fact; there are at most as many as facts.
+        for _ in 0..content.facts.len() {
+            match Case::from_map(content, &known) {
+                Err(CaseError::Inconsistent { field, .. })
+                    if !answers.contains_key(&field) && known.contains_key(&field) =>
+                {
+                    known.remove(&field);
+                }
+                other => return other,
+            }
+        }
+        Case::from_map(content, &known)
+    }
+
     fn check_consistent(&self, content: &Content) -> Result<(), CaseError> {
         let absent = content.applicability(self);
         for (idx, fact) in content.facts.iter().enumerate() {

@@ -124,19 +124,7 @@ pub fn diary_case(
             facts.insert(id(c.pain_days), d.max(0).into());
         }
     }
-    for (k, v) in answers {
-        facts.insert(k.clone(), v.clone());
-    }
-    // A diary answer whose question does not apply today (how the pain is changing, on a day
-    // without pain) stays in the diary but cannot be part of the day's case.
-    loop {
-        match Case::from_map(content, &facts) {
-            Err(crate::CaseError::Inconsistent { field, .. }) if answers.contains_key(&field) => {
-                facts.remove(&field);
-            }
-            other => return other,
-        }
-    }
+    Case::from_answers_over(content, facts, answers)
 }
 
 /// Why the clinic is alerted.

@@ -108,3 +108,21 @@ fn the_streaming_parser_agrees_with_the_tree_parser() {
     let e = Case::from_json_slice(&content, b"{} trailing").unwrap_err();
     assert!(matches!(e, CaseError::Malformed(_)), "{e}");
 }
+
+#[test]
+fn answers_win_over_known_facts_and_every_error_names_an_answer() {
+    let content = Content::bundled().expect("content");
+    let known = json!({"procedure": "labour_epidural", "hours_since_procedure": 48.0,
+        "delivered": true, "days_since_delivery": 2.0});
+    let known = known.as_object().expect("object").clone();
+    // She says there was no procedure: the recorded hours no longer apply and are left out.
+    let answers = json!({"procedure": "none"});
+    assert!(
+        Case::from_answers_over(&content, known.clone(), answers.as_object().expect("obj")).is_ok()
+    );
+    // An answer that contradicts another answer is still refused, naming it.
+    let answers = json!({"procedure": "none", "hours_since_procedure": 3});
+    let e =
+        Case::from_answers_over(&content, known, answers.as_object().expect("obj")).unwrap_err();
+    assert_eq!(e.field(), Some("hours_since_procedure"));
+}

@@ -102,6 +102,26 @@ fn the_bundled_content_is_valid() {
     Content::bundled().unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Found by `content_fuzz.rs`: the toml crate gives no message for a key whose value is cut off
+/// at the end of the text.
+#[test]
+fn a_file_cut_short_after_an_equals_sign_is_reported_with_a_message() {
+    let mut sources = Content::bundled_sources();
+    let en = sources
+        .iter_mut()
+        .find(|s| s.name == "text/en.toml")
+        .expect("en.toml");
+    let cut = en.text.find("title = ").expect("a title") + "title = ".len();
+    en.text.truncate(cut);
+    let errors = errors(sources);
+    let e = errors
+        .iter()
+        .find(|e| e.file == "text/en.toml")
+        .unwrap_or_else(|| panic!("no error about en.toml:\n{}", show(&errors)));
+    assert!(e.message.contains("value is missing"), "{e}");
+    assert!(e.line.is_some(), "{e}");
+}
+
 #[test]
 fn an_unknown_fact_in_a_rule_is_named_with_its_rule_and_line() {
     let sources = broken(

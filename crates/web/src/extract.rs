@@ -2,8 +2,9 @@
 //! axum's plain-text rejections.
 
 use crate::error::AppError;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 /// A JSON body, deserialised with the path of the first bad field in the error.
@@ -67,9 +68,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
+            // Where the text broke off inside a member (a number too large for any type, an
+            // unfinished value), name that member; before any, there is no field to name.
+            let field = (path != "." && path != "?").then(|| path.clone());
             AppError::BadRequest {
-                detail: format!("malformed JSON: {inner}"),
-                field: None,
+                detail: match &field {
+                    Some(f) => format!("{f}: malformed JSON: {inner}"),
+                    None => format!("malformed JSON: {inner}"),
+                },
+                field,
             }
         } else if path == "." {
             AppError::BadRequest {
@@ -89,5 +96,38 @@ fn missing_field(message: &str) -> Option<String> {
             .split_once(p)
             .and_then(|(_, rest)| rest.split_once('`'))
             .map(|(name, _)| name.to_string())
+    })
+}
+
+/// A query string, deserialised like [`ValidJson`]: a bad parameter is a 422 problem naming it
+/// (`after: invalid digit found in string`), where axum's `Query` answers a plain-text 400.
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(ValidQuery)
+    }
+}
+
+/// Parses a query string, naming the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." || path == "?" {
+            AppError::BadRequest {
+                field: missing_field(&inner),
+                detail: format!("query: {inner}"),
+            }
+        } else {
+            AppError::bad_field(path.clone(), format!("{path}: {inner}"))
+        }
     })
 }

@@ -1,6 +1,6 @@
 //! The layers every request passes: a request id, a tracing span that never holds patient data
 //! (method, route template and status only; no query strings, no bodies), metrics, a body limit,
-//! a timeout and the security headers.
+//! a timeout and the security headers (HSTS too when the public URL is HTTPS).
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -37,8 +37,15 @@ impl MakeRequestId for Counter {
     }
 }
 
+/// HSTS, sent only when the server's public URL is `https://` (`AFTERCARE_PUBLIC_URL`): a
+/// browser that saw it keeps to HTTPS for a year, so a network attacker cannot strip TLS from
+/// a later visit. Over plain HTTP (development) the header would be ignored or, worse, pin a
+/// development host, so it is left out.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 pub fn wrap(router: Router, state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
+    let hsts = state.settings.public_url.starts_with("https://");
     router
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, record_metrics))
@@ -61,11 +68,16 @@ pub fn wrap(router: Router, state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
+        // Outside the timeout, so a request that timed out gets a problem body too.
+        .layer(middleware::from_fn(plain_rejections_as_problems))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(
             X_REQUEST_ID.clone(),
             Counter::default(),
         ))
+        // Patient data must not stay in a browser's or a proxy's cache (ASVS 8.2.1); responses
+        // that may be cached (the static files) say so themselves.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
@@ -77,6 +89,17 @@ pub fn wrap(router: Router, state: AppState) -> Router {
         .layer(header_layer(
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
+        ))
+        .layer(middleware::map_response(
+            move |mut res: Response| async move {
+                if hsts {
+                    res.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
+                res
+            },
         ))
 }
 
@@ -100,4 +123,47 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         started.elapsed(),
     );
     response
+}
+
+/// axum answers some requests before any handler runs (a method the route does not have, a
+/// path segment that is not UTF-8) with a plain-text or empty body. API clients are promised
+/// RFC 9457 problems for every error, so on `/api/` those answers are rewritten as one, with
+/// the same status and headers (`Allow` stays). Pages have their own error layer.
+async fn plain_rejections_as_problems(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let response = next.run(req).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" => status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase(),
+        t => t.chars().take(300).collect(),
+    };
+    let problem = crate::error::Problem {
+        kind: format!("/problems/http-{}", status.as_u16()),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        field: None,
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

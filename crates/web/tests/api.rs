@@ -102,6 +102,34 @@ async fn malformed_oversized_and_mistyped_bodies_get_4xx_problems() {
     assert_eq!(body["type"], "/problems/not-found");
 }
 
+/// Found by scripts/schemathesis.sh: axum's own rejections (a bad query parameter, a path that
+/// is not UTF-8, a method the route lacks) were plain text; they are problems now, and a bad
+/// query parameter is named.
+#[tokio::test]
+async fn bad_parameters_and_methods_get_problems_too() {
+    let app = TestApp::sqlite().await;
+    let patient = app.patient().await;
+    let (status, body) = app
+        .get("/api/v1/messages?after=abc", Some(&patient.link_token))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "after", "{body}");
+    let (status, body) = app
+        .get("/api/v1/checkins/%FF", Some(&patient.link_token))
+        .await;
+    assert!(matches!(status, 400 | 404), "{status} {body}");
+    assert!(body["detail"].is_string(), "{body}");
+    let res = app
+        .client
+        .delete(app.url("/api/v1/triage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
 #[tokio::test]
 async fn every_route_is_in_the_openapi_document_and_every_documented_route_answers() {
     let app = TestApp::sqlite().await;

@@ -52,7 +52,12 @@ impl Compiler<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let line = e.span().map(|s| line_of(&text, s.start));
-                let message = e.message().to_string();
+                // The toml crate leaves the message empty for some errors (a key with no value
+                // at the end of the text): never hand a clinician an empty problem.
+                let message = match e.message().trim() {
+                    "" => "invalid TOML here: a value is missing (is the file cut short?)".into(),
+                    m => m.to_string(),
+                };
                 self.error(
                     &Loc {
                         file: name.into(),

@@ -5,13 +5,14 @@
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::PatientAuth;
 use crate::service::checkin::{self as service, decide, merge};
 use crate::state::AppState;
 use aftercare_core::{Decision, DecisionView, QuestionView, Status};
 use aftercare_store::{CheckinSession, Escalation, Patient};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,7 @@ pub struct CheckinRound {
 pub async fn start(
     State(state): State<AppState>,
     auth: PatientAuth,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<AnswersBody>,
 ) -> Result<(StatusCode, Json<CheckinRound>), AppError> {
@@ -101,7 +102,7 @@ pub async fn answer(
     State(state): State<AppState>,
     auth: PatientAuth,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<AnswersBody>,
 ) -> Result<Json<CheckinRound>, AppError> {
@@ -144,7 +145,7 @@ pub async fn get(
     State(state): State<AppState>,
     auth: PatientAuth,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Json<CheckinRound>, AppError> {
     let session = own_session(&state, &auth.patient, &id).await?;

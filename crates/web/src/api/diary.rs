@@ -5,13 +5,14 @@
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::{today, PatientAuth};
 use crate::service::diary as service;
 use crate::state::AppState;
 use aftercare_core::DecisionView;
 use aftercare_store::{DiaryEntry, Escalation};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,7 @@ pub async fn put(
     State(state): State<AppState>,
     auth: PatientAuth,
     Path(day): Path<String>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<DiaryBody>,
 ) -> Result<Json<DiaryWritten>, AppError> {
@@ -141,7 +142,7 @@ pub struct RangeQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: PatientAuth,
-    Query(q): Query<RangeQuery>,
+    ValidQuery(q): ValidQuery<RangeQuery>,
 ) -> Result<Json<Vec<DiaryEntry>>, AppError> {
     let patient = &auth.patient;
     let from = q

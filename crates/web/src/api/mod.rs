@@ -87,6 +87,8 @@ pub fn router_with_document() -> axum::Router<AppState> {
                 .response("200", utoipa::openapi::Response::new("The document")),
         ),
     );
+    let mut document = serde_json::to_value(&document).unwrap_or_default();
+    complete_responses(&mut document);
     let document = std::sync::Arc::new(document);
     router.route(
         "/api/v1/openapi.json",
@@ -95,6 +97,76 @@ pub fn router_with_document() -> axum::Router<AppState> {
             async move { Json((*d).clone()) }
         }),
     )
+}
+
+/// Adds the error answers every operation can give to the ones its handler documents, so the
+/// document promises what the server does (checked by `scripts/schemathesis.sh`): 401 where
+/// credentials are required, 403 where a staff session is (role, CSRF token), 413/415/422 where
+/// there is a body, 422 where there are parameters, 503 where the database is used. All are
+/// problem bodies. Handlers keep documenting their own specific answers.
+fn complete_responses(document: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        })
+    };
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            let schemes: Vec<String> = op
+                .get("security")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .flat_map(|o| o.keys().cloned())
+                .collect();
+            let has_body = op.get("requestBody").is_some();
+            let has_params = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|p| !p.is_empty());
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem(description));
+            };
+            if !schemes.is_empty() {
+                add("401", "No credentials, or unknown or expired ones");
+                add(
+                    "503",
+                    "The database is unreachable for now; retry after `Retry-After` seconds",
+                );
+            }
+            if schemes.iter().any(|s| s == "staff_session") {
+                add(
+                    "403",
+                    "Not allowed for this role, or the session's CSRF token is missing",
+                );
+            }
+            if has_body {
+                add("413", "The body is over 64 KiB");
+                add("415", "The body is not JSON");
+                add(
+                    "422",
+                    "Malformed JSON or an invalid field; `field` names it",
+                );
+            }
+            if has_params || path.contains('{') {
+                add("422", "An invalid parameter; `field` names it");
+            }
+        }
+    }
 }
 
 /// Patients authenticate with the secret token of their personal link.

@@ -1,10 +1,11 @@
 //! The questionnaire itself: every question with its texts, options and ranges, so a client can
 //! render the questions the engine asks for.
 
+use crate::extract::ValidQuery;
 use crate::lang;
 use crate::state::AppState;
 use aftercare_core::QuestionView;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::Value;
@@ -16,7 +17,7 @@ use super::triage::LangQuery;
     responses((status = 200, description = "The questions, with the content version", body = Object)))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Json<Value> {
     let content = &state.content;

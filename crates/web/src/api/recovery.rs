@@ -3,11 +3,12 @@
 
 use crate::audit;
 use crate::error::AppError;
+use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::{today, PatientAuth};
 use crate::state::AppState;
 use aftercare_store::{Escalation, Patient};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::NaiveDate;
@@ -52,7 +53,7 @@ pub struct Milestone {
 pub async fn summary(
     State(state): State<AppState>,
     auth: PatientAuth,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Json<RecoverySummary>, AppError> {
     let patient = &auth.patient;

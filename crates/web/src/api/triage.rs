@@ -2,11 +2,11 @@
 //! integrations that keep their own records, and load tests.
 
 use crate::error::{AppError, Problem};
-use crate::extract::JsonBytes;
+use crate::extract::{JsonBytes, ValidQuery};
 use crate::lang;
 use crate::state::AppState;
 use aftercare_core::{triage as decide, Case, DecisionView};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -37,7 +37,7 @@ pub struct LangQuery {
 )]
 pub async fn triage(
     State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
+    ValidQuery(q): ValidQuery<LangQuery>,
     headers: HeaderMap,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, AppError> {

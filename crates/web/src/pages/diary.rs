@@ -8,10 +8,10 @@ use super::form::Form;
 use super::layout::Ctx;
 use crate::audit;
 use crate::error::AppError;
+use crate::extract::ValidQuery;
 use crate::patient::today;
 use crate::service::diary::{parse_day, write_day, DayInput, NOTE_LIMIT};
 use aftercare_core::{Level, QuestionView};
-use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -46,7 +46,7 @@ struct FormState {
 }
 
 /// `GET /me/diary`.
-pub async fn page(ctx: Ctx, Query(q): Query<DiaryQuery>) -> Result<Response, AppError> {
+pub async fn page(ctx: Ctx, ValidQuery(q): ValidQuery<DiaryQuery>) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?;
     let today = today(ctx.state.now());
     let day = q

@@ -42,14 +42,11 @@ pub fn decide_at(
     answers: &Map<String, Value>,
     at: DateTime<Utc>,
 ) -> Result<(Case, Decision), AppError> {
-    let mut facts = match patient {
+    let known = match patient {
         Some(p) => profile(p, at).facts(&state.content),
         None => Map::new(),
     };
-    for (k, v) in answers {
-        facts.insert(k.clone(), v.clone());
-    }
-    let case = Case::from_map(&state.content, &facts)?;
+    let case = Case::from_answers_over(&state.content, known, answers)?;
     let decision = triage(&state.content, &case);
     state.metrics.observe_decision(decision.level);
     Ok((case, decision))

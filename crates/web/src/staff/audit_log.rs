@@ -6,9 +6,10 @@
 use super::auth::{Admin, StaffUser};
 use crate::audit;
 use crate::error::{AppError, Problem};
+use crate::extract::ValidQuery;
 use crate::state::AppState;
 use aftercare_store::{AuditEntry, AuditQuery};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -113,7 +114,7 @@ pub fn to_csv(rows: &[AuditEntry]) -> String {
 pub async fn export_csv(
     State(state): State<AppState>,
     Admin(user): Admin,
-    Query(filter): Query<AuditFilter>,
+    ValidQuery(filter): ValidQuery<AuditFilter>,
 ) -> Result<Response, AppError> {
     let mut query = filter.query(1000)?;
     audit::record(
@@ -162,7 +163,7 @@ pub async fn export_csv(
 pub async fn api_list(
     State(state): State<AppState>,
     Admin(user): Admin,
-    Query(filter): Query<AuditFilter>,
+    ValidQuery(filter): ValidQuery<AuditFilter>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     Ok(Json(page(&state, &user, &filter).await?))
 }
@@ -199,7 +200,7 @@ fn query_string(filter: &AuditFilter, offset: Option<i64>) -> String {
 pub async fn audit_page(
     page: StaffPage,
     Admin(user): Admin,
-    Query(filter): Query<AuditFilter>,
+    ValidQuery(filter): ValidQuery<AuditFilter>,
 ) -> Result<Response, AppError> {
     let rows = self::page(&page.state, &user, &filter).await?;
     let next = (rows.len() as i64 == PAGE).then(|| {

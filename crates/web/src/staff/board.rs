@@ -10,11 +10,12 @@ use super::auth::{random_token, Clinician};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::state::AppState;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
 use aftercare_store::{BoardFilter, NewPatient, Patient, Store, StoreError};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -258,7 +259,7 @@ pub async fn read_board(
 pub async fn api_board(
     State(state): State<AppState>,
     Clinician(user): Clinician,
-    Query(q): Query<BoardQuery>,
+    ValidQuery(q): ValidQuery<BoardQuery>,
 ) -> Result<Json<Vec<Patient>>, AppError> {
     Ok(Json(read_board(&state, &user, &q).await?))
 }
@@ -393,7 +394,7 @@ pub fn ago(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
 /// `GET /clinic`: the board for clinicians; admins go to their pages.
 pub async fn board_page(
     page: StaffPage,
-    Query(q): Query<BoardQuery>,
+    ValidQuery(q): ValidQuery<BoardQuery>,
 ) -> Result<Response, AppError> {
     let user = page.user.clone().ok_or(AppError::Unauthorized)?;
     if user.role == super::auth::Role::Admin {

@@ -16,10 +16,11 @@ use super::live::ChatEvent;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::patient::PatientAuth;
 use crate::state::AppState;
 use aftercare_store::{Clinic, Message, NewMessage, Patient, Side};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -316,7 +317,7 @@ pub async fn api_staff_list(
     State(state): State<AppState>,
     Clinician(user): Clinician,
     Path(id): Path<String>,
-    Query(q): Query<AfterQuery>,
+    ValidQuery(q): ValidQuery<AfterQuery>,
 ) -> Result<Json<Vec<MessageOut>>, AppError> {
     let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
     let messages = read(
@@ -359,7 +360,7 @@ pub async fn staff_events(
     State(state): State<AppState>,
     Clinician(user): Clinician,
     Path(id): Path<String>,
-    Query(q): Query<AfterQuery>,
+    ValidQuery(q): ValidQuery<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
@@ -395,7 +396,7 @@ pub struct PatientThread {
 pub async fn api_patient_list(
     State(state): State<AppState>,
     auth: PatientAuth,
-    Query(q): Query<AfterQuery>,
+    ValidQuery(q): ValidQuery<AfterQuery>,
 ) -> Result<Json<PatientThread>, AppError> {
     let messages = read(
         &state,
@@ -444,7 +445,7 @@ pub async fn api_patient_post(
 pub async fn api_patient_events(
     State(state): State<AppState>,
     auth: PatientAuth,
-    Query(q): Query<AfterQuery>,
+    ValidQuery(q): ValidQuery<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     audit::record(
@@ -519,7 +520,10 @@ pub struct SentQuery {
 
 /// `GET /me/chat`: her thread with the clinic, with what to do in an emergency and when the
 /// clinic answers.
-pub async fn patient_page(ctx: Ctx, Query(q): Query<SentQuery>) -> Result<Response, AppError> {
+pub async fn patient_page(
+    ctx: Ctx,
+    ValidQuery(q): ValidQuery<SentQuery>,
+) -> Result<Response, AppError> {
     patient_chat(&ctx, q.sent.is_some(), None).await
 }
 
@@ -547,7 +551,7 @@ pub async fn patient_post(ctx: Ctx, form: Form) -> Result<Response, AppError> {
 /// `GET /me/chat/events`: her thread, live (SSE).
 pub async fn patient_events(
     ctx: Ctx,
-    Query(q): Query<AfterQuery>,
+    ValidQuery(q): ValidQuery<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?.clone();

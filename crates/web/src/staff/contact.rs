@@ -7,9 +7,10 @@ use super::auth::{Clinician, StaffUser};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
+use crate::extract::ValidQuery;
 use crate::state::AppState;
 use aftercare_store::ContactRequest;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
@@ -94,7 +95,7 @@ pub async fn mark_handled(
 pub async fn api_inbox(
     State(state): State<AppState>,
     Clinician(user): Clinician,
-    Query(q): Query<InboxQuery>,
+    ValidQuery(q): ValidQuery<InboxQuery>,
 ) -> Result<Json<Vec<ContactRequest>>, AppError> {
     Ok(Json(inbox(&state, &user, q.handled).await?))
 }
@@ -148,7 +149,7 @@ pub struct ShowQuery {
 pub async fn page(
     page: StaffPage,
     Clinician(user): Clinician,
-    Query(q): Query<ShowQuery>,
+    ValidQuery(q): ValidQuery<ShowQuery>,
 ) -> Result<Response, AppError> {
     let show = match q.show.as_deref() {
         Some("handled") => "handled",

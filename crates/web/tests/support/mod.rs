@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// The SQLite database file (`None` on PostgreSQL), for tests that break it on purpose.
+    pub db_path: Option<std::path::PathBuf>,
     pub client: reqwest::Client,
     /// The PostgreSQL database of this app (`None` on SQLite).
     pub database_url: Option<String>,
@@ -26,10 +28,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
+        TestApp::sqlite_with(|_| {}).await
+    }
+
+    /// A SQLite app with changed settings (the public URL is the test server's own unless
+    /// `change` sets another).
+    pub async fn sqlite_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite:{}", dir.path().join("aftercare.db").display());
+        let path = dir.path().join("aftercare.db");
+        let url = format!("sqlite:{}", path.display());
         let store = aftercare_store::connect(&url).await.expect("sqlite store");
-        TestApp::start(store, Some(dir), None).await
+        let mut app = TestApp::start(store, Some(dir), None, change).await;
+        app.db_path = Some(path);
+        app
     }
 
     /// A fresh PostgreSQL database, or `None` (with the reason printed) when none is reachable.
@@ -49,13 +60,14 @@ impl TestApp {
         let store = aftercare_store::connect(&url)
             .await
             .expect("postgres store");
-        Some(TestApp::start(store, None, Some(&url)).await)
+        Some(TestApp::start(store, None, Some(&url), |_| {}).await)
     }
 
     async fn start(
         store: Arc<dyn Store>,
         dir: Option<tempfile::TempDir>,
         database_url: Option<&str>,
+        change: impl FnOnce(&mut Settings),
     ) -> TestApp {
         store.migrate().await.expect("migrations");
         let content = Content::bundled().expect("content");
@@ -63,10 +75,11 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let settings = Settings {
+        let mut settings = Settings {
             public_url: format!("http://{addr}"),
             ..Settings::default()
         };
+        change(&mut settings);
         let state = AppState::new(content, store.clone(), settings);
         if let Some(url) = database_url {
             aftercare_web::start_background(&state, url)
@@ -80,6 +93,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             store,
+            db_path: None,
             client: reqwest::Client::new(),
             database_url: database_url.map(str::to_string),
             shutdown: Some(tx),
