@@ -70,6 +70,9 @@ PY
 )
 read -r COOKIE CSRF <<<"$LOGIN"
 
+# The coverage phase is left out: on Python 3.11 it sometimes stops inside Hypothesis itself
+# ("AST constructor recursion depth mismatch"), a fault of the tool, not of the server, which
+# would make CI fail at random. Fuzzing and stateful runs still cover every operation.
 # Left out: the chat event stream (an SSE response never ends; tests/staff.rs covers it) and
 # signing out (it would end the session the rest of the run uses).
 status=0
@@ -80,6 +83,7 @@ timeout $((MAX_TIME + 45)) "$VENV/bin/schemathesis" run "$BASE/api/v1/openapi.js
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-operation-id api_patient_events \
   --exclude-operation-id api_logout \
+  --phases examples,fuzzing,stateful \
   --max-examples 60 \
   --max-time "$MAX_TIME" \
   --request-timeout 20 \
