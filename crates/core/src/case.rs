@@ -229,7 +229,19 @@ mod slice {
                 };
                 // Small answers (a bool, a word, a number) are parsed into a JSON value and
                 // checked by the same code as the tree path, so both give the same errors.
-                let raw: serde_json::Value = map.next_value()?;
+                let raw: serde_json::Value = match map.next_value() {
+                    Ok(raw) => raw,
+                    // A value that cannot be read (a number beyond any range, say) is still the
+                    // answer to this fact: name it. A body cut short stays malformed JSON.
+                    Err(e) if !e.to_string().contains("EOF") => {
+                        let field = self.content.facts[idx as usize].id.clone();
+                        return Err(self.stop(CaseError::WrongType {
+                            field,
+                            expected: "a value that can be read".into(),
+                        }));
+                    }
+                    Err(e) => return Err(e),
+                };
                 match parse_value(self.content, idx, &raw) {
                     Ok(v) => case.values[idx as usize] = Some(v),
                     Err(e) => return Err(self.stop(e)),

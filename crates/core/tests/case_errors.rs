@@ -105,6 +105,8 @@ fn the_streaming_parser_agrees_with_the_tree_parser() {
     }
     let e = Case::from_json_slice(&content, b"{\"fever\": tru").unwrap_err();
     assert!(matches!(e, CaseError::Malformed(_)), "{e}");
+    let e = Case::from_json_slice(&content, br#"{"pain_days": 1e400}"#).unwrap_err();
+    assert_eq!(e.field(), Some("pain_days"));
     let e = Case::from_json_slice(&content, b"{} trailing").unwrap_err();
     assert!(matches!(e, CaseError::Malformed(_)), "{e}");
 }
