@@ -13,6 +13,7 @@ pub mod escalate;
 pub mod extract;
 pub mod fhir;
 pub mod lang;
+pub mod limit;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

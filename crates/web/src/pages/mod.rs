@@ -33,7 +33,6 @@ pub mod education;
 pub mod errors;
 pub mod form;
 pub mod layout;
-pub mod limit;
 pub mod session;
 pub mod static_files;
 pub mod templates;
@@ -51,9 +50,9 @@ pub struct PageState {
     pub templates: templates::Templates,
     pub education: education::Library,
     /// Contact form submissions per client address.
-    pub contact_limit: limit::RateLimit,
+    pub contact_limit: crate::limit::RateLimit,
     /// Enrolment code attempts per client address (codes are short: guessing must be slow).
-    pub code_limit: limit::RateLimit,
+    pub code_limit: crate::limit::RateLimit,
 }
 
 impl PageState {
@@ -61,8 +60,8 @@ impl PageState {
         PageState {
             templates: templates::Templates::new(),
             education: education::Library::bundled(),
-            contact_limit: limit::RateLimit::new(5, Duration::from_secs(600)),
-            code_limit: limit::RateLimit::new(10, Duration::from_secs(600)),
+            contact_limit: crate::limit::RateLimit::new(5, Duration::from_secs(600)),
+            code_limit: crate::limit::RateLimit::new(10, Duration::from_secs(600)),
         }
     }
 }

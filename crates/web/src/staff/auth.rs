@@ -27,9 +27,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::Duration;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::OnceLock;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "aftercare_staff";
@@ -39,7 +37,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const MAX_FAILURES: i32 = 5;
 /// How long a locked account stays locked.
 pub const LOCK_MINUTES: i64 = 15;
-/// Login attempts per client address per window ([`LoginLimit`]).
+/// Login attempts per client address per window ([`login_limit`]).
 pub const ADDRESS_ATTEMPTS: usize = 20;
 /// Passwords are at least this long (a passphrase, not a puzzle) ...
 pub const MIN_PASSWORD: usize = 12;
@@ -166,48 +164,8 @@ fn dummy_hash() -> &'static str {
 
 /// Login attempts per client address in a sliding window, in memory: it only has to slow one
 /// client down on one server; the per-account lock in the store covers the rest.
-pub struct LoginLimit {
-    max: usize,
-    window: std::time::Duration,
-    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl Default for LoginLimit {
-    fn default() -> Self {
-        LoginLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
-    }
-}
-
-impl LoginLimit {
-    pub fn new(max: usize, window: std::time::Duration) -> LoginLimit {
-        LoginLimit {
-            max,
-            window,
-            hits: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts one attempt; `false` once the address has used up its window.
-    pub fn allow(&self, address: &str) -> bool {
-        let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        if hits.len() > 10_000 {
-            let window = self.window;
-            hits.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let q = hits.entry(address.to_string()).or_default();
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            q.pop_front();
-        }
-        if q.len() >= self.max {
-            return false;
-        }
-        q.push_back(now);
-        true
-    }
+pub fn login_limit() -> crate::limit::RateLimit {
+    crate::limit::RateLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
 }
 
 // --- logging in and out -------------------------------------------------------------------

@@ -31,10 +31,17 @@ use axum::routing::{get, on, MethodFilter};
 use axum::Router;
 
 /// What the workspace keeps for the life of the process.
-#[derive(Default)]
 pub struct StaffState {
     /// Login attempts per client address.
-    pub login_limit: auth::LoginLimit,
+    pub login_limit: crate::limit::RateLimit,
+}
+
+impl Default for StaffState {
+    fn default() -> Self {
+        StaffState {
+            login_limit: auth::login_limit(),
+        }
+    }
 }
 
 /// Who may use a route.

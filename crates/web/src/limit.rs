@@ -1,5 +1,5 @@
-//! A small in-memory rate limit per client address (a sliding window), for the forms bots and
-//! guessers aim at: the contact form and the enrolment code. In memory on purpose: it only has
+//! A small in-memory rate limit per client address (a sliding window), for what bots and
+//! guessers aim at: the contact form, the enrolment code and the staff login. In memory on purpose: it only has
 //! to slow a single client down on one server, and it forgets everything on restart.
 
 use std::collections::{HashMap, VecDeque};
