@@ -45,11 +45,19 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
         "show_start".into(),
         json!(status == StatusCode::UNAUTHORIZED),
     );
-    match state
-        .pages
-        .templates
-        .render("error.html", Value::Object(ctx))
-    {
+    render_error_page(&state, "error.html", ctx, status, &response)
+}
+
+/// Renders an error page in place of `response`, keeping the cookies it set (a refreshed CSRF
+/// token, a cleared session). Shared with the clinic workspace's error pages.
+pub fn render_error_page(
+    state: &AppState,
+    template: &str,
+    ctx: serde_json::Map<String, Value>,
+    status: StatusCode,
+    response: &Response,
+) -> Response {
+    match state.pages.templates.render(template, Value::Object(ctx)) {
         Ok(html) => {
             let mut out = (status, no_store(), Html(html)).into_response();
             for v in response.headers().get_all(header::SET_COOKIE) {

@@ -158,23 +158,7 @@ pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Nex
     ctx.insert("error_title".into(), json!(title));
     ctx.insert("error_text".into(), json!(text));
     ctx.insert("staff".into(), Value::Null);
-    match state
-        .pages
-        .templates
-        .render("staff/error.html", Value::Object(ctx))
-    {
-        Ok(html) => {
-            let mut out = (status, no_store(), Html(html)).into_response();
-            for v in response.headers().get_all(header::SET_COOKIE) {
-                out.headers_mut().append(header::SET_COOKIE, v.clone());
-            }
-            out
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the error page cannot be rendered");
-            (status, "Error").into_response()
-        }
-    }
+    crate::pages::errors::render_error_page(&state, "staff/error.html", ctx, status, &response)
 }
 
 /// A redirect after a form (303: the browser follows with GET).
