@@ -3,80 +3,16 @@
 //! the patient writes through the first, and the message arrives live (PostgreSQL
 //! LISTEN/NOTIFY). Runs when `AFTERCARE_TEST_PG` names a reachable PostgreSQL server.
 
+mod common;
+
 use aftercare_store::{NewClinic, NewPatient};
 use chrono::Utc;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database_url: &str) -> Server {
-    let dir = std::env::temp_dir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("a first line");
-    let base = line
-        .trim()
-        .strip_prefix("aftercare listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    Server { child, base }
-}
-
-async fn fresh_database(admin_url: &str) -> Option<String> {
-    use sqlx::Connection;
-    let name = format!("aftercare_chat_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = match sqlx::PgConnection::connect(admin_url).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("skipped: PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}");
-            return None;
-        }
-    };
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (head, tail) = match admin_url.split_once('?') {
-        Some((h, t)) => (h, format!("?{t}")),
-        None => (admin_url, String::new()),
-    };
-    let base = head.rsplit_once('/').map(|(b, _)| b).unwrap_or(head);
-    Some(format!("{base}/{name}{tail}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_posted_on_one_server_appears_live_on_a_page_connected_to_another() {
-    let Ok(admin_url) = std::env::var("AFTERCARE_TEST_PG") else {
-        eprintln!(
-            "skipped: needs AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)"
-        );
-        return;
-    };
-    let Some(url) = fresh_database(&admin_url).await else {
+    let Some(url) = common::fresh_pg_database("aftercare_chat").await else {
         return;
     };
     // Seed: a clinic, a clinician, a patient.
@@ -129,8 +65,9 @@ async fn a_message_posted_on_one_server_appears_live_on_a_page_connected_to_anot
         .await
         .expect("patient");
 
-    let a = start(&url);
-    let b = start(&url);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = common::start(dir.path(), Some(&url));
+    let b = common::start(dir.path(), Some(&url));
     let client = reqwest::Client::new();
 
     // The clinician signs in on server B and opens the thread's event stream there.

@@ -104,27 +104,8 @@ async fn a_sigkill_mid_burst_loses_no_acknowledged_diary_write_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_mid_burst_loses_no_acknowledged_diary_write_on_postgres() {
-    let Ok(admin) = std::env::var("AFTERCARE_TEST_PG") else {
-        eprintln!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG");
+    let Some(url) = common::fresh_pg_database("aftercare_kill").await else {
         return;
     };
-    use sqlx::Connection;
-    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
-        eprintln!("skipped: PostgreSQL at AFTERCARE_TEST_PG is not reachable");
-        return;
-    };
-    let name = format!("aftercare_kill_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create db");
-    let (head, tail) = admin
-        .split_once('?')
-        .map(|(h, t)| (h.to_string(), format!("?{t}")))
-        .unwrap_or((admin.clone(), String::new()));
-    let base = head
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(head);
-    kill_mid_burst_and_find_every_acknowledged_write(Some(format!("{base}/{name}{tail}"))).await;
+    kill_mid_burst_and_find_every_acknowledged_write(Some(url)).await;
 }

@@ -18,6 +18,44 @@ pub struct Server {
     pub stderr: Option<std::process::ChildStderr>,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh, empty PostgreSQL database on the server named by `AFTERCARE_TEST_PG`, or `None`
+/// (with the reason printed) when there is none to reach.
+pub async fn fresh_pg_database(prefix: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("AFTERCARE_TEST_PG") else {
+        eprintln!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)");
+        return None;
+    };
+    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("skipped: PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}");
+            return None;
+        }
+    };
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (head, tail) = match admin_url.split_once('?') {
+        Some((h, t)) => (h.to_string(), format!("?{t}")),
+        None => (admin_url.clone(), String::new()),
+    };
+    let base = head
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(head);
+    Some(format!("{base}/{name}{tail}"))
+}
+
 /// Starts `aftercare serve` on a free port; `log_level` captures standard error when given.
 pub fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
     start_with_logs(data_dir, database_url, None)

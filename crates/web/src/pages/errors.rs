@@ -20,12 +20,7 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
     let lang = lang::negotiate(&state.content, explicit.as_deref(), req.headers());
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/problem+json"));
-    if !is_problem {
+    if !is_problem(&response) {
         return response;
     }
     let status = response.status();
@@ -46,6 +41,15 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
         json!(status == StatusCode::UNAUTHORIZED),
     );
     render_error_page(&state, "error.html", ctx, status, &response)
+}
+
+/// Whether a response is an API problem body, which the HTML error pages replace.
+pub fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"))
 }
 
 /// Renders an error page in place of `response`, keeping the cookies it set (a refreshed CSRF

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use aftercare_core::Lang;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
@@ -126,12 +126,7 @@ pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Nex
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/problem+json"));
-    if !is_problem {
+    if !crate::pages::errors::is_problem(&response) {
         return response;
     }
     let status = response.status();
