@@ -3,7 +3,7 @@
 //! The triage rules judge one day; this looks at the series.
 
 use crate::case::Case;
-use crate::content::{Content, MilestoneCheck};
+use crate::content::{Content, Milestone, MilestoneCheck};
 use crate::level::Level;
 use crate::logic::Tri;
 
@@ -31,43 +31,59 @@ pub fn meaningful_improvement(content: &Content, first: u8, latest: u8) -> bool 
         || (first > 0 && drop >= content.course.change_fraction * f64::from(first))
 }
 
+/// Whether any milestone of the expected course concerns this person (today's case) and is
+/// already behind her on `latest_day`. When none is, the diary series need not be read.
+pub fn milestones_due(content: &Content, today: &Case, latest_day: i64) -> bool {
+    due(content, today, latest_day).next().is_some()
+}
+
 /// The milestones the diary has missed, given today's case (which says which milestones concern
-/// this person) and the diary points in any order.
+/// this person) and the diary points in any order. Only the first and the latest point matter,
+/// so a caller may pass just those two.
 pub fn missed_milestones(
     content: &Content,
     today: &Case,
     points: &[DiaryPoint],
 ) -> Vec<RecoveryCheck> {
-    let mut sorted: Vec<DiaryPoint> = points.to_vec();
-    sorted.sort_by_key(|p| p.day);
-    let (Some(first), Some(latest)) = (sorted.first(), sorted.last()) else {
+    let first = points.iter().min_by_key(|p| p.day);
+    let latest = points.iter().max_by_key(|p| p.day);
+    let (Some(first), Some(latest)) = (first, latest) else {
         return Vec::new();
     };
-    let absent = content.applicability(today);
-    let known = crate::content::Known {
-        case: today,
-        absent: &absent,
-    };
-    let mut out = Vec::new();
-    for (idx, m) in content.course.milestones.iter().enumerate() {
-        if latest.day <= i64::from(m.day) || !m.when.eval(&known).is_true() {
-            continue;
-        }
-        let missed = match m.check {
+    due(content, today, latest.day)
+        .filter(|(_, m)| match m.check {
             MilestoneCheck::PainGone => latest.pain > 0,
             MilestoneCheck::MeaningfulImprovement => {
                 !meaningful_improvement(content, first.pain, latest.pain)
             }
-        };
-        if missed {
-            out.push(RecoveryCheck {
-                milestone: idx,
-                id: m.id.clone(),
-                level: m.escalate,
-            });
-        }
-    }
-    out
+        })
+        .map(|(idx, m)| RecoveryCheck {
+            milestone: idx,
+            id: m.id.clone(),
+            level: m.escalate,
+        })
+        .collect()
+}
+
+/// The milestones that concern today's case and whose day is behind `latest_day`.
+fn due<'a>(
+    content: &'a Content,
+    today: &'a Case,
+    latest_day: i64,
+) -> impl Iterator<Item = (usize, &'a Milestone)> + 'a {
+    let absent = content.applicability(today);
+    content
+        .course
+        .milestones
+        .iter()
+        .enumerate()
+        .filter(move |(_, m)| {
+            let known = crate::content::Known {
+                case: today,
+                absent: &absent,
+            };
+            latest_day > i64::from(m.day) && m.when.eval(&known).is_true()
+        })
 }
 
 /// What the clinic knows of a patient, in days counted by the caller's calendar (the core has no

@@ -168,9 +168,23 @@ pub trait Store: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DiaryEntry>>;
+    /// Current version of the earliest day in `from..=to` that has an entry: the start of the
+    /// series, all the expected course needs besides the day being written.
+    async fn first_diary_entry(
+        &self,
+        patient_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<DiaryEntry>>;
 
     // --- escalations --------------------------------------------------------
-    async fn raise_escalation(&self, new: NewEscalation, now: DateTime<Utc>) -> Result<Escalation>;
+    /// Raises an escalation for the clinic; `None` when one with the same reason is still open
+    /// for the patient (an alert is raised once, until someone acknowledges it).
+    async fn raise_escalation(
+        &self,
+        new: NewEscalation,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Escalation>>;
     async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>>;
     /// Newest first.
     async fn list_escalations(&self, patient_id: &str, open_only: bool) -> Result<Vec<Escalation>>;

@@ -665,18 +665,44 @@ macro_rules! impl_store {
                     .await?)
             }
 
+            async fn first_diary_entry(
+                &self,
+                patient_id: &str,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> Result<Option<DiaryEntry>> {
+                // Two lookups on the primary key (patient_id, day, version), however long the
+                // diary and however many versions its days have.
+                let sql = concat!(
+                    "SELECT ", diary_cols!(), " FROM diary_entries WHERE patient_id = $1 AND day = ",
+                    "(SELECT MIN(day) FROM diary_entries WHERE patient_id = $1 AND day >= $2 AND day <= $3) ",
+                    "ORDER BY version DESC LIMIT 1"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_optional(&mut *c)
+                    .await?)
+            }
+
             // --- escalations -------------------------------------------------------
 
-            async fn raise_escalation(&self, new: NewEscalation, now: Time) -> Result<Escalation> {
+            async fn raise_escalation(&self, new: NewEscalation, now: Time) -> Result<Option<Escalation>> {
                 let id = new_id();
                 self.write(move |c: &mut $conn| {
                     Box::pin(async move {
+                        // The patient's lock (PostgreSQL) or the single writer (SQLite) makes the
+                        // check and the insert one step: two requests cannot both raise it.
                         lock_patient(c, &new.patient_id).await?;
                         let sql = concat!(
                             "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, ",
-                            "raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", escalation_cols!()
+                            "raised_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS ",
+                            "(SELECT 1 FROM escalations WHERE patient_id = $2 AND reason = $4 ",
+                            "AND acknowledged_at IS NULL) RETURNING ", escalation_cols!()
                         );
-                        let escalation = sqlx::query_as(sql)
+                        let escalation: Option<Escalation> = sqlx::query_as(sql)
                             .bind(id)
                             .bind(&new.patient_id)
                             .bind(new.level)
@@ -684,12 +710,14 @@ macro_rules! impl_store {
                             .bind(new.source)
                             .bind(new.source_ref)
                             .bind(now)
-                            .fetch_one(&mut *c)
+                            .fetch_optional(&mut *c)
                             .await?;
-                        sqlx::query(recount_escalations_sql!())
-                            .bind(&new.patient_id)
-                            .execute(&mut *c)
-                            .await?;
+                        if escalation.is_some() {
+                            sqlx::query(recount_escalations_sql!())
+                                .bind(&new.patient_id)
+                                .execute(&mut *c)
+                                .await?;
+                        }
                         Ok(escalation)
                     })
                 })

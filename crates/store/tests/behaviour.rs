@@ -323,6 +323,7 @@ async fn escalate(store: &Arc<dyn Store>, patient_id: &str, when: DateTime<Utc>)
         )
         .await
         .unwrap()
+        .expect("a new escalation")
 }
 
 fn diary(patient_id: &str, day: NaiveDate, pain: i16) -> NewDiaryEntry {
@@ -964,6 +965,29 @@ async fn diary_edits_keep_versions(store: Arc<dyn Store>, raw: Raw) {
         vec![(date(3), 2), (date(5), 1)]
     );
     assert_eq!(listed[0], v2);
+    // The start of the series: the current version of the earliest day in range.
+    assert_eq!(
+        store
+            .first_diary_entry(&p.id, date(2), date(5))
+            .await
+            .unwrap(),
+        Some(v2.clone())
+    );
+    assert_eq!(
+        store
+            .first_diary_entry(&p.id, date(4), date(9))
+            .await
+            .unwrap()
+            .map(|e| (e.day, e.version)),
+        Some((date(5), 1))
+    );
+    assert_eq!(
+        store
+            .first_diary_entry(&p.id, date(6), date(9))
+            .await
+            .unwrap(),
+        None
+    );
 
     // Pain outside 0-10 is refused and stores nothing.
     let bad = store
@@ -1005,8 +1029,24 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
             at(3, 9, 0),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("another reason is another escalation");
     assert_eq!(second.acknowledged_at, None);
+    // The same reason again while it is open raises nothing new.
+    let again = NewEscalation {
+        patient_id: p.id.clone(),
+        level: "urgent".into(),
+        reason: "fever_with_back_pain".into(),
+        source: "diary".into(),
+        source_ref: "2025-03-04".into(),
+    };
+    assert_eq!(
+        store
+            .raise_escalation(again.clone(), at(3, 9, 30))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .get_patient(&p.id)
@@ -1047,7 +1087,23 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
     );
     assert_eq!(
         store.list_escalations(&p.id, false).await.unwrap(),
-        vec![second, acked]
+        vec![second.clone(), acked.clone()]
+    );
+    // Once acknowledged, the same reason can alert the clinic again.
+    let reraised = store
+        .raise_escalation(again, at(3, 12, 0))
+        .await
+        .unwrap()
+        .expect("raised again after acknowledgement");
+    assert_eq!(reraised.reason, "fever_with_back_pain");
+    assert_eq!(
+        store
+            .get_patient(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .open_escalations,
+        2
     );
 
     assert_eq!(
@@ -1084,7 +1140,7 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
             .unwrap()
             .unwrap()
             .open_escalations,
-        1
+        2
     );
 }
 

@@ -7,7 +7,8 @@ use crate::state::AppState;
 use aftercare_core::{recovery, Decision, Level, RecoveryCheck};
 use aftercare_store::{Escalation, NewEscalation, Patient};
 
-/// Stores an escalation if the core calls for one and the same reason is not already open.
+/// Stores an escalation if the core calls for one; the store skips it when the same reason is
+/// already open.
 pub async fn apply(
     state: &AppState,
     patient: &Patient,
@@ -21,24 +22,23 @@ pub async fn apply(
     else {
         return Ok(None);
     };
-    let code = reason.code();
-    let open = state.store.list_escalations(&patient.id, true).await?;
-    if open.iter().any(|e| e.reason == code) {
-        return Ok(None);
-    }
     let raised = state
         .store
         .raise_escalation(
             NewEscalation {
                 patient_id: patient.id.clone(),
                 level: level.as_str().to_string(),
-                reason: code,
+                reason: reason.code(),
                 source: source.to_string(),
                 source_ref: source_ref.to_string(),
             },
             state.now(),
         )
         .await?;
+    let Some(raised) = raised else {
+        // The same reason is still open: the clinic already knows.
+        return Ok(None);
+    };
     tracing::info!(level = %level, source, "escalation raised");
     Ok(Some(raised))
 }

@@ -97,7 +97,7 @@ pub async fn write_day(
         .await?;
     let decision = triage(&state.content, &case);
     state.metrics.observe_decision(decision.level);
-    let missed = missed(state, patient, &case, day).await?;
+    let missed = missed(state, patient, &case, &entry).await?;
     let escalation = escalate::apply(
         state,
         patient,
@@ -135,24 +135,28 @@ pub async fn write_day(
     })
 }
 
-/// The milestones of the expected course that the diary up to `day` has missed.
+/// The milestones of the expected course that the diary up to `day` has missed. The course
+/// compares the start of the series with the day just written, so only the first entry is read,
+/// and only when a milestone is already due.
 async fn missed(
     state: &AppState,
     patient: &Patient,
     case: &Case,
-    day: NaiveDate,
+    written: &DiaryEntry,
 ) -> Result<Vec<RecoveryCheck>, AppError> {
-    let entries = state
+    let point = |e: &DiaryEntry| DiaryPoint {
+        day: (e.day - patient.procedure_date).num_days(),
+        pain: u8::try_from(e.pain).unwrap_or(10),
+    };
+    let latest = point(written);
+    if !recovery::milestones_due(&state.content, case, latest.day) {
+        return Ok(Vec::new());
+    }
+    let first = state
         .store
-        .list_diary(&patient.id, patient.procedure_date, day)
+        .first_diary_entry(&patient.id, patient.procedure_date, written.day)
         .await?;
-    let points: Vec<DiaryPoint> = entries
-        .iter()
-        .map(|e| DiaryPoint {
-            day: (e.day - patient.procedure_date).num_days(),
-            pain: u8::try_from(e.pain).unwrap_or(10),
-        })
-        .collect();
+    let points: Vec<DiaryPoint> = first.iter().map(point).chain([latest]).collect();
     Ok(recovery::missed_milestones(&state.content, case, &points))
 }
 
