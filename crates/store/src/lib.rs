@@ -150,12 +150,13 @@ pub trait Store: Send + Sync {
 
     // --- diary ------------------------------------------------------------
     /// Writes a new version of the patient's entry for the day (1 when new,
-    /// previous + 1 on edit; earlier versions are kept).
+    /// previous + 1 on edit; earlier versions are kept), with its audit row and
+    /// the escalation it raises, all in one transaction.
     async fn upsert_diary_entry(
         &self,
         new: NewDiaryEntry,
         now: DateTime<Utc>,
-    ) -> Result<DiaryEntry>;
+    ) -> Result<DiaryWrite>;
     /// Current (latest) version.
     async fn get_diary_entry(&self, patient_id: &str, day: NaiveDate)
         -> Result<Option<DiaryEntry>>;

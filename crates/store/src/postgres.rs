@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
 use crate::error::{Result, StoreError};
-use crate::group_commit::BoxFuture;
+use crate::group_commit::{BoxFuture, StepError};
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
@@ -71,6 +71,20 @@ impl PgStore {
         F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         self.write(work).await
+    }
+
+    /// A torn job is rolled back with its own transaction.
+    async fn write_chain<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, std::result::Result<T, StepError>>
+            + Send
+            + 'static,
+    {
+        let mut tx = self.pool.begin().await?;
+        let value = work(&mut tx).await.map_err(StepError::into_inner)?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     async fn ping_impl(&self) -> Result<()> {

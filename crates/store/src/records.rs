@@ -194,6 +194,18 @@ pub struct NewDiaryEntry {
     /// The audit row of this write, committed in the same transaction: the entry and the record
     /// of who wrote it are durable together (and cost one commit, not two).
     pub audit: Option<NewAuditEntry>,
+    /// The escalation this day calls for, if any: raised in the same transaction (unless the
+    /// same reason is already open), so an entry that should alert the clinic is never stored
+    /// without its alert, even if the server dies right after.
+    pub escalation: Option<NewEscalation>,
+}
+
+/// What writing a diary day stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiaryWrite {
+    pub entry: DiaryEntry,
+    /// The escalation raised, when one was asked for and the same reason was not already open.
+    pub escalation: Option<Escalation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -125,9 +125,10 @@ macro_rules! impl_store {
         async fn insert_diary_entry(
             c: &mut $conn,
             new: NewDiaryEntry,
-            audit: Option<NewAuditEntry>,
             now: Time,
-        ) -> Result<DiaryEntry> {
+        ) -> std::result::Result<DiaryWrite, StepError> {
+            // Only the entry's insert can fail on its own (a missing patient, a broken check);
+            // a failure after it leaves it in the transaction, so it is reported as torn.
             lock_patient(c, &new.patient_id).await?;
             // The next version is computed in the insert itself, from the primary-key index
             // (patient_id, day, version).
@@ -137,7 +138,7 @@ macro_rules! impl_store {
                 "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ", diary_cols!()
             );
             let entry = sqlx::query_as(sql)
-                .bind(new.patient_id)
+                .bind(&new.patient_id)
                 .bind(new.day)
                 .bind(new.pain)
                 .bind(new.facts)
@@ -145,10 +146,48 @@ macro_rules! impl_store {
                 .bind(now)
                 .fetch_one(&mut *c)
                 .await?;
-            if let Some(audit) = audit {
-                insert_audit(c, audit).await?;
+            if let Some(audit) = new.audit {
+                insert_audit(c, audit).await.map_err(StepError::Torn)?;
             }
-            Ok(entry)
+            let escalation = match new.escalation {
+                Some(e) => insert_escalation(c, e, now).await.map_err(StepError::Torn)?,
+                None => None,
+            };
+            Ok(DiaryWrite { entry, escalation })
+        }
+
+        /// Raises an escalation on the connection of a write in progress, unless the same reason
+        /// is still open for the patient. The caller holds the patient's lock (PostgreSQL) or the
+        /// single writer (SQLite), so the check and the insert are one step: two requests cannot
+        /// both raise it.
+        async fn insert_escalation(
+            c: &mut $conn,
+            new: NewEscalation,
+            now: Time,
+        ) -> Result<Option<Escalation>> {
+            let sql = concat!(
+                "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, ",
+                "raised_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS ",
+                "(SELECT 1 FROM escalations WHERE patient_id = $2 AND reason = $4 ",
+                "AND acknowledged_at IS NULL) RETURNING ", escalation_cols!()
+            );
+            let escalation: Option<Escalation> = sqlx::query_as(sql)
+                .bind(new_id())
+                .bind(&new.patient_id)
+                .bind(new.level)
+                .bind(new.reason)
+                .bind(new.source)
+                .bind(new.source_ref)
+                .bind(now)
+                .fetch_optional(&mut *c)
+                .await?;
+            if escalation.is_some() {
+                sqlx::query(recount_escalations_sql!())
+                    .bind(&new.patient_id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Ok(escalation)
         }
 
         /// Appends one audit row on the connection of a write in progress.
@@ -606,16 +645,10 @@ macro_rules! impl_store {
 
             // --- diary -----------------------------------------------------------
 
-            async fn upsert_diary_entry(&self, mut new: NewDiaryEntry, now: Time) -> Result<DiaryEntry> {
-                let audit = new.audit.take();
-                // Two statements need the batch's savepoint; one does not.
-                if audit.is_some() {
-                    self.write(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, audit, now)))
-                        .await
-                } else {
-                    self.write_single(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, None, now)))
-                        .await
-                }
+            async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: Time) -> Result<DiaryWrite> {
+                // No savepoint: the job reports a failure after its first insert as torn.
+                self.write_chain(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, now)))
+                    .await
             }
 
             async fn get_diary_entry(
@@ -690,35 +723,10 @@ macro_rules! impl_store {
             // --- escalations -------------------------------------------------------
 
             async fn raise_escalation(&self, new: NewEscalation, now: Time) -> Result<Option<Escalation>> {
-                let id = new_id();
                 self.write(move |c: &mut $conn| {
                     Box::pin(async move {
-                        // The patient's lock (PostgreSQL) or the single writer (SQLite) makes the
-                        // check and the insert one step: two requests cannot both raise it.
                         lock_patient(c, &new.patient_id).await?;
-                        let sql = concat!(
-                            "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, ",
-                            "raised_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS ",
-                            "(SELECT 1 FROM escalations WHERE patient_id = $2 AND reason = $4 ",
-                            "AND acknowledged_at IS NULL) RETURNING ", escalation_cols!()
-                        );
-                        let escalation: Option<Escalation> = sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(&new.patient_id)
-                            .bind(new.level)
-                            .bind(new.reason)
-                            .bind(new.source)
-                            .bind(new.source_ref)
-                            .bind(now)
-                            .fetch_optional(&mut *c)
-                            .await?;
-                        if escalation.is_some() {
-                            sqlx::query(recount_escalations_sql!())
-                                .bind(&new.patient_id)
-                                .execute(&mut *c)
-                                .await?;
-                        }
-                        Ok(escalation)
+                        insert_escalation(c, new, now).await
                     })
                 })
                 .await

@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection};
 
 use crate::error::{Result, StoreError};
-use crate::group_commit::{BoxFuture, GroupCommit};
+use crate::group_commit::{BoxFuture, GroupCommit, StepError};
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
@@ -79,8 +79,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let write_conn = options.connect().await?;
+        // No ping before lending a reader: a local file's connection does not go stale, and the
+        // ping is one more hop to sqlx's per-connection thread on every read.
         let read = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone().pragma("query_only", "ON"))
             .await?;
@@ -109,6 +112,18 @@ impl SqliteStore {
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         self.writer.write_single(work).await
+    }
+
+    async fn write_chain<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut SqliteConnection,
+            ) -> BoxFuture<'c, std::result::Result<T, StepError>>
+            + Send
+            + 'static,
+    {
+        self.writer.write_chain(work).await
     }
 
     async fn ping_impl(&self) -> Result<()> {

@@ -214,6 +214,7 @@ behaviour!(
     checkin_sessions_and_immutable_checkins,
     diary_edits_keep_versions,
     escalations_raise_and_acknowledge,
+    diary_entry_raises_its_escalation_in_one_transaction,
     chat_messages_and_unread_counts,
     contact_requests,
     announcements,
@@ -334,6 +335,7 @@ fn diary(patient_id: &str, day: NaiveDate, pain: i16) -> NewDiaryEntry {
         facts: json!({"walked": true, "pain": pain}),
         note: Some(format!("pain {pain}")),
         audit: None,
+        escalation: None,
     }
 }
 
@@ -923,14 +925,16 @@ async fn diary_edits_keep_versions(store: Arc<dyn Store>, raw: Raw) {
     let v1 = store
         .upsert_diary_entry(diary(&p.id, date(3), 4), at(3, 20, 0))
         .await
-        .unwrap();
+        .unwrap()
+        .entry;
     assert_eq!((v1.version, v1.pain, v1.day), (1, 4, date(3)));
     assert_eq!(v1.facts, json!({"walked": true, "pain": 4}));
     assert_eq!(v1.note.as_deref(), Some("pain 4"));
     let v2 = store
         .upsert_diary_entry(diary(&p.id, date(3), 7), at(3, 21, 0))
         .await
-        .unwrap();
+        .unwrap()
+        .entry;
     assert_eq!((v2.version, v2.pain, v2.recorded_at), (2, 7, at(3, 21, 0)));
     store
         .upsert_diary_entry(diary(&p.id, date(1), 2), at(1, 20, 0))
@@ -944,7 +948,8 @@ async fn diary_edits_keep_versions(store: Arc<dyn Store>, raw: Raw) {
     let other = store
         .upsert_diary_entry(diary(&q.id, date(3), 9), at(3, 20, 0))
         .await
-        .unwrap();
+        .unwrap()
+        .entry;
     assert_eq!(other.version, 1);
 
     assert_eq!(
@@ -1140,6 +1145,81 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
             .unwrap()
             .unwrap()
             .open_escalations,
+        2
+    );
+}
+
+async fn diary_entry_raises_its_escalation_in_one_transaction(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let day = |d: u32, pain: i16| NewDiaryEntry {
+        audit: Some(audit(&c.id, Some(&p.id), "diary.write", at(d, 20, 0))),
+        escalation: Some(NewEscalation {
+            patient_id: p.id.clone(),
+            level: "soon".into(),
+            reason: "off_course:improving_by_six_weeks".into(),
+            source: "diary".into(),
+            source_ref: format!("{}/{}", p.id, date(d)),
+        }),
+        ..diary(&p.id, date(d), pain)
+    };
+    let first = store
+        .upsert_diary_entry(day(3, 6), at(3, 20, 0))
+        .await
+        .unwrap();
+    let raised = first.escalation.expect("the first entry raises it");
+    assert_eq!(raised.source_ref, format!("{}/{}", p.id, date(3)));
+    assert_eq!(first.entry.pain, 6);
+    // The next day with the same reason still open: stored, but no second alert.
+    let second = store
+        .upsert_diary_entry(day(4, 6), at(4, 20, 0))
+        .await
+        .unwrap();
+    assert_eq!((second.entry.day, second.escalation), (date(4), None));
+    assert_eq!(
+        store.list_escalations(&p.id, true).await.unwrap(),
+        vec![raised]
+    );
+    let patient = store.get_patient(&p.id).await.unwrap().unwrap();
+    assert_eq!(patient.open_escalations, 1);
+    let audited = store
+        .list_audit(
+            &c.id,
+            AuditQuery {
+                patient_id: Some(p.id.clone()),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2, "one audit row per entry");
+    // A failed entry takes its audit row and its escalation with it.
+    let bad = store
+        .upsert_diary_entry(
+            NewDiaryEntry {
+                escalation: Some(NewEscalation {
+                    reason: "another".into(),
+                    ..day(5, 1).escalation.unwrap()
+                }),
+                ..day(5, 11)
+            },
+            at(5, 20, 0),
+        )
+        .await;
+    assert!(bad.is_err(), "{bad:?}");
+    assert_eq!(store.list_escalations(&p.id, true).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_audit(
+                &c.id,
+                AuditQuery {
+                    patient_id: Some(p.id.clone()),
+                    ..AuditQuery::default()
+                },
+            )
+            .await
+            .unwrap()
+            .len(),
         2
     );
 }
@@ -1574,6 +1654,7 @@ async fn concurrent_diary_writes_are_durable_and_versioned(store: Arc<dyn Store>
                 store
                     .upsert_diary_entry(diary(&id, date(3), round), at(3, 20, 0))
                     .await
+                    .map(|written| written.entry)
             });
         }
     }

@@ -73,8 +73,12 @@ pub async fn write_day(
         Some(pain_day),
         &input.facts,
     )?;
-    // The entry and its audit row commit together.
-    let entry = state
+    let decision = triage(&state.content, &case);
+    state.metrics.observe_decision(decision.level);
+    let missed = missed(state, patient, &case, day, pain).await?;
+    let source_ref = format!("{}/{day}", patient.id);
+    // The entry, its audit row and the alert it raises commit together.
+    let written = state
         .store
         .upsert_diary_entry(
             NewDiaryEntry {
@@ -91,22 +95,22 @@ pub async fn write_day(
                     Some(&patient.clinic_id),
                     Some(day.to_string()),
                 )),
+                escalation: escalate::called_for(
+                    state,
+                    patient,
+                    &decision,
+                    &missed,
+                    "diary",
+                    &source_ref,
+                ),
             },
             now,
         )
         .await?;
-    let decision = triage(&state.content, &case);
-    state.metrics.observe_decision(decision.level);
-    let missed = missed(state, patient, &case, &entry).await?;
-    let escalation = escalate::apply(
-        state,
-        patient,
-        &decision,
-        &missed,
-        "diary",
-        &format!("{}/{day}", patient.id),
-    )
-    .await?;
+    let (entry, escalation) = (written.entry, written.escalation);
+    if let Some(e) = &escalation {
+        escalate::log_raised(e);
+    }
     if escalation.is_some() {
         // Keep the decision that raised it, reproducibly, and move her level up.
         let lang = state.content.default_lang();
@@ -135,28 +139,34 @@ pub async fn write_day(
     })
 }
 
-/// The milestones of the expected course that the diary up to `day` has missed. The course
-/// compares the start of the series with the day just written, so only the first entry is read,
-/// and only when a milestone is already due.
+/// The milestones of the expected course that the diary will have missed once `day` is written
+/// with `pain`. The course compares the start of the series with the day being written, so
+/// only the first entry is read, and only when a milestone is already due.
 async fn missed(
     state: &AppState,
     patient: &Patient,
     case: &Case,
-    written: &DiaryEntry,
+    day: NaiveDate,
+    pain: u8,
 ) -> Result<Vec<RecoveryCheck>, AppError> {
-    let point = |e: &DiaryEntry| DiaryPoint {
-        day: (e.day - patient.procedure_date).num_days(),
-        pain: u8::try_from(e.pain).unwrap_or(10),
+    let latest = DiaryPoint {
+        day: (day - patient.procedure_date).num_days(),
+        pain,
     };
-    let latest = point(written);
     if !recovery::milestones_due(&state.content, case, latest.day) {
         return Ok(Vec::new());
     }
+    // An earlier version of this very day is about to be replaced by `latest`.
     let first = state
         .store
-        .first_diary_entry(&patient.id, patient.procedure_date, written.day)
-        .await?;
-    let points: Vec<DiaryPoint> = first.iter().map(point).chain([latest]).collect();
+        .first_diary_entry(&patient.id, patient.procedure_date, day)
+        .await?
+        .filter(|e| e.day < day)
+        .map(|e| DiaryPoint {
+            day: (e.day - patient.procedure_date).num_days(),
+            pain: u8::try_from(e.pain).unwrap_or(10),
+        });
+    let points: Vec<DiaryPoint> = first.into_iter().chain([latest]).collect();
     Ok(recovery::missed_milestones(&state.content, case, &points))
 }
 
