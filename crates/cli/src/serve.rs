@@ -87,6 +87,19 @@ pub struct ServeArgs {
     /// authenticated.
     #[arg(long, env = "AFTERCARE_CDS_TRUST", value_name = "FILE")]
     pub cds_trust: Option<PathBuf>,
+
+    /// FHIR base URLs, comma-separated, that the CDS service may fetch a missing prefetch from,
+    /// using the request's `fhirServer` and `fhirAuthorization` token (CDS Hooks 2.0). A
+    /// `fhirServer` must be one of these or below one (same scheme, host, port and path prefix);
+    /// any other is never contacted (412). https only; plain http only to a loopback address
+    /// (development). Without this setting nothing is fetched and the prefetch is required.
+    #[arg(
+        long,
+        env = "AFTERCARE_CDS_FHIR_SERVERS",
+        value_name = "URL,...",
+        value_delimiter = ','
+    )]
+    pub cds_fhir_servers: Vec<String>,
 }
 
 /// Reads the CDS Hooks trust file, naming the file on error.
@@ -101,6 +114,18 @@ fn cds_trust(
     Ok(Some(Arc::new(trust)))
 }
 
+/// The FHIR servers the CDS service may fetch from; `None` when none is configured.
+fn cds_fhir_servers(
+    urls: &[String],
+) -> anyhow::Result<Option<Arc<aftercare_web::cds_fetch::FhirFetcher>>> {
+    if urls.iter().all(|u| u.trim().is_empty()) {
+        return Ok(None);
+    }
+    let fetcher = aftercare_web::cds_fetch::FhirFetcher::new(urls, Default::default())
+        .map_err(|e| anyhow::anyhow!("AFTERCARE_CDS_FHIR_SERVERS: {e}"))?;
+    Ok(Some(Arc::new(fetcher)))
+}
+
 pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Result<()> {
     let valid_number = !args.emergency_number.is_empty()
         && args.emergency_number.len() <= 20
@@ -112,6 +137,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
         anyhow::bail!("AFTERCARE_EMERGENCY_NUMBER: digits (and a leading +) only");
     }
     let cds_trust = cds_trust(args.cds_trust.as_deref())?;
+    let cds_fhir_servers = cds_fhir_servers(&args.cds_fhir_servers)?;
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -125,6 +151,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             emergency_number: args.emergency_number,
             staff_session_ttl: chrono::Duration::hours(i64::from(args.staff_session_hours.max(1))),
             cds_trust,
+            cds_fhir_servers,
         };
         let state = AppState::new(content, store, settings);
         aftercare_web::start_background(&state, &args.db.url()?)

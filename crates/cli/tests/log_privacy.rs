@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::Utc;
-use common::{seed, start_with_logs};
+use common::{seed, start_with_env};
 use serde_json::json;
 use std::io::Read;
 
@@ -13,7 +13,13 @@ async fn the_logs_of_a_server_run_hold_no_patient_data() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("aftercare.db").display());
     let tokens = seed(&url).await;
-    let mut server = start_with_logs(dir.path(), None, Some("debug,hyper=info,h2=info"));
+    let fhir = refusing_fhir_server();
+    let mut server = start_with_env(
+        dir.path(),
+        None,
+        Some("debug,hyper=info,h2=info"),
+        &[("AFTERCARE_CDS_FHIR_SERVERS", fhir.as_str())],
+    );
     let client = reqwest::Client::new();
     let note = "MARKER-note-zebra-quartz";
     let today = Utc::now().date_naive();
@@ -49,6 +55,21 @@ async fn the_logs_of_a_server_run_hold_no_patient_data() {
         .await
         .expect("recovery");
     assert_eq!(res.status().as_u16(), 401);
+    // A CDS call that makes the server fetch from the EHR's FHIR server with its access token.
+    let res = client
+        .post(format!(
+            "{}/cds-services/aftercare-patient-view",
+            server.base
+        ))
+        .json(
+            &json!({"hook": "patient-view", "hookInstance": "h1", "fhirServer": fhir,
+            "fhirAuthorization": {"access_token": "MARKER-ehr-token-okapi", "token_type": "Bearer"},
+            "context": {"patientId": "MARKERpatientLynx"}}),
+        )
+        .send()
+        .await
+        .expect("cds");
+    assert_eq!(res.status().as_u16(), 412);
 
     server.child.kill().expect("stop");
     let _ = server.child.wait();
@@ -63,14 +84,37 @@ async fn the_logs_of_a_server_run_hold_no_patient_data() {
         logs.contains("request"),
         "the logs were not captured: {logs:.400}"
     );
+    assert!(
+        logs.contains("CDS prefetch fetch failed"),
+        "the CDS call did not fetch: {logs:.400}"
+    );
     for secret in [
         note,
         token.as_str(),
         "MARKER-wrong-token-ibex",
+        "MARKER-ehr-token-okapi",
+        "MARKERpatientLynx",
         "worsening",
         "stroke_signs",
         "pain_score",
     ] {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
+}
+
+/// A FHIR server on 127.0.0.1 that answers every request 401; its base URL.
+fn refusing_fhir_server() -> String {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}/fhir", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    base
 }

@@ -4,8 +4,9 @@
 //! The prefetch asks for the patient, her procedures, her latest QuestionnaireResponse to our
 //! Questionnaire and her latest pain score. The response's answers come first; the procedure and
 //! the pain score only fill what the response left unanswered (it is the more specific record).
-//! Without `patient` or `questionnaireResponses` the service cannot decide anything and, since it
-//! never fetches from the EHR's FHIR server itself, answers 412 (the caller's job).
+//! Without `patient` or `questionnaireResponses` the service cannot decide anything: 412. This
+//! crate does no I/O; the server fills missing keys from the EHR's FHIR server first, when the
+//! request names one the clinic allowed (`aftercare_web::cds_fetch`).
 
 use crate::assessment::Assessment;
 use crate::codes::{self, Canonical};
@@ -28,21 +29,40 @@ pub const SUMMARY_LIMIT: usize = 140;
 /// The prefetch keys we need; see the module documentation.
 pub const REQUIRED_PREFETCH: &[&str] = &["patient", "questionnaireResponses"];
 
+/// The prefetch templates of both services, as `(key, template)` pairs: FHIR queries relative to
+/// the EHR's FHIR base, with `{{context.patientId}}` to fill. The discovery document announces
+/// them, and the server runs the same queries when a key is missing and it may fetch it.
+pub fn prefetch_templates(canonical: &Canonical) -> Vec<(&'static str, String)> {
+    vec![
+        ("patient", "Patient/{{context.patientId}}".to_string()),
+        (
+            "procedures",
+            "Procedure?patient={{context.patientId}}".to_string(),
+        ),
+        (
+            "questionnaireResponses",
+            format!(
+                "QuestionnaireResponse?subject={{{{context.patientId}}}}&questionnaire={}&_sort=-authored&_count=1",
+                canonical.questionnaire()
+            ),
+        ),
+        (
+            "painObservations",
+            format!(
+                "Observation?subject={{{{context.patientId}}}}&code={}|{}&_sort=-date&_count=1",
+                codes::LOINC,
+                codes::LOINC_PAIN_SEVERITY
+            ),
+        ),
+    ]
+}
+
 /// The discovery document (`GET /cds-services`).
 pub fn discovery(canonical: &Canonical) -> Json {
-    let prefetch = json!({
-        "patient": "Patient/{{context.patientId}}",
-        "procedures": "Procedure?patient={{context.patientId}}",
-        "questionnaireResponses": format!(
-            "QuestionnaireResponse?subject={{{{context.patientId}}}}&questionnaire={}&_sort=-authored&_count=1",
-            canonical.questionnaire()
-        ),
-        "painObservations": format!(
-            "Observation?subject={{{{context.patientId}}}}&code={}|{}&_sort=-date&_count=1",
-            codes::LOINC,
-            codes::LOINC_PAIN_SEVERITY
-        ),
-    });
+    let prefetch: Map<String, Json> = prefetch_templates(canonical)
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), Json::String(t)))
+        .collect();
     let services: Vec<Json> = SERVICES
         .iter()
         .map(|(id, hook)| {
@@ -67,8 +87,8 @@ pub fn discovery(canonical: &Canonical) -> Json {
 /// Why a prefetch could not be turned into a case.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum PrefetchError {
-    /// A required key is absent (we do not fetch it ourselves): 412.
-    #[error("prefetch `{0}` is required (this service does not query the FHIR server)")]
+    /// A required key is absent or null (after any fetch by the server): 412.
+    #[error("prefetch `{0}` is required")]
     Missing(&'static str),
     /// The data is there but wrong: 422, naming the element.
     #[error(transparent)]

@@ -1,12 +1,14 @@
 //! The CDS Hooks 2.0 service over HTTP: discovery, the `patient-view` and `encounter-discharge`
 //! services, and feedback. The cards come from `aftercare_fhir::cds`; this module checks the
-//! EHR's token (when a trust file is configured, see [`crate::cds_trust`]), links to the
+//! EHR's token (when a trust file is configured, see [`crate::cds_trust`]), fetches prefetch
+//! the request lacks from an allow-listed `fhirServer` (see [`crate::cds_fetch`]), links to the
 //! patient's page when she is one of ours, stores feedback and audits every call as actor `ehr`.
 //!
 //! Without a trust file the service accepts calls without a token (development and EHR
 //! sandboxes); the server logs a warning at start.
 
 use crate::audit::{self, Actor, ClientAddress};
+use crate::cds_fetch::{self, FhirAuthorization, Source};
 use crate::error::AppError;
 use crate::extract::ValidJson;
 use crate::fhir::canonical;
@@ -41,6 +43,9 @@ struct HookRequest {
     #[serde(default)]
     context: Map<String, Value>,
     prefetch: Option<Value>,
+    /// Where missing prefetch may be fetched from (only if on the allow-list).
+    fhir_server: Option<String>,
+    fhir_authorization: Option<FhirAuthorization>,
 }
 
 fn hook_of(id: &str) -> Result<&'static str, AppError> {
@@ -130,14 +135,29 @@ async fn call(
     }
     let content = &state.content;
     let canonical = canonical(&state);
-    let found = cds::case_from_prefetch(content, &canonical, body.prefetch.as_ref(), state.now())
-        .map_err(|e| match e {
-        PrefetchError::Missing(_) => AppError::PreconditionFailed(e.to_string()),
-        PrefetchError::Invalid(i) => AppError::Import(i),
-    })?;
+    let source = Source {
+        fhir_server: body.fhir_server.as_deref(),
+        authorization: body.fhir_authorization.as_ref(),
+        context: &body.context,
+    };
+    let completed = cds_fetch::complete(
+        state.settings.cds_fhir_servers.as_deref(),
+        &canonical,
+        source,
+        body.prefetch.as_ref(),
+    )
+    .await?;
+    let prefetch = &completed.prefetch;
+    let found =
+        cds::case_from_prefetch(content, &canonical, Some(prefetch), state.now()).map_err(|e| {
+            match e {
+                PrefetchError::Missing(_) => AppError::PreconditionFailed(e.to_string()),
+                PrefetchError::Invalid(i) => AppError::Import(i),
+            }
+        })?;
     let decision = triage(content, &found.case);
     state.metrics.observe_decision(decision.level);
-    let ours = known_patient(&state, &body, found.patient_id.as_deref()).await?;
+    let ours = known_patient(&state, &body, prefetch, found.patient_id.as_deref()).await?;
     let link = ours.as_ref().map(|p| {
         format!(
             "{}/clinic/patients/{}",
@@ -161,10 +181,22 @@ async fn call(
         &format!("cds.{hook}"),
         ours.as_ref().map(|p| p.id.as_str()),
         ours.as_ref().map(|p| p.clinic_id.as_str()),
-        Some(format!("card {uuid}: {}", decision.level)),
+        Some(audit_detail(&uuid, decision.level, &completed.fetched)),
     )
     .await?;
     Ok(Json(json!({ "cards": [card] })))
+}
+
+/// The audit row's detail: the card, its level, and which prefetch keys we fetched ourselves.
+fn audit_detail(uuid: &str, level: impl std::fmt::Display, fetched: &[&str]) -> String {
+    if fetched.is_empty() {
+        format!("card {uuid}: {level}")
+    } else {
+        format!(
+            "card {uuid}: {level}; fetched from fhirServer: {}",
+            fetched.join(", ")
+        )
+    }
 }
 
 /// The patient of the request, when she is one of ours: by our identifier on the Patient, or by
@@ -172,13 +204,12 @@ async fn call(
 async fn known_patient(
     state: &AppState,
     body: &HookRequest,
+    prefetch: &Value,
     prefetch_id: Option<&str>,
 ) -> Result<Option<aftercare_store::Patient>, AppError> {
     let system = canonical(state).patient_ids();
-    let mut candidates: Vec<String> = body
-        .prefetch
-        .as_ref()
-        .and_then(|p| p.pointer("/patient/identifier"))
+    let mut candidates: Vec<String> = prefetch
+        .pointer("/patient/identifier")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

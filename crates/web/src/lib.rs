@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod cds;
+pub mod cds_fetch;
 pub mod cds_trust;
 pub mod error;
 pub mod escalate;
@@ -54,6 +55,12 @@ pub async fn serve(
     if state.settings.cds_trust.is_none() {
         tracing::warn!(
             "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated"
+        );
+    }
+    if let Some(servers) = &state.settings.cds_fhir_servers {
+        tracing::info!(
+            ?servers,
+            "CDS Hooks may fetch missing prefetch from these FHIR servers"
         );
     }
     // Open chat streams never end by themselves: close them when shutdown starts, so draining

@@ -35,6 +35,9 @@ pub struct Settings {
     pub emergency_number: String,
     /// The EHRs whose CDS Hooks tokens we accept; `None`: calls are not authenticated.
     pub cds_trust: Option<Arc<crate::cds_trust::CdsTrust>>,
+    /// The FHIR servers the CDS service may fetch missing prefetch from
+    /// (`AFTERCARE_CDS_FHIR_SERVERS`); `None`: it never fetches, the prefetch is required.
+    pub cds_fhir_servers: Option<Arc<crate::cds_fetch::FhirFetcher>>,
     /// How long a staff session lasts from login (`AFTERCARE_STAFF_SESSION_HOURS`, 12 by
     /// default: a working shift).
     pub staff_session_ttl: chrono::Duration,
@@ -48,6 +51,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             emergency_number: "112".into(),
             cds_trust: None,
+            cds_fhir_servers: None,
             staff_session_ttl: chrono::Duration::hours(12),
         }
     }

@@ -66,7 +66,18 @@ pub fn start_with_logs(
     database_url: Option<&str>,
     log_level: Option<&str>,
 ) -> Server {
+    start_with_env(data_dir, database_url, log_level, &[])
+}
+
+/// [`start_with_logs`] with more environment variables for the server.
+pub fn start_with_env(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    log_level: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    cmd.envs(env.iter().copied());
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", log_level.unwrap_or("warn"))
