@@ -40,7 +40,8 @@ pub struct ReasonView<'a> {
 pub struct PlanItemView<'a> {
     pub action: &'a str,
     pub title: &'a str,
-    pub text: String,
+    /// With the item's parameters filled in (at load time).
+    pub text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub education: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,12 +83,11 @@ impl<'a> DecisionView<'a> {
             .items
             .iter()
             .map(|p| {
-                let item = &content.plan_items[p.item];
                 let action = &content.actions[p.action as usize];
                 PlanItemView {
                     action: &action.id,
                     title: &texts.plan[p.item].title,
-                    text: fill(&texts.plan[p.item].text, &item.params),
+                    text: &texts.plan[p.item].text,
                     education: action.education.as_deref(),
                     starts_in_days: p.starts_in_days,
                     ends_in_days: p.ends_in_days,
@@ -127,15 +127,6 @@ impl<'a> DecisionView<'a> {
             content_version: &content.version,
         }
     }
-}
-
-/// Replaces `{name}` placeholders with the item's parameters (checked at load time).
-fn fill(text: &str, params: &std::collections::BTreeMap<String, f64>) -> String {
-    let mut out = text.to_string();
-    for (name, value) in params {
-        out = out.replace(&format!("{{{name}}}"), &value.to_string());
-    }
-    out
 }
 
 /// One question of the questionnaire, in one language.

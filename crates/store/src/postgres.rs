@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -126,6 +127,39 @@ async fn notify_chat(c: &mut PgConnection, patient_id: &str, message_id: i64) ->
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// A diary entry, then its audit row: a failure of the second is torn (the transaction rolls
+/// back either way on PostgreSQL; the distinction matters to SQLite's group commit).
+async fn insert_entry_and_audit(
+    c: &mut PgConnection,
+    new: &NewDiaryEntry,
+    now: DateTime<Utc>,
+) -> std::result::Result<DiaryEntry, StepError> {
+    let entry = sqlx::query_as(insert_diary_sql!())
+        .bind(&new.patient_id)
+        .bind(new.day)
+        .bind(new.pain)
+        .bind(&new.facts)
+        .bind(&new.note)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await?;
+    if let Some(a) = &new.audit {
+        sqlx::query(insert_audit_sql!())
+            .bind(a.at)
+            .bind(&a.actor_kind)
+            .bind(&a.actor_id)
+            .bind(&a.action)
+            .bind(&a.patient_id)
+            .bind(&a.clinic_id)
+            .bind(&a.address)
+            .bind(&a.detail)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| StepError::Torn(e.into()))?;
+    }
+    Ok(entry)
 }
 
 impl_store!(PgStore, PgConnection);

@@ -9,7 +9,10 @@
 //! - `self.write(f)`: runs `f` in a committed transaction (SQLite: group
 //!   commit; PostgreSQL: a pool transaction); `self.write_single(f)` is the
 //!   same for `f` with exactly one writing statement (on SQLite it skips
-//!   the savepoint: see `group_commit.rs`);
+//!   the savepoint: see `group_commit.rs`), and `self.write_chain(f)` for
+//!   `f` whose statements after the first report failures as torn;
+//! - `insert_entry_and_audit(c, entry)`: a diary entry and its audit row
+//!   (one round trip on SQLite, two statements on PostgreSQL);
 //! - `lock_patient(c, id)`: serialises writes to one patient's rows
 //!   (PostgreSQL `FOR UPDATE`; SQLite already has a single writer);
 //! - `notify_chat(c, patient, message)`: PostgreSQL `pg_notify`;
@@ -54,6 +57,27 @@ macro_rules! checkin_cols {
 macro_rules! diary_cols {
     () => {
         "patient_id, day, version, pain, facts, note, recorded_at"
+    };
+}
+/// A new version of a diary day; the version is computed in the insert itself, from the
+/// primary-key index (patient_id, day, version).
+macro_rules! insert_diary_sql {
+    () => {
+        concat!(
+            "INSERT INTO diary_entries (patient_id, day, version, pain, facts, note, recorded_at) ",
+            "SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6 ",
+            "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ",
+            diary_cols!()
+        )
+    };
+}
+macro_rules! insert_audit_sql {
+    () => {
+        concat!(
+            "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
+            "address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            audit_cols!()
+        )
     };
 }
 macro_rules! escalation_cols {
@@ -130,25 +154,7 @@ macro_rules! impl_store {
             // Only the entry's insert can fail on its own (a missing patient, a broken check);
             // a failure after it leaves it in the transaction, so it is reported as torn.
             lock_patient(c, &new.patient_id).await?;
-            // The next version is computed in the insert itself, from the primary-key index
-            // (patient_id, day, version).
-            let sql = concat!(
-                "INSERT INTO diary_entries (patient_id, day, version, pain, facts, note, recorded_at) ",
-                "SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6 ",
-                "FROM diary_entries WHERE patient_id = $1 AND day = $2 RETURNING ", diary_cols!()
-            );
-            let entry = sqlx::query_as(sql)
-                .bind(&new.patient_id)
-                .bind(new.day)
-                .bind(new.pain)
-                .bind(new.facts)
-                .bind(new.note)
-                .bind(now)
-                .fetch_one(&mut *c)
-                .await?;
-            if let Some(audit) = new.audit {
-                insert_audit(c, audit).await.map_err(StepError::Torn)?;
-            }
+            let entry = insert_entry_and_audit(c, &new, now).await?;
             let escalation = match new.escalation {
                 Some(e) => insert_escalation(c, e, now).await.map_err(StepError::Torn)?,
                 None => None,
@@ -192,12 +198,7 @@ macro_rules! impl_store {
 
         /// Appends one audit row on the connection of a write in progress.
         async fn insert_audit(c: &mut $conn, e: NewAuditEntry) -> Result<AuditEntry> {
-            let sql = concat!(
-                "INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
-                "address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                audit_cols!()
-            );
-            Ok(sqlx::query_as(sql)
+            Ok(sqlx::query_as(insert_audit_sql!())
                 .bind(e.at)
                 .bind(e.actor_kind)
                 .bind(e.actor_id)

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -181,6 +182,53 @@ impl SqliteStore {
 /// diary throughput).
 async fn lock_patient(_c: &mut SqliteConnection, _patient_id: &str) -> Result<()> {
     Ok(())
+}
+
+/// A diary entry and its audit row in one command to sqlx's SQLite thread (two statements, one
+/// round trip; numbered parameters bind across both). The command cannot say which statement
+/// failed, so with an audit row any failure counts as torn and fails the batch; the entry was
+/// validated before it got here, so that is an I/O error in practice.
+async fn insert_entry_and_audit(
+    c: &mut SqliteConnection,
+    new: &NewDiaryEntry,
+    now: DateTime<Utc>,
+) -> std::result::Result<DiaryEntry, StepError> {
+    const BOTH: &str = concat!(
+        insert_diary_sql!(),
+        "; INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
+        "address, detail) VALUES ($7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    let entry = sqlx::query_as(insert_diary_sql!())
+        .bind(&new.patient_id)
+        .bind(new.day)
+        .bind(new.pain)
+        .bind(&new.facts)
+        .bind(&new.note)
+        .bind(now);
+    let Some(a) = &new.audit else {
+        return Ok(entry.fetch_one(&mut *c).await?);
+    };
+    let rows: Vec<DiaryEntry> = sqlx::query_as(BOTH)
+        .bind(&new.patient_id)
+        .bind(new.day)
+        .bind(new.pain)
+        .bind(&new.facts)
+        .bind(&new.note)
+        .bind(now)
+        .bind(a.at)
+        .bind(&a.actor_kind)
+        .bind(&a.actor_id)
+        .bind(&a.action)
+        .bind(&a.patient_id)
+        .bind(&a.clinic_id)
+        .bind(&a.address)
+        .bind(&a.detail)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(|e| StepError::Torn(e.into()))?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| StepError::Torn(StoreError::Other("diary insert returned no row".into())))
 }
 
 /// Live chat across processes is a PostgreSQL concern; one SQLite server

@@ -26,13 +26,27 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The Content-Security-Policy of every page: our own scripts and styles only.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
 
-#[derive(Clone, Default)]
-struct Counter(std::sync::Arc<AtomicU64>);
+/// Request ids `<pid>-<n>`: unique across the servers of a clinic's logs on one host. The pid
+/// is read once (each read is a system call).
+#[derive(Clone)]
+struct Counter {
+    pid: u32,
+    next: std::sync::Arc<AtomicU64>,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Counter {
+            pid: std::process::id(),
+            next: Default::default(),
+        }
+    }
+}
 
 impl MakeRequestId for Counter {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.0.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:x}-{n:x}", std::process::id());
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:x}-{n:x}", self.pid);
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }

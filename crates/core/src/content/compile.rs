@@ -1025,6 +1025,15 @@ fn compile_texts(
             }
         }
     }
+    // The parameters are content too: fill them in once, here, not on every decision.
+    let plan: Vec<PlanText> = plan
+        .into_iter()
+        .zip(&content.plan_items)
+        .map(|(t, item)| PlanText {
+            text: fill(&t.text, &item.params),
+            title: t.title,
+        })
+        .collect();
     let watch_ids: Vec<String> = content.watch.iter().map(|w| w.id.clone()).collect();
     let watch = reader
         .group("watch", &watch_ids, &["text"])
@@ -1069,6 +1078,15 @@ fn compile_texts(
         watch,
         milestones,
     })
+}
+
+/// Replaces `{name}` placeholders with the item's parameters (each checked above).
+fn fill(text: &str, params: &std::collections::BTreeMap<String, f64>) -> String {
+    let mut out = text.to_string();
+    for (name, value) in params {
+        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    out
 }
 
 fn placeholders(text: &str) -> impl Iterator<Item = &str> {

@@ -54,5 +54,6 @@ pub struct RuleText {
 #[derive(Debug, Clone, Default)]
 pub struct PlanText {
     pub title: String,
+    /// With the item's parameters already filled in.
     pub text: String,
 }
