@@ -174,12 +174,19 @@ echo "machine: $(machine)"
 echo "backend: $BACKEND; $PATIENTS patients; wrk: $THREADS threads, $CONNECTIONS connections, ${SECONDS_TOTAL}s"
 echo "server RSS before the load: $((rss_start / 1024)) MiB"
 
-# RSS every 30 s while wrk runs.
+# RSS every 30 s while wrk runs, with its parts (heap and stacks; mapped files, such as
+# SQLite's shared WAL index) and the size of the SQLite write-ahead log, so growth can be told
+# apart: a leak grows the anonymous part without bound.
+rss_parts() {
+  awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} /^RssShmem:/ {s = $2} END {print a, f, s}' \
+    "/proc/$1/status" 2>/dev/null || echo "0 0 0"
+}
 (
   t=0
   while sleep 30; do
     t=$((t + 30))
-    echo "$t $(rss_kib "$SERVER_PID")"
+    wal=$(du -k "$WORK/data/aftercare.db-wal" 2>/dev/null | cut -f1)
+    echo "$t $(rss_kib "$SERVER_PID") $(rss_parts "$SERVER_PID") ${wal:-0}"
   done
 ) >"$WORK/rss" &
 PIDS+=($!)
@@ -203,6 +210,10 @@ curl -s "$BASE/metrics" | awk '/^aftercare_http_requests_total/ {
   printf "  %-7s %-48s %s %s\n", m, r, s, $2 }'
 echo "server RSS (MiB): start $((rss_start / 1024)), every 30 s:" \
   "$(awk '{printf "%d ", $2 / 1024}' "$WORK/rss")" "end $((rss_end / 1024))"
+echo "  of which heap and stacks (RssAnon):" "$(awk '{printf "%d ", $3 / 1024}' "$WORK/rss")"
+echo "  of which mapped files and shared memory (RssFile + RssShmem):" \
+  "$(awk '{printf "%d ", ($4 + $5) / 1024}' "$WORK/rss")"
+[ "$BACKEND" = sqlite ] && echo "SQLite write-ahead log (MiB):" "$(awk '{printf "%d ", $6 / 1024}' "$WORK/rss")"
 first=$(awk 'NR == 1 {print $2}' "$WORK/rss")
 if [ -n "$first" ] && [ "$first" -gt 0 ]; then
   python3 -c "print(f'RSS from the first sample under load to the end: {($rss_end - $first) / $first * 100:+.1f}%')"
