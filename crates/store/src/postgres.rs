@@ -136,25 +136,11 @@ async fn insert_entry_and_audit(
     new: &NewDiaryEntry,
     now: DateTime<Utc>,
 ) -> std::result::Result<DiaryEntry, StepError> {
-    let entry = sqlx::query_as(insert_diary_sql!())
-        .bind(&new.patient_id)
-        .bind(new.day)
-        .bind(new.pain)
-        .bind(&new.facts)
-        .bind(&new.note)
-        .bind(now)
+    let entry = bind_diary!(sqlx::query_as(insert_diary_sql!()), new, now)
         .fetch_one(&mut *c)
         .await?;
     if let Some(a) = &new.audit {
-        sqlx::query(insert_audit_sql!())
-            .bind(a.at)
-            .bind(&a.actor_kind)
-            .bind(&a.actor_id)
-            .bind(&a.action)
-            .bind(&a.patient_id)
-            .bind(&a.clinic_id)
-            .bind(&a.address)
-            .bind(&a.detail)
+        bind_audit!(sqlx::query(insert_audit_sql!()), a)
             .execute(&mut *c)
             .await
             .map_err(|e| StepError::Torn(e.into()))?;

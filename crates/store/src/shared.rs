@@ -71,6 +71,32 @@ macro_rules! insert_diary_sql {
         )
     };
 }
+/// Binds a `NewDiaryEntry` to the parameters of `insert_diary_sql!` ($1 to $6).
+macro_rules! bind_diary {
+    ($query:expr, $new:expr, $now:expr) => {
+        $query
+            .bind(&$new.patient_id)
+            .bind($new.day)
+            .bind($new.pain)
+            .bind(&$new.facts)
+            .bind(&$new.note)
+            .bind($now)
+    };
+}
+/// Binds a `NewAuditEntry` to the next eight parameters of a statement.
+macro_rules! bind_audit {
+    ($query:expr, $a:expr) => {
+        $query
+            .bind($a.at)
+            .bind(&$a.actor_kind)
+            .bind(&$a.actor_id)
+            .bind(&$a.action)
+            .bind(&$a.patient_id)
+            .bind(&$a.clinic_id)
+            .bind(&$a.address)
+            .bind(&$a.detail)
+    };
+}
 macro_rules! insert_audit_sql {
     () => {
         concat!(
@@ -198,15 +224,7 @@ macro_rules! impl_store {
 
         /// Appends one audit row on the connection of a write in progress.
         async fn insert_audit(c: &mut $conn, e: NewAuditEntry) -> Result<AuditEntry> {
-            Ok(sqlx::query_as(insert_audit_sql!())
-                .bind(e.at)
-                .bind(e.actor_kind)
-                .bind(e.actor_id)
-                .bind(e.action)
-                .bind(e.patient_id)
-                .bind(e.clinic_id)
-                .bind(e.address)
-                .bind(e.detail)
+            Ok(bind_audit!(sqlx::query_as(insert_audit_sql!()), e)
                 .fetch_one(&mut *c)
                 .await?)
         }

@@ -198,31 +198,11 @@ async fn insert_entry_and_audit(
         "; INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
         "address, detail) VALUES ($7, $8, $9, $10, $11, $12, $13, $14)"
     );
-    let entry = sqlx::query_as(insert_diary_sql!())
-        .bind(&new.patient_id)
-        .bind(new.day)
-        .bind(new.pain)
-        .bind(&new.facts)
-        .bind(&new.note)
-        .bind(now);
+    let entry = bind_diary!(sqlx::query_as(insert_diary_sql!()), new, now);
     let Some(a) = &new.audit else {
         return Ok(entry.fetch_one(&mut *c).await?);
     };
-    let rows: Vec<DiaryEntry> = sqlx::query_as(BOTH)
-        .bind(&new.patient_id)
-        .bind(new.day)
-        .bind(new.pain)
-        .bind(&new.facts)
-        .bind(&new.note)
-        .bind(now)
-        .bind(a.at)
-        .bind(&a.actor_kind)
-        .bind(&a.actor_id)
-        .bind(&a.action)
-        .bind(&a.patient_id)
-        .bind(&a.clinic_id)
-        .bind(&a.address)
-        .bind(&a.detail)
+    let rows: Vec<DiaryEntry> = bind_audit!(bind_diary!(sqlx::query_as(BOTH), new, now), a)
         .fetch_all(&mut *c)
         .await
         .map_err(|e| StepError::Torn(e.into()))?;
