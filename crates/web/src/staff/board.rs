@@ -6,7 +6,7 @@
 //! with: a 256-bit link token (her personal link, `public_url/p/{token}`, also printed as a QR
 //! code drawn here as SVG) and a short code to type (`crate::patient::new_enrolment_code`).
 
-use super::auth::{random_token, Clinician};
+use super::auth::{random_token, Clinician, StaffUser};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
@@ -76,8 +76,35 @@ pub struct EnrolBody {
     pub language: String,
 }
 
-/// Checks an enrolment and stores the patient with fresh secrets.
+/// Enrols a patient for the staff member's clinic and audits it: the one path of the API and
+/// the page.
 pub async fn enrol(
+    state: &AppState,
+    user: &StaffUser,
+    body: EnrolBody,
+) -> Result<Patient, AppError> {
+    let patient = create_patient(
+        state.store.as_ref(),
+        &state.content,
+        user.clinic_id(),
+        body,
+        state.now(),
+    )
+    .await?;
+    audit::record(
+        state,
+        &user.actor,
+        "patient.enrol",
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
+    Ok(patient)
+}
+
+/// Validates the enrolment and stores the patient with fresh secrets.
+async fn create_patient(
     store: &dyn Store,
     content: &Content,
     clinic_id: &str,
@@ -294,23 +321,7 @@ pub async fn api_enrol(
     ValidJson(body): ValidJson<EnrolBody>,
 ) -> Result<(StatusCode, Json<Enrolled>), AppError> {
     user.check_csrf(&headers)?;
-    let patient = enrol(
-        state.store.as_ref(),
-        &state.content,
-        user.clinic_id(),
-        body,
-        state.now(),
-    )
-    .await?;
-    audit::record(
-        &state,
-        &user.actor,
-        "patient.enrol",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        None,
-    )
-    .await?;
+    let patient = enrol(&state, &user, body).await?;
     let link = personal_link(&state, &patient);
     Ok((
         StatusCode::CREATED,
@@ -494,31 +505,11 @@ pub async fn enrol_submit(
     })();
     let state = &page.state;
     let result = match body {
-        Ok(body) => {
-            enrol(
-                state.store.as_ref(),
-                &state.content,
-                user.clinic_id(),
-                body,
-                state.now(),
-            )
-            .await
-        }
+        Ok(body) => enrol(state, &user, body).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(patient) => {
-            audit::record(
-                state,
-                &user.actor,
-                "patient.enrol",
-                Some(&patient.id),
-                Some(&patient.clinic_id),
-                None,
-            )
-            .await?;
-            Ok(see_other(&format!("/clinic/patients/{}/link", patient.id)))
-        }
+        Ok(patient) => Ok(see_other(&format!("/clinic/patients/{}/link", patient.id))),
         Err(AppError::BadRequest { detail, .. }) => {
             let values = json!({
                 "display_name": form.text("display_name"),
