@@ -50,6 +50,48 @@ fn bench_triage(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The work of one `POST /api/v1/triage` without the HTTP around it: the body parsed,
+    // decided, rendered and written as JSON. V20 is the case the HTTP benchmark sends.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vignettes/V20.json");
+    let vignette: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("V20 exists")).expect("JSON");
+    // As clients send it, facts in vocabulary order (a `serde_json::Map` would sort them).
+    let case = &vignette["case"];
+    let members: Vec<String> = content
+        .facts
+        .iter()
+        .filter(|f| !case[&f.id].is_null())
+        .map(|f| format!("{:?}:{}", f.id, case[&f.id]))
+        .collect();
+    let body = format!("{{{}}}", members.join(",")).into_bytes();
+    let lang = content.default_lang();
+    c.bench_function("triage/v20_body_to_json", |b| {
+        b.iter(|| {
+            let case = Case::from_json_slice(&content, black_box(&body)).expect("V20 is valid");
+            let decision = triage(&content, &case);
+            let mut out = Vec::with_capacity(8 * 1024);
+            serde_json::to_writer(&mut out, &DecisionView::new(&content, &decision, lang))
+                .expect("a decision serialises");
+            black_box(out)
+        })
+    });
+    c.bench_function("triage/v20_parse", |b| {
+        b.iter(|| Case::from_json_slice(&content, black_box(&body)).expect("V20 is valid"))
+    });
+    let case = Case::from_json_slice(&content, &body).expect("V20 is valid");
+    let decision = triage(&content, &case);
+    c.bench_function("triage/v20_serialize", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(8 * 1024);
+            serde_json::to_writer(
+                &mut out,
+                &DecisionView::new(&content, black_box(&decision), lang),
+            )
+            .expect("a decision serialises");
+            black_box(out)
+        })
+    });
 }
 
 criterion_group!(benches, bench_triage);

@@ -113,7 +113,7 @@ impl Case {
             let idx = content
                 .fact_index(key)
                 .ok_or_else(|| CaseError::UnknownFact { field: key.clone() })?;
-            case.values[idx as usize] = Some(parse_value(content, idx, raw)?);
+            case.values[idx as usize] = Some(parse_value(content, idx, Raw::from(raw))?);
         }
         case.check_consistent(content)?;
         Ok(case)
@@ -195,9 +195,9 @@ impl Case {
 /// The streaming parser behind [`Case::from_json_slice`]. A problem with the case itself is kept
 /// in `found` (a serde error cannot carry it) and the parse is stopped.
 mod slice {
-    use super::{parse_value, Case, CaseError};
-    use crate::content::Content;
-    use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+    use super::{parse_value, Case, CaseError, Raw, Value};
+    use crate::content::{Content, FactIdx};
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use std::cell::RefCell;
     use std::fmt;
 
@@ -223,14 +223,22 @@ mod slice {
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Case, A::Error> {
             let mut case = Case::empty(self.content);
-            while let Some(key) = map.next_key_seed(KeySeed(self.content))? {
+            let mut next: usize = 0;
+            while let Some(key) = map.next_key_seed(KeySeed {
+                content: self.content,
+                likely: next,
+            })? {
                 let Some(idx) = key.index else {
                     return Err(self.stop(CaseError::UnknownFact { field: key.name }));
                 };
-                // Small answers (a bool, a word, a number) are parsed into a JSON value and
-                // checked by the same code as the tree path, so both give the same errors.
-                let raw: serde_json::Value = match map.next_value() {
-                    Ok(raw) => raw,
+                next = idx as usize + 1;
+                // An answer is read without building a JSON value (no allocation for a word)
+                // and checked by the same code as the tree path, so both give the same errors.
+                let answer = match map.next_value_seed(AnswerSeed {
+                    content: self.content,
+                    idx,
+                }) {
+                    Ok(answer) => answer,
                     // A value that cannot be read (a number beyond any range, say) is still the
                     // answer to this fact: name it. A body cut short stays malformed JSON.
                     Err(e) if !e.to_string().contains("EOF") => {
@@ -242,7 +250,7 @@ mod slice {
                     }
                     Err(e) => return Err(e),
                 };
-                match parse_value(self.content, idx, &raw) {
+                match answer {
                     Ok(v) => case.values[idx as usize] = Some(v),
                     Err(e) => return Err(self.stop(e)),
                 }
@@ -259,13 +267,82 @@ mod slice {
         }
     }
 
+    /// Reads one fact's answer and checks it. The outer `Result` is the JSON reader's; the inner
+    /// one is the verdict on the answer.
+    struct AnswerSeed<'a> {
+        content: &'a Content,
+        idx: FactIdx,
+    }
+
+    impl AnswerSeed<'_> {
+        fn check(&self, raw: Raw<'_>) -> Result<Value, CaseError> {
+            parse_value(self.content, self.idx, raw)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
+        type Value = Result<Value, CaseError>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for AnswerSeed<'_> {
+        type Value = Result<Value, CaseError>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an answer")
+        }
+
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(self.check(Raw::Bool(b)))
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(self.check(Raw::Str(s)))
+        }
+
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(self.check(Raw::Number(&n.into())))
+        }
+
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(self.check(Raw::Number(&n.into())))
+        }
+
+        fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
+            let n = serde_json::Number::from_f64(x);
+            Ok(self.check(n.as_ref().map_or(Raw::Other, Raw::Number)))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(self.check(Raw::Other))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(self.check(Raw::Other))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(self.check(Raw::Other))
+        }
+    }
+
     struct Key {
         index: Option<u16>,
         name: String,
     }
 
-    /// Looks a key up as it is read, allocating only for an unknown key's message.
-    struct KeySeed<'a>(&'a Content);
+    /// Looks a key up as it is read, allocating only for an unknown key's message. Clients
+    /// (the questionnaire, the pages, the FHIR import) send facts in vocabulary order, so the
+    /// fact after the previous key is tried before the id table.
+    struct KeySeed<'a> {
+        content: &'a Content,
+        likely: usize,
+    }
 
     impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
         type Value = Key;
@@ -283,7 +360,12 @@ mod slice {
         }
 
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
-            Ok(match self.0.fact_index(s) {
+            let guess = self.content.facts.get(self.likely).filter(|f| f.id == s);
+            let index = match guess {
+                Some(_) => Some(self.likely as FactIdx),
+                None => self.content.fact_index(s),
+            };
+            Ok(match index {
                 Some(i) => Key {
                     index: Some(i),
                     name: String::new(),
@@ -297,19 +379,46 @@ mod slice {
     }
 }
 
-fn parse_value(content: &Content, idx: u16, raw: &Json) -> Result<Value, CaseError> {
+/// One answer as JSON gave it, before it is checked against its fact: what both parsers (the
+/// tree and the stream) hand to [`parse_value`].
+#[derive(Debug, Clone, Copy)]
+enum Raw<'a> {
+    Bool(bool),
+    Str(&'a str),
+    Number(&'a serde_json::Number),
+    /// null, an array or an object: never an answer.
+    Other,
+}
+
+impl<'a> From<&'a Json> for Raw<'a> {
+    fn from(json: &'a Json) -> Raw<'a> {
+        match json {
+            Json::Bool(b) => Raw::Bool(*b),
+            Json::String(s) => Raw::Str(s),
+            Json::Number(n) => Raw::Number(n),
+            Json::Null | Json::Array(_) | Json::Object(_) => Raw::Other,
+        }
+    }
+}
+
+fn parse_value(content: &Content, idx: u16, raw: Raw<'_>) -> Result<Value, CaseError> {
     let fact = &content.facts[idx as usize];
     let field = || fact.id.clone();
     match &fact.kind {
-        FactKind::Bool => raw.as_bool().map(Value::Bool).ok_or(CaseError::WrongType {
-            field: field(),
-            expected: "true or false".into(),
-        }),
-        FactKind::Enum { values, .. } => {
-            let s = raw.as_str().ok_or_else(|| CaseError::WrongType {
+        FactKind::Bool => match raw {
+            Raw::Bool(b) => Ok(Value::Bool(b)),
+            _ => Err(CaseError::WrongType {
                 field: field(),
-                expected: "a string".into(),
-            })?;
+                expected: "true or false".into(),
+            }),
+        },
+        FactKind::Enum { values, .. } => {
+            let Raw::Str(s) = raw else {
+                return Err(CaseError::WrongType {
+                    field: field(),
+                    expected: "a string".into(),
+                });
+            };
             values
                 .iter()
                 .position(|v| v == s)
@@ -323,19 +432,24 @@ fn parse_value(content: &Content, idx: u16, raw: &Json) -> Result<Value, CaseErr
         FactKind::Number {
             min, max, integer, ..
         } => {
-            let x = raw.as_f64().ok_or_else(|| CaseError::WrongType {
-                field: field(),
-                expected: if *integer {
-                    "a whole number".into()
-                } else {
-                    "a number".into()
-                },
-            })?;
+            let Some((x, number)) = (match raw {
+                Raw::Number(n) => n.as_f64().map(|x| (x, n)),
+                _ => None,
+            }) else {
+                return Err(CaseError::WrongType {
+                    field: field(),
+                    expected: if *integer {
+                        "a whole number".into()
+                    } else {
+                        "a number".into()
+                    },
+                });
+            };
             let out_of_range = min.is_some_and(|m| x < m) || max.is_some_and(|m| x > m);
             if out_of_range || !x.is_finite() {
                 return Err(CaseError::OutOfRange {
                     field: field(),
-                    value: raw.to_string(),
+                    value: number.to_string(),
                     range: fact.range_text(),
                 });
             }

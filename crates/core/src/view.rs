@@ -1,7 +1,7 @@
 //! A decision rendered in one language: what the CLI prints with `--json`, what the API returns
 //! and what the pages show. It borrows its texts from the content, so rendering allocates little.
 
-use crate::content::{Content, Lang};
+use crate::content::{Content, Lang, Text};
 use crate::engine::{Decision, Status};
 use crate::level::Level;
 use serde::Serialize;
@@ -12,12 +12,15 @@ pub struct DecisionView<'a> {
     pub status: Status,
     pub level: Level,
     /// The level in plain words, and what to do right now.
-    pub headline: &'a str,
-    pub now: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub headline: &'a Text,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub now: &'a Text,
     pub reasons: Vec<ReasonView<'a>>,
     pub actions: Vec<&'a str>,
     pub plan: Vec<PlanItemView<'a>>,
-    pub watch_for: Vec<&'a str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub watch_for: Vec<&'a Text>,
     pub ask: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_in_again_hours: Option<u32>,
@@ -30,18 +33,23 @@ pub struct DecisionView<'a> {
 pub struct ReasonView<'a> {
     pub rule: &'a str,
     pub level: Level,
-    pub explanation: &'a str,
-    pub clinician: &'a str,
-    pub source: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub explanation: &'a Text,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub clinician: &'a Text,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub source: &'a Text,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct PlanItemView<'a> {
     pub action: &'a str,
-    pub title: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub title: &'a Text,
     /// With the item's parameters filled in (at load time).
-    pub text: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub text: &'a Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub education: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,7 +64,8 @@ pub struct PlanItemView<'a> {
 #[derive(Debug, Serialize)]
 pub struct ThenView<'a> {
     pub action: &'a str,
-    pub title: &'a str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub title: &'a Text,
     pub starts_in_days: i64,
 }
 
@@ -115,7 +124,7 @@ impl<'a> DecisionView<'a> {
                 .plan
                 .watch
                 .iter()
-                .map(|&w| texts.watch[w].as_str())
+                .map(|&w| &texts.watch[w])
                 .collect(),
             ask: decision
                 .ask

@@ -94,6 +94,15 @@ fn the_streaming_parser_agrees_with_the_tree_parser() {
         json!("fever"),
         json!({"fever": null}),
         json!({"fever": {"nested": true}}),
+        json!({"pain_score": [1]}),
+        json!({"back_pain": true, "pain_score": 10.5}),
+        json!({"back_pain": true, "pain_score": -1}),
+        json!({"back_pain": true, "pain_score": "6"}),
+        json!({"back_pain": true, "pain_score": 18446744073709551615u64}),
+        json!({"procedure": 3}),
+        json!({"procedure": true}),
+        json!({"leg_weakness": null}),
+        json!({"fever": 1}),
     ]);
     for case in cases {
         let bytes = serde_json::to_vec(&case).expect("bytes");
@@ -103,6 +112,14 @@ fn the_streaming_parser_agrees_with_the_tree_parser() {
             "{case}"
         );
     }
+    // Keys in any order: the parser's guess of the next fact must not matter.
+    let reversed = br#"{"pain_score": 6, "back_pain": true, "hours_since_procedure": 30, "procedure": "labour_epidural"}"#;
+    let in_order = br#"{"procedure": "labour_epidural", "hours_since_procedure": 30, "back_pain": true, "pain_score": 6}"#;
+    assert_eq!(
+        Case::from_json_slice(&content, reversed),
+        Case::from_json_slice(&content, in_order)
+    );
+    assert!(Case::from_json_slice(&content, in_order).is_ok());
     let e = Case::from_json_slice(&content, b"{\"fever\": tru").unwrap_err();
     assert!(matches!(e, CaseError::Malformed(_)), "{e}");
     let e = Case::from_json_slice(&content, br#"{"pain_days": 1e400}"#).unwrap_err();

@@ -1,5 +1,6 @@
 //! What every handler can reach: the clinical content, the store, the clock, the metrics, the
-//! settings and the live chat hub. Cheap to clone (everything is behind an `Arc`).
+//! settings and the live chat hub. Cheap to clone: one `Arc`, because every request clones it
+//! (once for the metrics layer, once per handler).
 
 use crate::metrics::Metrics;
 use aftercare_core::Content;
@@ -57,8 +58,11 @@ impl Default for Settings {
     }
 }
 
+/// The state handlers extract; fields are reached through [`Shared`] by `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub content: Arc<Content>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -74,7 +78,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(content: Content, store: Arc<dyn Store>, settings: Settings) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             content: Arc::new(content),
             store,
             clock: Arc::new(SystemClock),
@@ -83,10 +87,18 @@ impl AppState {
             chat: crate::staff::ChatHub::new(),
             staff: Arc::new(crate::staff::StaffState::default()),
             pages: Arc::new(crate::pages::PageState::new()),
-        }
+        }))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }

@@ -532,7 +532,7 @@ fn compile_rules(
             when,
             adds,
             adds_when,
-            source: raw.source.clone(),
+            source: raw.source.clone().into(),
         });
     }
     // Most urgent first; stable, so file order is kept within a level.
@@ -963,8 +963,8 @@ fn compile_texts(
         .enumerate()
     {
         levels[i] = LevelText {
-            title: t[0].clone(),
-            now: t[1].clone(),
+            title: t[0].clone().into(),
+            now: t[1].clone().into(),
         };
     }
     let sections = reader
@@ -991,8 +991,8 @@ fn compile_texts(
         .group("rule", &rule_ids, &["patient", "clinician"])
         .into_iter()
         .map(|t| RuleText {
-            patient: t[0].clone(),
-            clinician: t[1].clone(),
+            patient: t[0].clone().into(),
+            clinician: t[1].clone().into(),
         })
         .collect();
     let action_ids: Vec<String> = content.actions.iter().map(|a| a.id.clone()).collect();
@@ -1010,8 +1010,8 @@ fn compile_texts(
         .group("plan", &plan_ids, &["title", "text"])
         .into_iter()
         .map(|t| PlanText {
-            title: t[0].clone(),
-            text: t[1].clone(),
+            title: t[0].clone().into(),
+            text: t[1].clone().into(),
         })
         .collect();
     for (item, (id, text)) in content.plan_items.iter().zip(plan_ids.iter().zip(&plan)) {
@@ -1030,7 +1030,7 @@ fn compile_texts(
         .into_iter()
         .zip(&content.plan_items)
         .map(|(t, item)| PlanText {
-            text: fill(&t.text, &item.params),
+            text: fill(&t.text, &item.params).into(),
             title: t.title,
         })
         .collect();
@@ -1038,7 +1038,7 @@ fn compile_texts(
     let watch = reader
         .group("watch", &watch_ids, &["text"])
         .into_iter()
-        .map(|mut t| t.remove(0))
+        .map(|mut t| t.remove(0).into())
         .collect();
     let milestone_ids: Vec<String> = content
         .course

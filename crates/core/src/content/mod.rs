@@ -18,7 +18,7 @@ pub mod condition;
 pub use condition::{Cmp, Condition, FactIdx};
 pub use error::{ContentError, ContentErrors};
 pub use load::Source;
-pub use text::{FactText, LevelText, PlanText, RuleText, Texts};
+pub use text::{FactText, LevelText, PlanText, RuleText, Text, Texts};
 
 use crate::case::{Case, Value};
 use crate::level::Level;
@@ -121,7 +121,7 @@ pub struct Rule {
     pub when: Condition,
     pub adds: Vec<ActionIdx>,
     pub adds_when: Vec<(ActionIdx, Condition)>,
-    pub source: String,
+    pub source: Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

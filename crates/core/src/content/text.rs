@@ -1,7 +1,10 @@
 //! The texts of one language, indexed like the content they describe, so that rendering a
 //! decision is a lookup, not a search.
 
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
+use std::fmt;
 
 /// Every text of one language.
 #[derive(Debug, Clone, Default)]
@@ -16,7 +19,7 @@ pub struct Texts {
     pub rules: Vec<RuleText>,
     pub actions: Vec<String>,
     pub plan: Vec<PlanText>,
-    pub watch: Vec<String>,
+    pub watch: Vec<Text>,
     pub milestones: Vec<String>,
     /// The words around the clinical texts (headings, buttons, labels), by key. Every language
     /// has the same keys.
@@ -33,8 +36,8 @@ impl Texts {
 
 #[derive(Debug, Clone, Default)]
 pub struct LevelText {
-    pub title: String,
-    pub now: String,
+    pub title: Text,
+    pub now: Text,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,13 +50,93 @@ pub struct FactText {
 
 #[derive(Debug, Clone, Default)]
 pub struct RuleText {
-    pub patient: String,
-    pub clinician: String,
+    pub patient: Text,
+    pub clinician: Text,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanText {
-    pub title: String,
+    pub title: Text,
     /// With the item's parameters already filled in.
-    pub text: String,
+    pub text: Text,
+}
+
+/// A text that every decision carries (headlines, reasons, plan items, red flags, sources),
+/// kept with its JSON string form, escaped once at load. A decision is a few kilobytes of
+/// such texts, and escaping them on every response was a third of the work of
+/// `POST /api/v1/triage`. Reads as a `str`; serialises as the JSON string it always was.
+#[derive(Clone)]
+pub struct Text {
+    plain: Box<str>,
+    json: Box<RawValue>,
+}
+
+impl Text {
+    pub fn new(plain: impl Into<String>) -> Text {
+        let plain: String = plain.into();
+        // Serialising a string cannot fail and gives a valid JSON value, so the default
+        // (`null`) is never taken.
+        let json = serde_json::to_string(&plain)
+            .ok()
+            .and_then(|s| RawValue::from_string(s).ok())
+            .unwrap_or_default();
+        Text {
+            plain: plain.into_boxed_str(),
+            json,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.plain
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::new("")
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::new(s)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::new(s)
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.plain
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.plain == other.plain
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.plain, f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.plain)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(s)
+    }
 }
