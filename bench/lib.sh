@@ -13,6 +13,7 @@
 #   staff_login BASE EMAIL PASSWORD
 #                         prints "COOKIE CSRF" of a new staff session
 #   triage_lua            $WORK/triage.lua: POST /api/v1/triage with vignette V20's case
+#   triage_vs_healthz B   medians of alternating /healthz and triage rounds (see below)
 #   diary_lua             $WORK/diary.lua: PUT /api/v1/diary/{day} for the patients of $WORK/tokens
 #   rss_kib PID           resident memory of a process, KiB
 #   machine               one line: cores, memory, CPU model, kernel
@@ -78,6 +79,37 @@ run_wrk() {
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   socket=$(awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10}' <<<"$out")
   echo "$name $rps $p99 ${errors:-0} ${socket:-0}"
+}
+
+# triage_vs_healthz BASE -> "h_rps t_rps ratio h_p99 t_p99 t_errors": GET /healthz and
+# POST /api/v1/triage on the same server, alternately, ROUNDS times (default 5) for ROUND_SECONDS
+# each (default 4). A shared machine's speed drifts by more than the gap being measured, so one
+# long run of each can land on a fast and a slow stretch; alternating short rounds and taking
+# the median ratio of each pair cancels that drift. Rates and p99s are medians too.
+triage_vs_healthz() {
+  local base=$1 rounds=${ROUNDS:-5} i
+  local DURATION=${ROUND_SECONDS:-4}
+  : >"$WORK/pairs"
+  for i in $(seq 1 "$rounds"); do
+    read -r _ h_rps h_p99 _ _ < <(run_wrk "healthz-$i" "$base/healthz")
+    read -r _ t_rps t_p99 t_err _ < <(run_wrk "triage-$i" "$base/api/v1/triage" "$WORK/triage.lua")
+    echo "$h_rps $t_rps $h_p99 $t_p99 $t_err" >>"$WORK/pairs"
+  done
+  python3 - "$WORK/pairs" <<'PY'
+import statistics, sys
+def ms(t):
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if t.endswith(unit):
+            return float(t[: -len(unit)]) * f
+    return float(t)
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+h = [float(r[0]) for r in rows]
+t = [float(r[1]) for r in rows]
+ratio = statistics.median(b / a for a, b in zip(h, t))
+errors = sum(int(r[4]) for r in rows)
+print(f"{statistics.median(h):.0f} {statistics.median(t):.0f} {ratio:.2f} "
+      f"{statistics.median(ms(r[2]) for r in rows):.2f}ms {statistics.median(ms(r[3]) for r in rows):.2f}ms {errors}")
+PY
 }
 
 # seed_patients DATA_DIR [DATABASE_URL] [N] -> writes tokens, one per line, to $WORK/tokens

@@ -143,17 +143,16 @@ sleep 1
 rss_idle=$(rss_kib "$HTTP_PID")
 triage_lua
 diary_lua
-read -r _ h_rps h_p99 h_err _ < <(run_wrk healthz "$BASE/healthz")
-rss_peak_during "$HTTP_PID" run_wrk triage "$BASE/api/v1/triage" "$WORK/triage.lua" >"$WORK/triage.out"
-read -r _ t_rps t_p99 t_err _ <"$WORK/triage.out"
+rss_peak_during "$HTTP_PID" triage_vs_healthz "$BASE" >"$WORK/triage.out"
+read -r h_rps t_rps t_ratio h_p99 t_p99 t_err <"$WORK/triage.out"
 peak_triage=$(cat "$WORK/peak" 2>/dev/null || echo 0)
 rss_peak_during "$HTTP_PID" run_wrk diary "$BASE" "$WORK/diary.lua" >"$WORK/diary.out"
 read -r _ d_rps d_p99 d_err _ <"$WORK/diary.out"
 peak_diary=$(cat "$WORK/peak" 2>/dev/null || echo 0)
 stop_server "$HTTP_PID"
 row "\`POST /api/v1/triage\` / \`GET /healthz\` throughput" \
-  "$(ratio "$t_rps" "$h_rps") ($(fmt_int "$t_rps") vs $(fmt_int "$h_rps") req/s; p99 $t_p99 vs $h_p99; non-2xx $t_err)" \
-  "\`bench/http.sh\` (wrk, $CONNECTIONS connections, ${DURATION}s)"
+  "$t_ratio ($(fmt_int "$t_rps") vs $(fmt_int "$h_rps") req/s; p99 $t_p99 vs $h_p99; non-2xx $t_err)" \
+  "\`bench/http.sh\` (wrk, $CONNECTIONS connections; median of ${ROUNDS:-5} alternating ${ROUND_SECONDS:-4}s rounds)"
 
 log "bare SQLite insert loop (WAL, synchronous=FULL, commit per row)"
 bare=$(python3 - "$WORK/bare.db" <<'PY'
