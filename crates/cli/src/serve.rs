@@ -100,6 +100,19 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cds_fhir_servers: Vec<String>,
+
+    /// The reverse proxies in front of Aftercare (TLS termination, load balancers), as
+    /// addresses or networks, comma-separated (e.g. `10.0.0.0/8,192.168.1.7`). For a request
+    /// from one of them, the client is the last address in `X-Forwarded-For` that is not one of
+    /// them: what the per-address limits and the audit log use. Without it, the TCP peer is the
+    /// client and `X-Forwarded-For` is ignored.
+    #[arg(
+        long,
+        env = "AFTERCARE_TRUSTED_PROXIES",
+        value_name = "NETWORK,...",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Reads the CDS Hooks trust file, naming the file on error.
@@ -138,6 +151,8 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
     }
     let cds_trust = cds_trust(args.cds_trust.as_deref())?;
     let cds_fhir_servers = cds_fhir_servers(&args.cds_fhir_servers)?;
+    let trusted_proxies = aftercare_web::proxy::TrustedProxies::parse(&args.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("AFTERCARE_TRUSTED_PROXIES: {e}"))?;
     runtime()?.block_on(async move {
         let store = args.db.open().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -152,6 +167,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             staff_session_ttl: chrono::Duration::hours(i64::from(args.staff_session_hours.max(1))),
             cds_trust,
             cds_fhir_servers,
+            trusted_proxies,
         };
         let state = AppState::new(content, store, settings);
         aftercare_web::start_background(&state, &args.db.url()?)

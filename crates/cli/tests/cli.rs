@@ -288,3 +288,42 @@ fn the_first_admin_is_made_from_the_shell_with_the_password_on_standard_input_ne
     flagged.extend(["--password", "a long enough passphrase"]);
     assert_eq!(code(&aftercare(&flagged, None)), Some(2));
 }
+
+/// A setting that cannot be read stops the start with its name, before anything listens.
+#[test]
+fn serve_refuses_settings_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    for (flag, value, named) in [
+        (
+            "--trusted-proxies",
+            "10.0.0.0/8,proxy.example",
+            "AFTERCARE_TRUSTED_PROXIES",
+        ),
+        (
+            "--trusted-proxies",
+            "10.0.0.0/40",
+            "AFTERCARE_TRUSTED_PROXIES",
+        ),
+        (
+            "--emergency-number",
+            "call us",
+            "AFTERCARE_EMERGENCY_NUMBER",
+        ),
+    ] {
+        let o = aftercare(
+            &[
+                "serve",
+                "--data-dir",
+                &data,
+                "--listen",
+                "127.0.0.1:0",
+                flag,
+                value,
+            ],
+            None,
+        );
+        assert_eq!(code(&o), Some(1), "{flag} {value}: {}", stderr(&o));
+        assert!(stderr(&o).contains(named), "{flag} {value}: {}", stderr(&o));
+    }
+}

@@ -18,20 +18,26 @@ pub struct Actor {
     pub address: Option<String>,
 }
 
-/// The client's address (the TCP peer; a proxy in front must be trusted explicitly, which this
-/// version does not do).
+/// The client's address: the TCP peer, or, when the peer is a proxy the operator trusts
+/// (`AFTERCARE_TRUSTED_PROXIES`), the client it forwarded for (see [`crate::proxy`]).
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ci| ci.0.ip().to_string()),
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| {
+                state
+                    .settings
+                    .trusted_proxies
+                    .client(ci.0.ip(), &parts.headers)
+                    .to_string()
+            }),
         ))
     }
 }

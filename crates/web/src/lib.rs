@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pages;
 pub mod patient;
+pub mod proxy;
 pub mod service;
 pub mod staff;
 pub mod state;

@@ -42,6 +42,9 @@ pub struct Settings {
     /// How long a staff session lasts from login (`AFTERCARE_STAFF_SESSION_HOURS`, 12 by
     /// default: a working shift).
     pub staff_session_ttl: chrono::Duration,
+    /// The reverse proxies whose `X-Forwarded-For` names the client
+    /// (`AFTERCARE_TRUSTED_PROXIES`); empty: the TCP peer is the client.
+    pub trusted_proxies: crate::proxy::TrustedProxies,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             cds_trust: None,
             cds_fhir_servers: None,
             staff_session_ttl: chrono::Duration::hours(12),
+            trusted_proxies: Default::default(),
         }
     }
 }

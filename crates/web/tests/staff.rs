@@ -126,6 +126,73 @@ async fn too_many_attempts_from_one_address_are_refused_for_a_while() {
     assert_eq!(last, 429);
 }
 
+/// Behind a reverse proxy every request comes from the proxy: only with the proxy trusted does
+/// each client get its own login limit and its own address in the audit log, and only the
+/// address the proxy appended counts, not one the client wrote.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit_and_address() {
+    use aftercare_web::proxy::TrustedProxies;
+    let app = TestApp::sqlite_with(|s| {
+        s.trusted_proxies = TrustedProxies::parse(&["127.0.0.0/8"]).expect("valid");
+    })
+    .await;
+    let nurse = app.staff("north", "clinician").await;
+    let login = |forwarded_for: &'static str, email: String, password: &'static str| {
+        app.client
+            .post(app.url("/api/v1/clinic/session"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let mut last = 0;
+    for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
+        let res = login(
+            "203.0.113.1",
+            "nobody@north.example".into(),
+            "whatever it is",
+        );
+        last = res.await.expect("sent").status().as_u16();
+    }
+    assert_eq!(last, 429, "the noisy client is throttled");
+    // Another client behind the same proxy is not, even one that writes the noisy client's
+    // address first: the proxy appended the real one.
+    let other = login("203.0.113.1, 198.51.100.7", nurse.email.clone(), PASSWORD);
+    assert_eq!(other.await.expect("sent").status().as_u16(), 200);
+    let rows = app
+        .store
+        .list_audit(&nurse.clinic_id, Default::default())
+        .await
+        .expect("audit");
+    let row = rows
+        .iter()
+        .find(|r| r.action == "staff.login")
+        .expect("a login row");
+    assert_eq!(row.address.as_deref(), Some("198.51.100.7"));
+
+    // Without the setting the header is ignored: the peer is the client.
+    let plain = TestApp::sqlite().await;
+    let nurse = plain.staff("north", "clinician").await;
+    let res = plain
+        .client
+        .post(plain.url("/api/v1/clinic/session"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&json!({"email": nurse.email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status().as_u16(), 200);
+    let rows = plain
+        .store
+        .list_audit(&nurse.clinic_id, Default::default())
+        .await
+        .expect("audit");
+    let row = rows
+        .iter()
+        .find(|r| r.action == "staff.login")
+        .expect("row");
+    assert_eq!(row.address.as_deref(), Some("127.0.0.1"));
+}
+
 on_both!(
     the_session_cookie_is_strict_and_only_its_hash_is_stored_and_it_rotates,
     |app: TestApp| async move {
