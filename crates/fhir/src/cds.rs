@@ -12,6 +12,7 @@ use crate::assessment::Assessment;
 use crate::codes::{self, Canonical};
 use crate::import::{self, ImportError};
 use crate::outcome::IssueCode;
+use aftercare_core::content::Texts;
 use aftercare_core::{Case, Content, Profile};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value as Json};
@@ -289,19 +290,20 @@ pub struct CardContext<'a> {
 pub fn card(content: &Content, a: &Assessment, ctx: &CardContext) -> Json {
     let mut card = Map::new();
     card.insert("uuid".into(), json!(ctx.uuid));
-    card.insert("summary".into(), json!(summary(a)));
+    let texts = content.text(content.lang(&a.language).unwrap_or(content.default_lang()));
+    card.insert("summary".into(), json!(summary(texts, a)));
     card.insert("indicator".into(), json!(indicator(&a.level)));
-    card.insert("detail".into(), json!(detail(content, a)));
+    card.insert("detail".into(), json!(detail(content, texts, a)));
     card.insert(
         "source".into(),
         json!({
-            "label": format!("Aftercare triage, content {}", short_version(&a.content_version)),
+            "label": format!("{} {}", texts.ui("cds_source_label"), short_version(&a.content_version)),
         }),
     );
     if let Some(link) = ctx.link {
         card.insert(
             "links".into(),
-            json!([{ "label": "Open in Aftercare", "url": link, "type": "absolute" }]),
+            json!([{ "label": texts.ui("cds_open"), "url": link, "type": "absolute" }]),
         );
     }
     Json::Object(card)
@@ -311,18 +313,19 @@ fn short_version(v: &str) -> &str {
     v.get(..12).unwrap_or(v)
 }
 
-/// At most [`SUMMARY_LIMIT`] characters: the level, then the most urgent reason.
-pub fn summary(a: &Assessment) -> String {
-    let level = match a.level.as_str() {
-        "emergency" => "EMERGENCY",
-        "urgent" => "Urgent",
-        "soon" => "See soon",
-        _ => "Self-care",
-    };
+/// At most [`SUMMARY_LIMIT`] characters: the level, then the most urgent reason, in the
+/// language of `texts`.
+pub fn summary(texts: &Texts, a: &Assessment) -> String {
+    let level = texts.ui(match a.level.as_str() {
+        "emergency" => "cds_emergency",
+        "urgent" => "cds_urgent",
+        "soon" => "cds_soon",
+        _ => "cds_self_care",
+    });
     let text = match a.reasons.first() {
         Some(r) => format!("Aftercare {level}: {}", r.clinician),
-        None if !a.is_final() => format!("Aftercare {level} so far: questionnaire incomplete"),
-        None => format!("Aftercare {level}: no warning signs reported"),
+        None if !a.is_final() => format!("Aftercare {level} {}", texts.ui("cds_incomplete")),
+        None => format!("Aftercare {level}: {}", texts.ui("cds_no_signs")),
     };
     truncate(&text, SUMMARY_LIMIT)
 }
@@ -337,29 +340,36 @@ fn truncate(s: &str, limit: usize) -> String {
 }
 
 /// The reasons with their sources, what to do now, and any open questions, in markdown.
-fn detail(content: &Content, a: &Assessment) -> String {
+fn detail(content: &Content, texts: &Texts, a: &Assessment) -> String {
     let mut md = format!("**{}**\n\n{}\n", a.headline, a.now);
     if !a.reasons.is_empty() {
-        md.push_str("\n**Why**\n\n");
+        md.push_str(&format!("\n**{}**\n\n", texts.ui("why")));
         for r in &a.reasons {
             md.push_str(&format!(
-                "- **{}** ({}): {} *Source: {}*\n",
-                r.rule, r.level, r.clinician, r.source
+                "- **{}** ({}): {} *{}: {}*\n",
+                r.rule,
+                r.level,
+                r.clinician,
+                texts.ui("source"),
+                r.source
             ));
         }
     }
     if !a.is_final() && !a.ask.is_empty() {
-        let en = content.text(content.default_lang());
-        md.push_str("\n**Not final yet.** Ask:\n\n");
+        md.push_str(&format!("\n**{}**\n\n", texts.ui("cds_not_final")));
         for id in &a.ask {
             let q = content
                 .fact_index(id)
-                .map(|i| en.facts[i as usize].question.as_str())
+                .map(|i| texts.facts[i as usize].question.as_str())
                 .unwrap_or(id);
             md.push_str(&format!("- {q}\n"));
         }
     }
-    md.push_str(&format!("\nContent version {}.", a.content_version));
+    md.push_str(&format!(
+        "\n{} {}.",
+        texts.ui("cds_content_version"),
+        a.content_version
+    ));
     md
 }
 

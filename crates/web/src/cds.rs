@@ -12,6 +12,7 @@ use crate::cds_fetch::{self, FhirAuthorization, Source};
 use crate::error::AppError;
 use crate::extract::ValidJson;
 use crate::fhir::canonical;
+use crate::lang;
 use crate::state::AppState;
 use aftercare_core::triage;
 use aftercare_fhir::cds::{self, CardContext, PrefetchError};
@@ -165,7 +166,8 @@ async fn call(
             p.id
         )
     });
-    let a = Assessment::of(content, &decision, content.default_lang());
+    // An EHR that sends Accept-Language gets its cards in that language when we have it.
+    let a = Assessment::of(content, &decision, lang::negotiate(content, None, &headers));
     let uuid = uuid::Uuid::new_v4().to_string();
     let card = cds::card(
         content,

@@ -421,6 +421,27 @@ async fn an_emergency_patient_view_gets_a_critical_card_with_its_reasons() {
         "no link for a patient who is not ours"
     );
     assert_eq!(aftercare_fhir::cds::first_empty(&answer, ""), None);
+
+    // An EHR that asks for Spanish gets the same card in Spanish.
+    let es: Value = app
+        .client
+        .post(app.url("/cds-services/aftercare-patient-view"))
+        .header("accept-language", "es-ES,es;q=0.9,en;q=0.5")
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    let card_es = &es["cards"][0];
+    assert_eq!(card_es["indicator"], "critical");
+    let summary_es = card_es["summary"].as_str().unwrap_or_default();
+    assert!(summary_es.contains("URGENCIA VITAL"), "{summary_es}");
+    let detail_es = card_es["detail"].as_str().unwrap_or_default();
+    assert!(detail_es.contains("Fuente:"), "{detail_es}");
+    assert_ne!(detail_es, detail);
+    assert_eq!(aftercare_fhir::cds::first_empty(&es, ""), None);
 }
 
 #[tokio::test]
