@@ -194,11 +194,19 @@ board_times() {
   read -r cookie csrf < <(staff_login "$BASE" nurse@big.example "$PASSWORD")
   read -r api_med api_p95 < <(time_gets "$BASE" "/api/v1/clinic/patients?limit=50" "$cookie" 20)
   read -r deep_med deep_p95 < <(time_gets "$BASE" "/api/v1/clinic/patients?limit=50&offset=$((BOARD_PATIENTS / 2))" "$cookie" 20)
+  # The same depth by cursor: the next-page link of the page just before it.
+  local cursor_path
+  cursor_path=$(curl -s -D - -o /dev/null -H "cookie: $cookie" \
+    "$BASE/api/v1/clinic/patients?limit=50&offset=$((BOARD_PATIENTS / 2 - 50))" \
+    | tr -d '\r' | sed -n 's/^[Ll]ink: <\([^>]*\)>; rel="next"$/\1/p')
+  [ -n "$cursor_path" ] || { echo "no next-page link on the board" >&2; exit 1; }
+  read -r cur_med cur_p95 < <(time_gets "$BASE" "$cursor_path" "$cookie" 20)
   read -r page_med page_p95 < <(time_gets "$BASE" "/clinic" "$cookie" 20)
   stop_server "$pid"
   row "board, $label, $rows_label: \`GET /api/v1/clinic/patients\` (first page of 50)" \
     "median $api_med ms, p95 $api_p95 ms" "\`bench/suite.sh\` (20 sequential requests)"
   row "board, $label: the same, halfway down (offset $(fmt_int $((BOARD_PATIENTS / 2))))" "median $deep_med ms, p95 $deep_p95 ms" "ditto"
+  row "board, $label: the same depth by cursor (\`after=\`, the next-page link)" "median $cur_med ms, p95 $cur_p95 ms" "ditto"
   row "board, $label: \`GET /clinic\` (the page)" "median $page_med ms, p95 $page_p95 ms" "ditto"
 }
 

@@ -1,7 +1,7 @@
 -- The patient board at scale, seeded straight into SQLite (bench/suite.sh): :patients patients
 -- of clinic :clinic, :days diary entries each. Rows are shaped as the store writes them
--- (crates/store/migrations/sqlite/..._initial.sql): RFC 3339 UTC text with nanoseconds and
--- +00:00 for times, YYYY-MM-DD for days, the denormalised board columns filled in (a tenth of
+-- (crates/store/migrations/sqlite/..._initial.sql): RFC 3339 UTC text with +00:00 for times,
+-- and as sqlx writes a whole second, with no fraction (board cursors compare them as text), YYYY-MM-DD for days, the denormalised board columns filled in (a tenth of
 -- patients without a check-in, about 1% with an open escalation, levels spread).
 -- bench/suite.sh replaces :clinic, :patients and :days before running it.
 PRAGMA journal_mode = OFF;
@@ -20,9 +20,9 @@ SELECT printf('00000000-0000-4000-8000-%012d', i), :clinic, 'Patient ' || i,
         WHEN 3 THEN 'soon' ELSE 'self_care' END,
     CASE WHEN i % 10 = 0 THEN NULL
         ELSE strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || (i % 50000) || ' minutes')
-            || '.000000000+00:00' END,
+            || '+00:00' END,
     CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END, i % 3,
-    strftime('%Y-%m-%dT%H:%M:%S', 'now', '-300 days') || '.000000000+00:00'
+    strftime('%Y-%m-%dT%H:%M:%S', 'now', '-300 days') || '+00:00'
 FROM n;
 -- In primary-key order (patient, day), so the WITHOUT ROWID table is appended to, not split.
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :patients * :days)
@@ -31,7 +31,7 @@ SELECT printf('00000000-0000-4000-8000-%012d', i / :days),
     date('now', '-' || (100 + (i / :days) % 200) || ' days', '+' || (i % :days) || ' days'),
     1, i % 11, '{"pain_course":"improving"}', NULL,
     strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || (100 + (i / :days) % 200) || ' days',
-        '+' || (i % :days) || ' days') || '.000000000+00:00'
+        '+' || (i % :days) || ' days') || '+00:00'
 FROM n;
 COMMIT;
 PRAGMA journal_mode = WAL;

@@ -35,9 +35,11 @@ pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
 pub use sqlite::SqliteStore;
 
-/// The board query, exposed so tests can check its plan uses the index.
+/// The board queries, exposed so tests can check their plans use the index.
 #[doc(hidden)]
-pub const BOARD_SQL: &str = board_sql!();
+pub const BOARD_SQL: &str = board_sql!("");
+#[doc(hidden)]
+pub const BOARD_AFTER_SQL: &str = board_sql!(board_after!());
 
 /// Which database a store runs on, for the few callers that care
 /// (e.g. the web crate uses PostgreSQL LISTEN/NOTIFY for live chat).

@@ -102,6 +102,10 @@ pub struct Patient {
     /// Messages from the patient not yet read by staff.
     pub unread_messages: i32,
     pub created_at: Time,
+    /// The board's first sort key, computed by the database from the open escalations and the
+    /// level (0 = escalated emergency ... 14 = nothing open, no check-in yet).
+    #[serde(skip_serializing)]
+    pub board_rank: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +128,9 @@ pub struct BoardFilter {
     pub procedure: Option<String>,
     pub limit: i64,
     pub offset: i64,
+    /// Start after this patient (keyset paging: as fast on the thousandth page as on the
+    /// first, and stable while patients move up and down the board).
+    pub after: Option<BoardCursor>,
 }
 
 impl Default for BoardFilter {
@@ -133,7 +140,56 @@ impl Default for BoardFilter {
             procedure: None,
             limit: 50,
             offset: 0,
+            after: None,
         }
+    }
+}
+
+/// A place on the board: the sort key of one patient. As text (for links):
+/// `<rank>.<last check-in in nanoseconds since 1970, or n>.<patient id>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardCursor {
+    pub rank: i32,
+    pub last_checkin_at: Option<Time>,
+    pub id: String,
+}
+
+impl BoardCursor {
+    /// The cursor of a page that ends with `p`.
+    pub fn after(p: &Patient) -> BoardCursor {
+        BoardCursor {
+            rank: p.board_rank,
+            last_checkin_at: p.last_checkin_at,
+            id: p.id.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for BoardCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.last_checkin_at.and_then(|t| t.timestamp_nanos_opt()) {
+            Some(ns) => write!(f, "{}.{ns}.{}", self.rank, self.id),
+            None => write!(f, "{}.n.{}", self.rank, self.id),
+        }
+    }
+}
+
+impl std::str::FromStr for BoardCursor {
+    type Err = ();
+
+    fn from_str(s: &str) -> std::result::Result<BoardCursor, ()> {
+        let mut parts = s.splitn(3, '.');
+        let rank = parts.next().and_then(|r| r.parse().ok()).ok_or(())?;
+        let last_checkin_at = match parts.next().ok_or(())? {
+            "n" => None,
+            ns => Some(DateTime::from_timestamp_nanos(ns.parse().map_err(|_| ())?)),
+        };
+        let id = parts.next().filter(|id| !id.is_empty()).ok_or(())?;
+        Ok(BoardCursor {
+            rank,
+            last_checkin_at,
+            id: id.to_string(),
+        })
     }
 }
 

@@ -41,7 +41,8 @@ macro_rules! session_cols {
 macro_rules! patient_cols {
     () => {
         "id, clinic_id, display_name, enrolment_code, link_token, procedure, procedure_date, \
-         delivery_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at"
+         delivery_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at, \
+         board_rank"
     };
 }
 macro_rules! csession_cols {
@@ -138,18 +139,31 @@ macro_rules! cds_cols {
     };
 }
 
-/// The board query: `$1` clinic, `$2` level or `'none'`, `$3` procedure,
-/// `$4` limit, `$5` offset. Its ORDER BY matches index `patients_board`.
+/// The board query: `$1` clinic, `$2` level or `'none'`, `$3` procedure, `$4` limit, `$5`
+/// offset, then `$after`: nothing, or [`board_after!`]. Its ORDER BY matches index
+/// `patients_board`. Patients never checked in sort first within their rank: their time is
+/// `'-infinity'`, which both databases read the same way here (PostgreSQL as the earliest
+/// timestamp, SQLite as text that sorts before any date), so the sort key has no NULL and a
+/// page can start after a row by comparing row values, an index seek.
 macro_rules! board_sql {
-    () => {
+    ($after:expr) => {
         concat!(
             "SELECT ",
             patient_cols!(),
             " FROM patients WHERE clinic_id = $1 ",
             "AND ($2 IS NULL OR last_level = $2 OR ($2 = 'none' AND last_level IS NULL)) ",
             "AND ($3 IS NULL OR procedure = $3) ",
-            "ORDER BY board_rank, last_checkin_at NULLS FIRST, id LIMIT $4 OFFSET $5"
+            $after,
+            "ORDER BY board_rank, COALESCE(last_checkin_at, '-infinity'), id LIMIT $4 OFFSET $5"
         )
+    };
+}
+
+/// Keyset paging: only patients after `$6` rank, `$7` last check-in, `$8` id.
+macro_rules! board_after {
+    () => {
+        "AND (board_rank, COALESCE(last_checkin_at, '-infinity'), id) \
+         > ($6, COALESCE($7, '-infinity'), $8) "
     };
 }
 
@@ -510,18 +524,24 @@ macro_rules! impl_store {
             }
 
             async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {
-                // The ORDER BY matches index patients_board, so a page is an
-                // index range scan however many patients the clinic has.
-                let sql = board_sql!();
+                // The ORDER BY matches index patients_board, so a page is an index range scan
+                // however many patients the clinic has; after a cursor it starts with a seek.
                 let mut c = self.reader().await?;
-                Ok(sqlx::query_as(sql)
+                let query = match &filter.after {
+                    None => sqlx::query_as(board_sql!("")),
+                    Some(_) => sqlx::query_as(board_sql!(board_after!())),
+                };
+                let query = query
                     .bind(clinic_id)
                     .bind(filter.level)
                     .bind(filter.procedure)
                     .bind(filter.limit)
-                    .bind(filter.offset)
-                    .fetch_all(&mut *c)
-                    .await?)
+                    .bind(filter.offset);
+                let query = match filter.after {
+                    None => query,
+                    Some(after) => query.bind(after.rank).bind(after.last_checkin_at).bind(after.id),
+                };
+                Ok(query.fetch_all(&mut *c).await?)
             }
 
             // --- check-in sessions ------------------------------------------------

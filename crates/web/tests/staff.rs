@@ -602,6 +602,29 @@ on_both!(
             422
         );
 
+        // Paging by cursor: a full page links to the next; following the links walks the
+        // same board; a cursor that is not one is refused, naming it.
+        let mut walked = Vec::new();
+        let mut next = Some("/api/v1/clinic/patients?limit=2".to_string());
+        while let Some(path) = next.take() {
+            let page = nurse.get(&path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.text);
+            let json = page.json();
+            walked.extend(json.as_array().expect("rows").iter().map(|r| r["id"].clone()));
+            next = page
+                .headers
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| l.strip_prefix('<'))
+                .and_then(|l| l.split_once(">; rel=\"next\""))
+                .map(|(url, _)| url.to_string());
+        }
+        let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
+        assert_eq!(walked, ids);
+        let bad = nurse.get("/api/v1/clinic/patients?after=not-a-cursor").await;
+        assert_eq!(bad.status, 422);
+        assert_eq!(bad.json()["field"], "after");
+
         // The page: the emergency is the first row, the unread message is counted.
         let page = nurse.get("/clinic").await;
         assert_eq!(page.status, 200);

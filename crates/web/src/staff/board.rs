@@ -14,9 +14,9 @@ use crate::extract::ValidQuery;
 use crate::state::AppState;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
-use aftercare_store::{BoardFilter, NewPatient, Patient, Store, StoreError};
+use aftercare_store::{BoardCursor, BoardFilter, NewPatient, Patient, Store, StoreError};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -227,6 +227,9 @@ pub struct BoardQuery {
     /// At most this many (default 50, at most 200).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    /// Start after this place on the board: the cursor of the previous page's `Link:
+    /// rel="next"` (faster than `offset` deep into a long board).
+    pub after: Option<String>,
 }
 
 impl BoardQuery {
@@ -251,7 +254,24 @@ impl BoardQuery {
             procedure,
             limit: self.limit.unwrap_or(50).clamp(1, 200),
             offset: self.offset.unwrap_or(0).clamp(0, 1_000_000),
+            after: match self.after.as_deref().filter(|a| !a.is_empty()) {
+                None => None,
+                Some(a) => Some(a.parse::<BoardCursor>().map_err(|()| {
+                    AppError::bad_field("after", "after: not a board cursor")
+                })?),
+            },
         })
+    }
+
+    /// The query of the page after one that ended with `last`, as a query string.
+    pub fn next_page(&self, filter: &BoardFilter, last: &Patient) -> String {
+        format!(
+            "level={}&procedure={}&limit={}&after={}",
+            filter.level.as_deref().unwrap_or_default(),
+            filter.procedure.as_deref().unwrap_or_default(),
+            filter.limit,
+            BoardCursor::after(last)
+        )
     }
 }
 
@@ -279,7 +299,8 @@ pub async fn read_board(
 #[utoipa::path(get, path = "/api/v1/clinic/patients", tag = "clinic", params(BoardQuery),
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "Patients: open escalations first, then level, then the longest without a check-in", body = Vec<Object>),
+        (status = 200, description = "Patients: open escalations first, then level, then the longest without a check-in", body = Vec<Object>,
+            headers(("Link" = String, description = "When the page is full: `<...?after=...>; rel=\"next\"`, the next page"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a clinician", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -287,8 +308,23 @@ pub async fn api_board(
     State(state): State<AppState>,
     Clinician(user): Clinician,
     ValidQuery(q): ValidQuery<BoardQuery>,
-) -> Result<Json<Vec<Patient>>, AppError> {
-    Ok(Json(read_board(&state, &user, &q).await?))
+) -> Result<Response, AppError> {
+    let rows = read_board(&state, &user, &q).await?;
+    let filter = q.filter(&state.content)?;
+    // A full page may have a next one: say where it starts (RFC 8288).
+    let next = rows
+        .last()
+        .filter(|_| rows.len() as i64 == filter.limit)
+        .map(|last| q.next_page(&filter, last));
+    let mut response = Json(rows).into_response();
+    if let Some(next) = next {
+        if let Ok(link) = HeaderValue::from_str(&format!(
+            "</api/v1/clinic/patients?{next}>; rel=\"next\""
+        )) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    Ok(response)
 }
 
 /// A new patient and how she signs in.
@@ -416,14 +452,10 @@ pub async fn board_page(
     let now = state.now();
     let today = now.date_naive();
     let filter = q.filter(&state.content)?;
-    let more = (rows.len() as i64 == filter.limit).then(|| {
-        format!(
-            "/clinic?level={}&procedure={}&offset={}",
-            filter.level.clone().unwrap_or_default(),
-            filter.procedure.clone().unwrap_or_default(),
-            filter.offset + filter.limit
-        )
-    });
+    let more = rows
+        .last()
+        .filter(|_| rows.len() as i64 == filter.limit)
+        .map(|last| format!("/clinic?{}", q.next_page(&filter, last)));
     let patients: Vec<Value> = rows
         .iter()
         .map(|p| {
