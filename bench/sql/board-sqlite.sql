@@ -1,8 +1,9 @@
 -- The patient board at scale, seeded straight into SQLite (bench/suite.sh): :patients patients
 -- of clinic :clinic, :days diary entries each. Rows are shaped as the store writes them
 -- (crates/store/migrations/sqlite/..._initial.sql): RFC 3339 UTC text with +00:00 for times,
--- and as sqlx writes a whole second, with no fraction (board cursors compare them as text), YYYY-MM-DD for days, the denormalised board columns filled in (a tenth of
--- patients without a check-in, about 1% with an open escalation, levels spread).
+-- a whole second written with no fraction as sqlx does (board cursors compare times as text),
+-- YYYY-MM-DD for days, the denormalised board columns filled in (a tenth of patients without
+-- a check-in, about 1% with an open escalation, levels spread).
 -- bench/suite.sh replaces :clinic, :patients and :days before running it.
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
