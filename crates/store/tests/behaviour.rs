@@ -64,7 +64,11 @@ impl Raw {
     /// The plan of the board query (from its start, or after a cursor), one line per row.
     async fn board_plan(&self, clinic_id: &str, after: bool) -> Vec<String> {
         let sql = if after { BOARD_AFTER_SQL } else { BOARD_SQL };
-        let cursor = (4_i32, None::<chrono::DateTime<chrono::Utc>>, "p0".to_string());
+        let cursor = (
+            4_i32,
+            None::<chrono::DateTime<chrono::Utc>>,
+            "p0".to_string(),
+        );
         match self {
             Raw::Sqlite(path) => {
                 let mut c = sqlite_conn(path).await;
@@ -783,7 +787,10 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         after = Some(text.parse::<BoardCursor>().expect("a cursor reads back"));
         assert_eq!(after.as_ref(), Some(&BoardCursor::after(last)));
     }
-    assert_eq!(walked, order.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        walked,
+        order.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    );
     for bad in ["", "x", "1", "1.n", "1.n.", "a.n.p1", "1.soon.p1"] {
         assert!(bad.parse::<BoardCursor>().is_err(), "{bad:?}");
     }

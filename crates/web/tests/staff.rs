@@ -610,7 +610,12 @@ on_both!(
             let page = nurse.get(&path).await;
             assert_eq!(page.status, 200, "{path}: {}", page.text);
             let json = page.json();
-            walked.extend(json.as_array().expect("rows").iter().map(|r| r["id"].clone()));
+            walked.extend(
+                json.as_array()
+                    .expect("rows")
+                    .iter()
+                    .map(|r| r["id"].clone()),
+            );
             next = page
                 .headers
                 .get("link")
@@ -621,7 +626,9 @@ on_both!(
         }
         let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
         assert_eq!(walked, ids);
-        let bad = nurse.get("/api/v1/clinic/patients?after=not-a-cursor").await;
+        let bad = nurse
+            .get("/api/v1/clinic/patients?after=not-a-cursor")
+            .await;
         assert_eq!(bad.status, 422);
         assert_eq!(bad.json()["field"], "after");
 

@@ -256,9 +256,10 @@ impl BoardQuery {
             offset: self.offset.unwrap_or(0).clamp(0, 1_000_000),
             after: match self.after.as_deref().filter(|a| !a.is_empty()) {
                 None => None,
-                Some(a) => Some(a.parse::<BoardCursor>().map_err(|()| {
-                    AppError::bad_field("after", "after: not a board cursor")
-                })?),
+                Some(a) => Some(
+                    a.parse::<BoardCursor>()
+                        .map_err(|()| AppError::bad_field("after", "after: not a board cursor"))?,
+                ),
             },
         })
     }
@@ -318,9 +319,9 @@ pub async fn api_board(
         .map(|last| q.next_page(&filter, last));
     let mut response = Json(rows).into_response();
     if let Some(next) = next {
-        if let Ok(link) = HeaderValue::from_str(&format!(
-            "</api/v1/clinic/patients?{next}>; rel=\"next\""
-        )) {
+        if let Ok(link) =
+            HeaderValue::from_str(&format!("</api/v1/clinic/patients?{next}>; rel=\"next\""))
+        {
             response.headers_mut().insert(header::LINK, link);
         }
     }
