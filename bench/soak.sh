@@ -214,6 +214,12 @@ echo "  of which heap and stacks (RssAnon):" "$(awk '{printf "%d ", $3 / 1024}' 
 echo "  of which mapped files and shared memory (RssFile + RssShmem):" \
   "$(awk '{printf "%d ", ($4 + $5) / 1024}' "$WORK/rss")"
 [ "$BACKEND" = sqlite ] && echo "SQLite write-ahead log (MiB):" "$(awk '{printf "%d ", $6 / 1024}' "$WORK/rss")"
+# Growth that levels off is a cache filling to its bound (SQLite's page caches: nine
+# connections of 2 MiB each); a leak keeps rising. The second half of the run tells them apart.
+awk '{ v[NR] = $2 } END { if (NR >= 4) { lo = 1e18; hi = 0
+  for (i = int(NR / 2) + 1; i <= NR; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
+  printf "RSS over the second half of the run: %d to %d MiB (first sample %d, last %d)\n",
+    lo / 1024, hi / 1024, v[int(NR / 2) + 1] / 1024, v[NR] / 1024 } }' "$WORK/rss"
 first=$(awk 'NR == 1 {print $2}' "$WORK/rss")
 if [ -n "$first" ] && [ "$first" -gt 0 ]; then
   python3 -c "print(f'RSS from the first sample under load to the end: {($rss_end - $first) / $first * 100:+.1f}%')"
