@@ -145,3 +145,107 @@ fn answers_win_over_known_facts_and_every_error_names_an_answer() {
         Case::from_answers_over(&content, known, answers.as_object().expect("obj")).unwrap_err();
     assert_eq!(e.field(), Some("hours_since_procedure"));
 }
+
+#[test]
+fn a_fact_given_twice_is_refused() {
+    let content = Content::bundled().expect("valid");
+    for body in [
+        &br#"{"fever": false, "fever": true}"#[..],
+        br#"{"fever": true, "chest_pain": false, "fever": true}"#,
+        br#"{"fever": [1], "fever": true}"#,
+    ] {
+        let e = Case::from_json_slice(&content, body).unwrap_err();
+        assert_eq!(e.field(), Some("fever"), "{e}");
+    }
+    let e = Case::from_json_slice(&content, br#"{"fever": false, "fever": false}"#).unwrap_err();
+    assert_eq!(
+        e,
+        CaseError::Repeated {
+            field: "fever".into()
+        }
+    );
+}
+
+mod fast_path {
+    //! Bodies of the common shape (a flat object of facts in any order, with any whitespace,
+    //! repeated keys, and answers valid or not) and a few beyond it: the bytes parser, which
+    //! takes a fast path for that shape, must read exactly what the JSON tree parser reads.
+
+    use aftercare_core::content::FactKind;
+    use aftercare_core::{Case, Content};
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn content() -> &'static Content {
+        static CONTENT: OnceLock<Content> = OnceLock::new();
+        CONTENT.get_or_init(|| Content::bundled().expect("valid"))
+    }
+
+    /// One answer's JSON text for fact `idx`, chosen by `pick`: mostly valid, sometimes not.
+    fn answer(idx: usize, pick: u32) -> String {
+        let fact = &content().facts[idx];
+        match (&fact.kind, pick % 8) {
+            (_, 7) => [
+                "null",
+                "\"\"",
+                "[1]",
+                "{}",
+                "1.5",
+                "-3",
+                "1e2",
+                "\"a\\\"b\"",
+            ][(pick / 8 % 8) as usize]
+                .to_string(),
+            (FactKind::Bool, p) => (p % 2 == 0).to_string(),
+            (FactKind::Enum { values, .. }, p) if p < 6 => {
+                format!("{:?}", values[(pick / 8) as usize % values.len()])
+            }
+            (FactKind::Enum { .. }, _) => "\"not-a-value\"".to_string(),
+            (FactKind::Number { .. }, _) => (pick / 8 % 400).to_string(),
+        }
+    }
+
+    fn space(pick: u32) -> &'static str {
+        ["", " ", "\n  ", "\t", "\r\n"][pick as usize % 5]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_fast_path_reads_what_the_full_parser_reads(
+            members in proptest::collection::vec((any::<u16>(), any::<u32>(), any::<u32>()), 0..40)
+        ) {
+            let n = content().facts.len();
+            // A repeated key is refused by the bytes parser only (a JSON tree keeps the last);
+            // `a_fact_given_twice_is_refused` covers it.
+            let mut seen = std::collections::HashSet::new();
+            let body = members
+                .iter()
+                .filter(|(f, _, _)| seen.insert(*f as usize % n))
+                .map(|(f, pick, ws)| {
+                    let idx = *f as usize % n;
+                    format!(
+                        "{}{:?}{}:{}{}",
+                        space(*ws),
+                        content().facts[idx].id,
+                        space(ws / 5),
+                        space(ws / 25),
+                        answer(idx, *pick)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let body = format!("{{{body}}}");
+            let bytes = Case::from_json_slice(content(), body.as_bytes());
+            let tree: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+            let tree = Case::from_json(content(), &tree);
+            // Which of several errors is named first may differ (the tree sorts its keys);
+            // whether the body is accepted, and what is read, may not.
+            prop_assert_eq!(bytes.is_ok(), tree.is_ok(), "{}", body);
+            if let (Ok(a), Ok(b)) = (bytes, tree) {
+                prop_assert_eq!(a, b, "{}", body);
+            }
+        }
+    }
+}

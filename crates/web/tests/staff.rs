@@ -126,6 +126,31 @@ async fn too_many_attempts_from_one_address_are_refused_for_a_while() {
     assert_eq!(last, 429);
 }
 
+/// Signs in with `X-Forwarded-For` set; the status.
+async fn login_forwarded(app: &TestApp, forwarded_for: &str, email: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/clinic/session"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+/// The address on the clinic's latest successful login in the audit log.
+async fn login_address(app: &TestApp, clinic_id: &str) -> Option<String> {
+    let rows = app
+        .store
+        .list_audit(clinic_id, Default::default())
+        .await
+        .expect("audit");
+    rows.into_iter()
+        .find(|r| r.action == "staff.login")
+        .and_then(|r| r.address)
+}
+
 /// Behind a reverse proxy every request comes from the proxy: only with the proxy trusted does
 /// each client get its own login limit and its own address in the audit log, and only the
 /// address the proxy appended counts, not one the client wrote.
@@ -137,60 +162,31 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit_and_address() {
     })
     .await;
     let nurse = app.staff("north", "clinician").await;
-    let login = |forwarded_for: &'static str, email: String, password: &'static str| {
-        app.client
-            .post(app.url("/api/v1/clinic/session"))
-            .header("x-forwarded-for", forwarded_for)
-            .json(&json!({"email": email, "password": password}))
-            .send()
-    };
     let mut last = 0;
     for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
-        let res = login(
-            "203.0.113.1",
-            "nobody@north.example".into(),
-            "whatever it is",
-        );
-        last = res.await.expect("sent").status().as_u16();
+        last = login_forwarded(&app, "203.0.113.1", "nobody@north.example", "whatever").await;
     }
     assert_eq!(last, 429, "the noisy client is throttled");
     // Another client behind the same proxy is not, even one that writes the noisy client's
     // address first: the proxy appended the real one.
-    let other = login("203.0.113.1, 198.51.100.7", nurse.email.clone(), PASSWORD);
-    assert_eq!(other.await.expect("sent").status().as_u16(), 200);
-    let rows = app
-        .store
-        .list_audit(&nurse.clinic_id, Default::default())
-        .await
-        .expect("audit");
-    let row = rows
-        .iter()
-        .find(|r| r.action == "staff.login")
-        .expect("a login row");
-    assert_eq!(row.address.as_deref(), Some("198.51.100.7"));
+    let other = login_forwarded(&app, "203.0.113.1, 198.51.100.7", &nurse.email, PASSWORD);
+    assert_eq!(other.await, 200);
+    assert_eq!(
+        login_address(&app, &nurse.clinic_id).await.as_deref(),
+        Some("198.51.100.7")
+    );
 
     // Without the setting the header is ignored: the peer is the client.
     let plain = TestApp::sqlite().await;
     let nurse = plain.staff("north", "clinician").await;
-    let res = plain
-        .client
-        .post(plain.url("/api/v1/clinic/session"))
-        .header("x-forwarded-for", "198.51.100.7")
-        .json(&json!({"email": nurse.email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status().as_u16(), 200);
-    let rows = plain
-        .store
-        .list_audit(&nurse.clinic_id, Default::default())
-        .await
-        .expect("audit");
-    let row = rows
-        .iter()
-        .find(|r| r.action == "staff.login")
-        .expect("row");
-    assert_eq!(row.address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        login_forwarded(&plain, "198.51.100.7", &nurse.email, PASSWORD).await,
+        200
+    );
+    assert_eq!(
+        login_address(&plain, &nurse.clinic_id).await.as_deref(),
+        Some("127.0.0.1")
+    );
 }
 
 on_both!(
