@@ -276,14 +276,17 @@ impl BoardQuery {
     }
 }
 
-/// Reads the board and audits the read.
+/// Reads the board and audits the read; the filter it used comes back for the next-page link.
 pub async fn read_board(
     state: &AppState,
     user: &super::auth::StaffUser,
     query: &BoardQuery,
-) -> Result<Vec<Patient>, AppError> {
+) -> Result<(Vec<Patient>, BoardFilter), AppError> {
     let filter = query.filter(&state.content)?;
-    let rows = state.store.list_board(user.clinic_id(), filter).await?;
+    let rows = state
+        .store
+        .list_board(user.clinic_id(), filter.clone())
+        .await?;
     audit::record(
         state,
         &user.actor,
@@ -293,7 +296,7 @@ pub async fn read_board(
         Some(format!("{} patients", rows.len())),
     )
     .await?;
-    Ok(rows)
+    Ok((rows, filter))
 }
 
 /// The clinic's patients, most urgent first.
@@ -310,8 +313,7 @@ pub async fn api_board(
     Clinician(user): Clinician,
     ValidQuery(q): ValidQuery<BoardQuery>,
 ) -> Result<Response, AppError> {
-    let rows = read_board(&state, &user, &q).await?;
-    let filter = q.filter(&state.content)?;
+    let (rows, filter) = read_board(&state, &user, &q).await?;
     // A full page may have a next one: say where it starts (RFC 8288).
     let next = rows
         .last()
@@ -449,10 +451,9 @@ pub async fn board_page(
         return Ok(see_other("/clinic/staff"));
     }
     let state = &page.state;
-    let rows = read_board(state, &user, &q).await?;
+    let (rows, filter) = read_board(state, &user, &q).await?;
     let now = state.now();
     let today = now.date_naive();
-    let filter = q.filter(&state.content)?;
     let more = rows
         .last()
         .filter(|_| rows.len() as i64 == filter.limit)
