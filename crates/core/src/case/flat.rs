@@ -5,10 +5,9 @@
 //! It only accepts, never refuses: anything outside the shape (an escape or a non-ASCII
 //! character in a string, a fraction, an exponent, a negative number, null, an array, an
 //! object), an unknown or repeated key, an answer its fact refuses, or malformed JSON gives
-//! `None`, and the
-//! full parser reads the body again. So every error, and every unusual body, still comes from
-//! one parser, and a case read here is the case the full parser reads (checked by the property
-//! test `the_fast_path_reads_what_the_full_parser_reads`).
+//! `None`, and the full parser reads the body again. So every error, and every unusual body,
+//! still comes from one parser, and a case read here is the case the full parser reads
+//! (checked by the property test `the_fast_path_reads_what_the_full_parser_reads`).
 
 use super::{check_value, lookup, Case, Raw};
 use crate::content::{Content, FactIdx};
