@@ -19,9 +19,9 @@ pub struct LangQuery {
 
 /// Decide one case.
 ///
-/// The body is a case: a JSON object whose keys are fact ids of the vocabulary. A missing fact
-/// is unknown; when an unknown fact could raise the level, the decision is `incomplete` and
-/// `ask` lists the questions to ask next, most urgent first.
+/// The body is a case: a JSON object whose keys are fact ids of the vocabulary, each at most
+/// once. A missing fact is unknown; when an unknown fact could raise the level, the decision is
+/// `incomplete` and `ask` lists the questions to ask next, most urgent first.
 #[utoipa::path(
     post,
     path = "/api/v1/triage",
