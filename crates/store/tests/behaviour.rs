@@ -1235,16 +1235,7 @@ async fn diary_entry_raises_its_escalation_in_one_transaction(store: Arc<dyn Sto
     );
     let patient = store.get_patient(&p.id).await.unwrap().unwrap();
     assert_eq!(patient.open_escalations, 1);
-    let audited = store
-        .list_audit(
-            &c.id,
-            AuditQuery {
-                patient_id: Some(p.id.clone()),
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+    let audited = patient_audit(&store, &c.id, &p.id).await;
     assert_eq!(audited.len(), 2, "one audit row per entry");
     // A failed entry takes its audit row and its escalation with it.
     let bad = store
@@ -1261,20 +1252,25 @@ async fn diary_entry_raises_its_escalation_in_one_transaction(store: Arc<dyn Sto
         .await;
     assert!(bad.is_err(), "{bad:?}");
     assert_eq!(store.list_escalations(&p.id, true).await.unwrap().len(), 1);
-    assert_eq!(
-        store
-            .list_audit(
-                &c.id,
-                AuditQuery {
-                    patient_id: Some(p.id.clone()),
-                    ..AuditQuery::default()
-                },
-            )
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(patient_audit(&store, &c.id, &p.id).await.len(), 2);
+}
+
+/// The audit rows about one patient of a clinic.
+async fn patient_audit(
+    store: &Arc<dyn Store>,
+    clinic_id: &str,
+    patient_id: &str,
+) -> Vec<AuditEntry> {
+    store
+        .list_audit(
+            clinic_id,
+            AuditQuery {
+                patient_id: Some(patient_id.to_string()),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap()
 }
 
 async fn chat_messages_and_unread_counts(store: Arc<dyn Store>, _raw: Raw) {
