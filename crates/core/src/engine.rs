@@ -4,10 +4,12 @@
 //! highest fired level. A rule above that level that is still *unknown* could raise it once a
 //! question is answered, so the decision is `incomplete` and `ask` lists the facts that would
 //! settle those rules, most urgent rule first: that is what the questionnaire asks next. An
-//! unanswered red flag therefore never lets a lower answer through as final.
+//! unanswered red flag therefore never lets a lower answer through as final. A fired rule whose
+//! extra action is still open (a neurologist once a weakness has lasted six weeks) keeps the
+//! decision incomplete too, so that what the rule calls for is never cut short.
 
 use crate::case::Case;
-use crate::content::{ActionIdx, Content, FactIdx, Known};
+use crate::content::{ActionIdx, ActionKind, Content, FactIdx, Known};
 use crate::level::Level;
 use crate::logic::Tri;
 use crate::plan::{self, CarePlan};
@@ -17,9 +19,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// No unanswered question could raise the level.
+    /// No unanswered question could raise the level or change what the fired rules call for.
     Final,
-    /// A more urgent rule is still open: ask the facts in `ask` before relying on the level.
+    /// A more urgent rule is still open, or an action of a fired rule is: ask the facts in
+    /// `ask` before relying on the level.
     Incomplete,
 }
 
@@ -67,6 +70,14 @@ pub fn triage(content: &Content, case: &Case) -> Decision {
                 .unsettled_facts(&known, &mut |f| push_question(content, &known, f, &mut ask));
         }
     }
+    for &idx in &fired {
+        for (_, when) in &content.rules[idx].adds_when {
+            if when.eval(&known) == Tri::Unknown {
+                still_open = true;
+                when.unsettled_facts(&known, &mut |f| push_question(content, &known, f, &mut ask));
+            }
+        }
+    }
     let mut actions = Vec::new();
     let mut add = |a: ActionIdx| {
         if !actions.contains(&a) {
@@ -103,22 +114,49 @@ pub fn triage(content: &Content, case: &Case) -> Decision {
     }
 }
 
-/// The questions that would complete the care plan once the level is settled: facts that plan
-/// items, their contraindications and the red flags to explain depend on (the day the pain
-/// began, breastfeeding, ...). They never change the level, so `ask` leaves them out; a
-/// questionnaire that wants a personal plan asks them next, gates first.
-pub fn plan_questions(content: &Content, case: &Case) -> Vec<FactIdx> {
+/// The questions that complete the decision once its level is final: the facts of rules that
+/// are still open and would add an action (a blood pressure check, mental health support) at
+/// the level already reached or below it, then the facts that plan items, their
+/// contraindications and the red flags to explain depend on (the day the pain began,
+/// breastfeeding, blood thinners). None of them can change the level, so `ask` leaves them out;
+/// a questionnaire that wants the whole decision asks them next, gates first. Answering `ask`
+/// and then these, from a complete case, reaches the complete case's level and actions
+/// (a property test holds it).
+pub fn plan_questions(content: &Content, case: &Case, decision: &Decision) -> Vec<FactIdx> {
     let absent = content.applicability(case);
     let known = Known {
         case,
         absent: &absent,
     };
-    let conditions = content
+    let mut out = Vec::new();
+    for rule in &content.rules {
+        let adds_something = !rule.adds.is_empty() || !rule.adds_when.is_empty();
+        if !adds_something {
+            continue;
+        }
+        match rule.when.eval(&known) {
+            Tri::Unknown => rule
+                .when
+                .unsettled_facts(&known, &mut |f| push_question(content, &known, f, &mut out)),
+            Tri::True => {
+                for (_, when) in &rule.adds_when {
+                    when.unsettled_facts(&known, &mut |f| {
+                        push_question(content, &known, f, &mut out)
+                    });
+                }
+            }
+            Tri::False => {}
+        }
+    }
+    let home_care = content.level_info(decision.level).home_care;
+    let items = content
         .plan_items
         .iter()
-        .flat_map(|item| std::iter::once(&item.when).chain(item.unless.as_ref()))
-        .chain(content.watch.iter().filter_map(|w| w.when.as_ref()));
-    let mut out = Vec::new();
+        .filter(|item| {
+            home_care || content.actions[item.action as usize].kind == ActionKind::Caution
+        })
+        .flat_map(|item| std::iter::once(&item.when).chain(item.unless.as_ref()));
+    let conditions = items.chain(content.watch.iter().filter_map(|w| w.when.as_ref()));
     for condition in conditions {
         condition.unsettled_facts(&known, &mut |f| push_question(content, &known, f, &mut out));
     }

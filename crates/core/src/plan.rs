@@ -3,7 +3,7 @@
 //! and when to check in again.
 
 use crate::case::Value;
-use crate::content::{ActionIdx, Condition, Content, Known};
+use crate::content::{ActionIdx, ActionKind, Condition, Content, Known};
 use crate::level::Level;
 use crate::logic::Tri;
 
@@ -33,8 +33,12 @@ pub(crate) fn build(content: &Content, known: &Known, level: Level) -> CarePlan 
         Some(Value::Number(d)) => Some(d.floor() as i64),
         _ => None,
     };
+    let home_care = content.level_info(level).home_care;
     let mut items = Vec::new();
     for (idx, item) in content.plan_items.iter().enumerate() {
+        if !home_care && content.actions[item.action as usize].kind != ActionKind::Caution {
+            continue;
+        }
         let excluded = item
             .unless
             .as_ref()

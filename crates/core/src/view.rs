@@ -10,8 +10,11 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct DecisionView<'a> {
     pub status: Status,
+    /// The level reached so far; while `status` is incomplete only a floor that the questions
+    /// in `ask` may raise.
     pub level: Level,
-    /// The level in plain words, and what to do right now.
+    /// The level in plain words and what to do right now; for an incomplete decision, that it
+    /// is not an answer yet and which signs mean calling for help at once.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub headline: &'a Text,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -72,7 +75,14 @@ pub struct ThenView<'a> {
 impl<'a> DecisionView<'a> {
     pub fn new(content: &'a Content, decision: &Decision, lang: Lang) -> DecisionView<'a> {
         let texts = content.text(lang);
-        let level_text = &texts.levels[decision.level.index()];
+        // Until the red flags are ruled out the level is only a floor: an incomplete decision
+        // says so instead of the provisional level's headline. An emergency is never provisional.
+        let level_text =
+            if decision.status == Status::Incomplete && decision.level < Level::Emergency {
+                &texts.incomplete
+            } else {
+                &texts.levels[decision.level.index()]
+            };
         let reasons = decision
             .fired
             .iter()
@@ -156,7 +166,6 @@ pub struct QuestionView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     pub integer: bool,
-    pub optional: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -172,8 +181,8 @@ impl<'a> QuestionView<'a> {
         let f = &content.facts[fact as usize];
         let texts = content.text(lang);
         let t = &texts.facts[fact as usize];
-        let (kind, options, min, max, integer, optional) = match &f.kind {
-            FactKind::Bool => ("bool", Vec::new(), None, None, false, false),
+        let (kind, options, min, max, integer) = match &f.kind {
+            FactKind::Bool => ("bool", Vec::new(), None, None, false),
             FactKind::Enum { values, .. } => (
                 "enum",
                 values
@@ -184,14 +193,8 @@ impl<'a> QuestionView<'a> {
                 None,
                 None,
                 false,
-                false,
             ),
-            FactKind::Number {
-                min,
-                max,
-                integer,
-                optional,
-            } => ("number", Vec::new(), *min, *max, *integer, *optional),
+            FactKind::Number { min, max, integer } => ("number", Vec::new(), *min, *max, *integer),
         };
         QuestionView {
             id: &f.id,
@@ -204,7 +207,6 @@ impl<'a> QuestionView<'a> {
             min,
             max,
             integer,
-            optional,
         }
     }
 }

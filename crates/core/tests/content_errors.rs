@@ -372,3 +372,74 @@ fn every_problem_is_reported_in_one_run() {
     assert_eq!(primary, 4, "{}", show(&errors));
     assert!(errors.iter().all(|e| e.line.is_some()), "{}", show(&errors));
 }
+
+#[test]
+fn a_warning_that_states_a_lower_urgency_than_its_rule_is_refused() {
+    // Fever with redness at the needle site is an emergency: a warning for it may not say "today".
+    let sources = broken(
+        "plan.toml",
+        r#"rules = ["UR-FEVER", "UR-SITE-INFECTION"]"#,
+        r#"rules = ["UR-FEVER", "UR-SITE-INFECTION", "EM-NEURAXIAL-INFECTION"]"#,
+    );
+    let errors = errors(sources);
+    let found: Vec<_> = errors
+        .iter()
+        .filter(|e| e.file == "plan.toml" && e.message.contains("EM-NEURAXIAL-INFECTION"))
+        .collect();
+    assert!(
+        !found.is_empty() && found[0].message.contains("says urgent"),
+        "{}",
+        show(&errors)
+    );
+}
+
+#[test]
+fn an_emergency_rule_that_no_warning_describes_is_refused() {
+    let sources = broken(
+        "plan.toml",
+        r#"rules = ["EM-CHEST"]"#,
+        r#"rules = ["UR-DVT"]"#,
+    );
+    let errors = errors(sources);
+    find(
+        &errors,
+        "plan.toml",
+        None,
+        "no warning describes the signs of EM-CHEST",
+    );
+}
+
+#[test]
+fn a_source_that_cites_no_authority_is_refused() {
+    let sources = broken(
+        "rules.toml",
+        r#"source = "RCOG Green-top Guideline 52, postpartum haemorrhage, 2016""#,
+        r#"source = "Postpartum haemorrhage""#,
+    );
+    let errors = errors(sources);
+    find(
+        &errors,
+        "rules.toml",
+        Some("EM-BLEEDING"),
+        "must cite a guideline or paper",
+    );
+}
+
+#[test]
+fn a_rule_that_reads_a_question_never_asked_is_refused() {
+    // A gate that can never hold makes its question unreachable: the v1 blood pressure numbers
+    // were never asked, and every rule that read them waited forever.
+    let sources = broken(
+        "facts.toml",
+        "max = 300\nasked_when = { fact = \"bp_measured\" }",
+        "max = 300\nasked_when = { all = [{ fact = \"bp_measured\" }, { fact = \"bp_measured\", is = false }] }",
+    );
+    let errors = errors(sources);
+    assert!(
+        errors.iter().any(|e| e.file == "rules.toml"
+            && e.message
+                .contains("\"bp_systolic\", whose question can never be asked")),
+        "{}",
+        show(&errors)
+    );
+}

@@ -1,9 +1,9 @@
 //! Properties of the triage engine over generated cases.
 //!
 //! A *complete* case answers every question that applies to it (in questionnaire order, so a
-//! gate such as `back_pain` is settled before the questions it opens) and leaves the others out;
-//! optional measurements (blood pressure) are either given or not, both definite answers. Numbers
-//! are drawn from values on and around the thresholds of rules.toml, terms.toml and plan.toml.
+//! gate such as `back_pain` or `bp_measured` is settled before the questions it opens) and leaves
+//! the others out. Numbers are drawn from values on and around the thresholds of rules.toml,
+//! terms.toml and plan.toml.
 //!
 //! Cases are generated from [`Choices`]: one number per fact, and how often a yes/no question
 //! (or an ordered enum) gets a worrying answer in this case, drawn per case so that well, ill and
@@ -11,9 +11,11 @@
 //! emergency, and the level properties would say little). Proptest shrinks a failure towards the
 //! first value of every answer: `false`, the first enum value, the smallest number.
 
+use aftercare_core::content::ActionKind;
 use aftercare_core::content::{Fact, FactKind};
+use aftercare_core::engine::plan_questions;
 use aftercare_core::logic::Tri;
-use aftercare_core::{triage, Case, Content, Decision, Status, Value};
+use aftercare_core::{triage, Case, Content, Decision, DecisionView, Level, Status, Value};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -47,14 +49,16 @@ fn interesting_numbers(id: &str) -> &'static [f64] {
         // 42 days (neurology referral).
         "nerve_days" => &[0.0, 1.0, 7.0, 41.0, 42.0, 43.0, 120.0],
         "headache_days" => &[0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 14.0],
-        // 100 (low), 140 (high), 160 (severe).
+        // 90 (sepsis), 100 (low), 140 (high), 150 (postpartum treatment), 160 (severe),
+        // 180 (very high).
         "bp_systolic" => &[
-            50.0, 85.0, 99.0, 100.0, 101.0, 120.0, 139.0, 140.0, 141.0, 159.0, 160.0, 161.0, 200.0,
-            300.0,
+            50.0, 85.0, 90.0, 91.0, 99.0, 100.0, 101.0, 120.0, 139.0, 140.0, 141.0, 149.0, 150.0,
+            159.0, 160.0, 161.0, 179.0, 180.0, 200.0, 300.0,
         ],
-        // 90 (high), 110 (severe).
+        // 90 (high), 100 (postpartum treatment), 110 (severe), 120 (very high).
         "bp_diastolic" => &[
-            30.0, 60.0, 89.0, 90.0, 91.0, 100.0, 109.0, 110.0, 111.0, 150.0, 200.0,
+            30.0, 60.0, 89.0, 90.0, 91.0, 99.0, 100.0, 109.0, 110.0, 111.0, 119.0, 120.0, 150.0,
+            200.0,
         ],
         _ => &[0.0, 1.0, 3.0, 4.0, 7.0, 42.0, 43.0, 100.0],
     }
@@ -104,7 +108,7 @@ fn is_gate(idx: usize) -> bool {
     })[idx]
 }
 
-/// The answer a choice stands for; `None` only for an optional measurement not taken.
+/// The answer a choice stands for.
 fn value_for(fact: &Fact, choices: &Choices, idx: usize) -> Option<Value> {
     let choice = choices.picks[idx];
     let worrying = choice % 100 >= 100 - choices.worrying_percent;
@@ -124,24 +128,17 @@ fn value_for(fact: &Fact, choices: &Choices, idx: usize) -> Option<Value> {
             Some(Value::Enum(v as u16))
         }
         FactKind::Enum { values, .. } => Some(Value::Enum((choice as usize % values.len()) as u16)),
-        FactKind::Number { optional: true, .. } => {
-            (!choice.is_multiple_of(3)).then(|| Value::Number(number_for(fact, choice / 3)))
-        }
         FactKind::Number { .. } => Some(Value::Number(number_for(fact, choice))),
     }
 }
 
 /// Walks the facts in content order: answers each question that applies and is still open (with
-/// the fact's choice), and clears any answer to a question that does not apply. Optional
-/// measurements are left as they are.
+/// the fact's choice), and clears any answer to a question that does not apply.
 fn complete(case: &mut Case, choices: &Choices) {
     let content = content();
     let mut applies = content.applicability(case);
     let mut stale = false;
     for (idx, fact) in content.facts.iter().enumerate() {
-        if fact.is_optional() {
-            continue;
-        }
         let f = idx as u16;
         if stale && fact.asked_when.is_some() {
             applies = content.applicability(case);
@@ -172,26 +169,73 @@ fn complete(case: &mut Case, choices: &Choices) {
 fn complete_case(choices: &Choices) -> Case {
     let content = content();
     let mut case = Case::empty(content);
-    for (idx, fact) in content.facts.iter().enumerate() {
-        if fact.is_optional() {
-            case.set(idx as u16, value_for(fact, choices, idx));
-        }
-    }
     complete(&mut case, choices);
     case
 }
 
-/// The case without the facts whose mask entry is set; optional measurements always stay (their
-/// absence is an answer, "not measured").
+/// The case without the facts whose mask entry is set.
 fn without(case: &Case, mask: &[bool]) -> Case {
-    let content = content();
     let mut out = case.clone();
-    for (idx, fact) in content.facts.iter().enumerate() {
-        if mask[idx] && !fact.is_optional() {
+    for (idx, &removed) in mask.iter().enumerate() {
+        if removed {
             out.set(idx as u16, None);
         }
     }
     out
+}
+
+/// The questionnaire as a patient meets it: start from nothing and answer, one at a time and
+/// from the complete case, only the first fact the engine asks for; once the level is final,
+/// the questions that complete the decision (its actions and plan). Returns the last decision.
+fn ask_loop(complete: &Case) -> Result<(Case, Decision), String> {
+    let content = content();
+    let mut case = Case::empty(content);
+    for _ in 0..=content.facts.len() {
+        let d = triage(content, &case);
+        let next = if d.status == Status::Incomplete {
+            d.ask.clone()
+        } else {
+            plan_questions(content, &case, &d)
+        };
+        let Some(&f) = next.first() else {
+            return Ok((case, d));
+        };
+        let Some(answer) = complete.get(f) else {
+            return Err(format!(
+                "asks {} which the complete case {} leaves out, having {}",
+                content.facts[f as usize].id,
+                show(complete),
+                show(&case)
+            ));
+        };
+        case.set(f, Some(answer));
+    }
+    Err(format!(
+        "no end after every fact was asked: {}",
+        show(&case)
+    ))
+}
+
+fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
+    v.sort_unstable();
+    v
+}
+
+fn actions(d: &Decision) -> Vec<&'static str> {
+    sorted(
+        d.actions
+            .iter()
+            .map(|&a| content().actions[a as usize].id.as_str())
+            .collect(),
+    )
+}
+
+fn fact(id: &str) -> u16 {
+    content()
+        .facts
+        .iter()
+        .position(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no fact {id}")) as u16
 }
 
 fn choices() -> impl Strategy<Value = Choices> {
@@ -238,10 +282,16 @@ fn ask(d: &Decision) -> Vec<&'static str> {
 }
 
 /// Every "worse" answer to a present fact: a yes for a no, a later value of an ordered enum.
+/// Blood pressure is two-sided by nature (a normal reading answers the question that "not
+/// measured" leaves open), so `bp_measured` has its own property below.
 fn worse_answers(case: &Case) -> Vec<(u16, Value)> {
     let mut out = Vec::new();
+    let bp_measured = fact("bp_measured");
     for (idx, fact) in content().facts.iter().enumerate() {
         let f = idx as u16;
+        if f == bp_measured {
+            continue;
+        }
         match (&fact.kind, case.get(f)) {
             (FactKind::Bool, Some(Value::Bool(false))) => out.push((f, Value::Bool(true))),
             (
@@ -310,6 +360,87 @@ proptest! {
     }
 
     #[test]
+    fn a_blood_pressure_further_from_normal_never_lowers_the_level(choices in choices(), pick in 0usize..20) {
+        let case = complete_case(&choices);
+        let (sys, dia) = (fact("bp_systolic"), fact("bp_diastolic"));
+        let (Some(Value::Number(s)), Some(Value::Number(d))) = (case.get(sys), case.get(dia)) else {
+            return Ok(());
+        };
+        let before = triage(content(), &case);
+        let systolics = interesting_numbers("bp_systolic");
+        let diastolics = interesting_numbers("bp_diastolic");
+        let new_s = systolics[pick % systolics.len()];
+        let new_d = diastolics[pick % diastolics.len()];
+        let mut moves = Vec::new();
+        if (s >= 100.0 && new_s > s) || (s <= 139.0 && new_s < s) {
+            moves.push((sys, new_s));
+        }
+        if new_d > d {
+            moves.push((dia, new_d));
+        }
+        for (f, x) in moves {
+            let mut changed = case.clone();
+            changed.set(f, Some(Value::Number(x)));
+            let after = triage(content(), &changed);
+            prop_assert!(
+                after.level >= before.level,
+                "{} = {} lowers the level from {} (fired {:?}) to {} (fired {:?}) in {}",
+                content().facts[f as usize].id, x,
+                before.level, fired(&before), after.level, fired(&after), show(&case)
+            );
+        }
+    }
+
+    #[test]
+    fn the_questionnaire_reaches_the_complete_decision(choices in choices()) {
+        let case = complete_case(&choices);
+        let want = triage(content(), &case);
+        let (asked, got) = match ask_loop(&case) {
+            Ok(end) => end,
+            Err(e) => return Err(TestCaseError::fail(e)),
+        };
+        prop_assert_eq!(got.status, Status::Final, "the loop ended incomplete on {}", show(&asked));
+        prop_assert_eq!(
+            got.level, want.level,
+            "answering what was asked ({}) gives {} (fired {:?}); the complete case {} gives {} (fired {:?})",
+            show(&asked), got.level, fired(&got), show(&case), want.level, fired(&want)
+        );
+        prop_assert_eq!(
+            actions(&got), actions(&want),
+            "answering what was asked ({}) gives other actions than the complete case {}",
+            show(&asked), show(&case)
+        );
+    }
+
+    #[test]
+    fn an_emergency_plan_holds_no_self_care(choices in choices()) {
+        let case = complete_case(&choices);
+        let d = triage(content(), &case);
+        if d.level == Level::Emergency {
+            for item in &d.plan.items {
+                let action = &content().actions[item.action as usize];
+                prop_assert_eq!(action.kind, ActionKind::Caution,
+                    "an emergency plan offers {} in {}", &action.id, show(&case));
+            }
+        }
+    }
+
+    #[test]
+    fn blood_thinners_or_a_bleeding_risk_never_get_an_nsaid(choices in choices()) {
+        let case = complete_case(&choices);
+        let at_risk = [fact("anticoagulant"), fact("bleeding_risk")]
+            .iter()
+            .any(|&f| case.get(f) == Some(Value::Bool(true)));
+        if at_risk {
+            let got = actions(&triage(content(), &case));
+            prop_assert!(!got.contains(&"pain_relief"), "pain relief offered in {}", show(&case));
+            if case.get(fact("back_pain")) == Some(Value::Bool(true)) {
+                prop_assert!(got.contains(&"medication_check"), "no medication check in {}", show(&case));
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_answer_never_gives_a_final_decision_below_the_complete_one(
         choices in choices(),
         mask in mask(),
@@ -345,6 +476,25 @@ proptest! {
                 prop_assert_eq!(applies[f as usize], Tri::True,
                     "asks {} whose question does not surely apply, case {}", id, show(&partial));
                 prop_assert!(!d.ask[..i].contains(&f), "asks {} twice", id);
+            }
+        }
+    }
+
+    #[test]
+    fn an_incomplete_decision_never_reads_as_an_answer(choices in choices(), mask in mask()) {
+        let partial = without(&complete_case(&choices), &mask);
+        let d = triage(content(), &partial);
+        if d.status == Status::Incomplete && d.level < Level::Emergency {
+            for (code, _) in content().languages() {
+                let lang = content().lang(code).expect("listed");
+                let view = DecisionView::new(content(), &d, lang);
+                let texts = content().text(lang);
+                for level in [Level::SelfCare, Level::Soon, Level::Urgent] {
+                    let provisional = &texts.levels[level.index()];
+                    prop_assert!(view.headline.as_str() != provisional.title.as_str(),
+                        "{} shows the headline of {}", show(&partial), level);
+                    prop_assert!(view.now.as_str() != provisional.now.as_str());
+                }
             }
         }
     }

@@ -268,7 +268,6 @@ fn tests(content: &Content, canonical: &Canonical, c: &Condition) -> Option<Vec<
             };
             Some(vec![test(*f, op, number_answer(content, *f, *n))])
         }
-        Condition::Given(f) => Some(vec![test(*f, "exists", ("answerBoolean", json!(true)))]),
         Condition::All(_) | Condition::Any(_) => None,
     }
 }

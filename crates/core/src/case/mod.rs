@@ -162,7 +162,7 @@ impl Case {
             // A "no" to a question that does not apply says nothing new and is accepted; any
             // other answer contradicts the answers that make the question not apply.
             let contradicts = !matches!(self.values[idx], None | Some(Value::Bool(false)));
-            if contradicts && absent[idx] == Tri::False && !fact.is_optional() {
+            if contradicts && absent[idx] == Tri::False {
                 if let Some(when) = &fact.asked_when {
                     return Err(CaseError::Inconsistent {
                         field: fact.id.clone(),

@@ -4,7 +4,7 @@
 use super::load::REQUIRED;
 use super::raw::{self, RawCondition};
 use super::satisfiable::satisfiable;
-use super::text::{FactText, LevelText, PlanText, RuleText, Texts};
+use super::text::{FactText, LevelText, PlanText, RuleText, Text, Texts};
 use super::{
     Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors,
     ContextFacts, Course, Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem,
@@ -172,7 +172,19 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
     let (actions, action_ids) = compile_actions(&mut cx, &actions_file);
     let levels = compile_levels(&mut cx, &levels_file, &action_ids);
     let rules = compile_rules(&mut cx, &rules_file, &scope, &action_ids);
-    let (plan_items, watch) = compile_plan(&mut cx, &plan_file, &scope, &action_ids);
+    // A rule that did not compile is reported once, at the rule: warnings naming it say nothing.
+    let declared: HashSet<&str> = rules_file
+        .rule
+        .iter()
+        .map(|r| r.id.get_ref().as_str())
+        .collect();
+    let (plan_items, watch) = compile_plan(
+        &mut cx,
+        &plan_file,
+        &scope,
+        &action_ids,
+        (&rules, &declared),
+    );
     let pain_day_fact = match fact_ids.get(&plan_file.pain_day_fact) {
         Some(&f) if matches!(facts[f as usize].kind, FactKind::Number { .. }) => f,
         _ => {
@@ -310,7 +322,6 @@ fn compile_facts(
                     min: raw.min,
                     max: raw.max,
                     integer: raw.integer,
-                    optional: raw.optional,
                 }
             }
             other => {
@@ -322,7 +333,7 @@ fn compile_facts(
             }
         };
         let enum_keys = raw.values.is_some() || raw.ordered;
-        let number_keys = raw.min.is_some() || raw.max.is_some() || raw.integer || raw.optional;
+        let number_keys = raw.min.is_some() || raw.max.is_some() || raw.integer;
         let misplaced = (enum_keys && raw.kind != "enum") || (number_keys && raw.kind != "number");
         if misplaced {
             cx.error(
@@ -411,10 +422,11 @@ fn compile_actions(
             "care" => ActionKind::Care,
             "referral" => ActionKind::Referral,
             "self_care" => ActionKind::SelfCare,
+            "caution" => ActionKind::Caution,
             other => {
                 cx.error(
                     &at,
-                    format!("unknown kind {other:?} (care, referral or self_care)"),
+                    format!("unknown kind {other:?} (care, referral, self_care or caution)"),
                 );
                 ActionKind::SelfCare
             }
@@ -464,6 +476,7 @@ fn compile_levels(
                 .as_deref()
                 .and_then(|a| action_ref(cx, &at, actions, a)),
             check_in_again_hours: raw.check_in_again_hours,
+            home_care: raw.home_care.unwrap_or(true),
         };
     }
     for level in Level::DESCENDING {
@@ -503,6 +516,11 @@ fn compile_rules(
         };
         if raw.source.trim().is_empty() {
             cx.error(&at, "a rule needs its clinical source");
+        } else if !cites_an_authority(&raw.source) {
+            cx.error(
+                &at,
+                "the source must cite a guideline or paper with its year (e.g. \"NICE NG51, 2016\")",
+            );
         }
         let adds = raw
             .adds
@@ -526,6 +544,15 @@ fn compile_rules(
                 "the rule can never fire: its condition contradicts itself",
             );
         }
+        for fact in unaskable_facts(&when, adds_when.iter().map(|(_, w)| w), scope.facts) {
+            cx.error(
+                &at,
+                format!(
+                    "the rule reads {:?}, whose question can never be asked (its asked_when is never true)",
+                    scope.facts[fact as usize].id
+                ),
+            );
+        }
         rules.push(Rule {
             id: raw.id.get_ref().clone(),
             level,
@@ -545,6 +572,7 @@ fn compile_plan(
     file: &raw::PlanFile,
     scope: &Scope,
     actions: &HashMap<String, ActionIdx>,
+    (rules, declared): (&[Rule], &HashSet<&str>),
 ) -> (Vec<PlanItem>, Vec<Watch>) {
     let mut items = Vec::new();
     let mut by_action: HashMap<String, usize> = HashMap::new();
@@ -613,10 +641,52 @@ fn compile_plan(
             .when
             .as_ref()
             .and_then(|w| compile_condition(cx, w, &at, scope));
+        let urgency = match Level::parse(&raw.urgency) {
+            Some(Level::SelfCare) | None => {
+                cx.error(
+                    &at,
+                    format!("urgency {:?} is not emergency, urgent or soon", raw.urgency),
+                );
+                Level::Emergency
+            }
+            Some(l) => l,
+        };
+        if raw.rules.is_empty() {
+            cx.error(&at, "a warning must name the rules it stands for");
+        }
+        let mut named = Vec::new();
+        for id in &raw.rules {
+            let Some(idx) = rules.iter().position(|r| &r.id == id) else {
+                if !declared.contains(id.as_str()) {
+                    cx.error(&at, format!("unknown rule {id:?}"));
+                }
+                continue;
+            };
+            if rules[idx].level > urgency {
+                cx.error(
+                    &at,
+                    format!(
+                        "the warning says {urgency} but stands for {id}, which is {}",
+                        rules[idx].level
+                    ),
+                );
+            }
+            named.push(idx);
+        }
         watch.push(Watch {
             id: raw.id.get_ref().clone(),
             when,
+            urgency,
+            rules: named,
         });
+    }
+    for (idx, rule) in rules.iter().enumerate() {
+        if rule.level == Level::Emergency && !watch.iter().any(|w| w.rules.contains(&idx)) {
+            cx.error(
+                &file_loc("plan.toml"),
+                format!("no warning describes the signs of {}", rule.id),
+            );
+        }
     }
     (items, watch)
 }
@@ -703,7 +773,6 @@ fn compile_condition(
 ) -> Option<Condition> {
     let forms = [
         ("fact", raw.fact.is_some()),
-        ("given", raw.given.is_some()),
         ("term", raw.term.is_some()),
         ("all", raw.all.is_some()),
         ("any", raw.any.is_some()),
@@ -713,9 +782,7 @@ fn compile_condition(
     if used.len() != 1 {
         cx.error(
             at,
-            format!(
-                "a condition needs exactly one of fact, given, term, all, any, not; found {used:?}"
-            ),
+            format!("a condition needs exactly one of fact, term, all, any, not; found {used:?}"),
         );
         return None;
     }
@@ -760,17 +827,6 @@ fn compile_condition(
             );
         }
         return found;
-    }
-    if let Some(id) = &raw.given {
-        let idx = fact_ref(cx, at, scope, id)?;
-        if !scope.facts[idx as usize].is_optional() {
-            cx.error(
-                at,
-                format!("`given` is only for optional measurements, not {id:?}"),
-            );
-            return None;
-        }
-        return Some(Condition::Given(idx));
     }
     let id = raw.fact.as_ref()?;
     let idx = fact_ref(cx, at, scope, id)?;
@@ -937,6 +993,8 @@ fn compile_texts(
             "action",
             "plan",
             "watch",
+            "urgency",
+            "status",
             "milestone",
             "ui",
         ]
@@ -1034,12 +1092,39 @@ fn compile_texts(
             title: t.title,
         })
         .collect();
+    // A warning is its signs and what to do about them; the second half comes from the urgency
+    // it states, so that the words and the checked level cannot drift apart.
+    let urgency_ids: Vec<String> = [Level::Emergency, Level::Urgent, Level::Soon]
+        .iter()
+        .map(|l| l.as_str().to_string())
+        .collect();
+    let act = reader.group("urgency", &urgency_ids, &["act"]);
     let watch_ids: Vec<String> = content.watch.iter().map(|w| w.id.clone()).collect();
     let watch = reader
-        .group("watch", &watch_ids, &["text"])
+        .group("watch", &watch_ids, &["signs"])
         .into_iter()
-        .map(|mut t| t.remove(0).into())
+        .zip(&content.watch)
+        .map(|(mut t, w)| {
+            let signs = t.remove(0);
+            let phrase = urgency_ids
+                .iter()
+                .position(|id| id == w.urgency.as_str())
+                .and_then(|i| act.get(i))
+                .map(|a| a[0].as_str())
+                .unwrap_or_default();
+            Text::new(format!("{signs}: {phrase}"))
+        })
         .collect();
+    let urgency_words = act.into_iter().map(|mut a| a.remove(0)).collect();
+    let incomplete = reader
+        .group("status", &["incomplete".to_string()], &["title", "now"])
+        .into_iter()
+        .next()
+        .map(|t| LevelText {
+            title: t[0].clone().into(),
+            now: t[1].clone().into(),
+        })
+        .unwrap_or_default();
     let milestone_ids: Vec<String> = content
         .course
         .milestones
@@ -1076,6 +1161,8 @@ fn compile_texts(
         actions,
         plan,
         watch,
+        urgency_words,
+        incomplete,
         milestones,
     })
 }
@@ -1198,4 +1285,38 @@ fn show(v: &toml::Value) -> String {
         toml::Value::Boolean(b) => b.to_string(),
         other => format!("a {}", other.type_str()),
     }
+}
+
+/// Whether a source names an authority the way a citation does: a year (a guideline's or a
+/// paper's) or a guideline number. A bare phrase ("Postpartum haemorrhage") is an opinion.
+fn cites_an_authority(source: &str) -> bool {
+    source
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.iter().all(u8::is_ascii_digit) && (w.starts_with(b"19") || w.starts_with(b"20")))
+}
+
+/// The facts a rule reads whose question no questionnaire can ever reach: the engine asks a
+/// fact only once its "asked when" holds, so a fact whose gate can never be true is never
+/// answered, and every rule that needs it silently waits forever.
+fn unaskable_facts<'c>(
+    when: &'c Condition,
+    more: impl Iterator<Item = &'c Condition>,
+    facts: &[Fact],
+) -> Vec<FactIdx> {
+    let mut read = Vec::new();
+    for c in std::iter::once(when).chain(more) {
+        c.visit_facts(&mut |f| {
+            if !read.contains(&f) {
+                read.push(f)
+            }
+        });
+    }
+    read.retain(|&f| {
+        facts[f as usize]
+            .asked_when
+            .as_ref()
+            .is_some_and(|gate| !satisfiable(gate, facts))
+    });
+    read
 }

@@ -51,8 +51,6 @@ pub enum Condition {
     In(FactIdx, Vec<u16>),
     /// A numeric fact compares with a threshold.
     Compare(FactIdx, Cmp, f64),
-    /// An optional measurement was given.
-    Given(FactIdx),
 }
 
 /// What an evaluation needs to know about a case: its values and, per fact, whether the fact's
@@ -60,7 +58,7 @@ pub enum Condition {
 pub trait Facts {
     fn value(&self, fact: FactIdx) -> Option<Value>;
     /// Whether an absent fact is unknown (`Unknown`/`True` applicability) or simply does not
-    /// apply (`False`), or is an optional measurement that was not taken (also `False`).
+    /// apply (`False`).
     fn absent_means(&self, fact: FactIdx) -> Tri;
 }
 
@@ -90,7 +88,6 @@ impl Condition {
                 out
             }
             Condition::Not(inner) => inner.eval(facts).negate(),
-            Condition::Given(fact) => Tri::from_bool(facts.value(*fact).is_some()),
             Condition::Is(fact, want) => atom(facts, *fact, |v| v == *want),
             Condition::In(fact, set) => atom(facts, *fact, |v| match v {
                 Value::Enum(i) => set.contains(&i),
@@ -111,7 +108,6 @@ impl Condition {
             }
             Condition::Not(inner) => inner.visit_facts(f),
             Condition::Is(x, _) | Condition::In(x, _) | Condition::Compare(x, _, _) => f(*x),
-            Condition::Given(x) => f(*x),
         }
     }
 
@@ -127,7 +123,6 @@ impl Condition {
             }
             Condition::Not(inner) => inner.unsettled_facts(facts, out),
             Condition::Is(x, _) | Condition::In(x, _) | Condition::Compare(x, _, _) => out(*x),
-            Condition::Given(_) => {}
         }
     }
 }

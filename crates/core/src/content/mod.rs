@@ -73,16 +73,10 @@ pub enum FactKind {
         min: Option<f64>,
         max: Option<f64>,
         integer: bool,
-        /// A measurement that may be missing: absent means "not measured", a definite answer.
-        optional: bool,
     },
 }
 
 impl Fact {
-    pub fn is_optional(&self) -> bool {
-        matches!(self.kind, FactKind::Number { optional: true, .. })
-    }
-
     pub fn value_to_json(&self, v: Value) -> serde_json::Value {
         match (v, &self.kind) {
             (Value::Bool(b), _) => serde_json::Value::Bool(b),
@@ -129,6 +123,9 @@ pub enum ActionKind {
     Care,
     Referral,
     SelfCare,
+    /// What to check before treating (ask a pharmacist first): never a treatment, so it stays
+    /// in a plan whose level leaves out home care.
+    Caution,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +139,9 @@ pub struct Action {
 pub struct LevelInfo {
     pub action: Option<ActionIdx>,
     pub check_in_again_hours: Option<u32>,
+    /// False where treating at home would only delay getting help: the plan then holds only
+    /// cautions ([`ActionKind::Caution`]) and the actions of the rules.
+    pub home_care: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +160,11 @@ pub struct PlanItem {
 pub struct Watch {
     pub id: String,
     pub when: Option<Condition>,
+    /// How soon the warning tells her to act; never lower than the most urgent of its rules
+    /// (checked at load), and the words for it come from the level's texts.
+    pub urgency: Level,
+    /// Indices into [`Content::rules`]: the rules whose signs the warning describes.
+    pub rules: Vec<usize>,
 }
 
 /// The facts a diary day is built on: indices of the facts that carry the daily pain and what the
@@ -242,19 +247,16 @@ impl Content {
     }
 
     /// For each fact, what its absence means for this case: `Unknown` (the question applies or
-    /// may apply, so the answer is still to come) or `False` (the question does not apply, or
-    /// the fact is an optional measurement that was not taken). Computed in fact order, which
+    /// may apply, so the answer is still to come) or `False` (the question does not apply).
+    /// Every fact is a question: a measurement that may not have been taken is asked as a yes/no
+    /// first (blood pressure), so unknown never passes for "not measured". Computed in fact order, which
     /// the loader guarantees lets each fact's "asked when" see its gate already settled.
     pub fn applicability(&self, case: &Case) -> Vec<Tri> {
         let mut out = vec![Tri::Unknown; self.facts.len()];
         for (idx, fact) in self.facts.iter().enumerate() {
-            out[idx] = if fact.is_optional() {
-                Tri::False
-            } else {
-                match &fact.asked_when {
-                    None => Tri::True,
-                    Some(when) => when.eval(&Known { case, absent: &out }),
-                }
+            out[idx] = match &fact.asked_when {
+                None => Tri::True,
+                Some(when) => when.eval(&Known { case, absent: &out }),
             };
         }
         out
@@ -295,7 +297,6 @@ impl Content {
                 };
                 format!("{} {op} {n}", name(f))
             }
-            Condition::Given(f) => format!("{} is given", name(f)),
         }
     }
 }

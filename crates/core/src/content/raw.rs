@@ -25,8 +25,6 @@ pub struct RawFact {
     pub max: Option<f64>,
     #[serde(default)]
     pub integer: bool,
-    #[serde(default)]
-    pub optional: bool,
     pub asked_when: Option<RawCondition>,
 }
 
@@ -100,6 +98,7 @@ pub struct RawLevel {
     pub id: Spanned<String>,
     pub action: Option<String>,
     pub check_in_again_hours: Option<u32>,
+    pub home_care: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +142,9 @@ pub struct RawPlanItem {
 pub struct RawWatch {
     pub id: Spanned<String>,
     pub when: Option<RawCondition>,
+    pub urgency: String,
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,7 +200,6 @@ pub struct RawCondition {
     pub le: Option<f64>,
     pub gt: Option<f64>,
     pub ge: Option<f64>,
-    pub given: Option<String>,
     pub term: Option<String>,
     pub all: Option<Vec<RawCondition>>,
     pub any: Option<Vec<RawCondition>>,

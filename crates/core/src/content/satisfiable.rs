@@ -81,7 +81,6 @@ fn dnf(c: &Condition, positive: bool, facts: &[Fact], depth: usize) -> Option<Ve
 fn atom_fact(c: &Condition) -> Option<FactIdx> {
     match c {
         Condition::Is(f, _) | Condition::In(f, _) | Condition::Compare(f, _, _) => Some(*f),
-        Condition::Given(f) => Some(*f),
         _ => None,
     }
 }
@@ -105,10 +104,6 @@ fn consistent(literals: &[Literal], facts: &[Fact]) -> bool {
             continue;
         };
         let fact = &facts[f as usize];
-        if fact.is_optional() && !lit.positive {
-            // "not (systolic >= 140)" also holds when nothing was measured.
-            continue;
-        }
         let domain = domains.entry(f).or_insert_with(|| initial(fact));
         match (&lit.atom, domain) {
             (Condition::Is(_, v), Domain::Values(allowed)) => {

@@ -19,7 +19,15 @@ pub struct Texts {
     pub rules: Vec<RuleText>,
     pub actions: Vec<String>,
     pub plan: Vec<PlanText>,
+    /// Each warning's signs, followed by what to do at its urgency.
     pub watch: Vec<Text>,
+    /// What to do at each urgency a warning can state (emergency, urgent, soon), as a warning
+    /// ends: "call the emergency number now".
+    pub urgency_words: Vec<String>,
+    /// The headline and advice of a decision that is not final yet: never the provisional
+    /// level's, which could read as "you can look after this at home" before the red flags are
+    /// ruled out.
+    pub incomplete: LevelText,
     pub milestones: Vec<String>,
     /// The words around the clinical texts (headings, buttons, labels), by key. Every language
     /// has the same keys.

@@ -207,7 +207,6 @@ fn question_model(ctx: &Ctx, id: &str, answers: &Answers) -> Option<Value> {
         "min": q.min,
         "max": q.max,
         "integer": q.integer,
-        "optional": q.optional,
         "error": error,
     }))
 }
@@ -285,7 +284,7 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
     };
     // Once the level is settled, and unless she must get help now, complete her care plan.
     let ask = if decision.status == Status::Final && decision.level <= Level::Soon {
-        plan_questions(content, &case)
+        plan_questions(content, &case, &decision)
     } else {
         decision.ask.clone()
     };
@@ -361,8 +360,7 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         .map(str::to_string)
         .collect();
     for id in &step {
-        let optional = content.fact(id).is_some_and(|f| f.is_optional());
-        if !optional && !answers.values.contains_key(id) && !answers.errors.contains_key(id) {
+        if !answers.values.contains_key(id) && !answers.errors.contains_key(id) {
             answers.errors.insert(id.clone(), "answer_required".into());
         }
     }
