@@ -72,7 +72,7 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
   assert.equal(await page.locator('.level-self_care').count(), 1);
   const plan = await page.locator('ol.plan').innerText();
   assert.match(plan, /Until \w+ \d+ \w+/, 'the cold item runs until a date');
-  assert.match(plan, /warmth, from \w+ \d+ \w+/, 'heat follows from a date');
+  assert.match(plan, /Warmth, from \w+ \d+ \w+/, 'heat follows from a date');
   await check(page, 'selfcare-decision');
   // The print stylesheet makes a one-page handout without the site's navigation.
   await page.emulateMedia({ media: 'print' });

@@ -30,7 +30,9 @@ pub struct PlannedItem {
 
 pub(crate) fn build(content: &Content, known: &Known, level: Level) -> CarePlan {
     let pain_day = match known.case.get(content.pain_day_fact) {
-        Some(Value::Number(d)) => Some(d.floor() as i64),
+        // Rounded up: a window "until day 3" matches the rule "pain_days <= 3", so on day 3.5 the
+        // plan has moved on to warmth exactly when the rules have, and some item always covers today.
+        Some(Value::Number(d)) => Some(d.ceil() as i64),
         _ => None,
     };
     let home_care = content.level_info(level).home_care;

@@ -47,15 +47,17 @@ pub fn missed_milestones(
 ) -> Vec<RecoveryCheck> {
     let first = points.iter().min_by_key(|p| p.day);
     let latest = points.iter().max_by_key(|p| p.day);
-    let (Some(first), Some(latest)) = (first, latest) else {
+    let Some(latest_day) = latest.map(|p| p.day) else {
         return Vec::new();
     };
-    due(content, today, latest.day)
-        .filter(|(_, m)| match m.check {
-            MilestoneCheck::PainGone => latest.pain > 0,
-            MilestoneCheck::MeaningfulImprovement => {
+    due(content, today, latest_day)
+        .filter(|(_, m)| match (m.check, first, latest) {
+            (MilestoneCheck::StillPresent, _, _) => true,
+            (MilestoneCheck::PainGone, _, Some(latest)) => latest.pain > 0,
+            (MilestoneCheck::MeaningfulImprovement, Some(first), Some(latest)) => {
                 !meaningful_improvement(content, first.pain, latest.pain)
             }
+            _ => false,
         })
         .map(|(idx, m)| RecoveryCheck {
             milestone: idx,
@@ -82,8 +84,33 @@ fn due<'a>(
                 case: today,
                 absent: &absent,
             };
-            latest_day > i64::from(m.day) && m.when.eval(&known).is_true()
+            // A milestone with its own day count reads it from today's case.
+            let day = match m.day_fact {
+                Some(f) => match today.get(f) {
+                    Some(crate::case::Value::Number(d)) => d.floor() as i64,
+                    _ => return false,
+                },
+                None => latest_day,
+            };
+            day > i64::from(m.day) && m.when.eval(&known).is_true()
         })
+}
+
+/// The day's decision with what the missed milestones call for added to its actions
+/// (physiotherapy when the pain has not improved by six weeks).
+pub fn with_missed(
+    content: &Content,
+    mut decision: crate::Decision,
+    missed: &[RecoveryCheck],
+) -> crate::Decision {
+    for check in missed {
+        for &a in &content.course.milestones[check.milestone].adds {
+            if !decision.actions.contains(&a) {
+                decision.actions.push(a);
+            }
+        }
+    }
+    decision
 }
 
 /// What the clinic knows of a patient, in days counted by the caller's calendar (the core has no

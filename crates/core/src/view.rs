@@ -1,7 +1,7 @@
 //! A decision rendered in one language: what the CLI prints with `--json`, what the API returns
 //! and what the pages show. It borrows its texts from the content, so rendering allocates little.
 
-use crate::content::{Content, Lang, Text};
+use crate::content::{urgency_index, Content, Lang, Text};
 use crate::engine::{Decision, Status};
 use crate::level::Level;
 use serde::Serialize;
@@ -24,11 +24,48 @@ pub struct DecisionView<'a> {
     pub plan: Vec<PlanItemView<'a>>,
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub watch_for: Vec<&'a Text>,
+    /// The same warnings grouped by what to do, most urgent first, for pages and handouts.
+    pub warnings: Vec<WarningGroup<'a>>,
     pub ask: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_in_again_hours: Option<u32>,
     pub language: &'a str,
     pub content_version: &'a str,
+}
+
+/// Warning signs that call for the same action, under one heading.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Serialize)]
+pub struct WarningGroup<'a> {
+    pub urgency: Level,
+    pub heading: &'a str,
+    pub signs: Vec<&'a str>,
+}
+
+/// Groups warnings (indices into [`Content::watch`]) by their urgency, most urgent first,
+/// keeping the content's order within a group.
+pub fn warning_groups<'a>(
+    content: &'a Content,
+    lang: Lang,
+    watch: impl Iterator<Item = usize> + Clone,
+) -> Vec<WarningGroup<'a>> {
+    let texts = content.text(lang);
+    [Level::Emergency, Level::Urgent, Level::Soon]
+        .into_iter()
+        .filter_map(|urgency| {
+            let signs: Vec<&str> = watch
+                .clone()
+                .filter(|&w| content.watch[w].urgency == urgency)
+                .map(|w| texts.watch_signs[w].as_str())
+                .collect();
+            let heading = texts.urgency_headings.get(urgency_index(urgency))?;
+            (!signs.is_empty()).then_some(WarningGroup {
+                urgency,
+                heading,
+                signs,
+            })
+        })
+        .collect()
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -136,6 +173,7 @@ impl<'a> DecisionView<'a> {
                 .iter()
                 .map(|&w| &texts.watch[w])
                 .collect(),
+            warnings: warning_groups(content, lang, decision.plan.watch.iter().copied()),
             ask: decision
                 .ask
                 .iter()

@@ -441,6 +441,28 @@ proptest! {
     }
 
     #[test]
+    fn cold_or_warmth_covers_every_day_of_back_pain(choices in choices(), tenths in 0u32..600) {
+        let mut case = complete_case(&choices);
+        if case.get(fact("back_pain")) != Some(Value::Bool(true))
+            || case.get(fact("back_numb_patch")) == Some(Value::Bool(true))
+        {
+            return Ok(());
+        }
+        case.set(fact("pain_days"), Some(Value::Number(f64::from(tenths) / 10.0)));
+        let d = triage(content(), &case);
+        if d.level == Level::Emergency {
+            return Ok(());
+        }
+        let today = d.plan.items.iter().any(|p| {
+            let id = content().actions[p.action as usize].id.as_str();
+            (id == "cold_therapy" || id == "heat_therapy")
+                && p.starts_in_days.is_none_or(|s| s <= 0)
+                && p.ends_in_days.is_none_or(|e| e >= 0)
+        });
+        prop_assert!(today, "no cold or warmth for today on pain day {} in {}", f64::from(tenths) / 10.0, show(&case));
+    }
+
+    #[test]
     fn a_missing_answer_never_gives_a_final_decision_below_the_complete_one(
         choices in choices(),
         mask in mask(),

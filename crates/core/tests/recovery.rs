@@ -88,3 +88,61 @@ fn no_pain_means_no_milestone_is_due() {
     let case = diary_case(content(), &profile(), 0, Some(50), &Map::new()).expect("a valid case");
     assert!(!milestones_due(content(), &case, 50));
 }
+
+fn headache_day(days: u32) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (k, v) in [
+        ("headache", json!(true)),
+        ("headache_postural", json!(true)),
+        ("headache_no_longer_postural", json!(false)),
+        ("headache_thunderclap", json!(false)),
+        ("headache_usual_pattern", json!(false)),
+        ("headache_days", json!(days)),
+    ] {
+        m.insert(k.into(), v);
+    }
+    m
+}
+
+#[test]
+fn a_post_puncture_headache_past_two_weeks_leaves_the_course() {
+    let point = [DiaryPoint { day: 15, pain: 0 }];
+    for (days, off_course) in [(10, false), (14, false), (15, true), (30, true)] {
+        let case = diary_case(content(), &profile(), 0, None, &headache_day(days)).expect("case");
+        let ids: Vec<String> = missed_milestones(content(), &case, &point)
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(
+            ids.contains(&"pdph_within_two_weeks".to_string()),
+            off_course,
+            "headache for {days} days: {ids:?}"
+        );
+    }
+}
+
+#[test]
+fn no_improvement_by_six_weeks_adds_physiotherapy() {
+    let site = answers(Some("lower_back"));
+    let case = diary_case(content(), &profile(), 6, Some(50), &site).expect("case");
+    let series = [
+        DiaryPoint { day: 0, pain: 6 },
+        DiaryPoint { day: 50, pain: 6 },
+    ];
+    let missed = missed_milestones(content(), &case, &series);
+    assert!(
+        missed.iter().any(|m| m.id == "improving_by_six_weeks"),
+        "{missed:?}"
+    );
+    let decision = aftercare_core::recovery::with_missed(
+        content(),
+        aftercare_core::triage(content(), &case),
+        &missed,
+    );
+    let actions: Vec<&str> = decision
+        .actions
+        .iter()
+        .map(|&a| content().actions[a as usize].id.as_str())
+        .collect();
+    assert!(actions.contains(&"physiotherapy"), "{actions:?}");
+}

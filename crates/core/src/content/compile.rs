@@ -195,7 +195,7 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
             0
         }
     };
-    let course = compile_course(&mut cx, &course_file, &scope);
+    let course = compile_course(&mut cx, &course_file, &scope, &action_ids);
 
     let mut content = Content {
         facts,
@@ -691,7 +691,12 @@ fn compile_plan(
     (items, watch)
 }
 
-fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> Course {
+fn compile_course(
+    cx: &mut Compiler,
+    file: &raw::CourseFile,
+    scope: &Scope,
+    actions: &HashMap<String, ActionIdx>,
+) -> Course {
     let at = file_loc("course.toml");
     if file.change.points <= 0.0 || !(0.0..1.0).contains(&file.change.fraction) {
         cx.error(
@@ -709,6 +714,7 @@ fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> C
         let check = match raw.check.as_str() {
             "pain_gone" => MilestoneCheck::PainGone,
             "meaningful_improvement" => MilestoneCheck::MeaningfulImprovement,
+            "still_present" => MilestoneCheck::StillPresent,
             other => {
                 cx.error(&at, format!("unknown check {other:?}"));
                 continue;
@@ -718,13 +724,38 @@ fn compile_course(cx: &mut Compiler, file: &raw::CourseFile, scope: &Scope) -> C
             cx.error(&at, format!("unknown level {:?}", raw.escalate));
             continue;
         };
+        let day_fact = match &raw.day_fact {
+            None => None,
+            Some(id) => match scope.fact_ids.get(id) {
+                Some(&f) if matches!(scope.facts[f as usize].kind, FactKind::Number { .. }) => {
+                    Some(f)
+                }
+                _ => {
+                    cx.error(&at, format!("day_fact {id:?} is not a number fact"));
+                    continue;
+                }
+            },
+        };
+        if (day_fact.is_some()) != (check == MilestoneCheck::StillPresent) {
+            cx.error(
+                &at,
+                "still_present needs a day_fact, and only still_present takes one",
+            );
+        }
+        let adds = raw
+            .adds
+            .iter()
+            .filter_map(|a| action_ref(cx, &at, actions, a))
+            .collect();
         if let Some(when) = compile_condition(cx, &raw.when, &at, scope) {
             milestones.push(Milestone {
                 id: raw.id.get_ref().clone(),
                 day: raw.day,
+                day_fact,
                 when,
                 check,
                 escalate,
+                adds,
             });
         }
     }
@@ -1098,24 +1129,25 @@ fn compile_texts(
         .iter()
         .map(|l| l.as_str().to_string())
         .collect();
-    let act = reader.group("urgency", &urgency_ids, &["act"]);
+    let urgency = reader.group("urgency", &urgency_ids, &["act", "heading"]);
     let watch_ids: Vec<String> = content.watch.iter().map(|w| w.id.clone()).collect();
-    let watch = reader
+    let watch_signs: Vec<String> = reader
         .group("watch", &watch_ids, &["signs"])
         .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
+    let watch = watch_signs
+        .iter()
         .zip(&content.watch)
-        .map(|(mut t, w)| {
-            let signs = t.remove(0);
-            let phrase = urgency_ids
-                .iter()
-                .position(|id| id == w.urgency.as_str())
-                .and_then(|i| act.get(i))
+        .map(|(signs, w)| {
+            let act = urgency
+                .get(urgency_index(w.urgency))
                 .map(|a| a[0].as_str())
                 .unwrap_or_default();
-            Text::new(format!("{signs}: {phrase}"))
+            Text::new(format!("{signs}: {act}"))
         })
         .collect();
-    let urgency_words = act.into_iter().map(|mut a| a.remove(0)).collect();
+    let urgency_headings = urgency.into_iter().map(|mut a| a.remove(1)).collect();
     let incomplete = reader
         .group("status", &["incomplete".to_string()], &["title", "now"])
         .into_iter()
@@ -1161,7 +1193,8 @@ fn compile_texts(
         actions,
         plan,
         watch,
-        urgency_words,
+        watch_signs,
+        urgency_headings,
         incomplete,
         milestones,
     })
@@ -1319,4 +1352,13 @@ fn unaskable_facts<'c>(
             .is_some_and(|gate| !satisfiable(gate, facts))
     });
     read
+}
+
+/// Where a warning's urgency sits in the `[urgency.*]` texts: emergency, urgent, soon.
+pub(crate) fn urgency_index(level: Level) -> usize {
+    match level {
+        Level::Emergency => 0,
+        Level::Urgent => 1,
+        Level::Soon | Level::SelfCare => 2,
+    }
 }

@@ -7,6 +7,7 @@
 //! collected and reported together, each with its file, line and id.
 
 mod compile;
+pub(crate) use compile::urgency_index;
 mod error;
 mod load;
 pub mod raw;
@@ -194,15 +195,23 @@ pub struct Course {
 pub enum MilestoneCheck {
     PainGone,
     MeaningfulImprovement,
+    /// Today's case still meets the milestone's `when` past its day (a post-puncture headache
+    /// beyond two weeks): no series needed.
+    StillPresent,
 }
 
 #[derive(Debug, Clone)]
 pub struct Milestone {
     pub id: String,
     pub day: u32,
+    /// The number fact that counts this milestone's days (`headache_days`); `None`: the days of
+    /// the back pain in the diary.
+    pub day_fact: Option<FactIdx>,
     pub when: Condition,
     pub check: MilestoneCheck,
     pub escalate: Level,
+    /// Actions a missed milestone adds to the day's decision (physiotherapy at six weeks).
+    pub adds: Vec<ActionIdx>,
 }
 
 /// A language of the content, as an index into [`Content::texts`].

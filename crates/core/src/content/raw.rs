@@ -184,6 +184,9 @@ pub struct RawMilestone {
     pub when: RawCondition,
     pub check: String,
     pub escalate: String,
+    pub day_fact: Option<String>,
+    #[serde(default)]
+    pub adds: Vec<String>,
 }
 
 /// One condition table. Exactly one of its forms must be used; `compile` checks that and says

@@ -21,9 +21,11 @@ pub struct Texts {
     pub plan: Vec<PlanText>,
     /// Each warning's signs, followed by what to do at its urgency.
     pub watch: Vec<Text>,
-    /// What to do at each urgency a warning can state (emergency, urgent, soon), as a warning
-    /// ends: "call the emergency number now".
-    pub urgency_words: Vec<String>,
+    /// Each warning's signs alone, for pages that list them under their urgency.
+    pub watch_signs: Vec<String>,
+    /// A heading per urgency a warning can state (emergency, urgent, soon): "Call the
+    /// emergency number now if you have".
+    pub urgency_headings: Vec<String>,
     /// The headline and advice of a decision that is not final yet: never the provisional
     /// level's, which could read as "you can look after this at home" before the red flags are
     /// ruled out.

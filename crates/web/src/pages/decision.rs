@@ -72,6 +72,11 @@ pub fn model(ctx: &Ctx, view: &Value, base: NaiveDate) -> Value {
                         (None, Some(e)) => {
                             when.push(texts.ui("plan_until").replace("{date}", &date(e)))
                         }
+                        // An item that took over from another (warmth after cold) says it
+                        // applies from today, not as if it still had to begin.
+                        (None, None) if starts.is_some() => {
+                            when.push(texts.ui("plan_from_today").to_string())
+                        }
                         (None, None) => {}
                     }
                     if let Some(then) = p.get("then") {
@@ -108,6 +113,12 @@ pub fn model(ctx: &Ctx, view: &Value, base: NaiveDate) -> Value {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // Grouped by what to do; a decision stored before warnings were grouped has only the list.
+    let warnings: Vec<Value> = view
+        .get("warnings")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let again = view
         .get("check_in_again_hours")
         .and_then(Value::as_u64)
@@ -123,6 +134,7 @@ pub fn model(ctx: &Ctx, view: &Value, base: NaiveDate) -> Value {
         "reasons": reasons,
         "plan": plan,
         "watch_for": watch,
+        "warnings": warnings,
         "check_in_again": again,
         "content_version": str_of(view, "content_version"),
         "date": format_date(texts, base),

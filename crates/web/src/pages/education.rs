@@ -19,7 +19,7 @@ pub const SLUGS: [&str; 6] = [
     "back-pain-after-birth",
     "cold-and-heat",
     "moving-and-exercise",
-    "medicines-and-breastfeeding",
+    "pain-relief-and-medicines",
     "when-to-get-help",
 ];
 
@@ -34,13 +34,13 @@ const SOURCES: &[(&str, &str, &str)] = pages!(
     "en" / "back-pain-after-birth",
     "en" / "cold-and-heat",
     "en" / "moving-and-exercise",
-    "en" / "medicines-and-breastfeeding",
+    "en" / "pain-relief-and-medicines",
     "en" / "when-to-get-help",
     "es" / "epidural-and-what-is-normal",
     "es" / "back-pain-after-birth",
     "es" / "cold-and-heat",
     "es" / "moving-and-exercise",
-    "es" / "medicines-and-breastfeeding",
+    "es" / "pain-relief-and-medicines",
     "es" / "when-to-get-help",
 );
 
@@ -54,9 +54,18 @@ pub struct Span {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
-    Heading { spans: Vec<Span> },
-    Paragraph { spans: Vec<Span> },
-    List { items: Vec<Vec<Span>> },
+    Heading {
+        spans: Vec<Span>,
+    },
+    Paragraph {
+        spans: Vec<Span>,
+    },
+    List {
+        items: Vec<Vec<Span>>,
+    },
+    /// `@warnings` on a line of its own: every warning sign of the content, grouped by what to
+    /// do, so the page cannot drift from the rules the warnings stand for.
+    Warnings,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,7 +124,10 @@ pub fn parse(slug: &str, text: &str) -> Page {
     };
     for line in text.lines() {
         let line = line.trim_end();
-        if let Some(h) = line.strip_prefix("# ") {
+        if line.trim() == "@warnings" {
+            flush(&mut para, &mut list, &mut blocks);
+            blocks.push(Block::Warnings);
+        } else if let Some(h) = line.strip_prefix("# ") {
             flush(&mut para, &mut list, &mut blocks);
             title = h.trim().to_string();
         } else if let Some(h) = line.strip_prefix("## ") {
@@ -199,8 +211,13 @@ pub async fn page(ctx: Ctx, Path(slug): Path<String>) -> Result<Response, AppErr
         .get(&slug, &ctx.texts().code)
         .cloned()
         .ok_or(AppError::NotFound)?;
-    ctx.render("learn.html", json!({ "page": page, "others": links(&ctx) }))
-        .await
+    let content = &ctx.state.content;
+    let warnings = aftercare_core::view::warning_groups(content, ctx.lang, 0..content.watch.len());
+    ctx.render(
+        "learn.html",
+        json!({ "page": page, "others": links(&ctx), "warnings": warnings }),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ pub async fn write_day(
     let decision = triage(&state.content, &case);
     state.metrics.observe_decision(decision.level);
     let missed = missed(state, patient, &case, day, pain).await?;
+    let decision = recovery::with_missed(&state.content, decision, &missed);
     let source_ref = format!("{}/{day}", patient.id);
     // The entry, its audit row and the alert it raises commit together.
     let written = state
