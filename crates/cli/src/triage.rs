@@ -73,7 +73,17 @@ fn bad_input(message: &str) -> ExitCode {
 fn render(content: &Content, lang: aftercare_core::Lang, v: &DecisionView) -> String {
     let ui = |k| content.text(lang).ui(k);
     let mut out = String::new();
-    out += &format!("{} [{}]\n{}\n", v.headline.to_uppercase(), v.level, v.now);
+    // An incomplete decision's level is only a floor: the tag says so, never the level alone.
+    let tag = match v.status {
+        Status::Final => v.level.to_string(),
+        Status::Incomplete => format!(
+            "{}, {} {}",
+            ui("tag_incomplete"),
+            ui("tag_at_least"),
+            v.level
+        ),
+    };
+    out += &format!("{} [{tag}]\n{}\n", v.headline.to_uppercase(), v.now);
     if v.status == Status::Incomplete {
         out += &format!("\n{}\n{}:\n", ui("incomplete"), ui("still_to_answer"));
         for f in &v.ask {

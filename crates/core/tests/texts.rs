@@ -106,6 +106,7 @@ const FEMININE_ONLY: &[&str] = &[
     "protegerla",
     "examinarla",
     "verla",
+    "atenta",
 ];
 
 /// Reassurance that has no place where the level is urgent or an emergency.
