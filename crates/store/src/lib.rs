@@ -33,6 +33,7 @@ mod sqlite;
 pub use error::{Result, StoreError, UNIQUE_RULES};
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
+pub use shared::new_id;
 pub use sqlite::SqliteStore;
 
 /// The board queries, exposed so tests can check their plans use the index.
@@ -127,25 +128,30 @@ pub trait Store: Send + Sync {
     async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>>;
 
     // --- check-in sessions (questionnaire in progress) ----------------------
+    /// With the audit row of the write, committed in the same transaction.
     async fn create_checkin_session(
         &self,
         patient_id: Option<&str>,
         answers: Value,
+        audit: Option<NewAuditEntry>,
         now: DateTime<Utc>,
     ) -> Result<CheckinSession>;
     async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>>;
     /// Replaces the answers; `Conflict` once the session is completed.
+    /// With the audit row of the write, committed in the same transaction.
     async fn update_checkin_answers(
         &self,
         id: &str,
         answers: Value,
+        audit: Option<NewAuditEntry>,
         now: DateTime<Utc>,
     ) -> Result<CheckinSession>;
 
     // --- check-ins (never rewritten) ----------------------------------------
     /// Stores the check-in, sets the patient's last level and check-in time
     /// and completes the session (if any), all in one transaction.
-    async fn insert_checkin(&self, new: NewCheckin, now: DateTime<Utc>) -> Result<Checkin>;
+    /// The check-in, its session, its audit rows and its escalation: one commit.
+    async fn insert_checkin(&self, new: NewCheckin, now: DateTime<Utc>) -> Result<CheckinWrite>;
     async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>>;
     /// Newest first.
     async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>>;

@@ -217,14 +217,44 @@ pub struct Checkin {
 
 #[derive(Debug, Clone)]
 pub struct NewCheckin {
+    /// Chosen by the caller ([`crate::new_id`]) so the audit rows and the escalation below can
+    /// name the check-in they belong to.
+    pub id: String,
     pub patient_id: String,
-    /// The questionnaire session this completes, if any.
-    pub session_id: Option<String>,
+    pub session: SessionLink,
     pub answers: Value,
     pub decision: Value,
     pub level: String,
     pub status: String,
     pub content_version: String,
+    /// The audit rows of this write, committed in the same transaction.
+    pub audit: Vec<NewAuditEntry>,
+    /// The escalation the decision calls for, raised in the same transaction (unless the same
+    /// reason is still open): a stored check-in that should alert the clinic is never without
+    /// its alert, whatever happens to the server between two statements.
+    pub escalation: Option<NewEscalation>,
+}
+
+/// Which questionnaire session a check-in completes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionLink {
+    /// None (a diary day's decision).
+    None,
+    /// This session, kept in the store between rounds (the API).
+    Complete(String),
+    /// A new session holding the check-in's answers, opened and completed in the same commit
+    /// (the pages carry the answers in the form until the end).
+    Open,
+}
+
+/// What storing a check-in wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckinWrite {
+    pub checkin: Checkin,
+    /// The session it completed, when it has one.
+    pub session_id: Option<String>,
+    /// The escalation raised, when one was asked for and the same reason was not already open.
+    pub escalation: Option<Escalation>,
 }
 
 /// One version of a patient's diary entry for a day.

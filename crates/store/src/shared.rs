@@ -18,8 +18,9 @@
 //! - `notify_chat(c, patient, message)`: PostgreSQL `pg_notify`;
 //! - `ping_impl`, `migrate_impl`, `backup_impl`, `BACKEND`.
 
-/// A new random id.
-pub(crate) fn new_id() -> String {
+/// A new random id. Public so that a caller can name a record before writing it, and put that
+/// name in the audit row and the escalation committed with it.
+pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -550,23 +551,28 @@ macro_rules! impl_store {
                 &self,
                 patient_id: Option<&str>,
                 answers: serde_json::Value,
+                audit: Option<NewAuditEntry>,
                 now: Time,
             ) -> Result<CheckinSession> {
                 let id = new_id();
                 let patient_id = patient_id.map(str::to_owned);
-                self.write_single(move |c: &mut $conn| {
+                self.write(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
                             "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
                             "VALUES ($1, $2, $3, $4, $4) RETURNING ", csession_cols!()
                         );
-                        Ok(sqlx::query_as(sql)
+                        let session = sqlx::query_as(sql)
                             .bind(id)
                             .bind(patient_id)
                             .bind(answers)
                             .bind(now)
                             .fetch_one(&mut *c)
-                            .await?)
+                            .await?;
+                        if let Some(entry) = audit {
+                            insert_audit(c, entry).await?;
+                        }
+                        Ok(session)
                     })
                 })
                 .await
@@ -582,6 +588,7 @@ macro_rules! impl_store {
                 &self,
                 id: &str,
                 answers: serde_json::Value,
+                audit: Option<NewAuditEntry>,
                 now: Time,
             ) -> Result<CheckinSession> {
                 let id = id.to_owned();
@@ -598,7 +605,12 @@ macro_rules! impl_store {
                             .fetch_optional(&mut *c)
                             .await?;
                         match row {
-                            Some(row) => Ok(row),
+                            Some(row) => {
+                                if let Some(entry) = audit {
+                                    insert_audit(c, entry).await?;
+                                }
+                                Ok(row)
+                            }
                             None => Err(missing_or_conflict(
                                 c,
                                 "SELECT 1 FROM checkin_sessions WHERE id = $1",
@@ -614,11 +626,30 @@ macro_rules! impl_store {
 
             // --- check-ins -------------------------------------------------------
 
-            async fn insert_checkin(&self, new: NewCheckin, now: Time) -> Result<Checkin> {
-                let id = new_id();
+            async fn insert_checkin(&self, new: NewCheckin, now: Time) -> Result<CheckinWrite> {
+                let id = new.id.clone();
+                // One job with a savepoint: a failure at any statement undoes all of it.
                 self.write(move |c: &mut $conn| {
                     Box::pin(async move {
                         lock_patient(c, &new.patient_id).await?;
+                        let session_id = match &new.session {
+                            SessionLink::None => None,
+                            SessionLink::Complete(s) => Some(s.clone()),
+                            SessionLink::Open => {
+                                let sid = new_id();
+                                sqlx::query(concat!(
+                                    "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
+                                    "VALUES ($1, $2, $3, $4, $4)"
+                                ))
+                                .bind(&sid)
+                                .bind(&new.patient_id)
+                                .bind(&new.answers)
+                                .bind(now)
+                                .execute(&mut *c)
+                                .await?;
+                                Some(sid)
+                            }
+                        };
                         let sql = concat!(
                             "INSERT INTO checkins (id, patient_id, answers, decision, level, status, ",
                             "content_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
@@ -627,11 +658,11 @@ macro_rules! impl_store {
                         let checkin: Checkin = sqlx::query_as(sql)
                             .bind(&id)
                             .bind(&new.patient_id)
-                            .bind(new.answers)
-                            .bind(new.decision)
+                            .bind(&new.answers)
+                            .bind(&new.decision)
                             .bind(&new.level)
-                            .bind(new.status)
-                            .bind(new.content_version)
+                            .bind(&new.status)
+                            .bind(&new.content_version)
                             .bind(now)
                             .fetch_one(&mut *c)
                             .await?;
@@ -641,27 +672,35 @@ macro_rules! impl_store {
                             .bind(now)
                             .execute(&mut *c)
                             .await?;
-                        if let Some(session_id) = new.session_id {
+                        if let Some(session_id) = &session_id {
                             let done = sqlx::query(
-                                "UPDATE checkin_sessions SET completed_checkin_id = $2, updated_at = $3 \
-                                 WHERE id = $1 AND completed_checkin_id IS NULL",
+                                "UPDATE checkin_sessions SET completed_checkin_id = $2, updated_at = $3, \
+                                 answers = $4 WHERE id = $1 AND completed_checkin_id IS NULL",
                             )
-                            .bind(&session_id)
+                            .bind(session_id)
                             .bind(&id)
                             .bind(now)
+                            .bind(&new.answers)
                             .execute(&mut *c)
                             .await?;
                             if done.rows_affected() == 0 {
                                 return Err(missing_or_conflict(
                                     c,
                                     "SELECT 1 FROM checkin_sessions WHERE id = $1",
-                                    &session_id,
+                                    session_id,
                                     "check-in session already completed",
                                 )
                                 .await);
                             }
                         }
-                        Ok(checkin)
+                        for entry in new.audit {
+                            insert_audit(c, entry).await?;
+                        }
+                        let escalation = match new.escalation {
+                            Some(e) => insert_escalation(c, e, now).await?,
+                            None => None,
+                        };
+                        Ok(CheckinWrite { checkin, session_id, escalation })
                     })
                 })
                 .await

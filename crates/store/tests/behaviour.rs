@@ -229,6 +229,8 @@ behaviour!(
     diary_edits_keep_versions,
     escalations_raise_and_acknowledge,
     diary_entry_raises_its_escalation_in_one_transaction,
+    a_checkin_its_session_audit_rows_and_escalation_commit_together,
+    a_failure_between_the_statements_of_a_checkin_stores_none_of_it,
     chat_messages_and_unread_counts,
     contact_requests,
     announcements,
@@ -310,18 +312,22 @@ async fn checkin(
     store
         .insert_checkin(
             NewCheckin {
+                id: aftercare_store::new_id(),
                 patient_id: patient_id.into(),
-                session_id: None,
+                session: SessionLink::None,
                 answers: json!({"headache": true}),
                 decision: json!({"level": level}),
                 level: level.into(),
                 status: "complete".into(),
                 content_version: "2025.1".into(),
+                audit: Vec::new(),
+                escalation: None,
             },
             when,
         )
         .await
         .unwrap()
+        .checkin
 }
 
 async fn escalate(store: &Arc<dyn Store>, patient_id: &str, when: DateTime<Utc>) -> Escalation {
@@ -828,17 +834,22 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     let p = patient(&store, &c.id, "p1").await;
 
     let anonymous = store
-        .create_checkin_session(None, json!({}), at(2, 8, 0))
+        .create_checkin_session(None, json!({}), None, at(2, 8, 0))
         .await
         .unwrap();
     assert_eq!(anonymous.patient_id, None);
     let session = store
-        .create_checkin_session(Some(&p.id), json!({"q1": "yes"}), at(2, 8, 0))
+        .create_checkin_session(Some(&p.id), json!({"q1": "yes"}), None, at(2, 8, 0))
         .await
         .unwrap();
     assert_eq!(session.completed_checkin_id, None);
     let updated = store
-        .update_checkin_answers(&session.id, json!({"q1": "yes", "q2": 38.5}), at(2, 8, 5))
+        .update_checkin_answers(
+            &session.id,
+            json!({"q1": "yes", "q2": 38.5}),
+            None,
+            at(2, 8, 5),
+        )
         .await
         .unwrap();
     assert_eq!(updated.answers, json!({"q1": "yes", "q2": 38.5}));
@@ -852,18 +863,22 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     let first = store
         .insert_checkin(
             NewCheckin {
+                id: aftercare_store::new_id(),
                 patient_id: p.id.clone(),
-                session_id: Some(session.id.clone()),
+                session: SessionLink::Complete(session.id.clone()),
                 answers: json!({"q1": "yes", "q2": 38.5}),
                 decision: json!({"level": "urgent", "reasons": ["fever"]}),
                 level: "urgent".into(),
                 status: "complete".into(),
                 content_version: "2025.1".into(),
+                audit: Vec::new(),
+                escalation: None,
             },
             at(2, 8, 10),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .checkin;
     let done = store
         .get_checkin_session(&session.id)
         .await
@@ -875,7 +890,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     );
     assert_eq!(
         store
-            .update_checkin_answers(&session.id, json!({}), at(2, 9, 0))
+            .update_checkin_answers(&session.id, json!({}), None, at(2, 9, 0))
             .await,
         Err(StoreError::Conflict(
             "check-in session already completed".into()
@@ -883,7 +898,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     );
     assert_eq!(
         store
-            .update_checkin_answers("nope", json!({}), at(2, 9, 0))
+            .update_checkin_answers("nope", json!({}), None, at(2, 9, 0))
             .await,
         Err(StoreError::NotFound)
     );
@@ -895,13 +910,16 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     let again = store
         .insert_checkin(
             NewCheckin {
+                id: aftercare_store::new_id(),
                 patient_id: p.id.clone(),
-                session_id: Some(session.id.clone()),
+                session: SessionLink::Complete(session.id.clone()),
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
                 status: "complete".into(),
                 content_version: "2025.1".into(),
+                audit: Vec::new(),
+                escalation: None,
             },
             at(2, 8, 20),
         )
@@ -946,13 +964,16 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     let ghost = store
         .insert_checkin(
             NewCheckin {
+                id: aftercare_store::new_id(),
                 patient_id: "nope".into(),
-                session_id: None,
+                session: SessionLink::None,
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
                 status: "complete".into(),
                 content_version: "2025.1".into(),
+                audit: Vec::new(),
+                escalation: None,
             },
             at(2, 8, 20),
         )
@@ -1965,5 +1986,174 @@ async fn bench_sqlite_board_100k_patients() {
     println!(
         "21 board pages over 100,000 patients in {:?}",
         start.elapsed()
+    );
+}
+
+async fn a_checkin_its_session_audit_rows_and_escalation_commit_together(
+    store: Arc<dyn Store>,
+    _raw: Raw,
+) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let new = |id: String, session: SessionLink, reason: &str| NewCheckin {
+        id: id.clone(),
+        patient_id: p.id.clone(),
+        session,
+        answers: json!({"fever": true}),
+        decision: json!({"level": "urgent"}),
+        level: "urgent".into(),
+        status: "final".into(),
+        content_version: "2025.1".into(),
+        audit: vec![
+            audit(&c.id, Some(&p.id), "checkin.start", at(2, 9, 0)),
+            NewAuditEntry {
+                detail: Some(id.clone()),
+                ..audit(&c.id, Some(&p.id), "checkin.final", at(2, 9, 0))
+            },
+        ],
+        escalation: Some(NewEscalation {
+            patient_id: p.id.clone(),
+            level: "urgent".into(),
+            reason: reason.into(),
+            source: "checkin".into(),
+            source_ref: id,
+        }),
+    };
+    // The page's way: a session opened and completed by the check-in, in the same commit.
+    let id = new_id();
+    let written = store
+        .insert_checkin(
+            new(id.clone(), SessionLink::Open, "level:UR-FEVER"),
+            at(2, 9, 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written.checkin.id, id);
+    let session_id = written.session_id.clone().expect("a session was opened");
+    let session = store
+        .get_checkin_session(&session_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.completed_checkin_id.as_deref(), Some(id.as_str()));
+    assert_eq!(session.answers, json!({"fever": true}));
+    let escalation = written.escalation.expect("the escalation was raised");
+    assert_eq!(escalation.source_ref, id);
+    assert_eq!(
+        store.list_escalations(&p.id, true).await.unwrap(),
+        vec![escalation]
+    );
+    let rows = patient_audit(&store, &c.id, &p.id).await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .any(|r| r.action == "checkin.final" && r.detail.as_deref() == Some(id.as_str())));
+    let board = store.get_patient(&p.id).await.unwrap().unwrap();
+    assert_eq!(board.last_level.as_deref(), Some("urgent"));
+    assert_eq!(board.open_escalations, 1);
+
+    // The same reason still open: the check-in and its audit rows are stored, no second alert.
+    let again = store
+        .insert_checkin(
+            new(new_id(), SessionLink::Open, "level:UR-FEVER"),
+            at(2, 9, 5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.escalation, None);
+    assert_eq!(store.list_escalations(&p.id, true).await.unwrap().len(), 1);
+
+    // A statement that fails in the middle (the session is already completed) undoes the whole
+    // write: no check-in, no audit row, no alert, whichever statement came before it.
+    let before_rows = patient_audit(&store, &c.id, &p.id).await.len();
+    let failed = store
+        .insert_checkin(
+            new(
+                new_id(),
+                SessionLink::Complete(session_id),
+                "level:UR-SITE-INFECTION",
+            ),
+            at(2, 9, 10),
+        )
+        .await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    assert_eq!(store.list_checkins(&p.id).await.unwrap().len(), 2);
+    assert_eq!(patient_audit(&store, &c.id, &p.id).await.len(), before_rows);
+    assert_eq!(store.list_escalations(&p.id, true).await.unwrap().len(), 1);
+}
+
+async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
+    store: Arc<dyn Store>,
+    raw: Raw,
+) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let new = |id: String| NewCheckin {
+        id: id.clone(),
+        patient_id: p.id.clone(),
+        session: SessionLink::Open,
+        answers: json!({"calf_swelling": true}),
+        decision: json!({"level": "urgent"}),
+        level: "urgent".into(),
+        status: "final".into(),
+        content_version: "2025.1".into(),
+        audit: vec![NewAuditEntry {
+            detail: Some(id.clone()),
+            ..audit(&c.id, Some(&p.id), "checkin.final", at(2, 9, 0))
+        }],
+        escalation: Some(NewEscalation {
+            patient_id: p.id.clone(),
+            level: "urgent".into(),
+            reason: "level:UR-DVT".into(),
+            source: "checkin".into(),
+            source_ref: id,
+        }),
+    };
+    // The last statement of the write, the escalation's insert, fails in the database itself,
+    // after the session, the check-in, the patient's board columns and the audit row.
+    let (install, remove) = match raw {
+        Raw::Sqlite(_) => (
+            "CREATE TRIGGER injected_fault BEFORE INSERT ON escalations \
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+            "DROP TRIGGER injected_fault",
+        ),
+        Raw::Postgres(_) => (
+            "CREATE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$; \
+             CREATE TRIGGER injected_fault BEFORE INSERT ON escalations \
+             FOR EACH ROW EXECUTE FUNCTION injected_fault()",
+            "DROP TRIGGER injected_fault ON escalations; DROP FUNCTION injected_fault()",
+        ),
+    };
+    raw.execute(install).await.unwrap();
+    let failed = store.insert_checkin(new(new_id()), at(2, 9, 0)).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(raw.count("SELECT COUNT(*) FROM checkins").await, 0);
+    assert_eq!(raw.count("SELECT COUNT(*) FROM checkin_sessions").await, 0);
+    assert_eq!(
+        raw.count("SELECT COUNT(*) FROM audit_log WHERE action = 'checkin.final'")
+            .await,
+        0
+    );
+    let board = store.get_patient(&p.id).await.unwrap().unwrap();
+    assert_eq!(
+        board.last_level, None,
+        "the board column was rolled back too"
+    );
+
+    // The client's retry, once the fault is gone, stores all of it and alerts the clinic: the
+    // failed try left no "last level" that would make the retry look like nothing new.
+    raw.execute(remove).await.unwrap();
+    let id = new_id();
+    let written = store
+        .insert_checkin(new(id.clone()), at(2, 9, 1))
+        .await
+        .unwrap();
+    assert_eq!(written.escalation.map(|e| e.source_ref), Some(id));
+    assert_eq!(raw.count("SELECT COUNT(*) FROM checkins").await, 1);
+    assert_eq!(
+        raw.count("SELECT COUNT(*) FROM audit_log WHERE action = 'checkin.final'")
+            .await,
+        1
     );
 }

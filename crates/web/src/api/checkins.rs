@@ -66,25 +66,30 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<CheckinRound>), AppError> {
     let answers = merge(Map::new(), body.answers);
     let (_, decision) = decide(&state, &auth.patient, &answers)?;
+    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
+    if decision.status == Status::Final {
+        // Final at once: the session, the check-in, their audit rows and the alert are one
+        // commit.
+        let round = finish_round(&state, &auth, None, &answers, decision, lang).await?;
+        return Ok((StatusCode::CREATED, Json(round)));
+    }
     let session = state
         .store
         .create_checkin_session(
             Some(&auth.patient.id),
             Value::Object(answers.clone()),
+            Some(audit::entry(
+                &state,
+                &auth.actor,
+                "checkin.start",
+                Some(&auth.patient.id),
+                Some(&auth.patient.clinic_id),
+                None,
+            )),
             state.now(),
         )
         .await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "checkin.start",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
-    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
-    let round = finish_round(&state, &auth, session, &answers, decision, lang).await?;
+    let round = round(&state, session.id, &decision, lang, None, None);
     Ok((StatusCode::CREATED, Json(round)))
 }
 
@@ -115,23 +120,31 @@ pub async fn answer(
     let previous = session.answers.as_object().cloned().unwrap_or_default();
     let answers = merge(previous, body.answers);
     let (_, decision) = decide(&state, &auth.patient, &answers)?;
-    let session = state
-        .store
-        .update_checkin_answers(&id, Value::Object(answers.clone()), state.now())
-        .await?;
-    audit::record(
+    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
+    if decision.status == Status::Final {
+        // The answers are stored with the check-in that completes the session, in its commit.
+        return Ok(Json(
+            finish_round(&state, &auth, Some(session), &answers, decision, lang).await?,
+        ));
+    }
+    let audit_row = audit::entry(
         &state,
         &auth.actor,
         "checkin.answer",
         Some(&auth.patient.id),
         Some(&auth.patient.clinic_id),
         None,
-    )
-    .await?;
-    let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
-    Ok(Json(
-        finish_round(&state, &auth, session, &answers, decision, lang).await?,
-    ))
+    );
+    let session = state
+        .store
+        .update_checkin_answers(
+            &id,
+            Value::Object(answers.clone()),
+            Some(audit_row),
+            state.now(),
+        )
+        .await?;
+    Ok(Json(round(&state, session.id, &decision, lang, None, None)))
 }
 
 /// A check-in session and its decision.
@@ -214,23 +227,21 @@ async fn own_session(
     }
 }
 
+/// Stores a final decision (completing `session`, or opening one in the same commit) and
+/// answers with it.
 async fn finish_round(
     state: &AppState,
     auth: &PatientAuth,
-    session: CheckinSession,
+    session: Option<CheckinSession>,
     answers: &Map<String, Value>,
     decision: Decision,
     lang: aftercare_core::Lang,
 ) -> Result<CheckinRound, AppError> {
-    if decision.status != Status::Final {
-        return Ok(round(state, session.id, &decision, lang, None, None));
-    }
-    let session_id = session.id.clone();
-    let (stored, escalation) = service::store_final(
+    let written = service::store_final(
         state,
         &auth.actor,
         &auth.patient,
-        Some(session),
+        session,
         answers,
         &decision,
         lang,
@@ -238,11 +249,11 @@ async fn finish_round(
     .await?;
     Ok(round(
         state,
-        session_id,
+        written.session_id.unwrap_or_default(),
         &decision,
         lang,
-        Some(stored.id),
-        escalation,
+        Some(written.checkin.id),
+        written.escalation,
     ))
 }
 

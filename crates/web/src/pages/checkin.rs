@@ -293,7 +293,7 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
         return render_step(ctx, &answers, &step, ask.len(), StatusCode::OK).await;
     }
     if let Some(patient) = &ctx.patient {
-        let (stored, _) = store_final(
+        let written = store_final(
             &ctx.state,
             &ctx.actor,
             patient,
@@ -303,7 +303,7 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
             ctx.lang,
         )
         .await?;
-        return Ok(Redirect::to(&format!("/me/checkins/{}", stored.id)).into_response());
+        return Ok(Redirect::to(&format!("/me/checkins/{}", written.checkin.id)).into_response());
     }
     let today = crate::patient::today(ctx.state.now());
     let d = super::decision::model_of(ctx, &decision, ctx.lang, today);

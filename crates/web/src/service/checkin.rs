@@ -8,7 +8,7 @@ use crate::escalate;
 use crate::patient::profile;
 use crate::state::AppState;
 use aftercare_core::{triage, Case, Decision, DecisionView, Lang};
-use aftercare_store::{Checkin, CheckinSession, Escalation, NewCheckin, Patient};
+use aftercare_store::{CheckinSession, CheckinWrite, NewCheckin, Patient, SessionLink};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -53,8 +53,10 @@ pub fn decide_at(
 }
 
 /// Stores a final decision for the patient (completing `session`, or a new session holding the
-/// answers when the questionnaire ran in the page), audits it and raises an escalation if the
-/// core calls for one.
+/// answers when the questionnaire ran in the page) with its audit rows and the escalation the
+/// core calls for, in one commit: a check-in is never stored without the alert it raises, so a
+/// crash between statements cannot leave an urgent check-in that alerts nobody, and a client's
+/// retry after a failure finds nothing half-written to compare against.
 pub async fn store_final(
     state: &AppState,
     actor: &Actor,
@@ -63,56 +65,49 @@ pub async fn store_final(
     answers: &Map<String, Value>,
     decision: &Decision,
     lang: Lang,
-) -> Result<(Checkin, Option<Escalation>), AppError> {
-    let session = match session {
-        Some(s) => s,
+) -> Result<CheckinWrite, AppError> {
+    let id = aftercare_store::new_id();
+    let record = |action: &str, detail: Option<String>| {
+        audit::entry(
+            state,
+            actor,
+            action,
+            Some(&patient.id),
+            Some(&patient.clinic_id),
+            detail,
+        )
+    };
+    let mut audit_rows = Vec::new();
+    let link = match session {
+        Some(s) => SessionLink::Complete(s.id),
         None => {
-            let s = state
-                .store
-                .create_checkin_session(
-                    Some(&patient.id),
-                    Value::Object(answers.clone()),
-                    state.now(),
-                )
-                .await?;
-            audit::record(
-                state,
-                actor,
-                "checkin.start",
-                Some(&patient.id),
-                Some(&patient.clinic_id),
-                None,
-            )
-            .await?;
-            s
+            audit_rows.push(record("checkin.start", None));
+            SessionLink::Open
         }
     };
+    audit_rows.push(record("checkin.final", Some(id.clone())));
     let view = DecisionView::new(&state.content, decision, lang);
-    let stored = state
+    let written = state
         .store
         .insert_checkin(
             NewCheckin {
+                id: id.clone(),
                 patient_id: patient.id.clone(),
-                session_id: Some(session.id.clone()),
+                session: link,
                 answers: Value::Object(answers.clone()),
                 decision: serde_json::to_value(&view)
                     .map_err(|e| AppError::Internal(e.to_string()))?,
                 level: decision.level.as_str().to_string(),
                 status: "final".into(),
                 content_version: state.content.version.clone(),
+                audit: audit_rows,
+                escalation: escalate::called_for(state, patient, decision, &[], "checkin", &id),
             },
             state.now(),
         )
         .await?;
-    audit::record(
-        state,
-        actor,
-        "checkin.final",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(stored.id.clone()),
-    )
-    .await?;
-    let escalation = escalate::apply(state, patient, decision, &[], "checkin", &stored.id).await?;
-    Ok((stored, escalation))
+    if let Some(e) = &written.escalation {
+        escalate::log_raised(e);
+    }
+    Ok(written)
 }

@@ -120,14 +120,17 @@ pub async fn write_day(
             .store
             .insert_checkin(
                 aftercare_store::NewCheckin {
+                    id: aftercare_store::new_id(),
                     patient_id: patient.id.clone(),
-                    session_id: None,
+                    session: aftercare_store::SessionLink::None,
                     answers: Value::Object(case.to_json(&state.content)),
                     decision: serde_json::to_value(&view)
                         .map_err(|e| AppError::Internal(e.to_string()))?,
                     level: decision.level.as_str().to_string(),
                     status: "diary".into(),
                     content_version: state.content.version.clone(),
+                    audit: Vec::new(),
+                    escalation: None,
                 },
                 now,
             )
