@@ -77,6 +77,9 @@ pub struct ReasonView<'a> {
     pub explanation: &'a Text,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub clinician: &'a Text,
+    /// The finding in a phrase, for one-line summaries (EHR cards).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub short: &'a Text,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub source: &'a Text,
 }
@@ -130,6 +133,7 @@ impl<'a> DecisionView<'a> {
                     level: rule.level,
                     explanation: &texts.rules[i].patient,
                     clinician: &texts.rules[i].clinician,
+                    short: &texts.rules[i].short,
                     source: &rule.source,
                 }
             })

@@ -35,6 +35,8 @@ pub struct Reason {
     pub level: String,
     pub explanation: String,
     pub clinician: String,
+    /// Empty in decisions stored before rules had short labels.
+    pub short: String,
     pub source: String,
 }
 

@@ -101,6 +101,27 @@ pub enum PrefetchError {
 pub struct PrefetchCase {
     pub case: Case,
     pub patient_id: Option<String>,
+    /// The neuraxial procedure the case is built on, and when it was performed.
+    pub procedure: Option<(&'static str, Option<DateTime<Utc>>)>,
+    /// When the Aftercare answers used were given (`authored`), if any were used.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// QuestionnaireResponses left out: not completed (in progress, entered in error, ...) or
+    /// for another questionnaire.
+    pub ignored_responses: usize,
+}
+
+/// How long a neuraxial procedure concerns this service: a chart whose latest one is older,
+/// with no Aftercare answers either, gets no card.
+pub const RELEVANT_FOR_DAYS: i64 = 365;
+
+impl PrefetchCase {
+    /// Whether there is anything to say: a recent neuraxial procedure, or Aftercare answers.
+    pub fn concerns_us(&self, now: DateTime<Utc>) -> bool {
+        let recent = self.procedure.is_some_and(|(_, at)| {
+            at.is_none_or(|t| now - t <= chrono::Duration::days(RELEVANT_FOR_DAYS))
+        });
+        recent || self.answered_at.is_some()
+    }
 }
 
 /// Builds the case from a request's `prefetch` object. `now` dates the procedure.
@@ -132,12 +153,24 @@ pub fn case_from_prefetch(
     }
     let patient_id = patient.get("id").and_then(Json::as_str).map(str::to_string);
     let mut facts = Map::new();
-    if let Some((value, performed)) = latest(
-        resources(prefetch.get("procedures"), "Procedure"),
-        performed_at,
-    )
-    .and_then(|(p, at)| procedure_value(canonical, p).map(|v| (v, at)))
-    {
+    // The most recent procedure that is neuraxial, not the most recent procedure: a dental
+    // cleaning yesterday must not hide last week's epidural. Records entered in error or not
+    // done do not count.
+    let neuraxial: Vec<(&Json, &'static str)> = resources(prefetch.get("procedures"), "Procedure")
+        .into_iter()
+        .filter(|p| {
+            !matches!(
+                p.get("status").and_then(Json::as_str),
+                Some("entered-in-error" | "not-done")
+            )
+        })
+        .filter_map(|p| procedure_value(canonical, p).map(|v| (p, v)))
+        .collect();
+    let found_procedure = neuraxial
+        .iter()
+        .map(|&(p, v)| (v, performed_at(p)))
+        .max_by_key(|(_, at)| *at);
+    if let Some((value, performed)) = found_procedure {
         let profile = Profile {
             procedure: value.to_string(),
             hours_since_procedure: performed
@@ -155,9 +188,30 @@ pub fn case_from_prefetch(
         prefetch.get("questionnaireResponses"),
         "QuestionnaireResponse",
     );
+    // Only completed answers to our Questionnaire, newest first: an empty one in progress, one
+    // entered in error or one for another form says nothing about her and must not mask one that
+    // does.
+    let total_responses = responses.len();
+    let usable: Vec<&Json> = responses
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.get("status").and_then(Json::as_str),
+                Some("completed" | "amended")
+            )
+        })
+        .filter(|r| {
+            r.get("questionnaire")
+                .and_then(Json::as_str)
+                .is_some_and(|q| import::is_ours(canonical, q))
+        })
+        .collect();
+    let ignored_responses = total_responses - usable.len();
     let mut answered = Map::new();
-    if let Some((qr, _)) = latest(responses, |r| time(r.get("authored"))) {
+    let mut answered_at = None;
+    if let Some((qr, at)) = latest(usable, |r| time(r.get("authored"))) {
         answered = import::answers(content, canonical, qr)?.facts;
+        answered_at = at;
     }
     let c = &content.course.context;
     let (pain, score) = (
@@ -187,7 +241,13 @@ pub fn case_from_prefetch(
         expression: "prefetch".into(),
         message: e.to_string(),
     })?;
-    Ok(PrefetchCase { case, patient_id })
+    Ok(PrefetchCase {
+        case,
+        patient_id,
+        procedure: found_procedure,
+        answered_at,
+        ignored_responses,
+    })
 }
 
 /// The resources of a type in a prefetch value: a Bundle's entries, or one resource.
@@ -237,24 +297,23 @@ fn performed_at(p: &Json) -> Option<DateTime<Utc>> {
     time(p.get("performedDateTime")).or_else(|| time(p.pointer("/performedPeriod/start")))
 }
 
-/// Our procedure value for a Procedure: our own coding first, then SNOMED CT.
+/// Our procedure value for a Procedure: our own coding first, then the terminology table
+/// (`data/procedure-terminology.json`: codes, their descendants, then text).
 fn procedure_value(canonical: &Canonical, p: &Json) -> Option<&'static str> {
-    let codings = p.pointer("/code/coding").and_then(Json::as_array)?;
+    let empty = Vec::new();
+    let codings = p
+        .pointer("/code/coding")
+        .and_then(Json::as_array)
+        .unwrap_or(&empty);
     let ours = canonical.answers(codes::PROCEDURE_FACT);
-    let code_in = |system: &str| {
-        codings
-            .iter()
-            .filter(|c| c.get("system").and_then(Json::as_str) == Some(system))
-            .filter_map(|c| c.get("code").and_then(Json::as_str))
-            .collect::<Vec<_>>()
-    };
-    code_in(&ours)
-        .into_iter()
+    codings
+        .iter()
+        .filter(|c| c.get("system").and_then(Json::as_str) == Some(ours.as_str()))
+        .filter_map(|c| c.get("code").and_then(Json::as_str))
         .find_map(|c| codes::procedure(c).map(|p| p.value))
+        .filter(|v| *v != codes::NO_PROCEDURE)
         .or_else(|| {
-            code_in(codes::SNOMED)
-                .into_iter()
-                .find_map(codes::procedure_from_snomed)
+            codes::terminology().recognise(codings, p.pointer("/code/text").and_then(Json::as_str))
         })
 }
 
@@ -284,6 +343,22 @@ pub struct CardContext<'a> {
     pub uuid: &'a str,
     /// The patient's page in Aftercare, when she is known to us.
     pub link: Option<&'a str>,
+    /// When the answers behind the card were given (`YYYY-MM-DD HH:MM UTC`), and whether
+    /// that is longer ago than the check-in interval of the level.
+    pub answered: Option<(String, bool)>,
+    /// QuestionnaireResponses that were left out (not completed, or another questionnaire).
+    pub ignored_responses: usize,
+}
+
+impl<'a> CardContext<'a> {
+    pub fn new(uuid: &'a str, link: Option<&'a str>) -> CardContext<'a> {
+        CardContext {
+            uuid,
+            link,
+            answered: None,
+            ignored_responses: 0,
+        }
+    }
 }
 
 /// The card of a decision. Every field present has a value: no nulls, no empty strings or lists.
@@ -293,7 +368,7 @@ pub fn card(content: &Content, a: &Assessment, ctx: &CardContext) -> Json {
     let texts = content.text(content.lang(&a.language).unwrap_or(content.default_lang()));
     card.insert("summary".into(), json!(summary(texts, a)));
     card.insert("indicator".into(), json!(indicator(&a.level)));
-    card.insert("detail".into(), json!(detail(content, texts, a)));
+    card.insert("detail".into(), json!(detail(content, texts, a, ctx)));
     card.insert(
         "source".into(),
         json!({
@@ -322,26 +397,51 @@ pub fn summary(texts: &Texts, a: &Assessment) -> String {
         "soon" => "cds_soon",
         _ => "cds_self_care",
     });
-    let text = match a.reasons.first() {
-        Some(r) => format!("Aftercare {level}: {}", r.clinician),
+    // One phrase, never cut: the most urgent finding's short label, how many more there are,
+    // and the rule id alone if a label (from older stored decisions, or a long translation)
+    // would not fit.
+    let more = match a.reasons.len() {
+        0 | 1 => String::new(),
+        n => format!(
+            " {}",
+            texts
+                .ui("cds_more")
+                .replace("{count}", &(n - 1).to_string())
+        ),
+    };
+    let fits = |s: &String| s.chars().count() < SUMMARY_LIMIT;
+    match a.reasons.first() {
+        Some(r) => Some(format!("Aftercare {level}: {}{more}", r.short))
+            .filter(|s| !r.short.is_empty() && fits(s))
+            .unwrap_or_else(|| format!("Aftercare {level}: {}{more}", r.rule)),
         None if !a.is_final() => format!("Aftercare {level} {}", texts.ui("cds_incomplete")),
         None => format!("Aftercare {level}: {}", texts.ui("cds_no_signs")),
-    };
-    truncate(&text, SUMMARY_LIMIT)
-}
-
-fn truncate(s: &str, limit: usize) -> String {
-    if s.chars().count() <= limit {
-        return s.to_string();
     }
-    let mut out: String = s.chars().take(limit - 1).collect();
-    out.push('…');
-    out
 }
 
 /// The reasons with their sources, what to do now, and any open questions, in markdown.
-fn detail(content: &Content, texts: &Texts, a: &Assessment) -> String {
+fn detail(content: &Content, texts: &Texts, a: &Assessment, ctx: &CardContext) -> String {
     let mut md = format!("**{}**\n\n{}\n", a.headline, a.now);
+    match &ctx.answered {
+        Some((at, stale)) => {
+            md.push_str(&format!(
+                "\n{}\n",
+                texts.ui("cds_answered_at").replace("{at}", at)
+            ));
+            if *stale {
+                md.push_str(&format!("\n**{}**\n", texts.ui("cds_stale")));
+            }
+        }
+        None => md.push_str(&format!("\n{}\n", texts.ui("cds_no_answers"))),
+    }
+    if ctx.ignored_responses > 0 {
+        md.push_str(&format!(
+            "\n{}\n",
+            texts
+                .ui("cds_ignored")
+                .replace("{count}", &ctx.ignored_responses.to_string())
+        ));
+    }
     if !a.reasons.is_empty() {
         md.push_str(&format!("\n**{}**\n\n", texts.ui("why")));
         for r in &a.reasons {
@@ -460,14 +560,7 @@ mod tests {
         let decision = triage(&content, &case);
         let a = Assessment::of(&content, &decision, content.default_lang());
         assert_eq!(a.level, "emergency");
-        let card = card(
-            &content,
-            &a,
-            &CardContext {
-                uuid: "u1",
-                link: None,
-            },
-        );
+        let card = card(&content, &a, &CardContext::new("u1", None));
         assert_eq!(card["indicator"], "critical");
         assert!(card["summary"]
             .as_str()
@@ -480,11 +573,33 @@ mod tests {
     }
 
     #[test]
-    fn a_long_summary_is_cut_at_the_limit() {
-        let long = "x".repeat(300);
-        assert_eq!(
-            truncate(&long, SUMMARY_LIMIT).chars().count(),
-            SUMMARY_LIMIT
-        );
+    fn every_rule_gets_a_whole_summary_under_the_limit_in_every_language() {
+        let (content, _) = setup();
+        for (code, _) in content.languages() {
+            let texts = content.text(content.lang(code).expect("listed"));
+            for (rule, t) in content.rules.iter().zip(&texts.rules) {
+                let a = Assessment {
+                    status: "final".into(),
+                    level: rule.level.as_str().into(),
+                    reasons: vec![
+                        crate::assessment::Reason {
+                            rule: rule.id.clone(),
+                            short: t.short.as_str().into(),
+                            ..Default::default()
+                        };
+                        3
+                    ],
+                    ..Default::default()
+                };
+                let s = summary(texts, &a);
+                assert!(s.chars().count() < SUMMARY_LIMIT, "{code} {}: {s}", rule.id);
+                assert!(
+                    s.contains(t.short.as_str()),
+                    "{code} {}: the label was dropped: {s}",
+                    rule.id
+                );
+                assert!(!s.contains('…'), "{s}");
+            }
+        }
     }
 }

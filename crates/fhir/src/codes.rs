@@ -122,18 +122,6 @@ pub fn procedure(value: &str) -> Option<&'static ProcedureCode> {
     PROCEDURES.iter().find(|p| p.value == value)
 }
 
-/// The procedure value a SNOMED CT code stands for (for CDS prefetch). Ambiguous parents (a code
-/// used for more than one value) give nothing.
-pub fn procedure_from_snomed(code: &str) -> Option<&'static str> {
-    let mut found = PROCEDURES
-        .iter()
-        .filter(|p| p.snomed.is_some_and(|(c, _)| c == code));
-    match (found.next(), found.next()) {
-        (Some(p), None) => Some(p.value),
-        _ => None,
-    }
-}
-
 /// The canonical base of our own definitions (the server's public URL + `/fhir`), and the code
 /// systems under it.
 #[derive(Debug, Clone)]
@@ -193,9 +181,192 @@ impl Canonical {
     }
 }
 
+/// How Aftercare recognises a neuraxial procedure in an EHR's data: the table in
+/// `data/procedure-terminology.json` (codes by system, their descendants, codes never to be read
+/// as a procedure, and text as the last resort). Reading only; what Aftercare writes is
+/// [`PROCEDURES`].
+#[derive(Debug, serde::Deserialize)]
+pub struct Terminology {
+    systems: std::collections::HashMap<String, String>,
+    concepts: Vec<TermConcept>,
+    descendants: Vec<TermDescendant>,
+    never: Vec<TermNever>,
+    text: Vec<TermText>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TermConcept {
+    system: String,
+    code: String,
+    value: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TermDescendant {
+    system: String,
+    code: String,
+    of: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TermNever {
+    system: String,
+    code: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TermText {
+    contains: Vec<String>,
+    value: String,
+}
+
+const TERMINOLOGY_JSON: &str = include_str!("../data/procedure-terminology.json");
+
+/// The bundled table, parsed once. A broken table is a build-time mistake that a unit test
+/// catches; should it happen anyway, nothing is recognised rather than the wrong thing.
+pub fn terminology() -> &'static Terminology {
+    static TABLE: std::sync::OnceLock<Terminology> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_json::from_str(TERMINOLOGY_JSON).unwrap_or(Terminology {
+            systems: Default::default(),
+            concepts: Vec::new(),
+            descendants: Vec::new(),
+            never: Vec::new(),
+            text: Vec::new(),
+        })
+    })
+}
+
+impl Terminology {
+    fn system(&self, key: &str) -> &str {
+        self.systems
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Our procedure value for one coding, if the table knows it (directly or as a descendant).
+    fn by_code(&self, system: &str, code: &str) -> Option<&'static str> {
+        if self
+            .never
+            .iter()
+            .any(|n| self.system(&n.system) == system && n.code == code)
+        {
+            return None;
+        }
+        let code = self
+            .descendants
+            .iter()
+            .find(|d| self.system(&d.system) == system && d.code == code)
+            .map(|d| d.of.as_str())
+            .unwrap_or(code);
+        self.concepts
+            .iter()
+            .find(|c| self.system(&c.system) == system && c.code == code)
+            .and_then(|c| procedure(&c.value))
+            .map(|p| p.value)
+    }
+
+    /// Our procedure value for a Procedure's codings and text: a recognised code first, then
+    /// the words of the text and the codings' displays. `None`: not a neuraxial procedure that
+    /// Aftercare knows (a dental cleaning, a peripheral nerve block).
+    pub fn recognise(
+        &self,
+        codings: &[serde_json::Value],
+        text: Option<&str>,
+    ) -> Option<&'static str> {
+        let field = |c: &serde_json::Value, k: &str| {
+            c.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        if let Some(v) = codings.iter().find_map(|c| {
+            let (system, code) = (field(c, "system")?, field(c, "code")?);
+            self.by_code(&system, &code)
+        }) {
+            return Some(v);
+        }
+        let words: String = std::iter::once(text.map(str::to_string))
+            .chain(codings.iter().map(|c| field(c, "display")))
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        self.text
+            .iter()
+            .find(|t| t.contains.iter().all(|w| words.contains(w.as_str())))
+            .and_then(|t| procedure(&t.value))
+            .map(|p| p.value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_terminology_table_parses_and_names_only_our_procedures() {
+        let table: Terminology =
+            serde_json::from_str(TERMINOLOGY_JSON).expect("data/procedure-terminology.json parses");
+        for c in &table.concepts {
+            assert!(
+                procedure(&c.value).is_some(),
+                "{} maps to unknown {}",
+                c.code,
+                c.value
+            );
+            assert!(!table.system(&c.system).is_empty(), "system {}", c.system);
+        }
+        for t in &table.text {
+            assert!(
+                procedure(&t.value).is_some(),
+                "text rule maps to unknown {}",
+                t.value
+            );
+        }
+        for d in &table.descendants {
+            assert!(
+                table.concepts.iter().any(|c| c.code == d.of),
+                "{} of unknown {}",
+                d.code,
+                d.of
+            );
+        }
+    }
+
+    #[test]
+    fn regional_anaesthesia_is_never_read_as_a_combined_spinal_epidural() {
+        let t = terminology();
+        let coding = |code: &str| serde_json::json!({ "system": SNOMED, "code": code });
+        assert_eq!(t.recognise(&[coding("27372005")], None), None);
+        assert_eq!(
+            t.recognise(&[coding("27372005")], Some("Interscalene nerve block")),
+            None
+        );
+        // Our own export: the code says nothing, the text says which one.
+        assert_eq!(
+            t.recognise(&[coding("27372005")], Some("Combined spinal-epidural")),
+            Some("combined_spinal_epidural")
+        );
+        assert_eq!(
+            t.recognise(&[coding("18946005")], None),
+            Some("labour_epidural")
+        );
+        let cpt = |code: &str| serde_json::json!({ "system": "http://www.ama-assn.org/go/cpt", "code": code });
+        assert_eq!(t.recognise(&[cpt("01967")], None), Some("labour_epidural"));
+        assert_eq!(
+            t.recognise(&[cpt("64483")], None),
+            Some("epidural_steroid_injection")
+        );
+        assert_eq!(
+            t.recognise(&[coding("234794009")], Some("Dental cleaning")),
+            None
+        );
+        assert_eq!(
+            t.recognise(&[], Some("Lumbar epidural steroid injection L4-5")),
+            Some("epidural_steroid_injection")
+        );
+    }
 
     #[test]
     fn every_procedure_of_the_bundled_content_has_a_code_entry() {
@@ -207,7 +378,11 @@ mod tests {
     fn the_labour_epidural_is_snomed_epidural_anaesthesia() {
         let p = procedure("labour_epidural").expect("entry");
         assert_eq!(p.snomed.map(|s| s.0), Some("18946005"));
-        assert_eq!(procedure_from_snomed("18946005"), Some("labour_epidural"));
+        let coding = serde_json::json!({ "system": SNOMED, "code": "18946005" });
+        assert_eq!(
+            terminology().recognise(&[coding], None),
+            Some("labour_epidural")
+        );
     }
 
     #[test]

@@ -200,7 +200,7 @@ pub fn answers(
 
 /// Our canonical (with or without `|version`), or any URL or reference ending in
 /// `Questionnaire/aftercare`, so a copy loaded into another server still matches.
-fn is_ours(canonical: &Canonical, q: &str) -> bool {
+pub(crate) fn is_ours(canonical: &Canonical, q: &str) -> bool {
     let url = q.split('|').next().unwrap_or(q);
     url == canonical.questionnaire()
         || url.ends_with(&format!("Questionnaire/{}", codes::QUESTIONNAIRE_ID))

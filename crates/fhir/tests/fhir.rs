@@ -322,10 +322,7 @@ fn cds_cards_for_every_vignette_follow_the_spec() {
         let card = cds::card(
             &content,
             &a,
-            &cds::CardContext {
-                uuid: "u",
-                link: Some("https://a.test/clinic/patients/p"),
-            },
+            &cds::CardContext::new("u", Some("https://a.test/clinic/patients/p")),
         );
         assert_eq!(cds::first_empty(&card, ""), None, "{name}");
         let summary = card["summary"].as_str().unwrap_or_default();

@@ -156,6 +156,20 @@ async fn call(
                 PrefetchError::Invalid(i) => AppError::Import(i),
             }
         })?;
+    let now = state.now();
+    if !found.concerns_us(now) {
+        // No recent neuraxial procedure and no Aftercare answers: nothing to say, no card.
+        audit::record(
+            &state,
+            &actor,
+            &format!("cds.{hook}"),
+            None,
+            None,
+            Some("no card: no recent neuraxial procedure and no Aftercare answers".into()),
+        )
+        .await?;
+        return Ok(Json(json!({ "cards": [] })));
+    }
     let decision = triage(content, &found.case);
     state.metrics.observe_decision(decision.level);
     let ours = known_patient(&state, &body, prefetch, found.patient_id.as_deref()).await?;
@@ -169,12 +183,24 @@ async fn call(
     // An EHR that sends Accept-Language gets its cards in that language when we have it.
     let a = Assessment::of(content, &decision, lang::negotiate(content, None, &headers));
     let uuid = uuid::Uuid::new_v4().to_string();
+    // Answers older than the level's check-in interval are marked stale on the card.
+    let interval = content
+        .level_info(decision.level)
+        .check_in_again_hours
+        .unwrap_or(12);
+    let answered = found.answered_at.map(|at| {
+        (
+            at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            now - at > chrono::Duration::hours(i64::from(interval)),
+        )
+    });
     let card = cds::card(
         content,
         &a,
         &CardContext {
-            uuid: &uuid,
-            link: link.as_deref(),
+            answered,
+            ignored_responses: found.ignored_responses,
+            ..CardContext::new(&uuid, link.as_deref())
         },
     );
     audit::record(

@@ -680,3 +680,138 @@ async fn request_tokens_are_verified_and_every_way_to_break_them_is_refused() {
         .expect("request");
     assert_eq!(r.status(), 401, "no token at all");
 }
+
+fn procedure(id: &str, coding: Value, text: &str, days_ago: i64, status: &str) -> Value {
+    let at = (chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339();
+    json!({
+        "resourceType": "Procedure", "id": id, "status": status,
+        "subject": { "reference": "Patient/ehr-42" },
+        "code": { "coding": [coding], "text": text },
+        "performedDateTime": at,
+    })
+}
+
+fn bundle(resources: Vec<Value>) -> Value {
+    let entry: Vec<Value> = resources
+        .into_iter()
+        .map(|r| json!({ "resource": r }))
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "searchset", "entry": entry })
+}
+
+async fn cards_for(app: &TestApp, procedures: Value, responses: Value) -> Value {
+    let body = json!({
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2eb",
+        "fhirServer": "https://ehr.example.org/fhir",
+        "hook": "patient-view",
+        "context": { "userId": "Practitioner/example", "patientId": "ehr-42" },
+        "prefetch": {
+            "patient": { "resourceType": "Patient", "id": "ehr-42" },
+            "questionnaireResponses": responses,
+            "procedures": procedures,
+            "painObservations": null,
+        },
+    });
+    let r = app
+        .post("/cds-services/aftercare-patient-view", &body)
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn unrelated_or_unfinished_chart_data_cannot_lower_an_emergency_card() {
+    let app = TestApp::start(None).await;
+    // Fever, back pain and a red needle site nine days after a labour epidural: an emergency,
+    // with the hours since the epidural taken from the chart's Procedure.
+    let v31 = vignettes()
+        .into_iter()
+        .find(|(n, _)| n == "V31.json")
+        .map(|(_, v)| v["case"].clone())
+        .expect("V31");
+    let mut answers = v31.as_object().cloned().expect("object");
+    answers.remove("hours_since_procedure");
+    let completed = response_of(&app.base, &Value::Object(answers));
+    let epidural = procedure(
+        "epi",
+        json!({ "system": "http://snomed.info/sct", "code": "18946005", "display": "Epidural anesthesia" }),
+        "Labour epidural",
+        9,
+        "completed",
+    );
+    // Newer than the epidural, and nothing to do with it.
+    let dental = procedure(
+        "dent",
+        json!({ "system": "http://example.org/local-procedures", "code": "D1110", "display": "Prophylaxis - adult" }),
+        "Dental cleaning",
+        1,
+        "completed",
+    );
+    let mistaken = procedure(
+        "oops",
+        json!({ "system": "http://snomed.info/sct", "code": "231249005" }),
+        "Spinal anaesthesia",
+        0,
+        "entered-in-error",
+    );
+    let procedures = bundle(vec![epidural.clone(), dental.clone(), mistaken]);
+
+    let only_this = cards_for(&app, procedures.clone(), bundle(vec![completed.clone()])).await;
+    assert_eq!(
+        only_this["cards"][0]["indicator"], "critical",
+        "{only_this}"
+    );
+
+    // Newer responses that say nothing: one in progress with no answers, one entered in error,
+    // one for another questionnaire. Each is left out, and the card says so.
+    let newer = |status: &str, questionnaire: &str| {
+        json!({
+            "resourceType": "QuestionnaireResponse", "status": status,
+            "questionnaire": questionnaire, "authored": chrono::Utc::now().to_rfc3339(),
+            "subject": { "reference": "Patient/ehr-42" },
+        })
+    };
+    let ours = completed["questionnaire"]
+        .as_str()
+        .expect("canonical")
+        .to_string();
+    let noisy = bundle(vec![
+        newer("in-progress", &ours),
+        newer("entered-in-error", &ours),
+        newer("completed", "http://example.org/Questionnaire/phq-9"),
+        completed.clone(),
+    ]);
+    let answer = cards_for(&app, procedures, noisy).await;
+    let card = &answer["cards"][0];
+    assert_eq!(card["indicator"], "critical", "{answer}");
+    let detail = card["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("3 other questionnaire response"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("Answers given 2025-03-04 08:00 UTC"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("older than the check-in interval"),
+        "{detail}"
+    );
+    let summary = card["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.chars().count() < 140 && !summary.contains('…'),
+        "{summary}"
+    );
+
+    // Regional anaesthesia by its code alone is not a neuraxial procedure (it also covers nerve
+    // blocks), and a chart with nothing of ours gets no card at all.
+    let block = procedure(
+        "blk",
+        json!({ "system": "http://snomed.info/sct", "code": "27372005", "display": "Regional anesthesia" }),
+        "Interscalene block",
+        2,
+        "completed",
+    );
+    let none = cards_for(&app, bundle(vec![dental, block]), Value::Null).await;
+    assert_eq!(none, json!({ "cards": [] }));
+}

@@ -1077,11 +1077,12 @@ fn compile_texts(
     }
     let rule_ids: Vec<String> = content.rules.iter().map(|r| r.id.clone()).collect();
     let rules = reader
-        .group("rule", &rule_ids, &["patient", "clinician"])
+        .group("rule", &rule_ids, &["patient", "clinician", "short"])
         .into_iter()
         .map(|t| RuleText {
             patient: t[0].clone().into(),
             clinician: t[1].clone().into(),
+            short: t[2].clone().into(),
         })
         .collect();
     let action_ids: Vec<String> = content.actions.iter().map(|a| a.id.clone()).collect();

@@ -62,6 +62,8 @@ pub struct FactText {
 pub struct RuleText {
     pub patient: Text,
     pub clinician: Text,
+    /// The finding and what it suggests, in a phrase, for an EHR card's one-line summary.
+    pub short: Text,
 }
 
 #[derive(Debug, Clone, Default)]
