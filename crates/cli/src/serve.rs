@@ -23,12 +23,23 @@ impl DbArgs {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                self.data_dir.display()
-            )
-        })?;
+        // Aftercare's own directory: health data and link tokens, for its owner only.
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.data_dir)
+                .and_then(|()| {
+                    std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
+                })
+                .with_context(|| {
+                    format!(
+                        "cannot create the data directory {}",
+                        self.data_dir.display()
+                    )
+                })?;
+        }
         Ok(format!(
             "sqlite:{}",
             self.data_dir.join("aftercare.db").display()

@@ -327,3 +327,36 @@ fn serve_refuses_settings_it_cannot_read() {
         assert!(stderr(&o).contains(named), "{flag} {value}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn the_data_directory_database_and_backups_are_for_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    // An existing directory left open to everyone, as an older version made it.
+    std::fs::create_dir(&data).expect("dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data_arg = data.to_str().expect("utf-8");
+    let migrated = aftercare(&["migrate", "--data-dir", data_arg], None);
+    assert_eq!(code(&migrated), Some(0), "{}", stderr(&migrated));
+    let backup = dir.path().join("backup.db");
+    let backed = aftercare(
+        &[
+            "backup",
+            backup.to_str().expect("utf-8"),
+            "--data-dir",
+            data_arg,
+        ],
+        None,
+    );
+    assert_eq!(code(&backed), Some(0), "{}", stderr(&backed));
+    let mode = |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("aftercare.db")), 0o600, "the database");
+    for side in ["aftercare.db-wal", "aftercare.db-shm"] {
+        if data.join(side).exists() {
+            assert_eq!(mode(&data.join(side)), 0o600, "{side}");
+        }
+    }
+    assert_eq!(mode(&backup), 0o600, "the backup");
+}

@@ -74,8 +74,18 @@ impl SqliteStore {
             ));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+            private_dir(dir)?;
+        }
+        // The database holds health data and link tokens: readable by its owner only. SQLite
+        // gives the WAL and shared-memory files the database file's permissions.
+        private_file(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.exists() {
+                private_file(&side)?;
+            }
         }
         let options = options
             .create_if_missing(true)
@@ -165,9 +175,10 @@ impl SqliteStore {
             )));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+            private_dir(dir)?;
         }
+        // Made empty and private first: VACUUM INTO fills an empty file and keeps its mode.
+        private_file(path)?;
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
@@ -223,6 +234,34 @@ async fn notify_chat(_c: &mut SqliteConnection, _patient_id: &str, _message_id: 
 }
 
 impl_store!(SqliteStore, SqliteConnection);
+
+/// Creates a missing directory (and its parents) that only its owner can enter. An existing
+/// one is left as it is: it may be shared (the CLI narrows its own data directory).
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Creates a file readable and writable by its owner only, or narrows an existing one.
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail =
+        |e: std::io::Error| StoreError::Other(format!("cannot open {}: {e}", path.display()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)
+}
 
 #[cfg(test)]
 mod tests {

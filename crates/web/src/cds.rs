@@ -64,6 +64,10 @@ fn service_url(state: &AppState, id: &str) -> String {
     )
 }
 
+/// The longest a CDS Hooks token may claim to live: five minutes, as the specification
+/// recommends.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 300;
+
 /// The EHR behind a request: verified when a trust file is configured.
 async fn authenticate(
     state: &AppState,
@@ -98,6 +102,12 @@ async fn authenticate(
     let now = state.now().timestamp();
     if claims.exp + crate::cds_trust::LEEWAY_SECS < now {
         tracing::info!("CDS Hooks token refused: expired");
+        return Err(AppError::Unauthorized);
+    }
+    // CDS Hooks asks for short-lived tokens; a long one would also sit in the replay cache
+    // for as long as it claims to live.
+    if claims.exp > now + MAX_TOKEN_LIFETIME_SECS + crate::cds_trust::LEEWAY_SECS {
+        tracing::info!("CDS Hooks token refused: expires too far ahead");
         return Err(AppError::Unauthorized);
     }
     let jti = claims

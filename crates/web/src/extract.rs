@@ -61,8 +61,68 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     }
 }
 
+/// Whether a text holds a control character other than tab, line feed and carriage return:
+/// none has a use in anything a person types here, NUL is refused by PostgreSQL, and the
+/// others can forge lines in logs and exports.
+pub fn has_control_char(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The path of the first string in a JSON value with a control character (`body`,
+/// `answers.note`), if any.
+fn control_char_path(v: &serde_json::Value, at: &str) -> Option<String> {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) => has_control_char(s).then(|| at.to_string()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| control_char_path(x, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if has_control_char(k) {
+                Some(join(k))
+            } else {
+                control_char_path(x, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses a JSON body with a control character in any string, naming where. Raw control
+/// bytes are already invalid JSON, so only the `\u00XX` escapes need a look, and the tree is
+/// built only when one is there.
+pub fn refuse_control_chars(bytes: &[u8]) -> Result<(), AppError> {
+    let suspicious = bytes.windows(6).any(|w| {
+        w.starts_with(b"\\u00")
+            && matches!(w[4], b'0' | b'1')
+            && !matches!(&w[4..6], b"09" | b"0a" | b"0A" | b"0d" | b"0D")
+    }) || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u007f"));
+    if !suspicious {
+        return Ok(());
+    }
+    let Ok(tree) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // malformed JSON gets its own, better message from the parser
+    };
+    match control_char_path(&tree, "") {
+        Some(field) => Err(AppError::bad_field(
+            &field,
+            format!("{field}: control characters are not allowed"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Parses JSON, naming the field at fault (`pain: invalid type ...`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    refuse_control_chars(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -44,13 +44,27 @@ pub fn app(state: AppState) -> Router {
     middleware::wrap(router, state)
 }
 
-/// Serves the app until `shutdown` completes, then drains in-flight requests (bounded by the
-/// request timeout, so draining cannot hang).
+/// How long a client may take to send a request's headers, on a new connection and between
+/// the requests of a kept-alive one: a connection that trickles its headers (slowloris) is
+/// closed after this, not held open.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The most connections served at once; the next ones wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Serves the app on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish. A hyper server of our own rather than `axum::serve`, which has no header-read
+/// timeout: each connection gets one, and the number of connections is capped.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::extract::connect_info::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     // A procedure without a FHIR code must stop the start, not surface in an EHR.
     aftercare_fhir::codes::ProcedureCodes::check(&state.content).map_err(std::io::Error::other)?;
     if state.settings.cds_trust.is_none() {
@@ -67,17 +81,70 @@ pub async fn serve(
     // Open chat streams never end by themselves: close them when shutdown starts, so draining
     // can finish.
     let hub = state.chat.clone();
-    let shutdown = async move {
-        shutdown.await;
-        hub.close();
-    };
     let app = app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    // Shutdown is signalled to every connection by dropping the sender.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, never spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service =
+            app.clone()
+                .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(axum::body::Body::new);
+                    req.extensions_mut().insert(ConnectInfo(remote));
+                    req
+                });
+        let service = TowerToHyperService::new(service);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    hub.close();
+    drop(stop_rx);
+    drop(stop_tx);
+    // Every connection task holds a permit until it ends: all permits back means drained.
+    let _drained = slots.acquire_many(MAX_CONNECTIONS as u32).await;
+    Ok(())
 }
 
 /// Start-up work that needs the database URL: on PostgreSQL, the task that LISTENs for chat

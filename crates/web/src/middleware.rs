@@ -89,6 +89,9 @@ pub fn wrap(router: Router, state: AppState) -> Router {
             X_REQUEST_ID.clone(),
             Counter::default(),
         ))
+        // Outside the id layer: a client's own `x-request-id` is dropped, so every id in the
+        // logs is ours (a client could otherwise forge log lines or collide with others' ids).
+        .layer(middleware::from_fn(drop_client_request_id))
         // Patient data must not stay in a browser's or a proxy's cache (ASVS 8.2.1); responses
         // that may be cached (the static files) say so themselves.
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))
@@ -180,4 +183,10 @@ async fn plain_rejections_as_problems(req: Request, next: Next) -> Response {
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// Removes a request id sent by the client, so that [`SetRequestIdLayer`] always makes one.
+async fn drop_client_request_id(mut req: Request, next: middleware::Next) -> Response {
+    req.headers_mut().remove(&X_REQUEST_ID);
+    next.run(req).await
 }

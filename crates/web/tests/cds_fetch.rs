@@ -339,6 +339,12 @@ async fn a_fhir_server_not_on_the_allow_list_is_never_contacted() {
         format!("{tenant}/../tenant-b"),                  // out of it after normalising
         format!("http://localhost:{port}/fhir/tenant-a"), // another host name
         format!("{tenant}?x=1"),
+        // Paths that a FHIR server behind a proxy may read as going up: refused before parsing.
+        format!("{tenant}/..;/admin"),
+        format!("{tenant}/%2e%2e%2fadmin"),
+        format!("{tenant}/..%5cadmin"),
+        format!("{tenant}\\..\\admin"),
+        format!("{tenant};jsessionid=1"),
         "https://ehr.example.org.evil.test/fhir".into(),
         "file:///etc/passwd".into(),
         "not a url".into(),

@@ -625,6 +625,16 @@ async fn request_tokens_are_verified_and_every_way_to_break_them_is_refused() {
                 &claims(&aud, ISS, -3600, "n4"),
             ),
         ),
+        (
+            "expiring in ten years",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &claims(&aud, ISS, 10 * 365 * 24 * 3600, "n4b"),
+            ),
+        ),
         ("replayed jti", good),
         (
             "unknown issuer",

@@ -528,3 +528,80 @@ async fn patient_and_staff_credentials_do_not_cross() {
         assert_eq!(r.status, 401, "{path} with a staff session: {}", r.text);
     }
 }
+
+on_both!(
+    control_characters_are_refused_with_a_422_naming_the_field,
+    |app: TestApp| async move {
+        // PostgreSQL cannot store NUL at all (it answered 500 before); no control character has a
+        // use in text a person types, and some forge log lines.
+        let patient = app.patient().await;
+        for body in ["hello\u{0}world", "line\u{1b}[31mred", "bell\u{7}"] {
+            let (status, problem) = app
+                .post_json(
+                    "/api/v1/messages",
+                    Some(&patient.link_token),
+                    &json!({ "body": body }),
+                )
+                .await;
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(problem["field"], "body", "{problem}");
+        }
+        // Tabs and line breaks are ordinary text.
+        let (status, _) = app
+            .post_json(
+                "/api/v1/messages",
+                Some(&patient.link_token),
+                &json!({ "body": "two\nlines\tand a tab" }),
+            )
+            .await;
+        assert_eq!(status, 201);
+        // Forms too: the contact page and the staff sign-in.
+        let visitor = app.browser();
+        assert_eq!(visitor.get("/contact").await.status, 200);
+        let sent = visitor
+            .post_form(
+                "/contact",
+                &[
+                    ("name", "A\u{0}na"),
+                    ("contact", "a@b.example"),
+                    ("message", "hi"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, 422, "{}", sent.text);
+        assert!(sent.text.contains("name"), "{}", sent.text);
+        let login = app.browser();
+        assert_eq!(login.get("/clinic/login").await.status, 200);
+        let refused = login
+            .post_form(
+                "/clinic/login",
+                &[("email", "nurse\u{0}@example.org"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.text);
+    }
+);
+
+#[tokio::test]
+async fn a_request_id_sent_by_the_client_is_never_used() {
+    let app = TestApp::sqlite().await;
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "forged-id")
+        .send()
+        .await
+        .expect("request");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_ne!(id, "forged-id");
+    assert!(
+        id.split('-').count() == 2 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "{id}"
+    );
+}

@@ -574,8 +574,9 @@ on_both!(
         assert_eq!(rows[0]["id"], urgent.id.as_str());
         assert_eq!(rows[0]["open_escalations"], 1);
         assert!(
-            rows.iter().all(|r| r.get("link_token").is_none()),
-            "the link is a secret"
+            rows.iter()
+                .all(|r| r.get("link_token").is_none() && r.get("enrolment_code").is_none()),
+            "the link and the code are secrets: {rows:?}"
         );
         let calm_row = rows
             .iter()

@@ -129,8 +129,11 @@ pub async fn complete(
     let Some(server) = source.fhir_server else {
         return refuse(FetchError::NoServer, map);
     };
+    // `%`, `;` and `\` are refused outright: URL parsing leaves `..;`, `%2e%2e%2f` and `..%5c`
+    // alone, and a server or proxy behind the allowed base may still read them as "up".
+    let odd = server.contains(['%', ';', '\\']);
     let server = match Url::parse(server) {
-        Ok(u) if !has_extras(&u) && fetcher.allowed(&u) => u,
+        Ok(u) if !odd && !has_extras(&u) && fetcher.allowed(&u) => u,
         _ => {
             tracing::info!("CDS fhirServer not on the allow-list: not contacted");
             return refuse(FetchError::NotAllowed, map);

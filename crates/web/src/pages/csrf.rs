@@ -94,6 +94,23 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             tracing::info!("request refused: CSRF token missing or wrong");
             return AppError::Forbidden.into_response();
         }
+        // Every form field is text a person typed: a control character in it is refused here,
+        // for all forms at once, naming the field (PostgreSQL cannot even store NUL).
+        let bad = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| {
+                pairs.into_iter().find(|(k, v)| {
+                    crate::extract::has_control_char(k) || crate::extract::has_control_char(v)
+                })
+            });
+        if let Some((field, _)) = bad {
+            let field: String = field.chars().filter(|c| !c.is_control()).collect();
+            return AppError::bad_field(
+                &field,
+                format!("{field}: control characters are not allowed"),
+            )
+            .into_response();
+        }
         Body::from(bytes)
     } else {
         body

@@ -299,11 +299,51 @@ pub async fn read_board(
     Ok((rows, filter))
 }
 
+/// One patient on the board, as the API shows her: what the work list needs, and neither her
+/// link nor her enrolment code (each a way into her record; they are shown only on her handout
+/// page, one patient at a time, and audited there).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoardEntry {
+    pub id: String,
+    pub display_name: String,
+    /// A value of the content's `procedure` fact.
+    pub procedure: String,
+    pub procedure_date: chrono::NaiveDate,
+    pub delivery_date: Option<chrono::NaiveDate>,
+    pub language: String,
+    /// The level of her latest check-in; absent before the first.
+    pub last_level: Option<String>,
+    pub last_checkin_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Escalations not yet acknowledged.
+    pub open_escalations: i32,
+    /// Her messages not yet read by staff.
+    pub unread_messages: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&Patient> for BoardEntry {
+    fn from(p: &Patient) -> BoardEntry {
+        BoardEntry {
+            id: p.id.clone(),
+            display_name: p.display_name.clone(),
+            procedure: p.procedure.clone(),
+            procedure_date: p.procedure_date,
+            delivery_date: p.delivery_date,
+            language: p.language.clone(),
+            last_level: p.last_level.clone(),
+            last_checkin_at: p.last_checkin_at,
+            open_escalations: p.open_escalations,
+            unread_messages: p.unread_messages,
+            created_at: p.created_at,
+        }
+    }
+}
+
 /// The clinic's patients, most urgent first.
 #[utoipa::path(get, path = "/api/v1/clinic/patients", tag = "clinic", params(BoardQuery),
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "Patients: open escalations first, then level, then the longest without a check-in", body = Vec<Object>,
+        (status = 200, description = "Patients: open escalations first, then level, then the longest without a check-in", body = Vec<BoardEntry>,
             headers(("Link" = String, description = "When the page is full: `<...?after=...>; rel=\"next\"`, the next page"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a clinician", body = Problem, content_type = "application/problem+json"),
@@ -319,7 +359,8 @@ pub async fn api_board(
         .last()
         .filter(|_| rows.len() as i64 == filter.limit)
         .map(|last| q.next_page(&filter, last));
-    let mut response = Json(rows).into_response();
+    let entries: Vec<BoardEntry> = rows.iter().map(BoardEntry::from).collect();
+    let mut response = Json(entries).into_response();
     if let Some(next) = next {
         if let Ok(link) =
             HeaderValue::from_str(&format!("</api/v1/clinic/patients?{next}>; rel=\"next\""))
