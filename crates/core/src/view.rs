@@ -208,6 +208,9 @@ pub struct QuestionView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     pub integer: bool,
+    /// A yes/no question that may be answered "Not sure"; send `true` for it (the safer
+    /// answer) and say so to the patient.
+    pub unsure: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -249,6 +252,7 @@ impl<'a> QuestionView<'a> {
             min,
             max,
             integer,
+            unsure: f.unsure,
         }
     }
 }

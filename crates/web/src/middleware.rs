@@ -2,7 +2,6 @@
 //! (method, route template and status only; no query strings, no bodies), metrics, a body limit,
 //! a timeout and the security headers (HSTS too when the public URL is HTTPS).
 
-use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
@@ -59,9 +58,12 @@ pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 pub fn wrap(router: Router, state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
+    let for_fallback = state.clone();
     let hsts = state.settings.public_url.starts_with("https://");
     router
-        .fallback(|| async { AppError::NotFound })
+        .fallback(move |req: Request| {
+            crate::pages::errors::not_found(axum::extract::State(for_fallback.clone()), req)
+        })
         .layer(middleware::from_fn_with_state(state, record_metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -634,3 +634,98 @@ async fn a_diary_entry_that_raises_the_level_says_what_to_do_now_at_the_top() {
         .expect("escalations");
     assert_eq!(open.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_sure_about_blood_thinners_is_read_as_yes_and_said_so() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    assert_eq!(b.get("/checkin").await.status, StatusCode::OK);
+    // Vignette X63 (mild back ache two weeks after a birth, not breastfeeding), answered in
+    // full, except that she is not sure whether she takes a blood thinner.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vignettes/X63.json"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("X63")).expect("JSON");
+    let mut fields: Vec<(String, String)> = v["case"]
+        .as_object()
+        .expect("case")
+        .iter()
+        .map(|(k, x)| {
+            let value = match x {
+                serde_json::Value::Bool(true) => "yes".to_string(),
+                serde_json::Value::Bool(false) => "no".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("a.{k}"), value)
+        })
+        .collect();
+    for (k, value) in fields.iter_mut() {
+        if k == "a.anticoagulant" {
+            *value = "unsure".into();
+        }
+    }
+    fields.push(("step".into(), "anticoagulant".into()));
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = b.post("/checkin", &form, true).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("level-self_care"), "{}", page.body);
+    assert!(page.body.contains("You were not sure about some answers"));
+    assert!(page.body.contains("blood"), "the question is named");
+    assert!(page.body.contains("Check medicines first"));
+    assert!(
+        !page.body.contains("<h3>Pain relief</h3>"),
+        "no NSAID when she may be on a blood thinner"
+    );
+    // Going back to change it keeps "Not sure" as her answer, offered as a choice.
+    assert!(
+        page.body
+            .contains("name=\"a.anticoagulant\" value=\"unsure\""),
+        "carried as not sure"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_address_shows_a_page_in_her_language_and_api_clients_keep_json() {
+    let app = TestApp::start().await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, accept: &'static str, lang: &'static str| {
+        client
+            .get(format!("{}{path}", app.url))
+            .header("accept", accept)
+            .header("accept-language", lang)
+            .send()
+    };
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let page = get("/chekin", html, "es-ES,es;q=0.9")
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let ct = page.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let body = page.text().await.expect("body");
+    assert!(body.contains("<html lang=\"es\">"), "{body}");
+    assert!(body.contains("href=\"/\""), "a way back");
+    assert!(body.contains("Página no encontrada"), "{body}");
+    for (path, accept) in [
+        ("/chekin", "application/json"),
+        ("/api/v1/nope", html),
+        ("/fhir/Nope/1", html),
+    ] {
+        let r = get(path, accept, "en").await.expect("request");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let ct = r.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(ct.starts_with("application/problem+json"), "{path}: {ct}");
+    }
+}

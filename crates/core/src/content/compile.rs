@@ -341,12 +341,16 @@ fn compile_facts(
                 format!("a key does not belong to a fact of kind {}", raw.kind),
             );
         }
+        if raw.unsure && raw.kind != "bool" {
+            cx.error(&at, "`unsure` is only for yes/no facts (it reads as yes)");
+        }
         ids.insert(id.clone(), facts.len() as FactIdx);
         facts.push(Fact {
             id,
             section,
             kind,
             asked_when: None,
+            unsure: raw.unsure,
         });
     }
     // Asked-when conditions may only look at earlier facts, so applicability is computed in one

@@ -60,6 +60,8 @@ pub struct Fact {
     pub kind: FactKind,
     /// When the question applies; `None`: always.
     pub asked_when: Option<Condition>,
+    /// The questionnaire may offer "Not sure", read as yes (see `facts.toml`).
+    pub unsure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

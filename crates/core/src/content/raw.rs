@@ -26,6 +26,10 @@ pub struct RawFact {
     #[serde(default)]
     pub integer: bool,
     pub asked_when: Option<RawCondition>,
+    /// A yes/no question a patient may not know the answer to: the questionnaire offers
+    /// "Not sure" and reads it as yes, the answer that can only raise the level.
+    #[serde(default)]
+    pub unsure: bool,
 }
 
 #[derive(Debug, Deserialize)]

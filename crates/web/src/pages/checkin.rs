@@ -57,6 +57,8 @@ fn read_answers(content: &Content, form: &Form) -> Answers {
             FactKind::Bool => match raw {
                 "yes" => Ok(Value::Bool(true)),
                 "no" => Ok(Value::Bool(false)),
+                // Read as yes: the answer that can only raise the level (facts.toml `unsure`).
+                "unsure" if fact.unsure => Ok(Value::Bool(true)),
                 _ => Err("answer_required"),
             },
             FactKind::Enum { values, .. } => {
@@ -150,13 +152,44 @@ fn label_of(ctx: &Ctx, id: &str, v: &Value) -> String {
     }
 }
 
-/// Hidden fields carrying every answer except those asked on this step.
-fn hidden(answers: &Map<String, Value>, except: &[String]) -> Vec<Value> {
+/// Hidden fields carrying every answer except those asked on this step ("Not sure" stays
+/// "Not sure", so the decision can say which answers were taken as yes).
+fn hidden(answers: &Answers, except: &[String]) -> Vec<Value> {
     answers
+        .values
         .iter()
         .filter(|(k, _)| !except.contains(k))
-        .map(|(k, v)| json!({ "name": format!("{PREFIX}{k}"), "value": raw_of(v) }))
+        .map(|(k, v)| {
+            let value = if answers.is_unsure(k) {
+                "unsure".to_string()
+            } else {
+                raw_of(v)
+            };
+            json!({ "name": format!("{PREFIX}{k}"), "value": value })
+        })
         .collect()
+}
+
+impl Answers {
+    fn is_unsure(&self, id: &str) -> bool {
+        self.raw.get(id).is_some_and(|r| r == "unsure")
+    }
+
+    /// The questions answered "Not sure", in her language, for the decision page.
+    fn unsure_questions(&self, ctx: &Ctx) -> Vec<String> {
+        let content = &ctx.state.content;
+        content
+            .facts
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.is_unsure(&f.id) && self.values.contains_key(&f.id))
+            .map(|(i, _)| {
+                QuestionView::new(content, i as u16, ctx.lang)
+                    .question
+                    .to_string()
+            })
+            .collect()
+    }
 }
 
 /// The answers so far, in questionnaire order, for the review.
@@ -184,10 +217,16 @@ fn question_model(ctx: &Ctx, id: &str, answers: &Answers) -> Option<Value> {
         .or_else(|| answers.values.get(id).map(raw_of))
         .unwrap_or_default();
     let options: Vec<Value> = match q.kind {
-        "bool" => vec![
-            json!({ "value": "yes", "label": ctx.t("yes"), "checked": current == "yes" }),
-            json!({ "value": "no", "label": ctx.t("no"), "checked": current == "no" }),
-        ],
+        "bool" => {
+            let mut options = vec![
+                json!({ "value": "yes", "label": ctx.t("yes"), "checked": current == "yes" }),
+                json!({ "value": "no", "label": ctx.t("no"), "checked": current == "no" }),
+            ];
+            if q.unsure {
+                options.push(json!({ "value": "unsure", "label": ctx.t("not_sure"), "checked": current == "unsure" }));
+            }
+            options
+        }
         _ => q
             .options
             .iter()
@@ -241,7 +280,7 @@ async fn render_step(
             "questions": questions,
             "section_title": questions.first().and_then(|q| q.get("section_title")).cloned(),
             "step": step.join(","),
-            "hidden": hidden(&answers.values, step),
+            "hidden": hidden(answers, step),
             "answered": answered,
             "percent": percent,
             "summary": summary(ctx, &answers.values),
@@ -309,7 +348,7 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
     let d = super::decision::model_of(ctx, &decision, ctx.lang, today);
     ctx.render(
         "decision.html",
-        json!({ "d": d, "stored": false, "answers": hidden(&answers.values, &[]) }),
+        json!({ "d": d, "stored": false, "answers": hidden(&answers, &[]), "unsure": answers.unsure_questions(ctx) }),
     )
     .await
 }
@@ -348,7 +387,7 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         return ctx
             .render(
                 "review.html",
-                json!({ "summary": summary(&ctx, &answers.values), "hidden": hidden(&answers.values, &[]) }),
+                json!({ "summary": summary(&ctx, &answers.values), "hidden": hidden(&answers, &[]) }),
             )
             .await;
     }
@@ -396,7 +435,7 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "decision.html",
-                json!({ "d": d, "stored": false, "answers": hidden(&answers.values, &[]), "save_error": ctx.t("code_unknown"), "code": code }),
+                json!({ "d": d, "stored": false, "answers": hidden(&answers, &[]), "save_error": ctx.t("code_unknown"), "code": code }),
             )
             .await;
     };

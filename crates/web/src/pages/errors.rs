@@ -75,3 +75,32 @@ pub fn render_error_page(
         }
     }
 }
+
+/// The answer to an address nothing serves: for a browser (it asks for HTML, and the address
+/// is not one of the API's), a page in her language with a way back; for everyone else the
+/// JSON problem body.
+pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+    let api = ["/api/", "/fhir", "/cds-services", "/.well-known/"]
+        .iter()
+        .any(|p| req.uri().path().starts_with(p));
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let problem = crate::error::AppError::NotFound.into_response();
+    if api || !wants_html {
+        return problem;
+    }
+    let explicit = req
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
+    let lang = lang::negotiate(&state.content, explicit.as_deref(), req.headers());
+    let mut ctx = base(&state, lang, req.uri().path(), None, None);
+    ctx.insert("status".into(), json!(404));
+    ctx.insert("error_key".into(), json!("error_not_found"));
+    ctx.insert("show_start".into(), json!(false));
+    render_error_page(&state, "error.html", ctx, StatusCode::NOT_FOUND, &problem)
+}
