@@ -1,4 +1,4 @@
-//! A patient's record as one FHIR R4 Bundle (type `collection`): Patient, Procedure, one
+//! A patient's record as one FHIR R4 Bundle (type `searchset`, as `Patient/$everything` answers): Patient, Procedure, one
 //! QuestionnaireResponse, RiskAssessment and (when scored) pain Observation per check-in, one pain
 //! Observation per diary day, the CarePlan of the latest check-in, and a Communication per chat
 //! message.
@@ -188,13 +188,20 @@ pub fn patient_bundle(
                 r["resourceType"].as_str().unwrap_or_default(),
                 r["id"].as_str().unwrap_or_default()
             );
-            json!({ "fullUrl": full_url, "resource": r })
+            // `$everything` answers a search: the patient is the match, the rest is hers.
+            let mode = if r["resourceType"] == "Patient" {
+                "match"
+            } else {
+                "include"
+            };
+            json!({ "fullUrl": full_url, "resource": r, "search": { "mode": mode } })
         })
-        .collect();
+        .collect::<Vec<_>>();
     json!({
         "resourceType": "Bundle",
-        "type": "collection",
+        "type": "searchset",
         "timestamp": instant(generated_at),
+        "total": 1,
         "entry": entries,
     })
 }

@@ -43,9 +43,99 @@ impl IntoResponse for Fhir {
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/fhir/metadata", get(metadata))
         .route("/fhir/Questionnaire/aftercare", get(questionnaire))
         .route("/fhir/Patient/{id}/$everything", get(everything))
         .route("/fhir/QuestionnaireResponse/$triage", post(triage_response))
+        // Anything else under /fhir is a FHIR error, not the API's problem body.
+        .route("/fhir", axum::routing::any(unknown))
+        .route("/fhir/{*rest}", axum::routing::any(unknown))
+        .layer(axum::middleware::from_fn(json_only))
+}
+
+/// `GET /fhir/metadata`: what this server does, as a CapabilityStatement, so FHIR clients
+/// recognise it. It lists only what is served.
+async fn metadata(State(state): State<AppState>) -> Fhir {
+    let base = canonical(&state).base().to_string();
+    Fhir(json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-01",
+        "publisher": "Aftercare",
+        "kind": "instance",
+        "software": { "name": "Aftercare", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": {
+            "description": "Aftercare: triage and recovery after an epidural, spinal or epidural steroid injection",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "description": "Patient/{id}/$everything needs the patient's own bearer token (her personal link); the Questionnaire is public; QuestionnaireResponse/$triage stores nothing.",
+            },
+            "resource": [
+                {
+                    "type": "Questionnaire",
+                    "interaction": [{ "code": "read" }],
+                },
+                {
+                    "type": "Patient",
+                    "operation": [{
+                        "name": "everything",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    }],
+                },
+                {
+                    "type": "QuestionnaireResponse",
+                    "operation": [{
+                        "name": "triage",
+                        "definition": format!("{base}/OperationDefinition/triage"),
+                    }],
+                },
+            ],
+        }],
+    }))
+}
+
+/// An address under `/fhir` that nothing serves: 404 as an OperationOutcome.
+async fn unknown() -> FhirError {
+    AppError::NotFound.into()
+}
+
+/// This server speaks FHIR JSON only: a client that accepts only XML gets 406 with an
+/// OperationOutcome, before any work is done.
+async fn json_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let format = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("_format=")))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let wants_xml = format.contains("xml")
+        || (accept.contains("xml") && !accept.contains("json") && !accept.contains("*/*"));
+    if wants_xml {
+        let outcome = aftercare_fhir::outcome::operation_outcome(
+            aftercare_fhir::outcome::IssueCode::NotSupported,
+            "this server answers FHIR JSON only (application/fhir+json)",
+            None,
+        );
+        let body = serde_json::to_vec(&outcome).unwrap_or_default();
+        return (
+            axum::http::StatusCode::NOT_ACCEPTABLE,
+            [(header::CONTENT_TYPE, FHIR_JSON)],
+            body,
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Our canonical base, from the public URL.

@@ -825,3 +825,48 @@ async fn unrelated_or_unfinished_chart_data_cannot_lower_an_emergency_card() {
     let none = cards_for(&app, bundle(vec![dental, block]), Value::Null).await;
     assert_eq!(none, json!({ "cards": [] }));
 }
+
+#[tokio::test]
+async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcomes() {
+    let app = TestApp::start(None).await;
+    let get = |path: &str, accept: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", accept)
+            .send()
+    };
+    let meta = get("/fhir/metadata", "application/fhir+json")
+        .await
+        .expect("metadata");
+    assert_eq!(meta.status(), 200);
+    assert!(content_type(&meta).starts_with("application/fhir+json"));
+    let meta: Value = meta.json().await.expect("JSON");
+    assert_eq!(meta["resourceType"], "CapabilityStatement");
+    assert_eq!(meta["fhirVersion"], "4.0.1");
+    assert_eq!(meta["kind"], "instance");
+    let types: Vec<&str> = meta["rest"][0]["resource"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
+    assert_eq!(types, ["Questionnaire", "Patient", "QuestionnaireResponse"]);
+
+    let missing = get("/fhir/Observation/nope", "application/fhir+json")
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), 404);
+    assert!(content_type(&missing).starts_with("application/fhir+json"));
+    let outcome: Value = missing.json().await.expect("JSON");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+
+    for (path, accept) in [
+        ("/fhir/metadata", "application/fhir+xml"),
+        ("/fhir/Questionnaire/aftercare?_format=xml", "*/*"),
+    ] {
+        let xml = get(path, accept).await.expect("request");
+        assert_eq!(xml.status(), 406, "{path}");
+        let outcome: Value = xml.json().await.expect("JSON");
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+    }
+}

@@ -715,11 +715,7 @@ async fn a_mistyped_address_shows_a_page_in_her_language_and_api_clients_keep_js
     assert!(body.contains("<html lang=\"es\">"), "{body}");
     assert!(body.contains("href=\"/\""), "a way back");
     assert!(body.contains("Página no encontrada"), "{body}");
-    for (path, accept) in [
-        ("/chekin", "application/json"),
-        ("/api/v1/nope", html),
-        ("/fhir/Nope/1", html),
-    ] {
+    for (path, accept) in [("/chekin", "application/json"), ("/api/v1/nope", html)] {
         let r = get(path, accept, "en").await.expect("request");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let ct = r.headers()["content-type"]
@@ -728,4 +724,14 @@ async fn a_mistyped_address_shows_a_page_in_her_language_and_api_clients_keep_js
             .to_string();
         assert!(ct.starts_with("application/problem+json"), "{path}: {ct}");
     }
+    // Under /fhir, FHIR's own error resource.
+    let r = get("/fhir/Nope/1", html, "en").await.expect("request");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let ct = r.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(ct.starts_with("application/fhir+json"), "{ct}");
+    let outcome: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
 }
