@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, phonePage, check, runCheckin, isoDay, artifacts } from './harness.mjs';
+import { startServer, phonePage, check, runCheckin, answerStep, isoDay, artifacts } from './harness.mjs';
 
 let server;
 const pages = [];
@@ -159,5 +159,39 @@ test('on a phone nothing scrolls sideways and every control is big enough to tap
       .map((el) => ({ el: el.outerHTML.slice(0, 80), h: el.getBoundingClientRect().height }))
       .filter((r) => r.h < 44));
     assert.deepEqual(small, [], `${path}: touch targets of 44px or more`);
+  }
+});
+
+test('the browser Back and Forward buttons and the Back link move between check-in steps', async () => {
+  const page = await open();
+  await page.goto(`${server.url}/checkin`);
+  const label = () => page.locator('#progress-label').innerText();
+  assert.match(await label(), /Step 1 of about \d+/);
+  await answerStep(page, selfCare);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Next' }).click()]);
+  assert.match(page.url(), /\/checkin\?s=/, 'each step has its own address');
+  assert.match(await label(), /Step 2 of about \d+/);
+  const second = page.url();
+  const bar = async () => Number(await page.locator('progress').getAttribute('value'));
+  const secondBar = await bar();
+
+  await page.goBack();
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('form.questions').count(), 1, 'Back shows a step, not an error page');
+  assert.match(await label(), /Step 1 of about/);
+  await page.goForward();
+  await page.waitForLoadState('load');
+  assert.equal(page.url(), second);
+  assert.match(await label(), /Step 2 of about/);
+
+  await answerStep(page, selfCare);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Next' }).click()]);
+  if (await page.locator('form.questions').count()) {
+    assert.ok(await bar() >= secondBar, 'the bar never moves back');
+    await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: 'Back' }).click()]);
+    assert.match(await label(), /Step 2 of about/);
+    const ticked = await page.locator('form.questions input[type=radio]:checked').count();
+    assert.ok(ticked > 0, 'her answers on that step are ticked again');
+    await check(page, 'checkin-back-link');
   }
 });

@@ -197,6 +197,16 @@ impl Browser {
         self.finish(r).await
     }
 
+    /// Posts a form as a browser does: with the CSRF token, following the redirect to the page
+    /// it leads to (post/redirect/get).
+    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.post(path, fields, true).await;
+        match (page.status, page.location.clone()) {
+            (StatusCode::SEE_OTHER, Some(to)) => self.get(&to).await,
+            _ => page,
+        }
+    }
+
     async fn sign_in(&mut self, patient: &Patient) {
         let page = self.get(&format!("/p/{}", patient.token)).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -483,10 +493,9 @@ async fn an_anonymous_emergency_check_in_shows_the_call_button_first_and_stores_
         "the most urgent question comes first"
     );
     let page = b
-        .post(
+        .submit(
             "/checkin",
             &[("a.stroke_signs", "yes"), ("step", "stroke_signs")],
-            true,
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
@@ -672,7 +681,7 @@ async fn not_sure_about_blood_thinners_is_read_as_yes_and_said_so() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let page = b.post("/checkin", &form, true).await;
+    let page = b.submit("/checkin", &form).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("level-self_care"), "{}", page.body);
     assert!(page.body.contains("You were not sure about some answers"));
@@ -734,4 +743,95 @@ async fn a_mistyped_address_shows_a_page_in_her_language_and_api_clients_keep_js
     assert!(ct.starts_with("application/fhir+json"), "{ct}");
     let outcome: serde_json::Value = r.json().await.expect("JSON");
     assert_eq!(outcome["resourceType"], "OperationOutcome");
+}
+
+/// The answers a step asks for, each given its "no" (or its first choice).
+fn answer_no(body: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in body.split("name=\"a.").skip(1) {
+        let name = part.split('"').next().unwrap_or_default().to_string();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or_default()
+            .to_string();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some(existing) if value == "no" => existing.1 = value,
+            Some(_) => {}
+            None => out.push((name, value)),
+        }
+    }
+    out.into_iter()
+        .map(|(n, v)| (format!("a.{n}"), v))
+        .collect()
+}
+
+/// The step's Back link, its HTML escapes undone.
+fn back_link(body: &str) -> String {
+    body.split("<p class=\"back-link\"><a href=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .expect("a Back link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+fn step_field(body: &str, name: &str) -> String {
+    body.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let first = b.get("/checkin").await;
+    assert!(first.body.contains("Step 1 of about"), "{}", first.body);
+    assert_eq!(
+        back_link(&first.body),
+        "/",
+        "the first step's Back leaves the check-in"
+    );
+    let mut fields = answer_no(&first.body);
+    assert!(!fields.is_empty());
+    let step = step_field(&first.body, "step");
+    let trail = step_field(&first.body, "trail");
+    fields.push(("step".into(), step.clone()));
+    fields.push(("trail".into(), trail));
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+
+    // The answer to a step is a redirect to the next step's own address.
+    let posted = b.post("/checkin", &form, true).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let second_url = posted.location.clone().expect("a Location");
+    assert!(second_url.starts_with("/checkin?s="), "{second_url}");
+    let second = b.get(&second_url).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert!(second.body.contains("Step 2 of about"), "{}", second.body);
+    // Loading it again (the browser's Back and Forward) shows the same page, resubmits nothing.
+    assert_eq!(b.get(&second_url).await.body, second.body);
+
+    // The page's own Back link shows the first step again, her answers ticked.
+    let back = back_link(&second.body);
+    assert!(back.ends_with("&back=1"), "{back}");
+    let again = b.get(&back).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("Step 1 of about"), "{}", again.body);
+    let (name, value) = &fields[0];
+    assert!(
+        again
+            .body
+            .contains(&format!("name=\"{name}\" value=\"{value}\" checked")),
+        "{name}={value} is ticked again"
+    );
+    // A trail that is not ours starts the check-in again.
+    let junk = b.get("/checkin?s=not-a-trail").await;
+    assert_eq!(junk.status, StatusCode::SEE_OTHER);
 }

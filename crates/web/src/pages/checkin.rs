@@ -9,12 +9,14 @@
 use super::form::Form;
 use super::layout::Ctx;
 use super::session;
+use super::trail::Trail;
 use crate::audit;
 use crate::error::AppError;
 use crate::service::checkin::{decide_at, store_final};
 use aftercare_core::content::FactKind;
 use aftercare_core::engine::plan_questions;
 use aftercare_core::{CaseError, Content, Level, QuestionView, Status};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Map, Value};
@@ -256,6 +258,7 @@ async fn render_step(
     answers: &Answers,
     step: &[String],
     remaining: usize,
+    trail: &Trail,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let questions: Vec<Value> = step
@@ -263,7 +266,24 @@ async fn render_step(
         .filter_map(|id| question_model(ctx, id, answers))
         .collect();
     let answered = answers.values.keys().filter(|k| !step.contains(k)).count();
-    let percent = (answered * 100 / (answered + remaining.max(1))).min(95);
+    // "Step 3 of about 6", and a bar: the step only counts up, the bar never moves back.
+    let number = trail.steps.len() + 1;
+    let left = remaining.max(step.len()).div_ceil(PER_STEP).max(1);
+    let total = (number - 1 + left)
+        .max(usize::from(trail.total))
+        .max(number);
+    let percent = ((number - 1) * 100 / total)
+        .min(95)
+        .max(usize::from(trail.percent));
+    let mut here = trail.clone();
+    here.percent = u8::try_from(percent).unwrap_or(95);
+    here.total = u8::try_from(total).unwrap_or(u8::MAX);
+    // Back: the previous step with her answers, or out of the check-in from the first.
+    let back = if trail.steps.is_empty() {
+        "/".to_string()
+    } else {
+        format!("{}&back=1", trail_url(trail))
+    };
     let errors: Vec<Value> = step
         .iter()
         .filter_map(|id| answers.errors.get(id).map(|key| (id, key)))
@@ -281,6 +301,10 @@ async fn render_step(
             "section_title": questions.first().and_then(|q| q.get("section_title")).cloned(),
             "step": step.join(","),
             "hidden": hidden(answers, step),
+            "trail": here.encode(),
+            "back": back,
+            "step_number": number,
+            "step_total": total,
             "answered": answered,
             "percent": percent,
             "summary": summary(ctx, &answers.values),
@@ -290,9 +314,48 @@ async fn render_step(
     .await
 }
 
+/// How a step was reached: a submitted form answers with a redirect to the next step's page
+/// (post/redirect/get), a page request renders it.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Post,
+    Get,
+}
+
+/// The trail after these answers: every answer as the form holds it, and this step added.
+fn trail_after(answers: &Answers, before: &Trail, step: &[String]) -> Trail {
+    let mut out = before.clone();
+    out.answers = answers
+        .values
+        .iter()
+        .map(|(k, v)| {
+            let raw = if answers.is_unsure(k) {
+                "unsure".to_string()
+            } else {
+                raw_of(v)
+            };
+            (k.clone(), raw)
+        })
+        .collect();
+    if !step.is_empty() {
+        out.steps.push(step.to_vec());
+    }
+    out
+}
+
+fn trail_url(trail: &Trail) -> String {
+    format!("/checkin?s={}", trail.encode())
+}
+
 /// Decides the answers and either asks the next step or shows (anonymous) or stores and shows
-/// (signed in) the final decision.
-async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> {
+/// (signed in) the final decision. `trail` is the way here, this step's answers included when
+/// it was submitted.
+async fn advance(
+    ctx: &Ctx,
+    mut answers: Answers,
+    trail: Trail,
+    via: Via,
+) -> Result<Response, AppError> {
     let content = &ctx.state.content;
     prune(content, &mut answers.values);
     let (case, decision) = match decide_at(
@@ -315,6 +378,7 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
                 &answers,
                 &[field],
                 remaining,
+                &trail,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -329,7 +393,22 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
     };
     let step = next_questions(content, &ask);
     if !step.is_empty() {
-        return render_step(ctx, &answers, &step, ask.len(), StatusCode::OK).await;
+        if via == Via::Post {
+            return Ok(Redirect::to(&trail_url(&trail)).into_response());
+        }
+        return render_step(ctx, &answers, &step, ask.len(), &trail, StatusCode::OK).await;
+    }
+    if via == Via::Get && ctx.patient.is_some() {
+        // Storing happens only on a submitted form, never on a page load: she confirms.
+        return ctx
+            .render(
+                "review.html",
+                json!({ "summary": summary(ctx, &answers.values), "hidden": hidden(&answers, &[]) }),
+            )
+            .await;
+    }
+    if via == Via::Post && ctx.patient.is_none() {
+        return Ok(Redirect::to(&trail_url(&trail)).into_response());
     }
     if let Some(patient) = &ctx.patient {
         let written = store_final(
@@ -353,35 +432,80 @@ async fn advance(ctx: &Ctx, mut answers: Answers) -> Result<Response, AppError> 
     .await
 }
 
-/// `GET /checkin`: the first step.
-pub async fn begin(ctx: Ctx) -> Result<Response, AppError> {
-    let answers = Answers {
-        values: Map::new(),
-        raw: BTreeMap::new(),
-        errors: BTreeMap::new(),
+/// `GET /checkin`: the first step, or (`?s=`) the step a trail leads to, or (`&back=1`) the
+/// trail's last step again, with her answers, to change them.
+pub async fn begin(ctx: Ctx, RawQuery(query): RawQuery) -> Result<Response, AppError> {
+    let content = &ctx.state.content;
+    let params: Vec<(String, String)> = query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     };
-    if let Some(p) = &ctx.patient {
-        audit::record(
-            &ctx.state,
-            &ctx.actor,
-            "checkin.open",
-            Some(&p.id),
-            Some(&p.clinic_id),
-            None,
-        )
-        .await?;
+    let Some(trail) = param("s").and_then(Trail::decode) else {
+        if param("s").is_some() {
+            // Not a trail we wrote (cut short, edited): start again rather than guess.
+            return Ok(Redirect::to("/checkin").into_response());
+        }
+        if let Some(p) = &ctx.patient {
+            audit::record(
+                &ctx.state,
+                &ctx.actor,
+                "checkin.open",
+                Some(&p.id),
+                Some(&p.clinic_id),
+                None,
+            )
+            .await?;
+        }
+        let answers = Answers {
+            values: Map::new(),
+            raw: BTreeMap::new(),
+            errors: BTreeMap::new(),
+        };
+        return advance(&ctx, answers, Trail::default(), Via::Get).await;
+    };
+    let mut answers = read_answers(content, &Form(trail.fields(PREFIX)));
+    answers.errors.clear();
+    if param("back") == Some("1") {
+        if let Some((before, shown)) = trail.back() {
+            let shown: Vec<String> = shown
+                .into_iter()
+                .filter(|id| content.fact(id).is_some())
+                .collect();
+            if !shown.is_empty() {
+                return render_step(&ctx, &answers, &shown, shown.len(), &before, StatusCode::OK)
+                    .await;
+            }
+        }
     }
-    advance(&ctx, answers).await
+    advance(&ctx, answers, trail, Via::Get).await
 }
 
 /// `POST /checkin`: answers of a step, a request to review, or to change one answer.
 pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let content = &ctx.state.content;
+    let before = form
+        .get("trail")
+        .and_then(Trail::decode)
+        .unwrap_or_default();
     let mut answers = read_answers(content, &form);
     if let Some(id) = form.get("edit").filter(|id| content.fact(id).is_some()) {
         let step = vec![id.to_string()];
         answers.errors.clear();
-        return render_step(&ctx, &answers, &step, content.facts.len(), StatusCode::OK).await;
+        return render_step(
+            &ctx,
+            &answers,
+            &step,
+            content.facts.len(),
+            &before,
+            StatusCode::OK,
+        )
+        .await;
     }
     if form.get("action") == Some("review") {
         return ctx
@@ -411,11 +535,14 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
             &answers,
             &step,
             content.facts.len(),
+            &before,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
-    advance(&ctx, answers).await
+    prune(content, &mut answers.values);
+    let trail = trail_after(&answers, &before, &step);
+    advance(&ctx, answers, trail, Via::Post).await
 }
 
 /// `POST /checkin/save`: an anonymous check-in saved with her enrolment code. Signs her in and
@@ -456,7 +583,12 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let cookie = session::signed_in(&ctx.state, &patient, "/me");
     ctx.patient = Some(patient);
     let answers = read_answers(&ctx.state.content, &form);
-    let mut response = advance(&ctx, answers).await?;
+    let before = form
+        .get("trail")
+        .and_then(Trail::decode)
+        .unwrap_or_default();
+    let trail = trail_after(&answers, &before, &[]);
+    let mut response = advance(&ctx, answers, trail, Via::Post).await?;
     for v in cookie.headers().get_all(axum::http::header::SET_COOKIE) {
         response
             .headers_mut()

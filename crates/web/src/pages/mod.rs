@@ -36,6 +36,7 @@ pub mod layout;
 pub mod session;
 pub mod static_files;
 pub mod templates;
+pub mod trail;
 
 pub use layout::Ctx;
 
