@@ -55,11 +55,36 @@ pub enum AdminCommand {
     },
     /// Create a staff account (password from AFTERCARE_ADMIN_PASSWORD or standard input).
     CreateUser(CreateUserArgs),
+    /// Set a clinic's telephone numbers (a flag left out keeps its number; an empty value
+    /// removes it).
+    Configure {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The clinic's slug.
+        #[arg(long)]
+        clinic: String,
+        /// The number to call in opening hours.
+        #[arg(long)]
+        phone: Option<String>,
+        /// The number to call at other times.
+        #[arg(long)]
+        out_of_hours_phone: Option<String>,
+        /// A crisis line for thoughts of self-harm.
+        #[arg(long)]
+        crisis_line: Option<String>,
+    },
 }
 
 pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateUser(args) => create_user(args),
+        AdminCommand::Configure {
+            db,
+            clinic,
+            phone,
+            out_of_hours_phone,
+            crisis_line,
+        } => configure(db, &clinic, [phone, out_of_hours_phone, crisis_line]),
         AdminCommand::CreateClinic { db, slug, name } => {
             let valid = !slug.is_empty()
                 && slug.len() <= 64
@@ -230,6 +255,64 @@ fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             json!({ "id": staff.id, "clinic": clinic.slug, "email": staff.email, "role": staff.role })
+        );
+        Ok(())
+    })
+}
+
+/// `admin configure`: the clinic's numbers, checked as the settings page checks them, with an
+/// audit row like the page's.
+fn configure(db: DbArgs, slug: &str, numbers: [Option<String>; 3]) -> anyhow::Result<()> {
+    use aftercare_web::staff::settings::phone_number;
+    let [phone, out_of_hours, crisis] = numbers;
+    runtime()?.block_on(async move {
+        let store = db.open().await?;
+        let clinic = store
+            .get_clinic_by_slug(slug)
+            .await?
+            .ok_or_else(|| anyhow!("--clinic: no clinic {slug:?}"))?;
+        let pick = |flag: &str,
+                    given: Option<String>,
+                    kept: Option<String>|
+         -> anyhow::Result<Option<String>> {
+            match given {
+                Some(raw) => phone_number(flag, &raw)
+                    .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-"))),
+                None => Ok(kept),
+            }
+        };
+        let settings = aftercare_store::ClinicSettings {
+            name: clinic.name.clone(),
+            opening_hours: clinic.opening_hours.clone(),
+            phone: pick("phone", phone, clinic.phone.clone())?,
+            out_of_hours_phone: pick(
+                "out_of_hours_phone",
+                out_of_hours,
+                clinic.out_of_hours_phone.clone(),
+            )?,
+            crisis_line: pick("crisis_line", crisis, clinic.crisis_line.clone())?,
+        };
+        let updated = store.update_clinic_settings(&clinic.id, settings).await?;
+        store
+            .append_audit(aftercare_store::NewAuditEntry {
+                at: chrono::Utc::now(),
+                actor_kind: "system".into(),
+                actor_id: None,
+                action: "clinic.settings".into(),
+                patient_id: None,
+                clinic_id: Some(clinic.id.clone()),
+                address: None,
+                detail: Some("admin configure".into()),
+            })
+            .await?;
+        println!(
+            "{}",
+            json!({
+                "slug": updated.slug,
+                "phone": updated.phone,
+                "out_of_hours_phone": updated.out_of_hours_phone,
+                "crisis_line": updated.crisis_line,
+            })
         );
         Ok(())
     })

@@ -360,3 +360,76 @@ fn the_data_directory_database_and_backups_are_for_their_owner_only() {
     }
     assert_eq!(mode(&backup), 0o600, "the backup");
 }
+
+#[test]
+fn admin_configure_sets_the_clinic_numbers_and_refuses_a_wrong_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8");
+    let made = aftercare(
+        &[
+            "admin",
+            "create-clinic",
+            "--slug",
+            "north",
+            "--name",
+            "North",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert_eq!(code(&made), Some(0), "{}", stderr(&made));
+    let set = aftercare(
+        &[
+            "admin",
+            "configure",
+            "--clinic",
+            "north",
+            "--phone",
+            "+34 912 345 678",
+            "--crisis-line",
+            "024",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert_eq!(code(&set), Some(0), "{}", stderr(&set));
+    let out: Value = serde_json::from_str(&stdout(&set)).expect("JSON");
+    assert_eq!(out["phone"], "+34 912 345 678");
+    assert_eq!(out["crisis_line"], "024");
+    assert_eq!(out["out_of_hours_phone"], Value::Null);
+    // A flag left out keeps its number; a wrong one is refused, naming the flag.
+    let wrong = aftercare(
+        &[
+            "admin",
+            "configure",
+            "--clinic",
+            "north",
+            "--out-of-hours-phone",
+            "call us",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert_ne!(code(&wrong), Some(0));
+    assert!(
+        stderr(&wrong).contains("--out-of-hours-phone"),
+        "{}",
+        stderr(&wrong)
+    );
+    let kept = aftercare(
+        &[
+            "admin",
+            "configure",
+            "--clinic",
+            "north",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    let out: Value = serde_json::from_str(&stdout(&kept)).expect("JSON");
+    assert_eq!(out["phone"], "+34 912 345 678");
+}

@@ -19,6 +19,12 @@ pub struct Clinic {
     pub name: String,
     pub opening_hours: Value,
     pub created_at: Time,
+    /// The number to call in opening hours.
+    pub phone: Option<String>,
+    /// The number to call at other times (a ward, a triage line).
+    pub out_of_hours_phone: Option<String>,
+    /// A crisis line for thoughts of self-harm.
+    pub crisis_line: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +39,9 @@ pub struct NewClinic {
 pub struct ClinicSettings {
     pub name: String,
     pub opening_hours: Value,
+    pub phone: Option<String>,
+    pub out_of_hours_phone: Option<String>,
+    pub crisis_line: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -28,7 +28,7 @@ pub fn new_id() -> String {
 // time (one `&'static str` per statement: prepared once, cached by sqlx).
 macro_rules! clinic_cols {
     () => {
-        "id, slug, name, opening_hours, created_at"
+        "id, slug, name, opening_hours, created_at, phone, out_of_hours_phone, crisis_line"
     };
 }
 macro_rules! staff_cols {
@@ -329,13 +329,17 @@ macro_rules! impl_store {
                 self.write_single(move |c: &mut $conn| {
                     Box::pin(async move {
                         let sql = concat!(
-                            "UPDATE clinics SET name = $2, opening_hours = $3 WHERE id = $1 RETURNING ",
+                            "UPDATE clinics SET name = $2, opening_hours = $3, phone = $4, ",
+                            "out_of_hours_phone = $5, crisis_line = $6 WHERE id = $1 RETURNING ",
                             clinic_cols!()
                         );
                         Ok(sqlx::query_as(sql)
                             .bind(id)
                             .bind(settings.name)
                             .bind(settings.opening_hours)
+                            .bind(settings.phone)
+                            .bind(settings.out_of_hours_phone)
+                            .bind(settings.crisis_line)
                             .fetch_one(&mut *c)
                             .await?)
                     })

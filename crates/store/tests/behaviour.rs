@@ -428,11 +428,20 @@ async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
             ClinicSettings {
                 name: "North Clinic".into(),
                 opening_hours: json!({"tue": ["09:00", "12:00"]}),
+                phone: Some("+34 912 345 678".into()),
+                out_of_hours_phone: Some("+34 912 000 111".into()),
+                crisis_line: None,
             },
         )
         .await
         .unwrap();
     assert_eq!(updated.name, "North Clinic");
+    assert_eq!(updated.phone.as_deref(), Some("+34 912 345 678"));
+    assert_eq!(
+        updated.out_of_hours_phone.as_deref(),
+        Some("+34 912 000 111")
+    );
+    assert_eq!(updated.crisis_line, None);
     assert_eq!(store.get_clinic(&a.id).await.unwrap(), Some(updated));
     let missing = store
         .update_clinic_settings(
@@ -440,6 +449,9 @@ async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
             ClinicSettings {
                 name: "x".into(),
                 opening_hours: json!({}),
+                phone: None,
+                out_of_hours_phone: None,
+                crisis_line: None,
             },
         )
         .await;

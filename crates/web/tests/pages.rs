@@ -835,3 +835,76 @@ async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
     let junk = b.get("/checkin?s=not-a-trail").await;
     assert_eq!(junk.status, StatusCode::SEE_OTHER);
 }
+
+fn vignette_fields(id: &str) -> Vec<(String, String)> {
+    let path = format!(
+        "{}/../../tests/vignettes/{id}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vignette")).expect("JSON");
+    v["case"]
+        .as_object()
+        .expect("case")
+        .iter()
+        .map(|(k, x)| {
+            let value = match x {
+                serde_json::Value::Bool(true) => "yes".to_string(),
+                serde_json::Value::Bool(false) => "no".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("a.{k}"), value)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_urgent_answer_gives_the_clinics_number_to_call_in_english_and_spanish() {
+    let app = TestApp::start().await;
+    let clinic = app
+        .store
+        .get_clinic(&app.clinic_id)
+        .await
+        .expect("read")
+        .expect("clinic");
+    app.store
+        .update_clinic_settings(
+            &app.clinic_id,
+            aftercare_store::ClinicSettings {
+                name: clinic.name.clone(),
+                opening_hours: clinic.opening_hours.clone(),
+                phone: Some("+34 912 345 678".into()),
+                out_of_hours_phone: Some("+34 912 000 111".into()),
+                crisis_line: None,
+            },
+        )
+        .await
+        .expect("settings");
+    let her = app.enrol("Ana").await;
+    for (lang, call) in [("en", "Call "), ("es", "Llame a ")] {
+        let mut b = app.browser();
+        b.accept_language = lang.into();
+        b.sign_in(&her).await;
+        assert_eq!(b.get("/checkin").await.status, StatusCode::OK);
+        // A painful swollen calf ten days after a spinal (vignette X38): urgent.
+        let mut fields = vignette_fields("X38");
+        fields.push(("step".into(), "calf_swelling".into()));
+        let form: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let page = b.submit("/checkin", &form).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("level-urgent"), "{}", page.body);
+        assert!(
+            page.body.contains("href=\"tel:+34912345678\""),
+            "{lang}: the clinic's number to call"
+        );
+        assert!(page.body.contains(call), "{lang}");
+        assert!(
+            page.body.contains("href=\"tel:+34912000111\""),
+            "{lang}: the number at other times"
+        );
+    }
+}

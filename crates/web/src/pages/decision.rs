@@ -127,8 +127,13 @@ pub fn model(ctx: &Ctx, view: &Value, base: NaiveDate) -> Value {
                 .ui("check_in_again")
                 .replace("{hours}", &h.to_string())
         });
+    let mental_health = view
+        .get("actions")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|x| x == "mental_health"));
     json!({
         "level": level,
+        "mental_health": mental_health,
         "headline": str_of(view, "headline"),
         "now": str_of(view, "now"),
         "reasons": reasons,

@@ -146,9 +146,19 @@ impl Ctx {
         ctx.insert("announcement".into(), json!(announcement));
         ctx.insert(
             "clinic".into(),
-            json!(clinic
-                .as_ref()
-                .map(|c| json!({"name": c.name, "slug": c.slug}))),
+            json!(clinic.as_ref().map(|c| {
+                let dial = |n: &Option<String>| n.as_deref().map(crate::staff::settings::dial);
+                json!({
+                    "name": c.name,
+                    "slug": c.slug,
+                    "phone": c.phone,
+                    "phone_dial": dial(&c.phone),
+                    "out_of_hours_phone": c.out_of_hours_phone,
+                    "out_of_hours_dial": dial(&c.out_of_hours_phone),
+                    "crisis_line": c.crisis_line,
+                    "crisis_dial": dial(&c.crisis_line),
+                })
+            })),
         );
         ctx.insert(
             "signed_in".into(),

@@ -97,11 +97,48 @@ pub async fn add_staff(
 }
 
 /// Saves the clinic's name and opening hours (one text per language).
+/// The clinic's telephone numbers, as an admin types them.
+#[derive(Debug, Clone, Default)]
+pub struct Numbers {
+    pub phone: String,
+    pub out_of_hours_phone: String,
+    pub crisis_line: String,
+}
+
+/// A telephone number as a patient's phone dials it: digits, spaces, `+`, `-`, `.`, `(`, `)`,
+/// at least three digits and at most 32 characters. Empty: not given.
+pub fn phone_number(field: &str, raw: &str) -> Result<Option<String>, AppError> {
+    let n = raw.trim();
+    if n.is_empty() {
+        return Ok(None);
+    }
+    let allowed = n
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
+    let digits = n.chars().filter(char::is_ascii_digit).count();
+    if !allowed || digits < 3 || n.chars().count() > 32 {
+        return Err(AppError::bad_field(
+            field,
+            format!("{field}: a telephone number, such as +34 912 345 678"),
+        ));
+    }
+    Ok(Some(n.to_string()))
+}
+
+/// The number for a `tel:` link: `+` and digits only.
+pub fn dial(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
 pub async fn save(
     state: &AppState,
     admin: &StaffUser,
     name: &str,
     hours: &[(String, String)],
+    numbers: &Numbers,
 ) -> Result<Clinic, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > TEXT_LIMIT {
@@ -130,6 +167,12 @@ pub async fn save(
             ClinicSettings {
                 name: name.to_string(),
                 opening_hours: serde_json::Value::Object(opening),
+                phone: phone_number("phone", &numbers.phone)?,
+                out_of_hours_phone: phone_number(
+                    "out_of_hours_phone",
+                    &numbers.out_of_hours_phone,
+                )?,
+                crisis_line: phone_number("crisis_line", &numbers.crisis_line)?,
             },
         )
         .await?;
@@ -166,7 +209,13 @@ fn settings_form(state: &AppState, clinic: &Clinic) -> Value {
             })
         })
         .collect();
-    json!({"name": clinic.name, "hours": hours})
+    json!({
+        "name": clinic.name,
+        "hours": hours,
+        "phone": clinic.phone,
+        "out_of_hours_phone": clinic.out_of_hours_phone,
+        "crisis_line": clinic.crisis_line,
+    })
 }
 
 /// `GET /clinic/settings`.
@@ -193,7 +242,12 @@ pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<R
         .languages()
         .map(|(code, _)| (code.to_string(), form.text(&format!("hours_{code}"))))
         .collect();
-    match save(&page.state, &user, &form.text("name"), &hours).await {
+    let numbers = Numbers {
+        phone: form.text("phone"),
+        out_of_hours_phone: form.text("out_of_hours_phone"),
+        crisis_line: form.text("crisis_line"),
+    };
+    match save(&page.state, &user, &form.text("name"), &hours, &numbers).await {
         Ok(clinic) => {
             let f = settings_form(&page.state, &clinic);
             page.render(
