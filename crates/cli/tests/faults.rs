@@ -217,3 +217,45 @@ async fn postgres_going_away_gives_503_and_recovers_without_a_restart() {
     server.child.kill().expect("stop");
     let _ = server.child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_fills_up_fails_readiness_with_retry_after_and_recovers() {
+    let Some((_dir, mount)) = Mount::tmpfs("size=4m") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let server = common::start(&mount.0, None);
+    let client = reqwest::Client::new();
+    let ready = || client.get(format!("{}/readyz", server.base)).send();
+    assert_eq!(ready().await.expect("readyz").status(), 200);
+    // Fill the disk: the next writes cannot go anywhere.
+    let filler = mount.0.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 8 * 1024 * 1024]);
+    let mut last = None;
+    for _ in 0..100 {
+        let r = ready().await.expect("readyz");
+        if r.status() == 503 {
+            last = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = last.expect("readyz fails once nothing can be written");
+    assert!(
+        r.headers().contains_key("retry-after"),
+        "503 says when to try again"
+    );
+    let problem: serde_json::Value = r.json().await.expect("a problem body");
+    assert!(problem["title"].is_string(), "{problem}");
+    // Space again: ready again, without a restart.
+    std::fs::remove_file(&filler).expect("remove the filler");
+    let mut back = 0;
+    for _ in 0..100 {
+        back = ready().await.expect("readyz").status().as_u16();
+        if back == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(back, 200, "ready again once it can write");
+}

@@ -93,10 +93,17 @@ impl From<sqlx::Error> for StoreError {
                     // SQLite BUSY/LOCKED (5, 6, extended 261, 262, 517);
                     // PostgreSQL connection exceptions (08xxx), shutdown
                     // (57P01-57P03) and insufficient resources (53xxx).
-                    _ if matches!(code.as_str(), "5" | "6" | "261" | "262" | "517")
+                    // SQLite by primary code (the low byte of an extended one): busy, locked,
+                    // read-only, I/O error, corrupt, full, cannot open. PostgreSQL by class:
+                    // connection (08), operator intervention (57P), insufficient resources
+                    // (53, a full disk among them), and a read-only transaction (25006).
+                    _ if code
+                        .parse::<i64>()
+                        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14))
                         || code.starts_with("08")
                         || code.starts_with("57P")
-                        || code.starts_with("53") =>
+                        || code.starts_with("53")
+                        || code == "25006" =>
                     {
                         StoreError::Unavailable
                     }

@@ -89,7 +89,13 @@ impl PgStore {
     }
 
     async fn ping_impl(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        // A write, not a read: a database that has gone read-only is not ready.
+        sqlx::query(
+            "INSERT INTO write_probe (id, at) VALUES (1, now()::text) \
+             ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -146,9 +146,20 @@ impl SqliteStore {
         if !self.writer.is_running() {
             return Err(StoreError::Unavailable);
         }
-        let mut c = self.reader().await?;
-        sqlx::query("SELECT 1").execute(&mut *c).await?;
-        Ok(())
+        // A write through the writer, not a read: a file that has become read-only, or a full
+        // disk, makes the store not ready rather than answer every request with an error.
+        self.write(|c: &mut SqliteConnection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO write_probe (id, at) VALUES (1, datetime('now')) \
+                     ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                )
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Migrates on a connection of its own (a one-connection pool, which
