@@ -166,10 +166,17 @@ pub fn case_from_prefetch(
         })
         .filter_map(|p| procedure_value(canonical, p).map(|v| (p, v)))
         .collect();
-    let found_procedure = neuraxial
+    // One without a date we can read (`performedString`, an age, a range) may be the newest:
+    // then her hours since it are unknown, to be asked, rather than taken from an older one.
+    let dated: Vec<(&'static str, Option<DateTime<Utc>>)> = neuraxial
         .iter()
         .map(|&(p, v)| (v, performed_at(p)))
-        .max_by_key(|(_, at)| *at);
+        .collect();
+    let found_procedure = dated
+        .iter()
+        .find(|(_, at)| at.is_none())
+        .or_else(|| dated.iter().max_by_key(|(_, at)| *at))
+        .copied();
     if let Some((value, performed)) = found_procedure {
         let profile = Profile {
             procedure: value.to_string(),
@@ -548,6 +555,39 @@ mod tests {
         assert_eq!(json["back_pain"], true);
         assert_eq!(json["pain_score"], 6);
         assert_eq!(got.patient_id.as_deref(), Some("p1"));
+    }
+
+    #[test]
+    fn an_undated_neuraxial_procedure_leaves_the_hours_unknown_rather_than_older_ones() {
+        let (content, canonical) = setup();
+        let epidural = |extra: Json| {
+            let mut p = json!({
+                "resourceType": "Procedure", "status": "completed",
+                "subject": { "reference": "Patient/p1" },
+                "code": { "coding": [{ "system": codes::SNOMED, "code": "18946005" }] },
+            });
+            if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
+                p.extend(extra.clone());
+            }
+            json!({ "resource": p })
+        };
+        let prefetch = json!({
+            "patient": { "resourceType": "Patient", "id": "p1" },
+            "procedures": { "resourceType": "Bundle", "type": "searchset", "entry": [
+                epidural(json!({ "performedDateTime": "2023-03-03T10:00:00Z" })),
+                epidural(json!({ "performedString": "this morning" })),
+            ] },
+            "questionnaireResponses": null,
+            "painObservations": null,
+        });
+        let got = case_from_prefetch(&content, &canonical, Some(&prefetch), now()).expect("case");
+        let json = got.case.to_json(&content);
+        assert_eq!(json["procedure"], "labour_epidural");
+        assert!(json.get("hours_since_procedure").is_none(), "{json:?}");
+        assert!(
+            got.concerns_us(now()),
+            "an undated epidural may be today's: a card"
+        );
     }
 
     #[test]

@@ -100,11 +100,20 @@ fn control_char_path(v: &serde_json::Value, at: &str) -> Option<String> {
 /// bytes are already invalid JSON, so only the `\u00XX` escapes need a look, and the tree is
 /// built only when one is there.
 pub fn refuse_control_chars(bytes: &[u8]) -> Result<(), AppError> {
-    let suspicious = bytes.windows(6).any(|w| {
+    // Escaped: `\u0000`-`\u001f` (but tab, line feed, carriage return), DEL and the C1 range.
+    let escaped = bytes.windows(6).any(|w| {
         w.starts_with(b"\\u00")
-            && matches!(w[4], b'0' | b'1')
-            && !matches!(&w[4..6], b"09" | b"0a" | b"0A" | b"0d" | b"0D")
-    }) || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u007f"));
+            && (matches!(w[4], b'8' | b'9')
+                || (matches!(w[4], b'0' | b'1')
+                    && !matches!(&w[4..6], b"09" | b"0a" | b"0A" | b"0d" | b"0D"))
+                || w[4..6].eq_ignore_ascii_case(b"7f"))
+    });
+    // Raw: DEL and C1 characters are valid JSON text (only U+0000-U+001F are not).
+    let raw = bytes.contains(&0x7f)
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]));
+    let suspicious = escaped || raw;
     if !suspicious {
         return Ok(());
     }

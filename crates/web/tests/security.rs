@@ -535,7 +535,14 @@ on_both!(
         // PostgreSQL cannot store NUL at all (it answered 500 before); no control character has a
         // use in text a person types, and some forge log lines.
         let patient = app.patient().await;
-        for body in ["hello\u{0}world", "line\u{1b}[31mred", "bell\u{7}"] {
+        for body in [
+            "hello\u{0}world",
+            "line\u{1b}[31mred",
+            "bell\u{7}",
+            "csi\u{9b}31mfake",
+            "next\u{85}line",
+            "del\u{7f}",
+        ] {
             let (status, problem) = app
                 .post_json(
                     "/api/v1/messages",

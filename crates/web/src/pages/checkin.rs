@@ -338,6 +338,12 @@ fn trail_after(answers: &Answers, before: &Trail, step: &[String]) -> Trail {
         })
         .collect();
     if !step.is_empty() {
+        // A question asked again (she changed an answer) moves to this step: each fact is in
+        // at most one step, so the trail stays as short as the questionnaire.
+        for earlier in &mut out.steps {
+            earlier.retain(|id| !step.contains(id));
+        }
+        out.steps.retain(|s| !s.is_empty());
         out.steps.push(step.to_vec());
     }
     out
@@ -595,4 +601,36 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .append(axum::http::header::SET_COOKIE, v.clone());
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changing_an_answer_again_and_again_never_lengthens_the_trail() {
+        let answers = Answers {
+            values: Map::new(),
+            raw: BTreeMap::new(),
+            errors: BTreeMap::new(),
+        };
+        let mut trail = trail_after(
+            &answers,
+            &Trail::default(),
+            &["fever".into(), "rigors".into()],
+        );
+        trail = trail_after(&answers, &trail, &["headache".into()]);
+        for _ in 0..200 {
+            trail = trail_after(&answers, &trail, &["fever".into()]);
+        }
+        assert_eq!(
+            trail.steps,
+            vec![
+                vec!["rigors".to_string()],
+                vec!["headache".to_string()],
+                vec!["fever".to_string()]
+            ]
+        );
+        assert!(Trail::decode(&trail.encode()).is_some());
+    }
 }
