@@ -70,35 +70,33 @@ pub fn has_control_char(text: &str) -> bool {
 }
 
 /// The path of the first string in a JSON value with a control character (`body`,
-/// `answers.note`), if any.
-fn control_char_path(v: &serde_json::Value, at: &str) -> Option<String> {
-    let join = |k: &str| {
-        if at.is_empty() {
-            k.to_string()
-        } else {
-            format!("{at}.{k}")
-        }
+/// `answers.note`, `items[2]`), if any; `at` is `None` at the root, so that even an empty key
+/// there is named as the request wrote it.
+fn control_char_path(v: &serde_json::Value, at: Option<&str>) -> Option<String> {
+    let join = |k: &str| match at {
+        None => k.to_string(),
+        Some(a) => format!("{a}.{k}"),
     };
     match v {
-        serde_json::Value::String(s) => has_control_char(s).then(|| at.to_string()),
+        serde_json::Value::String(s) => has_control_char(s).then(|| at.unwrap_or("").to_string()),
         serde_json::Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, x)| control_char_path(x, &format!("{at}[{i}]"))),
+            .find_map(|(i, x)| control_char_path(x, Some(&format!("{}[{i}]", at.unwrap_or(""))))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
             if has_control_char(k) {
                 Some(join(k))
             } else {
-                control_char_path(x, &join(k))
+                control_char_path(x, Some(&join(k)))
             }
         }),
         _ => None,
     }
 }
 
-/// Refuses a JSON body with a control character in any string, naming where. Raw control
-/// bytes are already invalid JSON, so only the `\u00XX` escapes need a look, and the tree is
-/// built only when one is there.
+/// Refuses a JSON body with a control character in any string, naming where. A cheap scan of
+/// the bytes first (escapes, and the raw DEL and C1 characters JSON allows); the tree is built
+/// only when it finds one.
 pub fn refuse_control_chars(bytes: &[u8]) -> Result<(), AppError> {
     // Escaped: `\u0000`-`\u001f` (but tab, line feed, carriage return), DEL and the C1 range.
     let escaped = bytes.windows(6).any(|w| {
@@ -120,7 +118,9 @@ pub fn refuse_control_chars(bytes: &[u8]) -> Result<(), AppError> {
     let Ok(tree) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return Ok(()); // malformed JSON gets its own, better message from the parser
     };
-    match control_char_path(&tree, "") {
+    match control_char_path(&tree, None) {
+        // A bare string as the whole body is refused by the typed parser (no field to name).
+        Some(field) if field.is_empty() => Ok(()),
         Some(field) => Err(AppError::bad_field(
             &field,
             format!("{field}: control characters are not allowed"),
@@ -199,4 +199,32 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
             AppError::bad_field(path.clone(), format!("{path}: {inner}"))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_control_character_is_named_by_its_path_as_the_request_wrote_it() {
+        let path = |v: serde_json::Value| control_char_path(&v, None);
+        assert_eq!(
+            path(serde_json::json!({"body": "a\u{0}"})),
+            Some("body".into())
+        );
+        assert_eq!(
+            path(serde_json::json!({"answers": {"note": "x\u{85}"}})),
+            Some("answers.note".into())
+        );
+        assert_eq!(
+            path(serde_json::json!({"items": ["ok", "\u{7f}"]})),
+            Some("items[1]".into())
+        );
+        // An empty key at the root is a segment of its own: `.evil.` walks "", "evil", "".
+        assert_eq!(
+            path(serde_json::json!({"": {"evil": {"": "\u{0}"}}})),
+            Some(".evil.".into())
+        );
+        assert_eq!(path(serde_json::json!({"body": "two\nlines\tok"})), None);
+    }
 }
