@@ -651,26 +651,7 @@ async fn not_sure_about_blood_thinners_is_read_as_yes_and_said_so() {
     assert_eq!(b.get("/checkin").await.status, StatusCode::OK);
     // Vignette X63 (mild back ache two weeks after a birth, not breastfeeding), answered in
     // full, except that she is not sure whether she takes a blood thinner.
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/vignettes/X63.json"
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("X63")).expect("JSON");
-    let mut fields: Vec<(String, String)> = v["case"]
-        .as_object()
-        .expect("case")
-        .iter()
-        .map(|(k, x)| {
-            let value = match x {
-                serde_json::Value::Bool(true) => "yes".to_string(),
-                serde_json::Value::Bool(false) => "no".to_string(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (format!("a.{k}"), value)
-        })
-        .collect();
+    let mut fields = vignette_fields("X63");
     for (k, value) in fields.iter_mut() {
         if k == "a.anticoagulant" {
             *value = "unsure".into();

@@ -11,13 +11,18 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{json, Value};
 
-pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The language of an error page: `?lang=`, then the request's cookie and Accept-Language.
+fn request_lang(state: &AppState, req: &Request) -> aftercare_core::Lang {
     let explicit = req
         .uri()
         .query()
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
-    let lang = lang::negotiate(&state.content, explicit.as_deref(), req.headers());
+    lang::negotiate(&state.content, explicit.as_deref(), req.headers())
+}
+
+pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = request_lang(&state, &req);
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
     if !is_problem(&response) {
@@ -92,12 +97,7 @@ pub async fn not_found(State(state): State<AppState>, req: Request) -> Response 
     if api || !wants_html {
         return problem;
     }
-    let explicit = req
-        .uri()
-        .query()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v));
-    let lang = lang::negotiate(&state.content, explicit.as_deref(), req.headers());
+    let lang = request_lang(&state, &req);
     let mut ctx = base(&state, lang, req.uri().path(), None, None);
     ctx.insert("status".into(), json!(404));
     ctx.insert("error_key".into(), json!("error_not_found"));
