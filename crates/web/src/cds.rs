@@ -19,7 +19,7 @@ use aftercare_fhir::cds::{self, CardContext, PrefetchError};
 use aftercare_fhir::Assessment;
 use aftercare_store::NewCdsFeedback;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -83,12 +83,8 @@ async fn authenticate(
     let Some(trust) = state.settings.cds_trust.clone() else {
         return Ok(actor);
     };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 16 * 1024)
+    let token = crate::extract::bearer(headers)
+        .filter(|t| t.len() <= 16 * 1024)
         .ok_or(AppError::Unauthorized)?
         .to_string();
     // Signature checks are CPU work: off the async executor.

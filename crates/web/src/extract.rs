@@ -61,6 +61,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive
+/// (RFC 9110 11.1), so `bearer` and `BEARER` work as EHRs and clients send them.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Whether a text holds a control character other than tab, line feed and carriage return:
 /// none has a use in anything a person types here, NUL is refused by PostgreSQL, and the
 /// others can forge lines in logs and exports.

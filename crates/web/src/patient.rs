@@ -8,7 +8,6 @@ use crate::state::AppState;
 use aftercare_core::Profile;
 use aftercare_store::Patient;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -25,14 +24,7 @@ impl FromRequestParts<AppState> for PatientAuth {
         let ClientAddress(address) = ClientAddress::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientAddress(None));
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        let token = crate::extract::bearer(&parts.headers).ok_or(AppError::Unauthorized)?;
         let patient = find_by_token(state, token).await?;
         Ok(PatientAuth {
             actor: Actor {

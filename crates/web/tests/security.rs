@@ -612,3 +612,27 @@ async fn a_request_id_sent_by_the_client_is_never_used() {
         "{id}"
     );
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_read_in_any_case() {
+    let app = TestApp::sqlite().await;
+    let patient = app.patient().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/checkins"))
+            .header("authorization", format!("{scheme} {}", patient.link_token))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "{scheme}");
+    }
+    let wrong = app
+        .client
+        .get(app.url("/api/v1/checkins"))
+        .header("authorization", format!("Basic {}", patient.link_token))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), 401);
+}
