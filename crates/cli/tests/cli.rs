@@ -239,10 +239,8 @@ fn a_case_can_come_from_standard_input() {
     assert_eq!(dash, default);
 }
 
-#[test]
-fn the_first_admin_is_made_from_the_shell_with_the_password_on_standard_input_never_a_flag() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_str().expect("utf-8 path");
+/// `admin create-clinic` for a clinic `north` in `data`, which must succeed.
+fn create_clinic_north(data: &str) {
     let made = aftercare(
         &[
             "admin",
@@ -257,6 +255,13 @@ fn the_first_admin_is_made_from_the_shell_with_the_password_on_standard_input_ne
         None,
     );
     assert_eq!(code(&made), Some(0), "{}", stderr(&made));
+}
+
+#[test]
+fn the_first_admin_is_made_from_the_shell_with_the_password_on_standard_input_never_a_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    create_clinic_north(data);
     let args = [
         "admin",
         "create-user",
@@ -365,20 +370,7 @@ fn the_data_directory_database_and_backups_are_for_their_owner_only() {
 fn admin_configure_sets_the_clinic_numbers_and_refuses_a_wrong_one() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().to_str().expect("utf-8");
-    let made = aftercare(
-        &[
-            "admin",
-            "create-clinic",
-            "--slug",
-            "north",
-            "--name",
-            "North",
-            "--data-dir",
-            data,
-        ],
-        None,
-    );
-    assert_eq!(code(&made), Some(0), "{}", stderr(&made));
+    create_clinic_north(data);
     let set = aftercare(
         &[
             "admin",

@@ -658,10 +658,7 @@ async fn not_sure_about_blood_thinners_is_read_as_yes_and_said_so() {
         }
     }
     fields.push(("step".into(), "anticoagulant".into()));
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&fields);
     let page = b.submit("/checkin", &form).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("level-self_care"), "{}", page.body);
@@ -783,10 +780,7 @@ async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
     let trail = step_field(&first.body, "trail");
     fields.push(("step".into(), step.clone()));
     fields.push(("trail".into(), trail));
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&fields);
 
     // The answer to a step is a redirect to the next step's own address.
     let posted = b.post("/checkin", &form, true).await;
@@ -815,6 +809,14 @@ async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
     // A trail that is not ours starts the check-in again.
     let junk = b.get("/checkin?s=not-a-trail").await;
     assert_eq!(junk.status, StatusCode::SEE_OTHER);
+}
+
+/// Owned form fields as the borrowed pairs `Browser::post` takes.
+fn as_form(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 fn vignette_fields(id: &str) -> Vec<(String, String)> {
@@ -871,10 +873,7 @@ async fn an_urgent_answer_gives_the_clinics_number_to_call_in_english_and_spanis
         // A painful swollen calf ten days after a spinal (vignette X38): urgent.
         let mut fields = vignette_fields("X38");
         fields.push(("step".into(), "calf_swelling".into()));
-        let form: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let form = as_form(&fields);
         let page = b.submit("/checkin", &form).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.body.contains("level-urgent"), "{}", page.body);
