@@ -5,17 +5,18 @@
 //! `create-user` makes a staff account (the first admin of a clinic, typically). The password
 //! never comes from a flag (flags end up in shell history and in `ps`): it is read from the
 //! environment variable `AFTERCARE_ADMIN_PASSWORD` or, without it, from the first line of
-//! standard input. The checks and the hashing are the web crate's, as for accounts made in
-//! the clinic workspace.
+//! standard input. Every command goes through the application layer, as the clinic workspace
+//! does: the same checks, the same hashing, and an audit row (actor `system`) in the same commit.
 
 use crate::serve::{runtime, DbArgs};
+use aftercare_app::{Actor, App};
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
-use aftercare_store::{NewClinic, NewPatient, StoreError};
 use anyhow::{anyhow, bail, Context};
 use chrono::NaiveDate;
 use serde_json::json;
 use std::io::BufRead;
+use std::sync::Arc;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
@@ -75,16 +76,22 @@ pub enum AdminCommand {
     },
 }
 
-pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
+pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
+    let content = Arc::new(content);
     match command {
-        AdminCommand::CreateUser(args) => create_user(args),
+        AdminCommand::CreateUser(args) => create_user(content, args),
         AdminCommand::Configure {
             db,
             clinic,
             phone,
             out_of_hours_phone,
             crisis_line,
-        } => configure(db, &clinic, [phone, out_of_hours_phone, crisis_line]),
+        } => configure(
+            content,
+            db,
+            &clinic,
+            [phone, out_of_hours_phone, crisis_line],
+        ),
         AdminCommand::CreateClinic { db, slug, name } => {
             let valid = !slug.is_empty()
                 && slug.len() <= 64
@@ -98,19 +105,12 @@ pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("--name: must not be empty");
             }
             runtime()?.block_on(async move {
-                let store = db.open().await?;
-                let now = chrono::Utc::now();
-                let clinic = store
-                    .create_clinic(
-                        NewClinic {
-                            slug,
-                            name: name.trim().to_string(),
-                            opening_hours: json!({}),
-                        },
-                        now,
-                    )
+                let app = db.app(content).await?;
+                let clinic = app
+                    .clinics()
+                    .create(&Actor::system(), &slug, &name)
                     .await
-                    .context("cannot create the clinic")?;
+                    .map_err(|e| anyhow!("cannot create the clinic: {e}"))?;
                 println!(
                     "{}",
                     json!({ "id": clinic.id, "slug": clinic.slug, "name": clinic.name })
@@ -156,41 +156,33 @@ pub fn run(content: &Content, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("--name: must not be empty");
             }
             runtime()?.block_on(async move {
-                let store = db.open().await?;
-                let Some(clinic) = store.get_clinic_by_slug(&clinic).await? else {
+                let app = db.app(content).await?;
+                let Some(clinic) = app.clinics().by_slug(&clinic).await? else {
                     bail!("--clinic: no clinic with slug {clinic:?}");
                 };
-                // A fresh code can collide with an existing one: try again a few times.
-                for _ in 0..5 {
-                    let new = NewPatient {
-                        clinic_id: clinic.id.clone(),
-                        display_name: name.trim().to_string(),
-                        enrolment_code: aftercare_web::patient::new_enrolment_code(),
-                        link_token: aftercare_web::patient::new_link_token(),
-                        procedure: procedure.clone(),
-                        procedure_date,
-                        delivery_date,
-                        language: language.clone(),
-                    };
-                    match store.create_patient(new, chrono::Utc::now()).await {
-                        Ok(p) => {
-                            println!(
-                                "{}",
-                                json!({
-                                    "id": p.id,
-                                    "clinic": clinic.slug,
-                                    "enrolment_code": p.enrolment_code,
-                                    "link_token": p.link_token,
-                                    "link_path": format!("/p/{}", p.link_token),
-                                })
-                            );
-                            return Ok(());
-                        }
-                        Err(StoreError::Conflict(_)) => continue,
-                        Err(e) => return Err(e).context("cannot enrol the patient"),
-                    }
-                }
-                bail!("could not find a free enrolment code; try again")
+                let who = aftercare_app::enrolment::Enrol {
+                    display_name: name,
+                    procedure,
+                    procedure_date,
+                    delivery_date,
+                    language,
+                };
+                let p = app
+                    .enrolment()
+                    .enrol(&Actor::system(), &clinic.id, who)
+                    .await
+                    .map_err(|e| anyhow!("cannot enrol the patient: {e}"))?;
+                println!(
+                    "{}",
+                    json!({
+                        "id": p.id,
+                        "clinic": clinic.slug,
+                        "enrolment_code": p.enrolment_code,
+                        "link_token": p.link_token,
+                        "link_path": format!("/p/{}", p.link_token),
+                    })
+                );
+                Ok(())
             })
         }
     }
@@ -233,25 +225,27 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
+fn create_user(content: Arc<Content>, args: CreateUserArgs) -> anyhow::Result<()> {
     let password = read_password()?;
     runtime()?.block_on(async move {
-        let store = args.db.open().await?;
-        let clinic = store
-            .get_clinic_by_slug(&args.clinic)
+        let app = args.db.app(content).await?;
+        let clinic = app
+            .clinics()
+            .by_slug(&args.clinic)
             .await?
             .ok_or_else(|| anyhow!("--clinic: no clinic with slug {:?}", args.clinic))?;
-        let staff = aftercare_web::staff::settings::create_staff(
-            store.as_ref(),
-            &clinic.id,
-            &args.email,
-            &args.name,
-            &args.role,
-            &password,
-            chrono::Utc::now(),
-        )
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+        let account = aftercare_app::staff::NewAccount {
+            clinic_id: &clinic.id,
+            email: &args.email,
+            display_name: &args.name,
+            role: &args.role,
+            password: &password,
+        };
+        let staff = app
+            .staff()
+            .create(&Actor::system(), account)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
         println!(
             "{}",
             json!({ "id": staff.id, "clinic": clinic.slug, "email": staff.email, "role": staff.role })
@@ -261,50 +255,44 @@ fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
 }
 
 /// `admin configure`: the clinic's numbers, checked as the settings page checks them, with an
-/// audit row like the page's.
-fn configure(db: DbArgs, slug: &str, numbers: [Option<String>; 3]) -> anyhow::Result<()> {
-    use aftercare_web::staff::settings::phone_number;
+/// audit row like the page's. Numbers not given are kept.
+fn configure(
+    content: Arc<Content>,
+    db: DbArgs,
+    slug: &str,
+    numbers: [Option<String>; 3],
+) -> anyhow::Result<()> {
     let [phone, out_of_hours, crisis] = numbers;
     runtime()?.block_on(async move {
-        let store = db.open().await?;
-        let clinic = store
-            .get_clinic_by_slug(slug)
+        let app: App = db.app(content).await?;
+        let clinic = app
+            .clinics()
+            .by_slug(slug)
             .await?
             .ok_or_else(|| anyhow!("--clinic: no clinic {slug:?}"))?;
-        let pick = |flag: &str,
-                    given: Option<String>,
-                    kept: Option<String>|
-         -> anyhow::Result<Option<String>> {
-            match given {
-                Some(raw) => phone_number(flag, &raw)
-                    .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-"))),
-                None => Ok(kept),
-            }
+        let kept = |n: &Option<String>| n.clone().unwrap_or_default();
+        let numbers = aftercare_app::clinics::Numbers {
+            phone: phone.unwrap_or_else(|| kept(&clinic.phone)),
+            out_of_hours_phone: out_of_hours.unwrap_or_else(|| kept(&clinic.out_of_hours_phone)),
+            crisis_line: crisis.unwrap_or_else(|| kept(&clinic.crisis_line)),
         };
-        let settings = aftercare_store::ClinicSettings {
-            name: clinic.name.clone(),
-            opening_hours: clinic.opening_hours.clone(),
-            phone: pick("phone", phone, clinic.phone.clone())?,
-            out_of_hours_phone: pick(
-                "out_of_hours_phone",
-                out_of_hours,
-                clinic.out_of_hours_phone.clone(),
-            )?,
-            crisis_line: pick("crisis_line", crisis, clinic.crisis_line.clone())?,
+        let hours: Vec<(String, String)> = clinic
+            .opening_hours
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(lang, text)| Some((lang.clone(), text.as_str()?.to_string())))
+            .collect();
+        let settings = aftercare_app::clinics::Settings {
+            name: &clinic.name,
+            hours: &hours,
+            numbers: &numbers,
         };
-        let updated = store.update_clinic_settings(&clinic.id, settings).await?;
-        store
-            .append_audit(aftercare_store::NewAuditEntry {
-                at: chrono::Utc::now(),
-                actor_kind: "system".into(),
-                actor_id: None,
-                action: "clinic.settings".into(),
-                patient_id: None,
-                clinic_id: Some(clinic.id.clone()),
-                address: None,
-                detail: Some("admin configure".into()),
-            })
-            .await?;
+        let updated = app
+            .clinics()
+            .configure(&Actor::system(), &clinic.id, settings)
+            .await
+            .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-")))?;
         println!(
             "{}",
             json!({

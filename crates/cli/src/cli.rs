@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin(command) => {
             let content = load_content(cli.content.as_deref())?;
-            admin::run(&content, command)?;
+            admin::run(content, command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {

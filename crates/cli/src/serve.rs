@@ -1,5 +1,6 @@
 //! `aftercare serve`, `migrate` and `backup`: the server's configuration and start-up.
 
+use aftercare_app::App;
 use aftercare_web::{AppState, Settings};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -44,6 +45,11 @@ impl DbArgs {
             "sqlite:{}",
             self.data_dir.join("aftercare.db").display()
         ))
+    }
+
+    /// The application layer over this database, for the commands that read or write records.
+    pub async fn app(&self, content: Arc<aftercare_core::Content>) -> anyhow::Result<App> {
+        Ok(App::new(content, self.open().await?))
     }
 
     pub async fn open(&self) -> anyhow::Result<Arc<dyn aftercare_store::Store>> {
@@ -221,31 +227,24 @@ pub fn export(
 ) -> anyhow::Result<()> {
     aftercare_fhir_check(&content)?;
     runtime()?.block_on(async move {
-        let store = db.open().await?;
-        let found = store
-            .get_patient(patient)
+        let app = db.app(Arc::new(content)).await?;
+        let found = app
+            .patients()
+            .get(patient)
             .await
             .context("cannot read the patient")?
             .ok_or_else(|| anyhow::anyhow!("no patient with id {patient}"))?;
-        let now = chrono::Utc::now();
         let canonical = aftercare_fhir::Canonical::new(public_url);
-        let bundle =
-            aftercare_web::fhir::patient_bundle(store.as_ref(), &content, &canonical, &found, now)
-                .await
-                .context("cannot read the patient's record")?;
-        store
-            .append_audit(aftercare_store::NewAuditEntry {
-                at: now,
-                actor_kind: "system".into(),
-                actor_id: None,
-                action: "fhir.export".into(),
-                patient_id: Some(found.id.clone()),
-                clinic_id: Some(found.clinic_id.clone()),
-                address: None,
-                detail: Some("aftercare export".into()),
-            })
+        let bundle = app
+            .export()
+            .patient_bundle(
+                &aftercare_app::Actor::system(),
+                &canonical,
+                &found,
+                Some("aftercare export".into()),
+            )
             .await
-            .context("cannot write the audit log")?;
+            .context("cannot export the patient's record")?;
         println!("{}", serde_json::to_string_pretty(&bundle)?);
         Ok(())
     })

@@ -5,6 +5,7 @@
 
 mod common;
 
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewPatient};
 use chrono::Utc;
 use serde_json::json;
@@ -31,17 +32,22 @@ async fn a_message_posted_on_one_server_appears_live_on_a_page_connected_to_anot
         .await
         .expect("clinic");
     let password = "correct horse battery staple";
-    let nurse = aftercare_web::staff::settings::create_staff(
-        store.as_ref(),
-        &clinic.id,
-        "nurse@two.example",
-        "Nurse",
-        "clinician",
+    let app = aftercare_app::App::new(
+        std::sync::Arc::new(aftercare_core::Content::bundled().expect("content")),
+        store.clone(),
+    );
+    let account = aftercare_app::staff::NewAccount {
+        clinic_id: &clinic.id,
+        email: "nurse@two.example",
+        display_name: "Nurse",
+        role: "clinician",
         password,
-        now,
-    )
-    .await
-    .expect("staff");
+    };
+    let nurse = app
+        .staff()
+        .create(&aftercare_app::Actor::system(), account)
+        .await
+        .expect("staff");
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),

@@ -1,6 +1,7 @@
 //! `aftercare export --patient ID`: a patient's record as a FHIR Bundle on standard output, read
 //! from the same database `serve` uses.
 
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewPatient};
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};

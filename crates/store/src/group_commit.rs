@@ -2,25 +2,21 @@
 //!
 //! With `synchronous=FULL` every commit waits for an fsync, which caps a
 //! one-transaction-per-write design at a few hundred writes a second. Here a
-//! single writer task owns the only write connection; callers send it jobs
-//! over a channel, it runs every job already queued (up to `max_batch`)
-//! inside one transaction, commits once, and only then answers each caller.
-//! One fsync is shared by the whole batch, and a reply still means durable.
+//! single writer task owns the only write connection; callers send it units
+//! of work over a channel, it runs every unit already queued (up to
+//! `max_batch`) inside one transaction, commits once, and only then answers
+//! each caller. One fsync is shared by the whole batch, and a reply still
+//! means durable.
 //!
-//! A failing job (say, a unique violation) is undone alone and does not
-//! spoil its neighbours: a job of several statements runs inside its own
-//! SAVEPOINT; a job of one writing statement needs none, since SQLite
-//! already undoes a failed statement and keeps the transaction going. The
-//! distinction matters: each statement is a round trip to sqlx's SQLite
-//! worker thread, which costs more than the statement itself, and
-//! savepoints would halve diary throughput.
-//!
-//! A job of several statements can also go without a savepoint when only
-//! its first statement can fail for a reason of its own (a missing patient,
-//! a broken constraint) and it reports any failure after that as
-//! [`StepError::Torn`]: part of it is then in the transaction and cannot be
-//! undone alone, so the whole batch is rolled back and every caller in it
-//! told to retry. Nothing is acknowledged that was not committed.
+//! A unit that fails (say, a unique violation, or an injected fault between
+//! two of its statements) must not commit any part of itself, nor spoil its
+//! neighbours. Giving each unit a SAVEPOINT would do it, at the price of two
+//! more round trips to sqlx's SQLite worker thread per unit, which cost more
+//! than most statements (it halved diary throughput). So a batch first runs
+//! without savepoints; only when one of its units fails is the batch rolled
+//! back and run again, each unit inside its own savepoint. That is why a unit
+//! is a `Fn`, not a `FnOnce`: it may run twice, and only the run that commits
+//! is answered. A caller never says how many statements its unit has.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,91 +29,38 @@ use crate::error::{Result, StoreError};
 /// A boxed future borrowing the write connection for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// How a write job failed: cleanly (nothing of it remains in the transaction), or torn (an
-/// earlier statement of the job had written, so the transaction holds half a job).
-#[derive(Debug)]
-pub enum StepError {
-    Clean(StoreError),
-    Torn(StoreError),
-}
-
-impl StepError {
-    pub fn into_inner(self) -> StoreError {
-        match self {
-            StepError::Clean(e) | StepError::Torn(e) => e,
-        }
-    }
-}
-
-impl From<StoreError> for StepError {
-    fn from(e: StoreError) -> Self {
-        StepError::Clean(e)
-    }
-}
-
-impl From<sqlx::Error> for StepError {
-    fn from(e: sqlx::Error) -> Self {
-        StepError::Clean(e.into())
-    }
-}
-
-/// What running a job did to the transaction.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Outcome {
-    Done,
-    Failed,
-    Torn,
-}
-
-/// A job's type-erased face as seen by the writer task.
+/// A queued unit's type-erased face as seen by the writer task.
 trait Job: Send {
-    /// Whether the job must run inside a savepoint (several statements).
-    fn needs_savepoint(&self) -> bool;
-    /// Runs the job's statements.
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Outcome>;
+    /// Runs the unit's statements; `false` when it failed.
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
     /// Answers the caller once the batch's fate (`committed`) is known.
     fn finish(self: Box<Self>, committed: &Result<()>);
 }
 
-/// A queued write: the work to do, its result, and where to send it.
+/// A queued unit: the work to do, the result of its last run, and where to send it.
 struct Pending<T, F> {
-    savepoint: bool,
-    work: Option<F>,
+    work: F,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
 
-impl<T, E, F> Job for Pending<T, F>
+impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    E: Into<StepError> + Send,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, std::result::Result<T, E>> + Send,
+    F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send,
 {
-    fn needs_savepoint(&self) -> bool {
-        self.savepoint
-    }
-
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Outcome> {
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
         Box::pin(async move {
-            let result = match self.work.take() {
-                Some(work) => work(conn).await.map_err(Into::into),
-                None => Err(StepError::Clean(StoreError::Other(
-                    "write job ran twice".into(),
-                ))),
-            };
-            let outcome = match &result {
-                Ok(_) => Outcome::Done,
-                Err(StepError::Clean(_)) => Outcome::Failed,
-                Err(StepError::Torn(_)) => Outcome::Torn,
-            };
-            self.result = Some(result.map_err(StepError::into_inner));
-            outcome
+            let result = (self.work)(conn).await;
+            let ok = result.is_ok();
+            self.result = Some(result);
+            ok
         })
     }
 
     fn finish(self: Box<Self>, committed: &Result<()>) {
         let answer = match (self.result, committed) {
-            // The job's own failure explains more than the batch's.
+            // The unit's own failure explains more than the batch's.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
             (_, Err(e)) => Err(e.clone()),
@@ -148,53 +91,16 @@ impl GroupCommit {
         !self.jobs.is_closed()
     }
 
-    /// Runs `work` in the next batch and returns its result after commit.
-    /// `work` may run several statements: it gets a savepoint of its own.
+    /// Runs `work` in the next batch and returns its result after commit. All of `work`
+    /// commits, or none of it; it may be run twice (see the module's documentation).
     pub async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.submit(true, work).await
-    }
-
-    /// Like [`write`](Self::write), for `work` that runs exactly one writing
-    /// statement (reads before it are fine): no savepoint needed.
-    pub async fn write_single<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.submit(false, work).await
-    }
-
-    /// Like [`write_single`](Self::write_single), for `work` of several
-    /// statements of which only the first may fail cleanly: it reports a
-    /// failure after that as [`StepError::Torn`], which fails the whole batch.
-    pub async fn write_chain<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
-            ) -> BoxFuture<'c, std::result::Result<T, StepError>>
-            + Send
-            + 'static,
-    {
-        self.submit(false, work).await
-    }
-
-    async fn submit<T, E, F>(&self, savepoint: bool, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        E: Into<StepError> + Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, std::result::Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Pending {
-            savepoint,
-            work: Some(work),
+            work,
             result: None,
             reply,
         };
@@ -227,29 +133,32 @@ async fn writer(
     let _ = conn.close().await;
 }
 
-/// Runs every job of the batch in one transaction.
+/// Runs every unit of the batch in one transaction: all at once while they succeed; after a
+/// failure, again from the start with a savepoint around each, so the failed unit leaves
+/// nothing behind and the others still commit.
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> Result<()> {
     conn.execute("BEGIN IMMEDIATE").await?;
+    let mut failed = false;
     for job in batch.iter_mut() {
-        if !job.needs_savepoint() {
-            match job.run(conn).await {
-                Outcome::Done => {}
-                // A failed statement: SQLite has already undone it and the
-                // transaction goes on, unless the failure was severe (I/O
-                // error, disk full) and SQLite rolled the whole transaction
-                // back. BEGIN tells which: it fails inside a transaction.
-                Outcome::Failed => {
-                    if conn.execute("BEGIN").await.is_ok() {
-                        return Err(StoreError::Unavailable);
-                    }
-                }
-                // Half a job is in the transaction: none of it may commit.
-                Outcome::Torn => return Err(StoreError::Unavailable),
-            }
-            continue;
+        if !job.run(conn).await {
+            failed = true;
+            break;
         }
+    }
+    if !failed {
+        conn.execute("COMMIT").await?;
+        return Ok(());
+    }
+    // A severe failure (I/O, full disk) may have ended the transaction already.
+    let _ = conn.execute("ROLLBACK").await;
+    if batch.len() == 1 {
+        // Nothing else to save: the unit is answered with its own error.
+        return Ok(());
+    }
+    conn.execute("BEGIN IMMEDIATE").await?;
+    for job in batch.iter_mut() {
         conn.execute("SAVEPOINT job").await?;
-        if job.run(conn).await != Outcome::Done {
+        if !job.run(conn).await {
             conn.execute("ROLLBACK TO job").await?;
         }
         conn.execute("RELEASE job").await?;
@@ -257,7 +166,6 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> R
     conn.execute("COMMIT").await?;
     Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -272,9 +180,32 @@ mod tests {
             .unwrap()
     }
 
-    /// Half a job never commits: a torn chain job fails its batch, and the writer goes on.
+    fn insert(n: i64) -> impl for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<()>> {
+        move |c| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        }
+    }
+
+    /// A unit that writes, then fails.
+    fn half(n: i64) -> impl for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<()>> {
+        move |c| {
+            Box::pin(async move {
+                insert(n)(c).await?;
+                Err(StoreError::Other("second step".into()))
+            })
+        }
+    }
+
+    /// A unit that fails after its first statement leaves nothing behind, alone or in a batch,
+    /// and its neighbours in the batch still commit.
     #[tokio::test]
-    async fn a_torn_job_commits_nothing() {
+    async fn a_failed_unit_commits_none_of_itself_and_spares_its_batch() {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("t.db"))
@@ -285,46 +216,25 @@ mod tests {
             .await
             .unwrap();
         let writer = GroupCommit::spawn(options.connect().await.unwrap(), 8);
+        let alone = writer.write(half(1)).await;
+        assert_eq!(alone, Err(StoreError::Other("second step".into())));
+        assert_eq!(count(&mut setup).await, 0, "half a unit was committed");
 
-        let torn = writer
-            .write_chain(|c| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t VALUES (1)")
-                        .execute(&mut *c)
-                        .await?;
-                    Err::<(), _>(StepError::Torn(StoreError::Other("second step".into())))
-                })
-            })
-            .await;
-        assert_eq!(torn, Err(StoreError::Other("second step".into())));
-        assert_eq!(count(&mut setup).await, 0, "the first step was committed");
-
-        let ok = writer
-            .write_single(|c| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t VALUES (3)")
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await;
-        assert_eq!(ok, Ok(()));
-        // A failing first step is undone by SQLite itself: a clean failure, the writer goes on.
-        let clean = writer
-            .write_chain(|c| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t VALUES (3)")
-                        .execute(&mut *c)
-                        .await?;
-                    Ok::<_, StepError>(())
-                })
-            })
-            .await;
-        assert!(
-            matches!(clean, Err(StoreError::Conflict(_) | StoreError::Other(_))),
-            "{clean:?}"
+        // Queued together, so they share one batch.
+        let (a, b, c, d) = tokio::join!(
+            writer.write(insert(2)),
+            writer.write(half(3)),
+            writer.write(insert(4)),
+            writer.write(insert(2)),
         );
-        assert_eq!(count(&mut setup).await, 1);
+        assert_eq!(a, Ok(()));
+        assert_eq!(b, Err(StoreError::Other("second step".into())));
+        assert_eq!(c, Ok(()));
+        assert!(matches!(d, Err(StoreError::Conflict(_))), "{d:?}");
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut setup)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2, 4]);
     }
 }

@@ -24,12 +24,14 @@ use serde_json::Value;
 // `shared` first: its macros are used by the two backends below.
 #[macro_use]
 mod shared;
+mod autocommit;
 mod error;
 mod group_commit;
 mod postgres;
 mod records;
 mod sqlite;
 
+pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
@@ -66,59 +68,206 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
-/// Everything Aftercare persists. `get_*` return `Ok(None)` when absent;
-/// changes to a missing row return [`StoreError::NotFound`].
+/// A unit of work: the writes of one command, committed together or not at all. Built by the
+/// application layer as a function of an open transaction, and run by [`Store::transaction`]:
+///
+/// ```ignore
+/// let message = store
+///     .transaction(move |tx| {
+///         let (new, audit) = (new.clone(), audit.clone());
+///         Box::pin(async move {
+///             let message = tx.post_message(new, now).await?;
+///             tx.append_audit(audit).await?;
+///             Ok(message)
+///         })
+///     })
+///     .await?;
+/// ```
+///
+/// The function may run more than once (SQLite runs a batch again when one of its units fails),
+/// so it clones what it moves into its future, and only the run that commits is answered.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A unit of work with its result type erased, as [`Store::run`] takes it.
+pub type Work = Box<
+    dyn for<'t> Fn(&'t mut dyn Tx) -> BoxFuture<'t, Result<Box<dyn std::any::Any + Send>>> + Send,
+>;
+
+/// The writes available inside a unit of work, on its open transaction. Every write Aftercare
+/// makes is one of these; none commits by itself.
+#[async_trait]
+pub trait Tx: Send {
+    /// Deletes expired staff sessions and replay-cache entries; returns how many rows went.
+    async fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<u64>;
+
+    // --- clinics ----------------------------------------------------------
+    async fn create_clinic(&mut self, new: NewClinic, now: DateTime<Utc>) -> Result<Clinic>;
+    async fn update_clinic_settings(
+        &mut self,
+        id: String,
+        settings: ClinicSettings,
+    ) -> Result<Clinic>;
+
+    // --- staff ------------------------------------------------------------
+    /// The email is stored lowercased.
+    async fn create_staff(&mut self, new: NewStaff, now: DateTime<Utc>) -> Result<Staff>;
+    /// Adds one failed login; returns the new count.
+    async fn record_login_failure(&mut self, staff_id: String) -> Result<i32>;
+    /// Clears failed logins and any lock.
+    async fn reset_login_failures(&mut self, staff_id: String) -> Result<()>;
+    async fn set_locked_until(
+        &mut self,
+        staff_id: String,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    async fn set_password_hash(&mut self, staff_id: String, password_hash: String) -> Result<()>;
+
+    // --- staff sessions ---------------------------------------------------
+    async fn create_session(&mut self, new: NewSession, now: DateTime<Utc>)
+        -> Result<StaffSession>;
+    async fn delete_session(&mut self, token_hash: String) -> Result<()>;
+    /// Logs a staff member out everywhere; returns how many sessions went.
+    async fn delete_sessions_for_staff(&mut self, staff_id: String) -> Result<u64>;
+
+    // --- patients ---------------------------------------------------------
+    async fn create_patient(&mut self, new: NewPatient, now: DateTime<Utc>) -> Result<Patient>;
+
+    // --- check-in sessions (questionnaire in progress) ----------------------
+    async fn create_checkin_session(
+        &mut self,
+        patient_id: Option<String>,
+        answers: Value,
+        now: DateTime<Utc>,
+    ) -> Result<CheckinSession>;
+    /// Replaces the answers; `Conflict` once the session is completed.
+    async fn update_checkin_answers(
+        &mut self,
+        id: String,
+        answers: Value,
+        now: DateTime<Utc>,
+    ) -> Result<CheckinSession>;
+
+    // --- check-ins (never rewritten) ----------------------------------------
+    /// Stores the check-in, sets the patient's last level and check-in time, completes or opens
+    /// its session, and writes its audit rows and its escalation.
+    async fn insert_checkin(&mut self, new: NewCheckin, now: DateTime<Utc>)
+        -> Result<CheckinWrite>;
+
+    // --- diary ------------------------------------------------------------
+    /// Writes a new version of the patient's entry for the day (1 when new, previous + 1 on
+    /// edit; earlier versions are kept), with its audit row and the escalation it raises.
+    async fn upsert_diary_entry(
+        &mut self,
+        new: NewDiaryEntry,
+        now: DateTime<Utc>,
+    ) -> Result<DiaryWrite>;
+
+    // --- escalations --------------------------------------------------------
+    /// Raises an escalation for the clinic; `None` when one with the same reason is still open
+    /// for the patient (an alert is raised once, until someone acknowledges it).
+    async fn raise_escalation(
+        &mut self,
+        new: NewEscalation,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Escalation>>;
+    /// `Conflict` when already acknowledged.
+    async fn acknowledge_escalation(
+        &mut self,
+        id: String,
+        staff_id: String,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Escalation>;
+
+    // --- messages (one thread per patient) ------------------------------------
+    /// On PostgreSQL also sends `pg_notify('aftercare_chat', '<patient_id>:<message_id>')`,
+    /// delivered when the unit commits.
+    async fn post_message(&mut self, new: NewMessage, now: DateTime<Utc>) -> Result<Message>;
+    /// Marks the other side's messages up to `up_to_id` as read by `reader`; returns how many
+    /// changed.
+    async fn mark_read(
+        &mut self,
+        patient_id: String,
+        reader: Side,
+        up_to_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+
+    // --- contact requests -----------------------------------------------------
+    async fn create_contact_request(
+        &mut self,
+        new: NewContactRequest,
+        now: DateTime<Utc>,
+    ) -> Result<ContactRequest>;
+    /// `Conflict` when already handled.
+    async fn mark_contact_handled(
+        &mut self,
+        id: String,
+        staff_id: String,
+        reply_note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<ContactRequest>;
+
+    // --- announcements --------------------------------------------------------
+    async fn create_announcement(
+        &mut self,
+        new: NewAnnouncement,
+        now: DateTime<Utc>,
+    ) -> Result<Announcement>;
+
+    // --- audit log (append-only, enforced by the database) ---------------------
+    async fn append_audit(&mut self, entry: NewAuditEntry) -> Result<AuditEntry>;
+
+    // --- CDS Hooks --------------------------------------------------------------
+    async fn record_cds_feedback(
+        &mut self,
+        new: NewCdsFeedback,
+        now: DateTime<Utc>,
+    ) -> Result<CdsFeedback>;
+    /// Records a JWT id; `false` when it was already seen (a replay).
+    async fn remember_jti(&mut self, jti: String, expires_at: DateTime<Utc>) -> Result<bool>;
+}
+
+/// Everything Aftercare reads, and the one way it writes: [`Store::run`] (typed:
+/// [`Store::transaction`]). `get_*` return `Ok(None)` when absent; changes to a missing row
+/// return [`StoreError::NotFound`].
 #[async_trait]
 pub trait Store: Send + Sync {
     // --- operations -------------------------------------------------------
     /// Which database this is.
     fn backend(&self) -> Backend;
-    /// Readiness: the database answers and (SQLite) the writer runs.
+    /// Readiness: the database answers and takes a write (SQLite: through the writer).
     async fn ping(&self) -> Result<()>;
     /// Applies pending migrations embedded at build time.
     async fn migrate(&self) -> Result<()>;
     /// Consistent copy of the database to a new file while serving
     /// (SQLite `VACUUM INTO`). PostgreSQL refuses: use `pg_dump`.
     async fn backup_to(&self, path: &Path) -> Result<()>;
-    /// Deletes expired staff sessions and replay-cache entries; returns
-    /// how many rows went.
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Runs a unit of work in one transaction and returns its result after the commit (SQLite:
+    /// in the next group commit; PostgreSQL: a pool transaction). All of it commits, or none.
+    async fn run(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>>;
 
     // --- clinics ----------------------------------------------------------
-    async fn create_clinic(&self, new: NewClinic, now: DateTime<Utc>) -> Result<Clinic>;
     async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>>;
     async fn get_clinic_by_slug(&self, slug: &str) -> Result<Option<Clinic>>;
     async fn list_clinics(&self) -> Result<Vec<Clinic>>;
-    async fn update_clinic_settings(&self, id: &str, settings: ClinicSettings) -> Result<Clinic>;
 
     // --- staff ------------------------------------------------------------
-    /// The email is stored lowercased.
-    async fn create_staff(&self, new: NewStaff, now: DateTime<Utc>) -> Result<Staff>;
     async fn get_staff(&self, id: &str) -> Result<Option<Staff>>;
     /// Case-insensitive (the email is lowercased before lookup).
     async fn get_staff_by_email(&self, email: &str) -> Result<Option<Staff>>;
     async fn list_staff(&self, clinic_id: &str) -> Result<Vec<Staff>>;
-    /// Adds one failed login; returns the new count.
-    async fn record_login_failure(&self, staff_id: &str) -> Result<i32>;
-    /// Clears failed logins and any lock.
-    async fn reset_login_failures(&self, staff_id: &str) -> Result<()>;
-    async fn set_locked_until(&self, staff_id: &str, until: Option<DateTime<Utc>>) -> Result<()>;
-    async fn set_password_hash(&self, staff_id: &str, password_hash: &str) -> Result<()>;
 
     // --- staff sessions ---------------------------------------------------
-    async fn create_session(&self, new: NewSession, now: DateTime<Utc>) -> Result<StaffSession>;
     /// The session and its staff member, or `None` when unknown or expired.
     async fn get_session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(StaffSession, Staff)>>;
-    async fn delete_session(&self, token_hash: &str) -> Result<()>;
-    /// Logs a staff member out everywhere; returns how many sessions went.
-    async fn delete_sessions_for_staff(&self, staff_id: &str) -> Result<u64>;
 
     // --- patients ---------------------------------------------------------
-    async fn create_patient(&self, new: NewPatient, now: DateTime<Utc>) -> Result<Patient>;
     async fn get_patient(&self, id: &str) -> Result<Option<Patient>>;
     async fn get_patient_by_code(&self, enrolment_code: &str) -> Result<Option<Patient>>;
     async fn get_patient_by_link_token(&self, link_token: &str) -> Result<Option<Patient>>;
@@ -127,44 +276,13 @@ pub trait Store: Send + Sync {
     /// last check-in first. Served from an index on denormalised columns.
     async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>>;
 
-    // --- check-in sessions (questionnaire in progress) ----------------------
-    /// With the audit row of the write, committed in the same transaction.
-    async fn create_checkin_session(
-        &self,
-        patient_id: Option<&str>,
-        answers: Value,
-        audit: Option<NewAuditEntry>,
-        now: DateTime<Utc>,
-    ) -> Result<CheckinSession>;
+    // --- check-ins ----------------------------------------------------------
     async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>>;
-    /// Replaces the answers; `Conflict` once the session is completed.
-    /// With the audit row of the write, committed in the same transaction.
-    async fn update_checkin_answers(
-        &self,
-        id: &str,
-        answers: Value,
-        audit: Option<NewAuditEntry>,
-        now: DateTime<Utc>,
-    ) -> Result<CheckinSession>;
-
-    // --- check-ins (never rewritten) ----------------------------------------
-    /// Stores the check-in, sets the patient's last level and check-in time
-    /// and completes the session (if any), all in one transaction.
-    /// The check-in, its session, its audit rows and its escalation: one commit.
-    async fn insert_checkin(&self, new: NewCheckin, now: DateTime<Utc>) -> Result<CheckinWrite>;
     async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>>;
     /// Newest first.
     async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>>;
 
     // --- diary ------------------------------------------------------------
-    /// Writes a new version of the patient's entry for the day (1 when new,
-    /// previous + 1 on edit; earlier versions are kept), with its audit row and
-    /// the escalation it raises, all in one transaction.
-    async fn upsert_diary_entry(
-        &self,
-        new: NewDiaryEntry,
-        now: DateTime<Utc>,
-    ) -> Result<DiaryWrite>;
     /// Current (latest) version.
     async fn get_diary_entry(&self, patient_id: &str, day: NaiveDate)
         -> Result<Option<DiaryEntry>>;
@@ -187,29 +305,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<DiaryEntry>>;
 
     // --- escalations --------------------------------------------------------
-    /// Raises an escalation for the clinic; `None` when one with the same reason is still open
-    /// for the patient (an alert is raised once, until someone acknowledges it).
-    async fn raise_escalation(
-        &self,
-        new: NewEscalation,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Escalation>>;
     async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>>;
     /// Newest first.
     async fn list_escalations(&self, patient_id: &str, open_only: bool) -> Result<Vec<Escalation>>;
-    /// `Conflict` when already acknowledged.
-    async fn acknowledge_escalation(
-        &self,
-        id: &str,
-        staff_id: &str,
-        note: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Escalation>;
 
-    // --- messages (one thread per patient) ------------------------------------
-    /// On PostgreSQL also sends `pg_notify('aftercare_chat',
-    /// '<patient_id>:<message_id>')` in the same transaction.
-    async fn post_message(&self, new: NewMessage, now: DateTime<Utc>) -> Result<Message>;
+    // --- messages -----------------------------------------------------------
     /// Messages with id > `after_id`, oldest first, at most `limit`.
     async fn list_messages(
         &self,
@@ -217,44 +317,17 @@ pub trait Store: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Message>>;
-    /// Marks the other side's messages up to `up_to_id` as read by `reader`;
-    /// returns how many changed.
-    async fn mark_read(
-        &self,
-        patient_id: &str,
-        reader: Side,
-        up_to_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<u64>;
     async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts>;
 
     // --- contact requests -----------------------------------------------------
-    async fn create_contact_request(
-        &self,
-        new: NewContactRequest,
-        now: DateTime<Utc>,
-    ) -> Result<ContactRequest>;
     /// Newest first; `handled` filters when given.
     async fn list_contact_requests(
         &self,
         clinic_id: &str,
         handled: Option<bool>,
     ) -> Result<Vec<ContactRequest>>;
-    /// `Conflict` when already handled.
-    async fn mark_contact_handled(
-        &self,
-        id: &str,
-        staff_id: &str,
-        reply_note: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<ContactRequest>;
 
     // --- announcements --------------------------------------------------------
-    async fn create_announcement(
-        &self,
-        new: NewAnnouncement,
-        now: DateTime<Utc>,
-    ) -> Result<Announcement>;
     /// The most recently started announcement in force at `now`.
     async fn active_announcement(
         &self,
@@ -264,19 +337,40 @@ pub trait Store: Send + Sync {
     /// Newest start first.
     async fn list_announcements(&self, clinic_id: &str) -> Result<Vec<Announcement>>;
 
-    // --- audit log (append-only, enforced by the database) ---------------------
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    // --- audit log --------------------------------------------------------------
     /// Newest first.
     async fn list_audit(&self, clinic_id: &str, query: AuditQuery) -> Result<Vec<AuditEntry>>;
 
     // --- CDS Hooks --------------------------------------------------------------
-    async fn record_cds_feedback(
-        &self,
-        new: NewCdsFeedback,
-        now: DateTime<Utc>,
-    ) -> Result<CdsFeedback>;
     /// Newest first.
     async fn list_cds_feedback(&self, service_id: &str, limit: i64) -> Result<Vec<CdsFeedback>>;
-    /// Records a JWT id; `false` when it was already seen (a replay).
-    async fn remember_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<bool>;
+}
+
+impl dyn Store {
+    /// Runs `work` as one unit of work and returns its result after the commit.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
+    {
+        transaction(self, work).await
+    }
+}
+
+/// [`Store::run`] with its result type restored; also for a concrete store.
+pub async fn transaction<S, T, F>(store: &S, work: F) -> Result<T>
+where
+    S: Store + ?Sized,
+    T: Send + 'static,
+    F: for<'t> Fn(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
+{
+    let erased: Work = Box::new(move |tx| {
+        let done = work(tx);
+        Box::pin(async move { Ok(Box::new(done.await?) as Box<dyn std::any::Any + Send>) })
+    });
+    let value = store.run(erased).await?;
+    value
+        .downcast::<T>()
+        .map(|v| *v)
+        .map_err(|_| StoreError::Other("a unit of work answered with another type".into()))
 }

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
 use crate::error::{Result, StoreError};
-use crate::group_commit::{BoxFuture, StepError};
+use crate::group_commit::BoxFuture;
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
@@ -54,36 +54,14 @@ impl PgStore {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Runs a unit of work in a pool transaction.
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let mut tx = self.pool.begin().await?;
         let value = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
-    }
-
-    /// Same as `write`: PostgreSQL has no group commit to optimise.
-    async fn write_single<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.write(work).await
-    }
-
-    /// A torn job is rolled back with its own transaction.
-    async fn write_chain<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, std::result::Result<T, StepError>>
-            + Send
-            + 'static,
-    {
-        let mut tx = self.pool.begin().await?;
-        let value = work(&mut tx).await.map_err(StepError::into_inner)?;
         tx.commit().await?;
         Ok(value)
     }
@@ -135,21 +113,19 @@ async fn notify_chat(c: &mut PgConnection, patient_id: &str, message_id: i64) ->
     Ok(())
 }
 
-/// A diary entry, then its audit row: a failure of the second is torn (the transaction rolls
-/// back either way on PostgreSQL; the distinction matters to SQLite's group commit).
+/// A diary entry, then its audit row.
 async fn insert_entry_and_audit(
     c: &mut PgConnection,
     new: &NewDiaryEntry,
     now: DateTime<Utc>,
-) -> std::result::Result<DiaryEntry, StepError> {
+) -> Result<DiaryEntry> {
     let entry = bind_diary!(sqlx::query_as(insert_diary_sql!()), new, now)
         .fetch_one(&mut *c)
         .await?;
     if let Some(a) = &new.audit {
         bind_audit!(sqlx::query(insert_audit_sql!()), a)
             .execute(&mut *c)
-            .await
-            .map_err(|e| StepError::Torn(e.into()))?;
+            .await?;
     }
     Ok(entry)
 }

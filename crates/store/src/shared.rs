@@ -4,13 +4,12 @@
 //! syntax both accept (`$n` parameters, `RETURNING`, `ON CONFLICT`,
 //! `NULLS FIRST`). Writing each operation once, in the `impl_store!` macro
 //! instantiated for SQLite and for PostgreSQL, keeps the two backends from
-//! drifting apart. What really differs lives in `sqlite.rs`/`postgres.rs`:
+//! drifting apart. The macro writes each operation once: the writes as the [`Tx`](crate::Tx)
+//! of the backend's connection, the reads and [`Store::run`](crate::Store::run) on the store.
+//! What really differs lives in `sqlite.rs`/`postgres.rs`:
 //! - `self.reader()`: a connection for reads;
-//! - `self.write(f)`: runs `f` in a committed transaction (SQLite: group
-//!   commit; PostgreSQL: a pool transaction); `self.write_single(f)` is the
-//!   same for `f` with exactly one writing statement (on SQLite it skips
-//!   the savepoint: see `group_commit.rs`), and `self.write_chain(f)` for
-//!   `f` whose statements after the first report failures as torn;
+//! - `self.write(f)`: runs the unit of work `f` in a committed transaction (SQLite: group
+//!   commit; PostgreSQL: a pool transaction);
 //! - `insert_entry_and_audit(c, entry)`: a diary entry and its audit row
 //!   (one round trip on SQLite, two statements on PostgreSQL);
 //! - `lock_patient(c, id)`: serialises writes to one patient's rows
@@ -186,18 +185,12 @@ macro_rules! recount_unread_sql {
 /// Implements `Store` for `$store`, whose connections are `$conn`.
 macro_rules! impl_store {
     ($store:ty, $conn:ty) => {
-        /// Writes the next version of a diary day, and its audit row when given.
-        async fn insert_diary_entry(
-            c: &mut $conn,
-            new: NewDiaryEntry,
-            now: Time,
-        ) -> std::result::Result<DiaryWrite, StepError> {
-            // Only the entry's insert can fail on its own (a missing patient, a broken check);
-            // a failure after it leaves it in the transaction, so it is reported as torn.
+        /// Writes the next version of a diary day, its audit row when given, and its escalation.
+        async fn insert_diary_entry(c: &mut $conn, new: NewDiaryEntry, now: Time) -> Result<DiaryWrite> {
             lock_patient(c, &new.patient_id).await?;
             let entry = insert_entry_and_audit(c, &new, now).await?;
             let escalation = match new.escalation {
-                Some(e) => insert_escalation(c, e, now).await.map_err(StepError::Torn)?,
+                Some(e) => insert_escalation(c, e, now).await?,
                 None => None,
             };
             Ok(DiaryWrite { entry, escalation })
@@ -245,6 +238,449 @@ macro_rules! impl_store {
         }
 
         #[async_trait::async_trait]
+        impl $crate::Tx for $conn {
+            async fn purge_expired(&mut self, now: Time) -> Result<u64> {
+                let c = self;
+                let a = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                let b = sqlx::query("DELETE FROM jwt_replay WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(a.rows_affected() + b.rows_affected())
+            }
+
+            async fn create_clinic(&mut self, new: NewClinic, now: Time) -> Result<Clinic> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO clinics (id, slug, name, opening_hours, created_at) ",
+                    "VALUES ($1, $2, $3, $4, $5) RETURNING ", clinic_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.slug)
+                    .bind(new.name)
+                    .bind(new.opening_hours)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn update_clinic_settings(&mut self, id: String, settings: ClinicSettings) -> Result<Clinic> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE clinics SET name = $2, opening_hours = $3, phone = $4, ",
+                    "out_of_hours_phone = $5, crisis_line = $6 WHERE id = $1 RETURNING ",
+                    clinic_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(settings.name)
+                    .bind(settings.opening_hours)
+                    .bind(settings.phone)
+                    .bind(settings.out_of_hours_phone)
+                    .bind(settings.crisis_line)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn create_staff(&mut self, new: NewStaff, now: Time) -> Result<Staff> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO staff (id, clinic_id, email, display_name, role, password_hash, ",
+                    "failed_logins, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING ",
+                    staff_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.clinic_id)
+                    .bind(new.email.to_lowercase())
+                    .bind(new.display_name)
+                    .bind(new.role)
+                    .bind(new.password_hash)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn record_login_failure(&mut self, staff_id: String) -> Result<i32> {
+                let c = self;
+                let sql = "UPDATE staff SET failed_logins = failed_logins + 1 \
+                           WHERE id = $1 RETURNING failed_logins";
+                Ok(sqlx::query_scalar(sql).bind(staff_id).fetch_one(&mut *c).await?)
+            }
+
+            async fn reset_login_failures(&mut self, staff_id: String) -> Result<()> {
+                let sql = "UPDATE staff SET failed_logins = 0, locked_until = $2 WHERE id = $1";
+                execute_one(self, sql, staff_id, None::<Time>).await
+            }
+
+            async fn set_locked_until(&mut self, staff_id: String, until: Option<Time>) -> Result<()> {
+                let sql = "UPDATE staff SET locked_until = $2 WHERE id = $1";
+                execute_one(self, sql, staff_id, until).await
+            }
+
+            async fn set_password_hash(&mut self, staff_id: String, password_hash: String) -> Result<()> {
+                let sql = "UPDATE staff SET password_hash = $2 WHERE id = $1";
+                execute_one(self, sql, staff_id, password_hash).await
+            }
+
+            async fn create_session(&mut self, new: NewSession, now: Time) -> Result<StaffSession> {
+                let c = self;
+                let sql = concat!(
+                    "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, ",
+                    "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ", session_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(new.token_hash)
+                    .bind(new.staff_id)
+                    .bind(new.csrf_token)
+                    .bind(now)
+                    .bind(new.expires_at)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn delete_session(&mut self, token_hash: String) -> Result<()> {
+                let sql = "DELETE FROM staff_sessions WHERE token_hash = $1";
+                execute_many(self, sql, token_hash).await.map(drop)
+            }
+
+            async fn delete_sessions_for_staff(&mut self, staff_id: String) -> Result<u64> {
+                let sql = "DELETE FROM staff_sessions WHERE staff_id = $1";
+                execute_many(self, sql, staff_id).await
+            }
+
+            async fn create_patient(&mut self, new: NewPatient, now: Time) -> Result<Patient> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, ",
+                    "procedure, procedure_date, delivery_date, language, open_escalations, ",
+                    "unread_messages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10) ",
+                    "RETURNING ", patient_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.clinic_id)
+                    .bind(new.display_name)
+                    .bind(new.enrolment_code)
+                    .bind(new.link_token)
+                    .bind(new.procedure)
+                    .bind(new.procedure_date)
+                    .bind(new.delivery_date)
+                    .bind(new.language)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn create_checkin_session(&mut self, patient_id: Option<String>, answers: serde_json::Value, now: Time) -> Result<CheckinSession> {
+                let c = self;
+                let id = new_id();
+
+                let sql = concat!(
+                    "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
+                    "VALUES ($1, $2, $3, $4, $4) RETURNING ", csession_cols!()
+                );
+                let session = sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(patient_id)
+                    .bind(answers)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?;
+                Ok(session)
+            }
+
+            async fn update_checkin_answers(&mut self, id: String, answers: serde_json::Value, now: Time) -> Result<CheckinSession> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE checkin_sessions SET answers = $2, updated_at = $3 ",
+                    "WHERE id = $1 AND completed_checkin_id IS NULL RETURNING ", csession_cols!()
+                );
+                let row = sqlx::query_as(sql)
+                    .bind(&id)
+                    .bind(answers)
+                    .bind(now)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                match row {
+                    Some(row) => Ok(row),
+                    None => Err(missing_or_conflict(
+                        c,
+                        "SELECT 1 FROM checkin_sessions WHERE id = $1",
+                        &id,
+                        "check-in session already completed",
+                    )
+                    .await),
+                }
+            }
+
+            async fn insert_checkin(&mut self, new: NewCheckin, now: Time) -> Result<CheckinWrite> {
+                let c = self;
+                let id = new.id.clone();
+                lock_patient(c, &new.patient_id).await?;
+                let session_id = match &new.session {
+                    SessionLink::None => None,
+                    SessionLink::Complete(s) => Some(s.clone()),
+                    SessionLink::Open => {
+                        let sid = new_id();
+                        sqlx::query(concat!(
+                            "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
+                            "VALUES ($1, $2, $3, $4, $4)"
+                        ))
+                        .bind(&sid)
+                        .bind(&new.patient_id)
+                        .bind(&new.answers)
+                        .bind(now)
+                        .execute(&mut *c)
+                        .await?;
+                        Some(sid)
+                    }
+                };
+                let sql = concat!(
+                    "INSERT INTO checkins (id, patient_id, answers, decision, level, status, ",
+                    "content_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                    checkin_cols!()
+                );
+                let checkin: Checkin = sqlx::query_as(sql)
+                    .bind(&id)
+                    .bind(&new.patient_id)
+                    .bind(&new.answers)
+                    .bind(&new.decision)
+                    .bind(&new.level)
+                    .bind(&new.status)
+                    .bind(&new.content_version)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?;
+                sqlx::query("UPDATE patients SET last_level = $2, last_checkin_at = $3 WHERE id = $1")
+                    .bind(&new.patient_id)
+                    .bind(&new.level)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                if let Some(session_id) = &session_id {
+                    let done = sqlx::query(
+                        "UPDATE checkin_sessions SET completed_checkin_id = $2, updated_at = $3, \
+                         answers = $4 WHERE id = $1 AND completed_checkin_id IS NULL",
+                    )
+                    .bind(session_id)
+                    .bind(&id)
+                    .bind(now)
+                    .bind(&new.answers)
+                    .execute(&mut *c)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(missing_or_conflict(
+                            c,
+                            "SELECT 1 FROM checkin_sessions WHERE id = $1",
+                            session_id,
+                            "check-in session already completed",
+                        )
+                        .await);
+                    }
+                }
+                for entry in new.audit {
+                    insert_audit(c, entry).await?;
+                }
+                let escalation = match new.escalation {
+                    Some(e) => insert_escalation(c, e, now).await?,
+                    None => None,
+                };
+                Ok(CheckinWrite { checkin, session_id, escalation })
+            }
+
+            async fn upsert_diary_entry(&mut self, new: NewDiaryEntry, now: Time) -> Result<DiaryWrite> {
+                insert_diary_entry(self, new, now).await
+            }
+
+            async fn raise_escalation(&mut self, new: NewEscalation, now: Time) -> Result<Option<Escalation>> {
+                let c = self;
+                lock_patient(c, &new.patient_id).await?;
+                insert_escalation(c, new, now).await
+            }
+
+            async fn acknowledge_escalation(&mut self, id: String, staff_id: String, note: Option<String>, now: Time) -> Result<Escalation> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE escalations SET acknowledged_by = $2, acknowledged_at = $3, ack_note = $4 ",
+                    "WHERE id = $1 AND acknowledged_at IS NULL RETURNING ", escalation_cols!()
+                );
+                let row: Option<Escalation> = sqlx::query_as(sql)
+                    .bind(&id)
+                    .bind(staff_id)
+                    .bind(now)
+                    .bind(note)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let Some(escalation) = row else {
+                    return Err(missing_or_conflict(
+                        c,
+                        "SELECT 1 FROM escalations WHERE id = $1",
+                        &id,
+                        "escalation already acknowledged",
+                    )
+                    .await);
+                };
+                sqlx::query(recount_escalations_sql!())
+                    .bind(&escalation.patient_id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(escalation)
+            }
+
+            async fn post_message(&mut self, new: NewMessage, now: Time) -> Result<Message> {
+                let c = self;
+                // The lock keeps ids in commit order within a thread,
+                // so polling with `after_id` never skips a message.
+                lock_patient(c, &new.patient_id).await?;
+                let sql = concat!(
+                    "INSERT INTO messages (patient_id, sender, staff_id, body, created_at) ",
+                    "VALUES ($1, $2, $3, $4, $5) RETURNING ", message_cols!()
+                );
+                let message: Message = sqlx::query_as(sql)
+                    .bind(&new.patient_id)
+                    .bind(new.sender.as_str())
+                    .bind(new.staff_id)
+                    .bind(new.body)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?;
+                sqlx::query(recount_unread_sql!())
+                    .bind(&new.patient_id)
+                    .execute(&mut *c)
+                    .await?;
+                notify_chat(c, &message.patient_id, message.id).await?;
+                Ok(message)
+            }
+
+            async fn mark_read(&mut self, patient_id: String, reader: Side, up_to_id: i64, now: Time) -> Result<u64> {
+                let c = self;
+                let done = sqlx::query(
+                    "UPDATE messages SET read_at = $4 WHERE patient_id = $1 AND sender = $2 \
+                     AND id <= $3 AND read_at IS NULL",
+                )
+                .bind(&patient_id)
+                .bind(reader.other().as_str())
+                .bind(up_to_id)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                sqlx::query(recount_unread_sql!())
+                    .bind(&patient_id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn create_contact_request(&mut self, new: NewContactRequest, now: Time) -> Result<ContactRequest> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO contact_requests (id, clinic_id, name, contact, message, consent, ",
+                    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", contact_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.clinic_id)
+                    .bind(new.name)
+                    .bind(new.contact)
+                    .bind(new.message)
+                    .bind(new.consent)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn mark_contact_handled(&mut self, id: String, staff_id: String, note: Option<String>, now: Time) -> Result<ContactRequest> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE contact_requests SET handled_by = $2, handled_at = $3, reply_note = $4 ",
+                    "WHERE id = $1 AND handled_at IS NULL RETURNING ", contact_cols!()
+                );
+                let row = sqlx::query_as(sql)
+                    .bind(&id)
+                    .bind(staff_id)
+                    .bind(now)
+                    .bind(note)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                match row {
+                    Some(row) => Ok(row),
+                    None => Err(missing_or_conflict(
+                        c,
+                        "SELECT 1 FROM contact_requests WHERE id = $1",
+                        &id,
+                        "contact request already handled",
+                    )
+                    .await),
+                }
+            }
+
+            async fn create_announcement(&mut self, new: NewAnnouncement, now: Time) -> Result<Announcement> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO announcements (id, clinic_id, text_en, text_es, starts_at, ends_at, ",
+                    "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                    announcement_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.clinic_id)
+                    .bind(new.text_en)
+                    .bind(new.text_es)
+                    .bind(new.starts_at)
+                    .bind(new.ends_at)
+                    .bind(new.created_by)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn append_audit(&mut self, e: NewAuditEntry) -> Result<AuditEntry> {
+                insert_audit(self, e).await
+            }
+
+            async fn record_cds_feedback(&mut self, new: NewCdsFeedback, now: Time) -> Result<CdsFeedback> {
+                let c = self;
+                let id = new_id();
+                let sql = concat!(
+                    "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at) ",
+                    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ", cds_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(new.service_id)
+                    .bind(new.card_id)
+                    .bind(new.outcome)
+                    .bind(new.override_reason)
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+
+            async fn remember_jti(&mut self, jti: String, expires_at: Time) -> Result<bool> {
+                let c = self;
+                let done = sqlx::query(
+                    "INSERT INTO jwt_replay (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&mut *c)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+        }
+
+        #[async_trait::async_trait]
         impl $crate::Store for $store {
             fn backend(&self) -> $crate::Backend {
                 Self::BACKEND
@@ -262,45 +698,11 @@ macro_rules! impl_store {
                 self.backup_impl(path).await
             }
 
-            async fn purge_expired(&self, now: Time) -> Result<u64> {
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let a = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
-                            .bind(now)
-                            .execute(&mut *c)
-                            .await?;
-                        let b = sqlx::query("DELETE FROM jwt_replay WHERE expires_at <= $1")
-                            .bind(now)
-                            .execute(&mut *c)
-                            .await?;
-                        Ok(a.rows_affected() + b.rows_affected())
-                    })
-                })
-                .await
+            async fn run(&self, work: $crate::Work) -> Result<Box<dyn std::any::Any + Send>> {
+                self.write(move |c: &mut $conn| work(c)).await
             }
 
             // --- clinics ---------------------------------------------------
-
-            async fn create_clinic(&self, new: NewClinic, now: Time) -> Result<Clinic> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO clinics (id, slug, name, opening_hours, created_at) ",
-                            "VALUES ($1, $2, $3, $4, $5) RETURNING ", clinic_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.slug)
-                            .bind(new.name)
-                            .bind(new.opening_hours)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>> {
                 let sql = concat!("SELECT ", clinic_cols!(), " FROM clinics WHERE id = $1");
@@ -320,58 +722,7 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as(sql).fetch_all(&mut *c).await?)
             }
 
-            async fn update_clinic_settings(
-                &self,
-                id: &str,
-                settings: ClinicSettings,
-            ) -> Result<Clinic> {
-                let id = id.to_owned();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "UPDATE clinics SET name = $2, opening_hours = $3, phone = $4, ",
-                            "out_of_hours_phone = $5, crisis_line = $6 WHERE id = $1 RETURNING ",
-                            clinic_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(settings.name)
-                            .bind(settings.opening_hours)
-                            .bind(settings.phone)
-                            .bind(settings.out_of_hours_phone)
-                            .bind(settings.crisis_line)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
-
             // --- staff -------------------------------------------------------
-
-            async fn create_staff(&self, new: NewStaff, now: Time) -> Result<Staff> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO staff (id, clinic_id, email, display_name, role, password_hash, ",
-                            "failed_logins, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING ",
-                            staff_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.clinic_id)
-                            .bind(new.email.to_lowercase())
-                            .bind(new.display_name)
-                            .bind(new.role)
-                            .bind(new.password_hash)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn get_staff(&self, id: &str) -> Result<Option<Staff>> {
                 let sql = concat!("SELECT ", staff_cols!(), " FROM staff WHERE id = $1");
@@ -396,54 +747,7 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as(sql).bind(clinic_id).fetch_all(&mut *c).await?)
             }
 
-            async fn record_login_failure(&self, staff_id: &str) -> Result<i32> {
-                let id = staff_id.to_owned();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = "UPDATE staff SET failed_logins = failed_logins + 1 \
-                                   WHERE id = $1 RETURNING failed_logins";
-                        Ok(sqlx::query_scalar(sql).bind(id).fetch_one(&mut *c).await?)
-                    })
-                })
-                .await
-            }
-
-            async fn reset_login_failures(&self, staff_id: &str) -> Result<()> {
-                let sql = "UPDATE staff SET failed_logins = 0, locked_until = $2 WHERE id = $1";
-                self.execute_one(sql, staff_id.to_owned(), None::<Time>).await
-            }
-
-            async fn set_locked_until(&self, staff_id: &str, until: Option<Time>) -> Result<()> {
-                let sql = "UPDATE staff SET locked_until = $2 WHERE id = $1";
-                self.execute_one(sql, staff_id.to_owned(), until).await
-            }
-
-            async fn set_password_hash(&self, staff_id: &str, password_hash: &str) -> Result<()> {
-                let sql = "UPDATE staff SET password_hash = $2 WHERE id = $1";
-                self.execute_one(sql, staff_id.to_owned(), password_hash.to_owned()).await
-            }
-
             // --- staff sessions --------------------------------------------------
-
-            async fn create_session(&self, new: NewSession, now: Time) -> Result<StaffSession> {
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, ",
-                            "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ", session_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(new.token_hash)
-                            .bind(new.staff_id)
-                            .bind(new.csrf_token)
-                            .bind(now)
-                            .bind(new.expires_at)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn get_session(
                 &self,
@@ -469,45 +773,7 @@ macro_rules! impl_store {
                 Ok(staff.map(|staff| (session, staff)))
             }
 
-            async fn delete_session(&self, token_hash: &str) -> Result<()> {
-                let sql = "DELETE FROM staff_sessions WHERE token_hash = $1";
-                self.execute_many(sql, token_hash.to_owned()).await.map(drop)
-            }
-
-            async fn delete_sessions_for_staff(&self, staff_id: &str) -> Result<u64> {
-                let sql = "DELETE FROM staff_sessions WHERE staff_id = $1";
-                self.execute_many(sql, staff_id.to_owned()).await
-            }
-
             // --- patients ------------------------------------------------------
-
-            async fn create_patient(&self, new: NewPatient, now: Time) -> Result<Patient> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, ",
-                            "procedure, procedure_date, delivery_date, language, open_escalations, ",
-                            "unread_messages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10) ",
-                            "RETURNING ", patient_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.clinic_id)
-                            .bind(new.display_name)
-                            .bind(new.enrolment_code)
-                            .bind(new.link_token)
-                            .bind(new.procedure)
-                            .bind(new.procedure_date)
-                            .bind(new.delivery_date)
-                            .bind(new.language)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn get_patient(&self, id: &str) -> Result<Option<Patient>> {
                 let sql = concat!("SELECT ", patient_cols!(), " FROM patients WHERE id = $1");
@@ -551,164 +817,13 @@ macro_rules! impl_store {
 
             // --- check-in sessions ------------------------------------------------
 
-            async fn create_checkin_session(
-                &self,
-                patient_id: Option<&str>,
-                answers: serde_json::Value,
-                audit: Option<NewAuditEntry>,
-                now: Time,
-            ) -> Result<CheckinSession> {
-                let id = new_id();
-                let patient_id = patient_id.map(str::to_owned);
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
-                            "VALUES ($1, $2, $3, $4, $4) RETURNING ", csession_cols!()
-                        );
-                        let session = sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(patient_id)
-                            .bind(answers)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?;
-                        if let Some(entry) = audit {
-                            insert_audit(c, entry).await?;
-                        }
-                        Ok(session)
-                    })
-                })
-                .await
-            }
-
             async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>> {
                 let sql = concat!("SELECT ", csession_cols!(), " FROM checkin_sessions WHERE id = $1");
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
             }
 
-            async fn update_checkin_answers(
-                &self,
-                id: &str,
-                answers: serde_json::Value,
-                audit: Option<NewAuditEntry>,
-                now: Time,
-            ) -> Result<CheckinSession> {
-                let id = id.to_owned();
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "UPDATE checkin_sessions SET answers = $2, updated_at = $3 ",
-                            "WHERE id = $1 AND completed_checkin_id IS NULL RETURNING ", csession_cols!()
-                        );
-                        let row = sqlx::query_as(sql)
-                            .bind(&id)
-                            .bind(answers)
-                            .bind(now)
-                            .fetch_optional(&mut *c)
-                            .await?;
-                        match row {
-                            Some(row) => {
-                                if let Some(entry) = audit {
-                                    insert_audit(c, entry).await?;
-                                }
-                                Ok(row)
-                            }
-                            None => Err(missing_or_conflict(
-                                c,
-                                "SELECT 1 FROM checkin_sessions WHERE id = $1",
-                                &id,
-                                "check-in session already completed",
-                            )
-                            .await),
-                        }
-                    })
-                })
-                .await
-            }
-
             // --- check-ins -------------------------------------------------------
-
-            async fn insert_checkin(&self, new: NewCheckin, now: Time) -> Result<CheckinWrite> {
-                let id = new.id.clone();
-                // One job with a savepoint: a failure at any statement undoes all of it.
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        lock_patient(c, &new.patient_id).await?;
-                        let session_id = match &new.session {
-                            SessionLink::None => None,
-                            SessionLink::Complete(s) => Some(s.clone()),
-                            SessionLink::Open => {
-                                let sid = new_id();
-                                sqlx::query(concat!(
-                                    "INSERT INTO checkin_sessions (id, patient_id, answers, created_at, updated_at) ",
-                                    "VALUES ($1, $2, $3, $4, $4)"
-                                ))
-                                .bind(&sid)
-                                .bind(&new.patient_id)
-                                .bind(&new.answers)
-                                .bind(now)
-                                .execute(&mut *c)
-                                .await?;
-                                Some(sid)
-                            }
-                        };
-                        let sql = concat!(
-                            "INSERT INTO checkins (id, patient_id, answers, decision, level, status, ",
-                            "content_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                            checkin_cols!()
-                        );
-                        let checkin: Checkin = sqlx::query_as(sql)
-                            .bind(&id)
-                            .bind(&new.patient_id)
-                            .bind(&new.answers)
-                            .bind(&new.decision)
-                            .bind(&new.level)
-                            .bind(&new.status)
-                            .bind(&new.content_version)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?;
-                        sqlx::query("UPDATE patients SET last_level = $2, last_checkin_at = $3 WHERE id = $1")
-                            .bind(&new.patient_id)
-                            .bind(&new.level)
-                            .bind(now)
-                            .execute(&mut *c)
-                            .await?;
-                        if let Some(session_id) = &session_id {
-                            let done = sqlx::query(
-                                "UPDATE checkin_sessions SET completed_checkin_id = $2, updated_at = $3, \
-                                 answers = $4 WHERE id = $1 AND completed_checkin_id IS NULL",
-                            )
-                            .bind(session_id)
-                            .bind(&id)
-                            .bind(now)
-                            .bind(&new.answers)
-                            .execute(&mut *c)
-                            .await?;
-                            if done.rows_affected() == 0 {
-                                return Err(missing_or_conflict(
-                                    c,
-                                    "SELECT 1 FROM checkin_sessions WHERE id = $1",
-                                    session_id,
-                                    "check-in session already completed",
-                                )
-                                .await);
-                            }
-                        }
-                        for entry in new.audit {
-                            insert_audit(c, entry).await?;
-                        }
-                        let escalation = match new.escalation {
-                            Some(e) => insert_escalation(c, e, now).await?,
-                            None => None,
-                        };
-                        Ok(CheckinWrite { checkin, session_id, escalation })
-                    })
-                })
-                .await
-            }
 
             async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>> {
                 let sql = concat!("SELECT ", checkin_cols!(), " FROM checkins WHERE id = $1");
@@ -726,12 +841,6 @@ macro_rules! impl_store {
             }
 
             // --- diary -----------------------------------------------------------
-
-            async fn upsert_diary_entry(&self, new: NewDiaryEntry, now: Time) -> Result<DiaryWrite> {
-                // No savepoint: the job reports a failure after its first insert as torn.
-                self.write_chain(move |c: &mut $conn| Box::pin(insert_diary_entry(c, new, now)))
-                    .await
-            }
 
             async fn get_diary_entry(
                 &self,
@@ -804,16 +913,6 @@ macro_rules! impl_store {
 
             // --- escalations -------------------------------------------------------
 
-            async fn raise_escalation(&self, new: NewEscalation, now: Time) -> Result<Option<Escalation>> {
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        lock_patient(c, &new.patient_id).await?;
-                        insert_escalation(c, new, now).await
-                    })
-                })
-                .await
-            }
-
             async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>> {
                 let sql = concat!("SELECT ", escalation_cols!(), " FROM escalations WHERE id = $1");
                 let mut c = self.reader().await?;
@@ -833,76 +932,7 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as(sql).bind(patient_id).bind(open_only).fetch_all(&mut *c).await?)
             }
 
-            async fn acknowledge_escalation(
-                &self,
-                id: &str,
-                staff_id: &str,
-                note: Option<&str>,
-                now: Time,
-            ) -> Result<Escalation> {
-                let (id, staff_id, note) = (id.to_owned(), staff_id.to_owned(), note.map(str::to_owned));
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "UPDATE escalations SET acknowledged_by = $2, acknowledged_at = $3, ack_note = $4 ",
-                            "WHERE id = $1 AND acknowledged_at IS NULL RETURNING ", escalation_cols!()
-                        );
-                        let row: Option<Escalation> = sqlx::query_as(sql)
-                            .bind(&id)
-                            .bind(staff_id)
-                            .bind(now)
-                            .bind(note)
-                            .fetch_optional(&mut *c)
-                            .await?;
-                        let Some(escalation) = row else {
-                            return Err(missing_or_conflict(
-                                c,
-                                "SELECT 1 FROM escalations WHERE id = $1",
-                                &id,
-                                "escalation already acknowledged",
-                            )
-                            .await);
-                        };
-                        sqlx::query(recount_escalations_sql!())
-                            .bind(&escalation.patient_id)
-                            .execute(&mut *c)
-                            .await?;
-                        Ok(escalation)
-                    })
-                })
-                .await
-            }
-
             // --- messages ------------------------------------------------------------
-
-            async fn post_message(&self, new: NewMessage, now: Time) -> Result<Message> {
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        // The lock keeps ids in commit order within a thread,
-                        // so polling with `after_id` never skips a message.
-                        lock_patient(c, &new.patient_id).await?;
-                        let sql = concat!(
-                            "INSERT INTO messages (patient_id, sender, staff_id, body, created_at) ",
-                            "VALUES ($1, $2, $3, $4, $5) RETURNING ", message_cols!()
-                        );
-                        let message: Message = sqlx::query_as(sql)
-                            .bind(&new.patient_id)
-                            .bind(new.sender.as_str())
-                            .bind(new.staff_id)
-                            .bind(new.body)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?;
-                        sqlx::query(recount_unread_sql!())
-                            .bind(&new.patient_id)
-                            .execute(&mut *c)
-                            .await?;
-                        notify_chat(c, &message.patient_id, message.id).await?;
-                        Ok(message)
-                    })
-                })
-                .await
-            }
 
             async fn list_messages(
                 &self,
@@ -923,36 +953,6 @@ macro_rules! impl_store {
                     .await?)
             }
 
-            async fn mark_read(
-                &self,
-                patient_id: &str,
-                reader: Side,
-                up_to_id: i64,
-                now: Time,
-            ) -> Result<u64> {
-                let patient_id = patient_id.to_owned();
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let done = sqlx::query(
-                            "UPDATE messages SET read_at = $4 WHERE patient_id = $1 AND sender = $2 \
-                             AND id <= $3 AND read_at IS NULL",
-                        )
-                        .bind(&patient_id)
-                        .bind(reader.other().as_str())
-                        .bind(up_to_id)
-                        .bind(now)
-                        .execute(&mut *c)
-                        .await?;
-                        sqlx::query(recount_unread_sql!())
-                            .bind(&patient_id)
-                            .execute(&mut *c)
-                            .await?;
-                        Ok(done.rows_affected())
-                    })
-                })
-                .await
-            }
-
             async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts> {
                 let sql = "SELECT \
                     COALESCE(SUM(CASE WHEN sender = 'patient' THEN 1 ELSE 0 END), 0) AS for_staff, \
@@ -963,33 +963,6 @@ macro_rules! impl_store {
             }
 
             // --- contact requests ---------------------------------------------------
-
-            async fn create_contact_request(
-                &self,
-                new: NewContactRequest,
-                now: Time,
-            ) -> Result<ContactRequest> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO contact_requests (id, clinic_id, name, contact, message, consent, ",
-                            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", contact_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.clinic_id)
-                            .bind(new.name)
-                            .bind(new.contact)
-                            .bind(new.message)
-                            .bind(new.consent)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn list_contact_requests(
                 &self,
@@ -1004,73 +977,7 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as(sql).bind(clinic_id).bind(handled).fetch_all(&mut *c).await?)
             }
 
-            async fn mark_contact_handled(
-                &self,
-                id: &str,
-                staff_id: &str,
-                reply_note: Option<&str>,
-                now: Time,
-            ) -> Result<ContactRequest> {
-                let (id, staff_id, note) =
-                    (id.to_owned(), staff_id.to_owned(), reply_note.map(str::to_owned));
-                self.write(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "UPDATE contact_requests SET handled_by = $2, handled_at = $3, reply_note = $4 ",
-                            "WHERE id = $1 AND handled_at IS NULL RETURNING ", contact_cols!()
-                        );
-                        let row = sqlx::query_as(sql)
-                            .bind(&id)
-                            .bind(staff_id)
-                            .bind(now)
-                            .bind(note)
-                            .fetch_optional(&mut *c)
-                            .await?;
-                        match row {
-                            Some(row) => Ok(row),
-                            None => Err(missing_or_conflict(
-                                c,
-                                "SELECT 1 FROM contact_requests WHERE id = $1",
-                                &id,
-                                "contact request already handled",
-                            )
-                            .await),
-                        }
-                    })
-                })
-                .await
-            }
-
             // --- announcements --------------------------------------------------------
-
-            async fn create_announcement(
-                &self,
-                new: NewAnnouncement,
-                now: Time,
-            ) -> Result<Announcement> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO announcements (id, clinic_id, text_en, text_es, starts_at, ends_at, ",
-                            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                            announcement_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.clinic_id)
-                            .bind(new.text_en)
-                            .bind(new.text_es)
-                            .bind(new.starts_at)
-                            .bind(new.ends_at)
-                            .bind(new.created_by)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
 
             async fn active_announcement(
                 &self,
@@ -1097,10 +1004,6 @@ macro_rules! impl_store {
 
             // --- audit ------------------------------------------------------------------
 
-            async fn append_audit(&self, e: NewAuditEntry) -> Result<AuditEntry> {
-                self.write_single(move |c: &mut $conn| Box::pin(insert_audit(c, e))).await
-            }
-
             async fn list_audit(&self, clinic_id: &str, q: AuditQuery) -> Result<Vec<AuditEntry>> {
                 let sql = concat!(
                     "SELECT ", audit_cols!(), " FROM audit_log WHERE clinic_id = $1 ",
@@ -1121,28 +1024,6 @@ macro_rules! impl_store {
 
             // --- CDS Hooks ----------------------------------------------------------------
 
-            async fn record_cds_feedback(&self, new: NewCdsFeedback, now: Time) -> Result<CdsFeedback> {
-                let id = new_id();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let sql = concat!(
-                            "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at) ",
-                            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ", cds_cols!()
-                        );
-                        Ok(sqlx::query_as(sql)
-                            .bind(id)
-                            .bind(new.service_id)
-                            .bind(new.card_id)
-                            .bind(new.outcome)
-                            .bind(new.override_reason)
-                            .bind(now)
-                            .fetch_one(&mut *c)
-                            .await?)
-                    })
-                })
-                .await
-            }
-
             async fn list_cds_feedback(&self, service_id: &str, limit: i64) -> Result<Vec<CdsFeedback>> {
                 let sql = concat!(
                     "SELECT ", cds_cols!(), " FROM cds_feedback WHERE service_id = $1 ",
@@ -1151,57 +1032,27 @@ macro_rules! impl_store {
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql).bind(service_id).bind(limit).fetch_all(&mut *c).await?)
             }
+        }
 
-            async fn remember_jti(&self, jti: &str, expires_at: Time) -> Result<bool> {
-                let jti = jti.to_owned();
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let done = sqlx::query(
-                            "INSERT INTO jwt_replay (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-                        )
-                        .bind(jti)
-                        .bind(expires_at)
-                        .execute(&mut *c)
-                        .await?;
-                        Ok(done.rows_affected() == 1)
-                    })
-                })
-                .await
+        /// Runs one `UPDATE … WHERE id = $1` with one more bind; `NotFound` when no row matched.
+        async fn execute_one<V>(c: &mut $conn, sql: &'static str, id: String, value: V) -> Result<()>
+        where
+            V: for<'q> sqlx::Encode<'q, <$conn as sqlx::Connection>::Database>
+                + sqlx::Type<<$conn as sqlx::Connection>::Database>
+                + Send
+                + 'static,
+        {
+            let done = sqlx::query(sql).bind(id).bind(value).execute(&mut *c).await?;
+            match done.rows_affected() {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
             }
         }
 
-        impl $store {
-            /// Runs one `UPDATE … WHERE id = $1` with one more bind;
-            /// `NotFound` when no row matched.
-            async fn execute_one<V>(&self, sql: &'static str, id: String, value: V) -> Result<()>
-            where
-                V: for<'q> sqlx::Encode<'q, <$conn as sqlx::Connection>::Database>
-                    + sqlx::Type<<$conn as sqlx::Connection>::Database>
-                    + Send
-                    + 'static,
-            {
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let done = sqlx::query(sql).bind(id).bind(value).execute(&mut *c).await?;
-                        match done.rows_affected() {
-                            0 => Err(StoreError::NotFound),
-                            _ => Ok(()),
-                        }
-                    })
-                })
-                .await
-            }
-
-            /// Runs one statement with one bind; returns rows affected.
-            async fn execute_many(&self, sql: &'static str, key: String) -> Result<u64> {
-                self.write_single(move |c: &mut $conn| {
-                    Box::pin(async move {
-                        let done = sqlx::query(sql).bind(key).execute(&mut *c).await?;
-                        Ok(done.rows_affected())
-                    })
-                })
-                .await
-            }
+        /// Runs one statement with one bind; returns rows affected.
+        async fn execute_many(c: &mut $conn, sql: &'static str, key: String) -> Result<u64> {
+            let done = sqlx::query(sql).bind(key).execute(&mut *c).await?;
+            Ok(done.rows_affected())
         }
 
         /// After an update matched nothing: `NotFound` if the row is

@@ -19,7 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection};
 
 use crate::error::{Result, StoreError};
-use crate::group_commit::{BoxFuture, GroupCommit, StepError};
+use crate::group_commit::{BoxFuture, GroupCommit};
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
@@ -114,32 +114,13 @@ impl SqliteStore {
         Ok(self.read.acquire().await?)
     }
 
+    /// Runs a unit of work in the next group commit (see `group_commit.rs`).
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         self.writer.write(work).await
-    }
-
-    async fn write_single<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.writer.write_single(work).await
-    }
-
-    async fn write_chain<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
-            ) -> BoxFuture<'c, std::result::Result<T, StepError>>
-            + Send
-            + 'static,
-    {
-        self.writer.write_chain(work).await
     }
 
     async fn ping_impl(&self) -> Result<()> {
@@ -212,14 +193,12 @@ async fn lock_patient(_c: &mut SqliteConnection, _patient_id: &str) -> Result<()
 }
 
 /// A diary entry and its audit row in one command to sqlx's SQLite thread (two statements, one
-/// round trip; numbered parameters bind across both). The command cannot say which statement
-/// failed, so with an audit row any failure counts as torn and fails the batch; the entry was
-/// validated before it got here, so that is an I/O error in practice.
+/// round trip; numbered parameters bind across both).
 async fn insert_entry_and_audit(
     c: &mut SqliteConnection,
     new: &NewDiaryEntry,
     now: DateTime<Utc>,
-) -> std::result::Result<DiaryEntry, StepError> {
+) -> Result<DiaryEntry> {
     const BOTH: &str = concat!(
         insert_diary_sql!(),
         "; INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
@@ -231,11 +210,10 @@ async fn insert_entry_and_audit(
     };
     let rows: Vec<DiaryEntry> = bind_audit!(bind_diary!(sqlx::query_as(BOTH), new, now), a)
         .fetch_all(&mut *c)
-        .await
-        .map_err(|e| StepError::Torn(e.into()))?;
+        .await?;
     rows.into_iter()
         .next()
-        .ok_or_else(|| StepError::Torn(StoreError::Other("diary insert returned no row".into())))
+        .ok_or_else(|| StoreError::Other("diary insert returned no row".into()))
 }
 
 /// Live chat across processes is a PostgreSQL concern; one SQLite server

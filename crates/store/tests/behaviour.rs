@@ -238,6 +238,7 @@ behaviour!(
     cds_feedback_and_jwt_replay,
     concurrent_diary_writes_are_durable_and_versioned,
     failed_write_does_not_spoil_its_batch,
+    a_unit_of_work_commits_all_of_its_writes_or_none,
     backup,
 );
 
@@ -846,22 +847,17 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     let p = patient(&store, &c.id, "p1").await;
 
     let anonymous = store
-        .create_checkin_session(None, json!({}), None, at(2, 8, 0))
+        .create_checkin_session(None, json!({}), at(2, 8, 0))
         .await
         .unwrap();
     assert_eq!(anonymous.patient_id, None);
     let session = store
-        .create_checkin_session(Some(&p.id), json!({"q1": "yes"}), None, at(2, 8, 0))
+        .create_checkin_session(Some(&p.id), json!({"q1": "yes"}), at(2, 8, 0))
         .await
         .unwrap();
     assert_eq!(session.completed_checkin_id, None);
     let updated = store
-        .update_checkin_answers(
-            &session.id,
-            json!({"q1": "yes", "q2": 38.5}),
-            None,
-            at(2, 8, 5),
-        )
+        .update_checkin_answers(&session.id, json!({"q1": "yes", "q2": 38.5}), at(2, 8, 5))
         .await
         .unwrap();
     assert_eq!(updated.answers, json!({"q1": "yes", "q2": 38.5}));
@@ -902,7 +898,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     );
     assert_eq!(
         store
-            .update_checkin_answers(&session.id, json!({}), None, at(2, 9, 0))
+            .update_checkin_answers(&session.id, json!({}), at(2, 9, 0))
             .await,
         Err(StoreError::Conflict(
             "check-in session already completed".into()
@@ -910,7 +906,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
     );
     assert_eq!(
         store
-            .update_checkin_answers("nope", json!({}), None, at(2, 9, 0))
+            .update_checkin_answers("nope", json!({}), at(2, 9, 0))
             .await,
         Err(StoreError::NotFound)
     );
@@ -1793,6 +1789,72 @@ async fn failed_write_does_not_spoil_its_batch(store: Arc<dyn Store>, raw: Raw) 
     assert_eq!((ok, conflicts), (50, 50));
     assert_eq!(raw.count("SELECT COUNT(*) FROM clinics").await, 50);
     assert_eq!(store.list_clinics().await.unwrap().len(), 50);
+}
+
+/// Many units at once (so SQLite batches them), each a message, its audit row and an
+/// escalation; every third fails after its writes. The failed ones leave nothing, the others
+/// all of theirs, whatever batch they shared.
+async fn a_unit_of_work_commits_all_of_its_writes_or_none(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "p1").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let (store, clinic_id, patient_id) = (store.clone(), c.id.clone(), p.id.clone());
+        tasks.spawn(async move {
+            store
+                .transaction(move |tx| {
+                    let message = NewMessage {
+                        patient_id: patient_id.clone(),
+                        sender: Side::Patient,
+                        staff_id: None,
+                        body: format!("message {i}"),
+                    };
+                    let entry = NewAuditEntry {
+                        detail: Some(i.to_string()),
+                        ..audit(&clinic_id, Some(&patient_id), "messages.post", at(2, 9, 0))
+                    };
+                    let escalation = NewEscalation {
+                        patient_id: patient_id.clone(),
+                        level: "urgent".into(),
+                        reason: format!("test:{i}"),
+                        source: "checkin".into(),
+                        source_ref: i.to_string(),
+                    };
+                    Box::pin(async move {
+                        let m = tx.post_message(message, at(2, 9, 0)).await?;
+                        tx.append_audit(entry).await?;
+                        tx.raise_escalation(escalation, at(2, 9, 0)).await?;
+                        if i % 3 == 0 {
+                            return Err(StoreError::Other("refused after its writes".into()));
+                        }
+                        Ok(m.id)
+                    })
+                })
+                .await
+                .map(|_| i)
+        });
+    }
+    let mut committed = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            Ok(i) => committed.push(i),
+            Err(StoreError::Other(e)) => assert_eq!(e, "refused after its writes"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(committed.len(), 40);
+    for table in ["messages", "escalations"] {
+        assert_eq!(
+            raw.count(&format!("SELECT COUNT(*) FROM {table}")).await,
+            40
+        );
+    }
+    let audited = raw
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'messages.post'")
+        .await;
+    assert_eq!(audited, 40);
+    let board = store.get_patient(&p.id).await.unwrap().unwrap();
+    assert_eq!((board.open_escalations, board.unread_messages), (40, 40));
 }
 
 async fn backup(store: Arc<dyn Store>, raw: Raw) {

@@ -1,22 +1,15 @@
 //! The audit trail: who read or wrote which patient's data, when, from where. It is a table
 //! (append-only, enforced by the database), never log lines, and writing it is part of the
-//! request: if the audit row cannot be written, the request fails.
+//! request: if the audit row cannot be written, the request fails. Writes commit their audit
+//! rows in their own unit of work, in the application layer; this records what only reads.
 
 use crate::error::AppError;
 use crate::state::AppState;
-use aftercare_store::NewAuditEntry;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use std::net::SocketAddr;
 
-/// Who is acting.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// `patient`, `staff`, `ehr`, `anonymous` or `system`.
-    pub kind: &'static str,
-    pub id: Option<String>,
-    pub address: Option<String>,
-}
+pub use aftercare_app::{Action, Actor, ActorKind};
 
 /// The client's address: the TCP peer, or, when the peer is a proxy the operator trusts
 /// (`AFTERCARE_TRUSTED_PROXIES`), the client it forwarded for (see [`crate::proxy`]).
@@ -42,37 +35,19 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
-/// Appends one audit row.
+/// Appends one audit row for an event that writes nothing else (a read of patient data).
 pub async fn record(
     state: &AppState,
     actor: &Actor,
-    action: &str,
+    action: Action,
     patient_id: Option<&str>,
     clinic_id: Option<&str>,
     detail: Option<String>,
 ) -> Result<(), AppError> {
-    let entry = entry(state, actor, action, patient_id, clinic_id, detail);
-    state.store.append_audit(entry).await?;
-    Ok(())
-}
-
-/// An audit row to commit together with the write it records.
-pub fn entry(
-    state: &AppState,
-    actor: &Actor,
-    action: &str,
-    patient_id: Option<&str>,
-    clinic_id: Option<&str>,
-    detail: Option<String>,
-) -> NewAuditEntry {
-    NewAuditEntry {
-        at: state.now(),
-        actor_kind: actor.kind.to_string(),
-        actor_id: actor.id.clone(),
-        action: action.to_string(),
-        patient_id: patient_id.map(str::to_string),
-        clinic_id: clinic_id.map(str::to_string),
-        address: actor.address.clone(),
+    let subject = aftercare_app::Subject {
+        patient_id,
+        clinic_id,
         detail,
-    }
+    };
+    Ok(state.app.audit().record(actor, action, subject).await?)
 }

@@ -76,7 +76,7 @@ async fn authenticate(
     audiences: Vec<String>,
 ) -> Result<Actor, AppError> {
     let mut actor = Actor {
-        kind: "ehr",
+        kind: crate::audit::ActorKind::Ehr,
         id: None,
         address,
     };
@@ -113,8 +113,9 @@ async fn authenticate(
     let expires = chrono::DateTime::from_timestamp(claims.exp + crate::cds_trust::LEEWAY_SECS, 0)
         .ok_or(AppError::Unauthorized)?;
     if !state
-        .store
-        .remember_jti(&format!("{}|{jti}", claims.iss), expires)
+        .app
+        .cds()
+        .first_use(&format!("{}|{jti}", claims.iss), expires)
         .await?
     {
         tracing::info!("CDS Hooks token refused: replayed jti");
@@ -133,6 +134,7 @@ async fn call(
     ValidJson(body): ValidJson<HookRequest>,
 ) -> Result<Json<Value>, AppError> {
     let hook = hook_of(&id)?;
+    let action = audit::Action::cds_hook(hook).ok_or(AppError::NotFound)?;
     let actor = authenticate(&state, &headers, address, vec![service_url(&state, &id)]).await?;
     if body.hook != hook {
         return Err(AppError::bad_field(
@@ -168,7 +170,7 @@ async fn call(
         audit::record(
             &state,
             &actor,
-            &format!("cds.{hook}"),
+            action,
             None,
             None,
             Some("no card: no recent neuraxial procedure and no Aftercare answers".into()),
@@ -212,7 +214,7 @@ async fn call(
     audit::record(
         &state,
         &actor,
-        &format!("cds.{hook}"),
+        action,
         ours.as_ref().map(|p| p.id.as_str()),
         ours.as_ref().map(|p| p.clinic_id.as_str()),
         Some(audit_detail(&uuid, decision.level, &completed.fetched)),
@@ -258,7 +260,7 @@ async fn known_patient(
             .map(str::to_string),
     );
     for id in candidates.iter().filter(|c| c.len() <= 64) {
-        if let Some(p) = state.store.get_patient(id).await? {
+        if let Some(p) = state.app.patients().get(id).await? {
             return Ok(Some(p));
         }
     }
@@ -315,28 +317,16 @@ async fn feedback(
             ));
         }
     }
-    for item in body.feedback {
-        let stored = state
-            .store
-            .record_cds_feedback(
-                NewCdsFeedback {
-                    service_id: id.clone(),
-                    card_id: item.card,
-                    outcome: item.outcome,
-                    override_reason: item.override_reason.filter(|r| !r.is_null()),
-                },
-                state.now(),
-            )
-            .await?;
-        audit::record(
-            &state,
-            &actor,
-            "cds.feedback",
-            None,
-            None,
-            Some(format!("card {}: {}", stored.card_id, stored.outcome)),
-        )
-        .await?;
-    }
+    let items = body
+        .feedback
+        .into_iter()
+        .map(|item| NewCdsFeedback {
+            service_id: id.clone(),
+            card_id: item.card,
+            outcome: item.outcome,
+            override_reason: item.override_reason.filter(|r| !r.is_null()),
+        })
+        .collect();
+    state.app.cds().feedback(&actor, items).await?;
     Ok(StatusCode::OK)
 }

@@ -49,6 +49,23 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<aftercare_app::Error> for AppError {
+    fn from(e: aftercare_app::Error) -> Self {
+        use aftercare_app::Error as E;
+        match e {
+            E::Invalid { field, detail } => AppError::BadRequest {
+                detail,
+                field: Some(field),
+            },
+            E::Case(e) => AppError::Case(e),
+            E::NotFound => AppError::NotFound,
+            E::Conflict(reason) => AppError::Conflict(reason),
+            E::Unavailable => AppError::Unavailable,
+            E::Internal(detail) => AppError::Internal(detail),
+        }
+    }
+}
+
 impl AppError {
     pub fn bad_field(field: impl Into<String>, detail: impl Into<String>) -> AppError {
         AppError::BadRequest {

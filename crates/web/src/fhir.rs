@@ -8,24 +8,19 @@
 //! (the same as the patient API). Staff access will use staff sessions once they exist. Every
 //! read is audited.
 
-use crate::audit;
 use crate::error::{AppError, FhirError};
 use crate::extract::ValidJson;
 use crate::patient::PatientAuth;
 use crate::state::AppState;
-use aftercare_core::{triage, Content};
+use aftercare_core::triage;
 use aftercare_fhir::assessment::{self, Assessment, Context};
-use aftercare_fhir::bundle::{
-    self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
-};
+use aftercare_fhir::bundle::{self};
 use aftercare_fhir::{import, questionnaire, Canonical};
-use aftercare_store::{Patient, Store, StoreError};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 /// The FHIR JSON media type.
@@ -162,89 +157,12 @@ async fn everything(
     if auth.patient.id != id {
         return Err(AppError::NotFound.into());
     }
-    let bundle = patient_bundle(
-        state.store.as_ref(),
-        &state.content,
-        &canonical(&state),
-        &auth.patient,
-        state.now(),
-    )
-    .await?;
-    audit::record(
-        &state,
-        &auth.actor,
-        "fhir.export",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    )
-    .await?;
-    Ok(Fhir(bundle))
-}
-
-/// Reads a patient's record from the store and maps it; shared by the route and
-/// `aftercare export`.
-pub async fn patient_bundle(
-    store: &dyn Store,
-    content: &Content,
-    canonical: &Canonical,
-    patient: &Patient,
-    now: DateTime<Utc>,
-) -> Result<Value, StoreError> {
-    let checkins = store.list_checkins(&patient.id).await?;
-    let diary = store
-        .list_diary(&patient.id, patient.procedure_date, now.date_naive())
+    let bundle = state
+        .app
+        .export()
+        .patient_bundle(&auth.actor, &canonical(&state), &auth.patient, None)
         .await?;
-    let mut messages = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.list_messages(&patient.id, after, 500).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let full = page.len() == 500;
-        messages.extend(page);
-        if !full {
-            break;
-        }
-    }
-    let record = PatientRecord {
-        patient: PatientInfo {
-            id: patient.id.clone(),
-            display_name: patient.display_name.clone(),
-            language: patient.language.clone(),
-            procedure: patient.procedure.clone(),
-            procedure_date: patient.procedure_date,
-            delivery_date: patient.delivery_date,
-        },
-        checkins: checkins
-            .into_iter()
-            .map(|c| CheckinInfo {
-                id: c.id,
-                answers: c.answers.as_object().cloned().unwrap_or_default(),
-                decision: c.decision,
-                created_at: c.created_at,
-            })
-            .collect(),
-        diary: diary
-            .into_iter()
-            .map(|d| DiaryInfo {
-                day: d.day,
-                pain: d.pain,
-                recorded_at: d.recorded_at,
-            })
-            .collect(),
-        messages: messages
-            .into_iter()
-            .map(|m| MessageInfo {
-                id: m.id,
-                from_patient: m.sender == "patient",
-                body: m.body,
-                sent: m.created_at,
-                read_at: m.read_at,
-            })
-            .collect(),
-    };
-    Ok(bundle::patient_bundle(content, canonical, &record, now))
+    Ok(Fhir(bundle))
 }
 
 /// `POST /fhir/QuestionnaireResponse/$triage`: a response to our Questionnaire in, a FHIR

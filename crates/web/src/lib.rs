@@ -10,7 +10,6 @@ pub mod cds;
 pub mod cds_fetch;
 pub mod cds_trust;
 pub mod error;
-pub mod escalate;
 pub mod extract;
 pub mod fhir;
 pub mod lang;
@@ -21,12 +20,12 @@ pub mod ops;
 pub mod pages;
 pub mod patient;
 pub mod proxy;
-pub mod service;
 pub mod staff;
 pub mod state;
 
+pub use aftercare_app::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
-pub use state::{AppState, Clock, Settings, SystemClock};
+pub use state::{AppState, Settings};
 
 use axum::Router;
 use std::future::Future;
@@ -156,7 +155,7 @@ pub async fn start_background(state: &AppState, database_url: &str) -> Result<()
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match purge.store.purge_expired(purge.now()).await {
+            match purge.app.purge_expired().await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired sessions purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
@@ -165,7 +164,7 @@ pub async fn start_background(state: &AppState, database_url: &str) -> Result<()
     });
     state
         .chat
-        .listen_postgres(state.store.backend(), database_url)
+        .listen_postgres(state.app.backend(), database_url)
         .await
         .map_err(|e| AppError::Internal(format!("chat listener: {e}")))
 }

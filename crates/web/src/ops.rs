@@ -22,7 +22,7 @@ async fn healthz() -> &'static str {
 
 /// The process can serve: the store answers.
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    state.store.ping().await?;
+    state.app.ready().await?;
     Ok("ready")
 }
 

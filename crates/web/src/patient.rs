@@ -5,11 +5,9 @@
 use crate::audit::{Actor, ClientAddress};
 use crate::error::AppError;
 use crate::state::AppState;
-use aftercare_core::Profile;
 use aftercare_store::Patient;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::{DateTime, NaiveDate, Utc};
 
 /// An authenticated patient (API: `Authorization: Bearer <link token>`).
 pub struct PatientAuth {
@@ -28,7 +26,7 @@ impl FromRequestParts<AppState> for PatientAuth {
         let patient = find_by_token(state, token).await?;
         Ok(PatientAuth {
             actor: Actor {
-                kind: "patient",
+                kind: crate::audit::ActorKind::Patient,
                 id: Some(patient.id.clone()),
                 address,
             },
@@ -44,52 +42,11 @@ pub async fn find_by_token(state: &AppState, token: &str) -> Result<Patient, App
         return Err(AppError::Unauthorized);
     }
     state
-        .store
-        .get_patient_by_link_token(token)
+        .app
+        .patients()
+        .by_link(token)
         .await?
         .ok_or(AppError::Unauthorized)
 }
 
-/// The calendar day of an instant (UTC; clinics in other zones see day boundaries shifted by
-/// their offset, which the diary tolerates since entries are per day).
-pub fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.date_naive()
-}
-
-/// What the clinic knows of her, as of `now`. On the day of the procedure the hours are left for
-/// her to answer: the first hours decide whether numbness is still the block.
-pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
-    let today = today(now);
-    let days_since_procedure = (today - patient.procedure_date).num_days();
-    Profile {
-        procedure: patient.procedure.clone(),
-        hours_since_procedure: (days_since_procedure >= 1)
-            .then_some(days_since_procedure as f64 * 24.0),
-        days_since_delivery: patient
-            .delivery_date
-            .map(|d| (today - d).num_days().max(0) as f64),
-    }
-}
-
-/// A new secret for a personal link: 256 random bits as 64 hex digits.
-pub fn new_link_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// The letters of enrolment codes: no 0/O, 1/I/L, so a code read aloud or typed is not mistaken.
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-
-/// A new enrolment code: 8 characters from [`CODE_ALPHABET`] (about 40 bits; the pages slow
-/// guessing down with a rate limit per address).
-pub fn new_enrolment_code() -> String {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    bytes
-        .iter()
-        .take(8)
-        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
-        .collect()
-}
+pub use aftercare_app::patients::{profile, today};

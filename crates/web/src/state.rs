@@ -1,27 +1,14 @@
-//! What every handler can reach: the clinical content, the store, the clock, the metrics, the
+//! What every handler can reach: the clinical content, the application layer (and its clock), the metrics, the
 //! settings and the live chat hub. Cheap to clone: one `Arc`, because every request clones it
 //! (once for the metrics layer, once per handler).
 
 use crate::metrics::Metrics;
-use aftercare_core::Content;
+use aftercare_app::{App, Clock};
+use aftercare_core::{Content, Level};
 use aftercare_store::Store;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The time source. Handlers never read the system clock directly, so tests can fix "now".
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The real clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 /// Settings the handlers need (the CLI builds them from flags and environment).
 #[derive(Debug, Clone)]
@@ -68,8 +55,8 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub content: Arc<Content>,
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
+    /// The application layer: every read and write of records goes through it.
+    pub app: App,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
     /// Live chat fan-out (and, on PostgreSQL, the LISTEN task feeding it).
@@ -81,21 +68,65 @@ pub struct Shared {
 }
 
 impl AppState {
+    /// The state on the real clock.
     pub fn new(content: Content, store: Arc<dyn Store>, settings: Settings) -> AppState {
-        AppState(Arc::new(Shared {
+        AppState::builder(content, store, settings).build()
+    }
+
+    /// For a state on another clock (tests move time with `aftercare_app::ManualClock`).
+    pub fn builder(content: Content, store: Arc<dyn Store>, settings: Settings) -> Builder {
+        Builder {
             content: Arc::new(content),
             store,
-            clock: Arc::new(SystemClock),
-            metrics: Arc::new(Metrics::default()),
-            settings: Arc::new(settings),
+            settings,
+            clock: None,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.app.now()
+    }
+}
+
+/// Builds an [`AppState`]; see [`AppState::builder`].
+pub struct Builder {
+    content: Arc<Content>,
+    store: Arc<dyn Store>,
+    settings: Settings,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Builder {
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
+        self.clock = Some(clock);
+        self
+    }
+
+    pub fn build(self) -> AppState {
+        let metrics = Arc::new(Metrics::default());
+        let mut app = App::new(self.content.clone(), self.store)
+            .with_observer(Arc::new(Observed(metrics.clone())));
+        if let Some(clock) = self.clock {
+            app = app.with_clock(clock);
+        }
+        AppState(Arc::new(Shared {
+            content: self.content,
+            app,
+            metrics,
+            settings: Arc::new(self.settings),
             chat: crate::staff::ChatHub::new(),
             staff: Arc::new(crate::staff::StaffState::default()),
             pages: Arc::new(crate::pages::PageState::new()),
         }))
     }
+}
 
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+/// The engine's decisions, counted by level for `/metrics`.
+struct Observed(Arc<Metrics>);
+
+impl aftercare_app::DecisionObserver for Observed {
+    fn decided(&self, level: Level) {
+        self.0.observe_decision(level);
     }
 }
 

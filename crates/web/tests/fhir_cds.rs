@@ -5,6 +5,7 @@
 //! `requirements-fhir.txt` installed; otherwise it prints why it skipped.
 
 use aftercare_core::{triage, Case, Content};
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewMessage, NewPatient, Side, Store};
 use aftercare_web::cds_trust::CdsTrust;
 use aftercare_web::{AppState, Settings};

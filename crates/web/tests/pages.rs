@@ -2,6 +2,7 @@
 //! kept by hand, redirects not followed, so each step is visible), against a fresh SQLite store.
 
 use aftercare_core::Content;
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewAnnouncement, NewClinic, NewPatient, Store};
 use aftercare_web::{AppState, Settings};
 use chrono::{Duration, Utc};
@@ -67,8 +68,8 @@ impl TestApp {
     }
 
     async fn enrol(&self, name: &str) -> Patient {
-        let token = aftercare_web::patient::new_link_token();
-        let code = aftercare_web::patient::new_enrolment_code();
+        let token = aftercare_app::secrets::new_link_token().expect("token");
+        let code = aftercare_app::secrets::new_enrolment_code().expect("code");
         let today = Utc::now().date_naive();
         let p = self
             .store

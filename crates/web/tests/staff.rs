@@ -4,6 +4,7 @@
 
 mod support;
 
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewContactRequest, Patient};
 use aftercare_web::staff::{self, Access};
 use serde_json::{json, Value};

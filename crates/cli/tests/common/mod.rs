@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewPatient};
 use chrono::{Duration, Utc};
 use serde_json::json;

@@ -8,8 +8,8 @@ use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::PatientAuth;
-use crate::service::checkin::{self as service, decide, merge};
 use crate::state::AppState;
+use aftercare_app::checkins::merge;
 use aftercare_core::{Decision, DecisionView, QuestionView, Status};
 use aftercare_store::{CheckinSession, Escalation, Patient};
 use axum::extract::{Path, State};
@@ -74,20 +74,9 @@ pub async fn start(
         return Ok((StatusCode::CREATED, Json(round)));
     }
     let session = state
-        .store
-        .create_checkin_session(
-            Some(&auth.patient.id),
-            Value::Object(answers.clone()),
-            Some(audit::entry(
-                &state,
-                &auth.actor,
-                "checkin.start",
-                Some(&auth.patient.id),
-                Some(&auth.patient.clinic_id),
-                None,
-            )),
-            state.now(),
-        )
+        .app
+        .checkins()
+        .open(&auth.actor, &auth.patient, answers)
         .await?;
     let round = round(&state, session.id, &decision, lang, None, None);
     Ok((StatusCode::CREATED, Json(round)))
@@ -127,22 +116,10 @@ pub async fn answer(
             finish_round(&state, &auth, Some(session), &answers, decision, lang).await?,
         ));
     }
-    let audit_row = audit::entry(
-        &state,
-        &auth.actor,
-        "checkin.answer",
-        Some(&auth.patient.id),
-        Some(&auth.patient.clinic_id),
-        None,
-    );
     let session = state
-        .store
-        .update_checkin_answers(
-            &id,
-            Value::Object(answers.clone()),
-            Some(audit_row),
-            state.now(),
-        )
+        .app
+        .checkins()
+        .save_answers(&auth.actor, &auth.patient, &id, answers)
         .await?;
     Ok(Json(round(&state, session.id, &decision, lang, None, None)))
 }
@@ -165,7 +142,7 @@ pub async fn get(
     audit::record(
         &state,
         &auth.actor,
-        "checkin.read",
+        crate::audit::Action::CheckinRead,
         Some(&auth.patient.id),
         Some(&auth.patient.clinic_id),
         None,
@@ -173,11 +150,7 @@ pub async fn get(
     .await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     if let Some(checkin_id) = &session.completed_checkin_id {
-        let stored = state
-            .store
-            .get_checkin(checkin_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let stored = state.app.checkins().get(&auth.patient, checkin_id).await?;
         return Ok(Json(CheckinRound {
             session_id: session.id,
             status: stored.status,
@@ -200,11 +173,11 @@ pub async fn list(
     State(state): State<AppState>,
     auth: PatientAuth,
 ) -> Result<Json<Value>, AppError> {
-    let checkins = state.store.list_checkins(&auth.patient.id).await?;
+    let checkins = state.app.checkins().list(&auth.patient).await?;
     audit::record(
         &state,
         &auth.actor,
-        "checkin.list",
+        crate::audit::Action::CheckinList,
         Some(&auth.patient.id),
         Some(&auth.patient.clinic_id),
         None,
@@ -220,11 +193,20 @@ async fn own_session(
     patient: &Patient,
     id: &str,
 ) -> Result<CheckinSession, AppError> {
-    match state.store.get_checkin_session(id).await? {
-        Some(s) if s.patient_id.as_deref() == Some(patient.id.as_str()) => Ok(s),
-        // Another patient's session is as invisible as a missing one.
-        _ => Err(AppError::NotFound),
-    }
+    // Another patient's session is as invisible as a missing one.
+    Ok(state.app.checkins().session(patient, id).await?)
+}
+
+/// The decision on her answers, as of now.
+fn decide(
+    state: &AppState,
+    patient: &Patient,
+    answers: &Map<String, Value>,
+) -> Result<(aftercare_core::Case, Decision), AppError> {
+    Ok(state
+        .app
+        .checkins()
+        .decide(Some(patient), answers, state.now())?)
 }
 
 /// Stores a final decision (completing `session`, or opening one in the same commit) and
@@ -237,16 +219,18 @@ async fn finish_round(
     decision: Decision,
     lang: aftercare_core::Lang,
 ) -> Result<CheckinRound, AppError> {
-    let written = service::store_final(
-        state,
-        &auth.actor,
-        &auth.patient,
-        session,
-        answers,
-        &decision,
-        lang,
-    )
-    .await?;
+    let written = state
+        .app
+        .checkins()
+        .finish(
+            &auth.actor,
+            &auth.patient,
+            session,
+            answers,
+            &decision,
+            lang,
+        )
+        .await?;
     Ok(round(
         state,
         written.session_id.unwrap_or_default(),

@@ -8,8 +8,8 @@ use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::{today, PatientAuth};
-use crate::service::diary as service;
 use crate::state::AppState;
+use aftercare_app::diary as service;
 use aftercare_core::DecisionView;
 use aftercare_store::{DiaryEntry, Escalation};
 use axum::extract::{Path, State};
@@ -65,18 +65,20 @@ pub async fn put(
     ValidJson(body): ValidJson<DiaryBody>,
 ) -> Result<Json<DiaryWritten>, AppError> {
     let day = parse_day(&day)?;
-    let written = service::write_day(
-        &state,
-        &auth.actor,
-        &auth.patient,
-        service::DayInput {
-            day,
-            pain: body.pain,
-            facts: body.facts,
-            note: body.note,
-        },
-    )
-    .await?;
+    let written = state
+        .app
+        .diary()
+        .write_day(
+            &auth.actor,
+            &auth.patient,
+            service::DayInput {
+                day,
+                pain: body.pain,
+                facts: body.facts,
+                note: body.note,
+            },
+        )
+        .await?;
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     let view = DecisionView::new(&state.content, &written.decision, lang);
     Ok(Json(DiaryWritten {
@@ -112,18 +114,19 @@ pub async fn get(
     audit::record(
         &state,
         &auth.actor,
-        "diary.read",
+        crate::audit::Action::DiaryRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         Some(day.to_string()),
     )
     .await?;
     let entry = state
-        .store
-        .get_diary_entry(&patient.id, day)
+        .app
+        .diary()
+        .get(patient, day)
         .await?
         .ok_or(AppError::NotFound)?;
-    let history = state.store.diary_history(&patient.id, day).await?;
+    let history = state.app.diary().history(patient, day).await?;
     Ok(Json(DiaryDay { entry, history }))
 }
 
@@ -159,13 +162,16 @@ pub async fn list(
     audit::record(
         &state,
         &auth.actor,
-        "diary.list",
+        crate::audit::Action::DiaryList,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
     )
     .await?;
-    Ok(Json(state.store.list_diary(&patient.id, from, to).await?))
+    Ok(Json(state.app.diary().list(patient, from, to).await?))
 }
 
-pub use service::parse_day;
+/// A `YYYY-MM-DD` day, or a 422 naming the `day` field.
+pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, AppError> {
+    Ok(service::parse_day(s)?)
+}

@@ -60,7 +60,7 @@ pub async fn summary(
     audit::record(
         &state,
         &auth.actor,
-        "recovery.read",
+        crate::audit::Action::RecoveryRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
@@ -78,8 +78,9 @@ pub async fn build(
 ) -> Result<RecoverySummary, AppError> {
     let today = today(state.now());
     let entries = state
-        .store
-        .list_diary(&patient.id, patient.procedure_date, today)
+        .app
+        .diary()
+        .list(patient, patient.procedure_date, today)
         .await?;
     let texts = state.content.text(lang);
     Ok(RecoverySummary {
@@ -107,6 +108,6 @@ pub async fn build(
                 text: t.clone(),
             })
             .collect(),
-        open_escalations: state.store.list_escalations(&patient.id, true).await?,
+        open_escalations: state.app.escalations().list(patient, true).await?,
     })
 }

@@ -4,7 +4,7 @@
 //! Nothing is stored while she answers: the answers so far travel in the form itself as hidden
 //! `a.<fact>` fields, so an anonymous check-in leaves no trace on the server unless she chooses to
 //! save it with her enrolment code. A signed-in patient's final check-in is stored through
-//! [`crate::service::checkin::store_final`], like the API's.
+//! [`aftercare_app::checkins::Checkins::finish`], like the API's.
 
 use super::form::Form;
 use super::layout::Ctx;
@@ -12,7 +12,6 @@ use super::session;
 use super::trail::Trail;
 use crate::audit;
 use crate::error::AppError;
-use crate::service::checkin::{decide_at, store_final};
 use aftercare_core::content::FactKind;
 use aftercare_core::engine::plan_questions;
 use aftercare_core::{CaseError, Content, Level, QuestionView, Status};
@@ -417,19 +416,22 @@ async fn advance(
         return Ok(Redirect::to(&trail_url(&trail)).into_response());
     }
     if let Some(patient) = &ctx.patient {
-        let written = store_final(
-            &ctx.state,
-            &ctx.actor,
-            patient,
-            None,
-            &answers.values,
-            &decision,
-            ctx.lang,
-        )
-        .await?;
+        let written = ctx
+            .state
+            .app
+            .checkins()
+            .finish(
+                &ctx.actor,
+                patient,
+                None,
+                &answers.values,
+                &decision,
+                ctx.lang,
+            )
+            .await?;
         return Ok(Redirect::to(&format!("/me/checkins/{}", written.checkin.id)).into_response());
     }
-    let today = crate::patient::today(ctx.state.now());
+    let today = aftercare_app::patients::today(ctx.state.now());
     let d = super::decision::model_of(ctx, &decision, ctx.lang, today);
     ctx.render(
         "decision.html",
@@ -461,7 +463,7 @@ pub async fn begin(ctx: Ctx, RawQuery(query): RawQuery) -> Result<Response, AppE
             audit::record(
                 &ctx.state,
                 &ctx.actor,
-                "checkin.open",
+                crate::audit::Action::CheckinOpen,
                 Some(&p.id),
                 Some(&p.clinic_id),
                 None,
@@ -561,7 +563,7 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     }
     let Some(patient) = session::find_by_code(&ctx.state, &code).await? else {
         let answers = read_answers(&ctx.state.content, &form);
-        let today = crate::patient::today(ctx.state.now());
+        let today = aftercare_app::patients::today(ctx.state.now());
         let decision = decide_at(&ctx.state, None, &answers.values, ctx.state.now())?.1;
         let d = super::decision::model_of(&ctx, &decision, ctx.lang, today);
         return ctx
@@ -573,14 +575,14 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .await;
     };
     ctx.actor = audit::Actor {
-        kind: "patient",
+        kind: crate::audit::ActorKind::Patient,
         id: Some(patient.id.clone()),
         address: ctx.actor.address.clone(),
     };
     audit::record(
         &ctx.state,
         &ctx.actor,
-        "patient.sign_in",
+        crate::audit::Action::PatientSignIn,
         Some(&patient.id),
         Some(&patient.clinic_id),
         Some("code".into()),
@@ -601,6 +603,16 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .append(axum::http::header::SET_COOKIE, v.clone());
     }
     Ok(response)
+}
+
+/// The decision on the answers as of `at`, over what the clinic knows of her when she is known.
+fn decide_at(
+    state: &crate::state::AppState,
+    patient: Option<&aftercare_store::Patient>,
+    answers: &serde_json::Map<String, serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(aftercare_core::Case, aftercare_core::Decision), AppError> {
+    Ok(state.app.checkins().decide(patient, answers, at)?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 
 use super::form::Form;
 use super::layout::Ctx;
-use crate::audit;
 use crate::error::AppError;
 use aftercare_store::NewContactRequest;
 use axum::http::StatusCode;
@@ -32,7 +31,7 @@ fn clinics_model(all: &[aftercare_store::Clinic]) -> Vec<Value> {
 pub async fn form(ctx: Ctx) -> Result<Response, AppError> {
     let clinic = ctx.clinic().await?;
     let clinics = if clinic.is_none() {
-        clinics_model(&ctx.state.store.list_clinics().await?)
+        clinics_model(&ctx.state.app.clinics().list().await?)
     } else {
         Vec::new()
     };
@@ -134,7 +133,7 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     }
     let clinics = if clinic.is_none() {
         errors.insert("clinic", "contact_clinic_required");
-        clinics_model(&ctx.state.store.list_clinics().await?)
+        clinics_model(&ctx.state.app.clinics().list().await?)
     } else {
         Vec::new()
     };
@@ -144,10 +143,13 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .render_status(StatusCode::UNPROCESSABLE_ENTITY, "contact.html", page)
             .await;
     };
-    let stored = ctx
-        .state
-        .store
-        .create_contact_request(
+    let patient_id = ctx.patient.as_ref().map(|p| p.id.clone());
+    ctx.state
+        .app
+        .contacts()
+        .create(
+            &ctx.actor,
+            patient_id.as_deref(),
             NewContactRequest {
                 clinic_id: clinic.id.clone(),
                 name,
@@ -155,18 +157,7 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
                 message,
                 consent,
             },
-            ctx.state.now(),
         )
         .await?;
-    let patient_id = ctx.patient.as_ref().map(|p| p.id.clone());
-    audit::record(
-        &ctx.state,
-        &ctx.actor,
-        "contact.create",
-        patient_id.as_deref(),
-        Some(&clinic.id),
-        Some(stored.id),
-    )
-    .await?;
     ctx.render("contact_sent.html", json!({})).await
 }

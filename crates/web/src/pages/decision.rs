@@ -6,7 +6,6 @@
 use super::layout::Ctx;
 use crate::audit;
 use crate::error::AppError;
-use crate::service::checkin::decide_at;
 use aftercare_core::content::Texts;
 use aftercare_core::{Decision, DecisionView, Lang};
 use axum::extract::Path;
@@ -157,14 +156,11 @@ pub fn model_of(ctx: &Ctx, decision: &Decision, lang: Lang, base: NaiveDate) -> 
 /// so it reads in the language she now uses (or as stored, if the content has changed since).
 pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?;
-    let checkin = match ctx.state.store.get_checkin(&id).await? {
-        Some(c) if c.patient_id == patient.id => c,
-        _ => return Err(AppError::NotFound),
-    };
+    let checkin = ctx.state.app.checkins().get(patient, &id).await?;
     audit::record(
         &ctx.state,
         &ctx.actor,
-        "checkin.read",
+        crate::audit::Action::CheckinRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         Some(checkin.id.clone()),
@@ -173,7 +169,12 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
     let base = checkin.created_at.date_naive();
     let answers = checkin.answers.as_object().cloned().unwrap_or_default();
     let page = if checkin.content_version == ctx.state.content.version {
-        match decide_at(&ctx.state, Some(patient), &answers, checkin.created_at) {
+        match ctx
+            .state
+            .app
+            .checkins()
+            .decide(Some(patient), &answers, checkin.created_at)
+        {
             Ok((_, decision)) => model_of(&ctx, &decision, ctx.lang, base),
             Err(_) => model(&ctx, &checkin.decision, base),
         }

@@ -1,6 +1,6 @@
 //! The recovery diary page: a one-minute daily entry (pain 0-10, what changed, a note), the pain
 //! chart with its table, and, when an entry raises the level, what to do now at the top.
-//! Entries go through [`crate::service::diary::write_day`], like the API's.
+//! Entries go through [`aftercare_app::diary::Diary::write_day`], like the API's.
 
 use super::chart;
 use super::decision::format_date;
@@ -9,8 +9,8 @@ use super::layout::Ctx;
 use crate::audit;
 use crate::error::AppError;
 use crate::extract::ValidQuery;
-use crate::patient::today;
-use crate::service::diary::{parse_day, write_day, DayInput, NOTE_LIMIT};
+use aftercare_app::diary::{DayInput, NOTE_LIMIT};
+use aftercare_app::patients::today;
 use aftercare_core::{Level, QuestionView};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -58,13 +58,13 @@ pub async fn page(ctx: Ctx, ValidQuery(q): ValidQuery<DiaryQuery>) -> Result<Res
     audit::record(
         &ctx.state,
         &ctx.actor,
-        "diary.list",
+        crate::audit::Action::DiaryList,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
     )
     .await?;
-    let existing = ctx.state.store.get_diary_entry(&patient.id, day).await?;
+    let existing = ctx.state.app.diary().get(patient, day).await?;
     let mut form = FormState {
         day: day.to_string(),
         ..FormState::default()
@@ -114,8 +114,9 @@ async fn render(
     let today = today(ctx.state.now());
     let entries = ctx
         .state
-        .store
-        .list_diary(&patient.id, patient.procedure_date, today)
+        .app
+        .diary()
+        .list(patient, patient.procedure_date, today)
         .await?;
     let points: Vec<(i64, i64)> = entries
         .iter()
@@ -261,7 +262,14 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         facts,
         note: Some(state.note.clone()),
     };
-    match write_day(&ctx.state, &ctx.actor, &patient, input).await {
+    match ctx
+        .state
+        .app
+        .diary()
+        .write_day(&ctx.actor, &patient, input)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(written) => {
             let mut to = format!(
                 "/me/diary?saved={day}&level={}",
@@ -291,4 +299,9 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// A `YYYY-MM-DD` day, or a 422 naming the `day` field.
+fn parse_day(s: &str) -> Result<chrono::NaiveDate, AppError> {
+    Ok(aftercare_app::diary::parse_day(s)?)
 }

@@ -58,9 +58,9 @@ impl FromRequestParts<AppState> for Ctx {
         let patient = session::patient_from_cookie(state, &parts.headers).await?;
         let actor = Actor {
             kind: if patient.is_some() {
-                "patient"
+                crate::audit::ActorKind::Patient
             } else {
-                "anonymous"
+                crate::audit::ActorKind::Anonymous
             },
             id: patient.as_ref().map(|p| p.id.clone()),
             address,
@@ -97,14 +97,14 @@ impl Ctx {
     /// site's only clinic.
     pub async fn clinic(&self) -> Result<Option<Clinic>, AppError> {
         if let Some(p) = &self.patient {
-            return Ok(self.state.store.get_clinic(&p.clinic_id).await?);
+            return Ok(self.state.app.clinics().get(&p.clinic_id).await?);
         }
         if let Some(slug) = &self.clinic_slug {
-            if let Some(c) = self.state.store.get_clinic_by_slug(slug).await? {
+            if let Some(c) = self.state.app.clinics().by_slug(slug).await? {
                 return Ok(Some(c));
             }
         }
-        let mut all = self.state.store.list_clinics().await?;
+        let mut all = self.state.app.clinics().list().await?;
         Ok(if all.len() == 1 { all.pop() } else { None })
     }
 
@@ -124,8 +124,9 @@ impl Ctx {
         let announcement = match &clinic {
             Some(c) => self
                 .state
-                .store
-                .active_announcement(&c.id, self.state.now())
+                .app
+                .announcements()
+                .active(&c.id)
                 .await?
                 .map(|a| {
                     if self.texts().code == "es" {

@@ -63,14 +63,14 @@ pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
 /// Records the sign-in (by `link` or `code`) and sets her session cookie.
 async fn sign_in(ctx: &Ctx, patient: &Patient, how: &str) -> Result<Response, AppError> {
     let actor = audit::Actor {
-        kind: "patient",
+        kind: crate::audit::ActorKind::Patient,
         id: Some(patient.id.clone()),
         address: ctx.actor.address.clone(),
     };
     audit::record(
         &ctx.state,
         &actor,
-        "patient.sign_in",
+        crate::audit::Action::PatientSignIn,
         Some(&patient.id),
         Some(&patient.clinic_id),
         Some(how.into()),
@@ -133,7 +133,7 @@ pub async fn find_by_code(state: &AppState, code: &str) -> Result<Option<Patient
     if code.is_empty() {
         return Ok(None);
     }
-    Ok(state.store.get_patient_by_code(code).await?)
+    Ok(state.app.patients().by_code(code).await?)
 }
 
 /// `POST /signout`.
@@ -151,13 +151,13 @@ pub async fn me(ctx: Ctx) -> Result<Response, AppError> {
     audit::record(
         &ctx.state,
         &ctx.actor,
-        "patient.home",
+        crate::audit::Action::PatientHome,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
     )
     .await?;
-    let checkins = ctx.state.store.list_checkins(&patient.id).await?;
+    let checkins = ctx.state.app.checkins().list(patient).await?;
     let texts = ctx.texts();
     let last = checkins.first().map(|c| {
         let level = Level::parse(&c.level).unwrap_or(Level::SelfCare);

@@ -3,16 +3,15 @@
 //! language. Announcements are never edited: a new one replaces the old from its start.
 
 use super::auth::StaffUser;
-use crate::audit;
 use crate::error::AppError;
 use crate::state::AppState;
-use aftercare_store::{Announcement, NewAnnouncement};
+use aftercare_store::Announcement;
 use chrono::{DateTime, Utc};
 
 /// The longest banner text, per language.
-pub const TEXT_LIMIT: usize = 500;
+pub use aftercare_app::announcements::TEXT_LIMIT;
 
-/// A new announcement, checked.
+/// A new announcement, checked and audited by the application layer.
 pub async fn create(
     state: &AppState,
     user: &StaffUser,
@@ -21,43 +20,17 @@ pub async fn create(
     starts_at: DateTime<Utc>,
     ends_at: Option<DateTime<Utc>>,
 ) -> Result<Announcement, AppError> {
-    let text_en = text_en.trim();
-    let text_es = text_es.trim();
-    for (field, text) in [("text_en", text_en), ("text_es", text_es)] {
-        if text.is_empty() || text.chars().count() > TEXT_LIMIT {
-            return Err(AppError::bad_field(
-                field,
-                format!("{field}: 1 to {TEXT_LIMIT} characters"),
-            ));
-        }
-    }
-    if ends_at.is_some_and(|e| e <= starts_at) {
-        return Err(AppError::bad_field("ends_at", "ends_at: before the start"));
-    }
-    let a = state
-        .store
-        .create_announcement(
-            NewAnnouncement {
-                clinic_id: user.clinic_id().to_string(),
-                text_en: text_en.to_string(),
-                text_es: text_es.to_string(),
-                starts_at,
-                ends_at,
-                created_by: user.staff.id.clone(),
-            },
-            state.now(),
-        )
-        .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "announcement.create",
-        None,
-        Some(user.clinic_id()),
-        Some(a.id.clone()),
-    )
-    .await?;
-    Ok(a)
+    let draft = aftercare_app::announcements::Draft {
+        text_en,
+        text_es,
+        starts_at,
+        ends_at,
+    };
+    Ok(state
+        .app
+        .announcements()
+        .create(&user.actor, user.clinic_id(), &user.staff.id, draft)
+        .await?)
 }
 
 /// Parses a `datetime-local` form value (`YYYY-MM-DDTHH:MM`, taken as UTC) or RFC 3339.
@@ -96,11 +69,8 @@ async fn render(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let state = &page.state;
-    let list = state.store.list_announcements(user.clinic_id()).await?;
-    let active = state
-        .store
-        .active_announcement(user.clinic_id(), state.now())
-        .await?;
+    let list = state.app.announcements().list(user.clinic_id()).await?;
+    let active = state.app.announcements().active(user.clinic_id()).await?;
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
     let rows: Vec<Value> = list
         .iter()

@@ -63,13 +63,13 @@ pub async fn page(
     audit::record(
         state,
         &user.actor,
-        "audit.read",
+        crate::audit::Action::AuditRead,
         None,
         Some(user.clinic_id()),
         query.patient_id.clone(),
     )
     .await?;
-    Ok(state.store.list_audit(user.clinic_id(), query).await?)
+    Ok(state.app.audit().list(user.clinic_id(), query).await?)
 }
 
 /// A CSV cell: quoted when needed, and a leading formula character defused (a spreadsheet
@@ -120,7 +120,7 @@ pub async fn export_csv(
     audit::record(
         &state,
         &user.actor,
-        "audit.export",
+        crate::audit::Action::AuditExport,
         None,
         Some(user.clinic_id()),
         query.patient_id.clone(),
@@ -129,8 +129,9 @@ pub async fn export_csv(
     let mut rows = Vec::new();
     loop {
         let batch = state
-            .store
-            .list_audit(user.clinic_id(), query.clone())
+            .app
+            .audit()
+            .list(user.clinic_id(), query.clone())
             .await?;
         let n = batch.len() as i64;
         rows.extend(batch);

@@ -15,150 +15,32 @@
 //! - Each session has its own CSRF token: JSON clients that authenticate with the cookie send
 //!   it in `x-csrf-token` on every write ([`StaffUser::check_csrf`]).
 
-use crate::audit::{self, Actor, ClientAddress};
+use crate::audit::{Actor, ClientAddress};
 use crate::error::AppError;
 use crate::lang;
 use crate::state::AppState;
-use aftercare_store::{NewSession, Staff, StaffSession};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use aftercare_app::staff::SignIn;
+use aftercare_store::{Staff, StaffSession};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
-use chrono::Duration;
-use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "aftercare_staff";
 /// The header JSON clients send the session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// Failed logins in a row before an account locks.
-pub const MAX_FAILURES: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_MINUTES: i64 = 15;
+pub use aftercare_app::staff::{LOCK_MINUTES, MAX_FAILURES, MAX_PASSWORD, MIN_PASSWORD};
 /// Login attempts per client address per window ([`login_limit`]).
 pub const ADDRESS_ATTEMPTS: usize = 20;
-/// Passwords are at least this long (a passphrase, not a puzzle) ...
-pub const MIN_PASSWORD: usize = 12;
-/// ... and at most this long (hashing cost is bounded).
-pub const MAX_PASSWORD: usize = 256;
 /// The one answer to a refused login.
 pub const LOGIN_REFUSED: &str = "The email or password is not right (or the account is locked for a while after too many attempts).";
 
-/// The two roles. Admins run the clinic's account (staff, announcements, settings, the audit
-/// log); clinicians look after patients (board, patient pages, chat, contact requests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Clinician,
-}
+pub use aftercare_app::staff::Role;
 
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "clinician" => Some(Role::Clinician),
-            _ => None,
-        }
-    }
+// --- passwords and secrets (the application layer's) -------------------------------------
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Clinician => "clinician",
-        }
-    }
-}
-
-// --- passwords ----------------------------------------------------------------------------
-
-/// Runs CPU-heavy work on the blocking pool, inside the caller's tracing span.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(|e| AppError::Internal(format!("password task failed: {e}")))
-}
-
-/// Random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    Ok(buf)
-}
-
-/// A random 256-bit token, as 64 hex digits (cookie- and URL-safe).
-pub fn random_token() -> Result<String, AppError> {
-    Ok(hex(&random_bytes::<32>()?))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The SHA-256 of a session token, as stored.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Checks a new password's length; the message names the field.
-pub fn check_new_password(field: &str, password: &str) -> Result<(), AppError> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD {
-        return Err(AppError::bad_field(
-            field,
-            format!("{field}: at least {MIN_PASSWORD} characters"),
-        ));
-    }
-    if n > MAX_PASSWORD {
-        return Err(AppError::bad_field(
-            field,
-            format!("{field}: at most {MAX_PASSWORD} characters"),
-        ));
-    }
-    Ok(())
-}
-
-fn hash_sync(password: &str) -> Result<String, AppError> {
-    let salt = random_bytes::<16>()?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
-    // Argon2id, version 19, the crate's defaults (m=19 MiB, t=2, p=1: OWASP's minimum).
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
-}
-
-fn verify_sync(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// Hashes a password (Argon2id, random salt) off the async runtime.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    blocking(move || hash_sync(&password)).await?
-}
-
-/// Checks a password against a stored hash off the async runtime.
-pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
-    blocking(move || verify_sync(&password, &hash)).await
-}
-
-/// A hash of nothing anyone knows, to spend the same work on unknown emails.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash_sync("aftercare dummy password, never valid")
-            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$invalid".into())
-    })
-}
+pub use aftercare_app::secrets::{random_bytes, random_token, token_hash};
+pub use aftercare_app::staff::{check_new_password, hash_password, verify_password};
 
 // --- login limits -------------------------------------------------------------------------
 
@@ -202,7 +84,8 @@ impl From<LoginError> for AppError {
     }
 }
 
-/// Checks an email and password; on success the failure count is cleared.
+/// Checks an email and password (after the per-address limit); on success the failure count is
+/// cleared, on failure it counts against the account, audited either way.
 pub async fn authenticate(
     state: &AppState,
     email: &str,
@@ -213,69 +96,11 @@ pub async fn authenticate(
         tracing::info!("login refused: too many attempts from this address");
         return Err(LoginError::RateLimited);
     }
-    let email = email.trim();
-    let password = password.chars().take(MAX_PASSWORD + 1).collect::<String>();
-    let staff = if email.is_empty() || email.len() > 254 {
-        None
-    } else {
-        state.store.get_staff_by_email(email).await?
-    };
-    let now = state.now();
-    let Some(staff) = staff else {
-        // The same work as for a real account.
-        verify_password(password, dummy_hash().to_string()).await?;
-        record_login(state, None, None, address, "staff.login_failed").await?;
-        return Err(LoginError::Refused);
-    };
-    let locked = staff.locked_until.is_some_and(|t| t > now);
-    let ok = verify_password(password, staff.password_hash.clone()).await?;
-    if locked {
-        record_login(state, Some(&staff), None, address, "staff.login_locked").await?;
-        return Err(LoginError::Refused);
+    match state.app.staff().sign_in(email, password, address).await {
+        Ok(SignIn::Accepted(staff)) => Ok(staff),
+        Ok(SignIn::Refused) => Err(LoginError::Refused),
+        Err(e) => Err(LoginError::Other(e.into())),
     }
-    if !ok {
-        let failures = state.store.record_login_failure(&staff.id).await?;
-        if failures >= MAX_FAILURES {
-            state
-                .store
-                .set_locked_until(&staff.id, Some(now + Duration::minutes(LOCK_MINUTES)))
-                .await?;
-            tracing::warn!(failures, "staff account locked after failed logins");
-        }
-        record_login(state, Some(&staff), None, address, "staff.login_failed").await?;
-        return Err(LoginError::Refused);
-    }
-    if staff.failed_logins != 0 || staff.locked_until.is_some() {
-        state.store.reset_login_failures(&staff.id).await?;
-    }
-    Ok(staff)
-}
-
-async fn record_login(
-    state: &AppState,
-    staff: Option<&Staff>,
-    detail: Option<String>,
-    address: Option<&str>,
-    action: &str,
-) -> Result<(), AppError> {
-    let actor = Actor {
-        kind: if staff.is_some() {
-            "staff"
-        } else {
-            "anonymous"
-        },
-        id: staff.map(|s| s.id.clone()),
-        address: address.map(str::to_string),
-    };
-    audit::record(
-        state,
-        &actor,
-        action,
-        None,
-        staff.map(|s| s.clinic_id.as_str()),
-        detail,
-    )
-    .await
 }
 
 /// A new session for `staff`: its cookie header and its CSRF token. Ends `replaced` (the
@@ -286,30 +111,14 @@ pub async fn start_session(
     replaced: Option<&str>,
     address: Option<&str>,
 ) -> Result<(HeaderValue, StaffSession), AppError> {
-    if let Some(old) = replaced {
-        state.store.delete_session(&token_hash(old)).await?;
-    }
-    let token = random_token()?;
-    let now = state.now();
-    let session = state
-        .store
-        .create_session(
-            NewSession {
-                token_hash: token_hash(&token),
-                staff_id: staff.id.clone(),
-                csrf_token: random_token()?,
-                expires_at: now + state.settings.staff_session_ttl,
-            },
-            now,
-        )
+    let ttl = state.settings.staff_session_ttl;
+    let started = state
+        .app
+        .staff()
+        .start_session(staff, replaced, address, ttl)
         .await?;
-    record_login(state, Some(staff), None, address, "staff.login").await?;
-    let cookie = session_cookie(
-        state,
-        &token,
-        state.settings.staff_session_ttl.num_seconds(),
-    )?;
-    Ok((cookie, session))
+    let cookie = session_cookie(state, &started.token, ttl.num_seconds())?;
+    Ok((cookie, started.session))
 }
 
 /// The `Set-Cookie` value of a session (`max_age` 0 deletes it).
@@ -337,16 +146,11 @@ pub fn presented_token(headers: &HeaderMap) -> Option<String> {
 
 /// Ends the request's session; returns the header that deletes the cookie.
 pub async fn end_session(state: &AppState, user: &StaffUser) -> Result<HeaderValue, AppError> {
-    state.store.delete_session(&user.token_hash).await?;
-    audit::record(
-        state,
-        &user.actor,
-        "staff.logout",
-        None,
-        Some(&user.staff.clinic_id),
-        None,
-    )
-    .await?;
+    state
+        .app
+        .staff()
+        .end_session(&user.actor, &user.staff, &user.token_hash)
+        .await?;
     session_cookie(state, "", 0)
 }
 
@@ -358,28 +162,11 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<(HeaderValue, StaffSession), AppError> {
-    check_new_password("new_password", new)?;
-    if !verify_password(current.to_string(), user.staff.password_hash.clone()).await? {
-        return Err(AppError::bad_field(
-            "current_password",
-            "current_password: not right",
-        ));
-    }
-    let hash = hash_password(new.to_string()).await?;
-    state.store.set_password_hash(&user.staff.id, &hash).await?;
-    let ended = state
-        .store
-        .delete_sessions_for_staff(&user.staff.id)
+    state
+        .app
+        .staff()
+        .change_password(&user.actor, &user.staff, current, new)
         .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "staff.password_changed",
-        None,
-        Some(&user.staff.clinic_id),
-        Some(format!("{ended} sessions ended")),
-    )
-    .await?;
     start_session(state, &user.staff, None, user.actor.address.as_deref()).await
 }
 
@@ -444,15 +231,16 @@ impl FromRequestParts<AppState> for StaffUser {
         let token = presented_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let hash = token_hash(&token);
         let (session, staff) = state
-            .store
-            .get_session(&hash, state.now())
+            .app
+            .staff()
+            .session(&token)
             .await?
             .ok_or(AppError::Unauthorized)?;
         let role = Role::parse(&staff.role)
             .ok_or_else(|| AppError::Internal(format!("unknown role {:?}", staff.role)))?;
         let user = StaffUser {
             actor: Actor {
-                kind: "staff",
+                kind: crate::audit::ActorKind::Staff,
                 id: Some(staff.id.clone()),
                 address,
             },
@@ -729,29 +517,5 @@ pub async fn password_submit(
             .await
         }
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_hash_verifies_its_password_only() {
-        let h = hash_sync("correct horse battery").expect("hash");
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_sync("correct horse battery", &h));
-        assert!(!verify_sync("correct horse batterx", &h));
-        assert!(!verify_sync("anything", "not a hash"));
-        assert!(!verify_sync("anything", dummy_hash()));
-    }
-
-    #[test]
-    fn tokens_are_256_bits_and_only_their_digest_is_kept() {
-        let t = random_token().expect("token");
-        assert_eq!(t.len(), 64);
-        assert_ne!(t, random_token().expect("token"));
-        assert_eq!(token_hash(&t).len(), 64);
-        assert_ne!(token_hash(&t), t);
     }
 }

@@ -4,17 +4,16 @@
 //! without a check-in), for the signed-in clinician's clinic only: the clinic comes from her
 //! session, never from the request. Enrolling a patient makes the two secrets she signs in
 //! with: a 256-bit link token (her personal link, `public_url/p/{token}`, also printed as a QR
-//! code drawn here as SVG) and a short code to type (`crate::patient::new_enrolment_code`).
+//! code drawn here as SVG) and a short code to type (`aftercare_app::secrets::new_enrolment_code`).
 
-use super::auth::{random_token, Clinician, StaffUser};
+use super::auth::{Clinician, StaffUser};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::state::AppState;
-use aftercare_core::content::FactKind;
 use aftercare_core::Content;
-use aftercare_store::{BoardCursor, BoardFilter, NewPatient, Patient, Store, StoreError};
+use aftercare_store::{BoardCursor, BoardFilter, Patient};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,28 +22,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The longest display name.
-pub const NAME_LIMIT: usize = 100;
+pub use aftercare_app::enrolment::NAME_LIMIT;
 /// The levels the board filters on (`none`: no check-in yet).
 pub const LEVELS: &[&str] = &["emergency", "urgent", "soon", "self_care", "none"];
 
-/// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
-/// with their labels in the first language.
-pub fn procedures(content: &Content) -> Vec<(String, String)> {
-    let Some(idx) = content.fact_index("procedure") else {
-        return Vec::new();
-    };
-    let fact = &content.facts[idx as usize];
-    let labels = &content.text(content.default_lang()).facts[idx as usize].values;
-    match &fact.kind {
-        FactKind::Enum { values, .. } => values
-            .iter()
-            .zip(labels.iter().map(Some).chain(std::iter::repeat(None)))
-            .filter(|(v, _)| v.as_str() != "none")
-            .map(|(v, l)| (v.clone(), l.cloned().unwrap_or_else(|| v.clone())))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
+pub use aftercare_app::enrolment::procedures;
 
 /// A code as it is printed and read aloud, in two halves: `ABCD-EFGH` (the start form ignores
 /// the dash).
@@ -83,98 +65,18 @@ pub async fn enrol(
     user: &StaffUser,
     body: EnrolBody,
 ) -> Result<Patient, AppError> {
-    let patient = create_patient(
-        state.store.as_ref(),
-        &state.content,
-        user.clinic_id(),
-        body,
-        state.now(),
-    )
-    .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "patient.enrol",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        None,
-    )
-    .await?;
-    Ok(patient)
-}
-
-/// Validates the enrolment and stores the patient with fresh secrets.
-async fn create_patient(
-    store: &dyn Store,
-    content: &Content,
-    clinic_id: &str,
-    body: EnrolBody,
-    now: DateTime<Utc>,
-) -> Result<Patient, AppError> {
-    let name = body.display_name.trim().to_string();
-    if name.is_empty() || name.chars().count() > NAME_LIMIT {
-        return Err(AppError::bad_field(
-            "display_name",
-            format!("display_name: 1 to {NAME_LIMIT} characters"),
-        ));
-    }
-    if !procedures(content)
-        .iter()
-        .any(|(v, _)| *v == body.procedure)
-    {
-        return Err(AppError::bad_field(
-            "procedure",
-            "procedure: not a known procedure",
-        ));
-    }
-    let today = now.date_naive();
-    if body.procedure_date > today {
-        return Err(AppError::bad_field(
-            "procedure_date",
-            "procedure_date: in the future",
-        ));
-    }
-    if (today - body.procedure_date).num_days() > 366 {
-        return Err(AppError::bad_field(
-            "procedure_date",
-            "procedure_date: more than a year ago",
-        ));
-    }
-    if body.delivery_date.is_some_and(|d| d > today) {
-        return Err(AppError::bad_field(
-            "delivery_date",
-            "delivery_date: in the future",
-        ));
-    }
-    if content.lang(&body.language).is_none() {
-        return Err(AppError::bad_field(
-            "language",
-            "language: not a language of the content",
-        ));
-    }
-    // A clash of random secrets is next to impossible; try again rather than fail.
-    for _ in 0..5 {
-        let attempt = store
-            .create_patient(
-                NewPatient {
-                    clinic_id: clinic_id.to_string(),
-                    display_name: name.clone(),
-                    enrolment_code: crate::patient::new_enrolment_code(),
-                    link_token: random_token()?,
-                    procedure: body.procedure.clone(),
-                    procedure_date: body.procedure_date,
-                    delivery_date: body.delivery_date,
-                    language: body.language.clone(),
-                },
-                now,
-            )
-            .await;
-        match attempt {
-            Err(StoreError::Conflict(_)) => continue,
-            other => return Ok(other?),
-        }
-    }
-    Err(AppError::Internal("could not make unique secrets".into()))
+    let who = aftercare_app::enrolment::Enrol {
+        display_name: body.display_name,
+        procedure: body.procedure,
+        procedure_date: body.procedure_date,
+        delivery_date: body.delivery_date,
+        language: body.language,
+    };
+    Ok(state
+        .app
+        .enrolment()
+        .enrol(&user.actor, user.clinic_id(), who)
+        .await?)
 }
 
 /// Her personal link.
@@ -210,8 +112,9 @@ pub async fn clinic_patient(
         return Err(AppError::NotFound);
     }
     state
-        .store
-        .get_patient(patient_id)
+        .app
+        .patients()
+        .get(patient_id)
         .await?
         .filter(|p| p.clinic_id == clinic_id)
         .ok_or(AppError::NotFound)
@@ -284,13 +187,14 @@ pub async fn read_board(
 ) -> Result<(Vec<Patient>, BoardFilter), AppError> {
     let filter = query.filter(&state.content)?;
     let rows = state
-        .store
-        .list_board(user.clinic_id(), filter.clone())
+        .app
+        .patients()
+        .board(user.clinic_id(), filter.clone())
         .await?;
     audit::record(
         state,
         &user.actor,
-        "board.read",
+        crate::audit::Action::BoardRead,
         None,
         Some(user.clinic_id()),
         Some(format!("{} patients", rows.len())),
@@ -424,7 +328,7 @@ pub async fn qr(
     audit::record(
         &state,
         &user.actor,
-        "patient.link.read",
+        crate::audit::Action::PatientLinkRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         Some("qr".into()),
@@ -612,7 +516,7 @@ pub async fn link_page(
     audit::record(
         state,
         &user.actor,
-        "patient.link.read",
+        crate::audit::Action::PatientLinkRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,

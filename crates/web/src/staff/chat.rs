@@ -19,7 +19,7 @@ use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::patient::PatientAuth;
 use crate::state::AppState;
-use aftercare_store::{Clinic, Message, NewMessage, Patient, Side};
+use aftercare_store::{Clinic, Message, Patient, Side};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -31,7 +31,7 @@ use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The longest message, in characters.
-pub const BODY_LIMIT: usize = 2000;
+pub use aftercare_app::chat::{check_body, BODY_LIMIT};
 /// Messages per page of the thread.
 pub const PAGE: i64 = 200;
 
@@ -75,22 +75,7 @@ pub struct AfterQuery {
     pub after: Option<i64>,
 }
 
-/// Checks a message body: trimmed, not empty, at most [`BODY_LIMIT`] characters.
-pub fn check_body(body: &str) -> Result<String, AppError> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(AppError::bad_field("body", "body: write a message"));
-    }
-    if body.chars().count() > BODY_LIMIT {
-        return Err(AppError::bad_field(
-            "body",
-            format!("body: at most {BODY_LIMIT} characters"),
-        ));
-    }
-    Ok(body.to_string())
-}
-
-/// Posts to a patient's thread: stored, audited, announced.
+/// Posts to a patient's thread: stored and audited in one commit, then announced.
 pub async fn post(
     state: &AppState,
     patient: &Patient,
@@ -98,28 +83,7 @@ pub async fn post(
     actor: &Actor,
     body: &str,
 ) -> Result<Message, AppError> {
-    let body = check_body(body)?;
-    let message = state
-        .store
-        .post_message(
-            NewMessage {
-                patient_id: patient.id.clone(),
-                sender,
-                staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
-                body,
-            },
-            state.now(),
-        )
-        .await?;
-    audit::record(
-        state,
-        actor,
-        "message.write",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(message.id.to_string()),
-    )
-    .await?;
+    let message = state.app.chat().post(actor, patient, sender, body).await?;
     state.chat.publish(ChatEvent {
         patient_id: Some(patient.id.clone()),
         message_id: message.id,
@@ -138,16 +102,13 @@ pub async fn read(
     audit::record(
         state,
         actor,
-        "messages.read",
+        crate::audit::Action::MessagesRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
     )
     .await?;
-    let messages = state
-        .store
-        .list_messages(&patient.id, after.max(0), PAGE)
-        .await?;
+    let messages = state.app.chat().page(patient, after, PAGE).await?;
     mark_seen(state, patient, reader, &messages).await?;
     Ok(messages)
 }
@@ -158,19 +119,11 @@ pub async fn mark_seen(
     reader: Side,
     messages: &[Message],
 ) -> Result<(), AppError> {
-    let other = reader.other().as_str();
-    if let Some(last) = messages
-        .iter()
-        .filter(|m| m.sender == other)
-        .map(|m| m.id)
-        .max()
-    {
-        state
-            .store
-            .mark_read(&patient.id, reader, last, state.now())
-            .await?;
-    }
-    Ok(())
+    Ok(state
+        .app
+        .chat()
+        .mark_seen(patient, reader, messages)
+        .await?)
 }
 
 /// The clinic's opening hours in a language (the admin writes them per language in settings).
@@ -214,8 +167,9 @@ pub fn stream(
         async fn fetch(&mut self) -> bool {
             match self
                 .state
-                .store
-                .list_messages(&self.patient.id, self.last, PAGE)
+                .app
+                .chat()
+                .page(&self.patient, self.last, PAGE)
                 .await
             {
                 Ok(new) => {
@@ -367,7 +321,7 @@ pub async fn staff_events(
     audit::record(
         &state,
         &user.actor,
-        "messages.follow",
+        crate::audit::Action::MessagesFollow,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
@@ -406,7 +360,7 @@ pub async fn api_patient_list(
         q.after.unwrap_or(0),
     )
     .await?;
-    let clinic = state.store.get_clinic(&auth.patient.clinic_id).await?;
+    let clinic = state.app.clinics().get(&auth.patient.clinic_id).await?;
     Ok(Json(PatientThread {
         messages: messages.iter().map(MessageOut::from).collect(),
         opening_hours: clinic.and_then(|c| opening_hours(&c, &auth.patient.language)),
@@ -451,7 +405,7 @@ pub async fn api_patient_events(
     audit::record(
         &state,
         &auth.actor,
-        "messages.follow",
+        crate::audit::Action::MessagesFollow,
         Some(&auth.patient.id),
         Some(&auth.patient.clinic_id),
         None,
@@ -491,7 +445,7 @@ pub async fn staff_post(
 async fn patient_chat(ctx: &Ctx, sent: bool, error: Option<String>) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?;
     let messages = read(&ctx.state, patient, Side::Patient, &ctx.actor, 0).await?;
-    let clinic = ctx.state.store.get_clinic(&patient.clinic_id).await?;
+    let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
     let hours = clinic.and_then(|c| opening_hours(&c, &ctx.texts().code));
     let out: Vec<MessageOut> = messages.iter().map(MessageOut::from).collect();
     let status = if error.is_some() {
@@ -558,7 +512,7 @@ pub async fn patient_events(
     audit::record(
         &ctx.state,
         &ctx.actor,
-        "messages.follow",
+        crate::audit::Action::MessagesFollow,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,

@@ -4,7 +4,6 @@
 //! personal data, and often health data, of someone who is not yet a patient).
 
 use super::auth::{Clinician, StaffUser};
-use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
@@ -30,20 +29,11 @@ pub async fn inbox(
     user: &StaffUser,
     handled: Option<bool>,
 ) -> Result<Vec<ContactRequest>, AppError> {
-    let rows = state
-        .store
-        .list_contact_requests(user.clinic_id(), handled)
-        .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "contact.list",
-        None,
-        Some(user.clinic_id()),
-        Some(format!("{} requests", rows.len())),
-    )
-    .await?;
-    Ok(rows)
+    Ok(state
+        .app
+        .contacts()
+        .inbox(&user.actor, user.clinic_id(), handled)
+        .await?)
 }
 
 /// Marks one of the clinic's requests handled; 404 for another clinic's.
@@ -53,39 +43,11 @@ pub async fn mark_handled(
     id: &str,
     note: Option<String>,
 ) -> Result<ContactRequest, AppError> {
-    let mine = state
-        .store
-        .list_contact_requests(user.clinic_id(), None)
-        .await?
-        .into_iter()
-        .any(|r| r.id == id);
-    if !mine {
-        return Err(AppError::NotFound);
-    }
-    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
-    {
-        return Err(AppError::bad_field(
-            "reply_note",
-            format!("reply_note: at most {NOTE_LIMIT} characters"),
-        ));
-    }
-    let handled = state
-        .store
-        .mark_contact_handled(id, &user.staff.id, note.as_deref(), state.now())
-        .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "contact.handled",
-        None,
-        Some(user.clinic_id()),
-        Some(id.to_string()),
-    )
-    .await?;
-    Ok(handled)
+    Ok(state
+        .app
+        .contacts()
+        .mark_handled(&user.actor, user.clinic_id(), &user.staff.id, id, note)
+        .await?)
 }
 
 /// The clinic's contact requests.
@@ -163,7 +125,7 @@ pub async fn page(
     };
     let state = &page.state;
     let rows = inbox(state, &user, handled).await?;
-    let staff = state.store.list_staff(user.clinic_id()).await?;
+    let staff = state.app.staff().list(user.clinic_id()).await?;
     let requests: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {

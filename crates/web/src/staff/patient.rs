@@ -62,7 +62,7 @@ pub async fn view(
     audit::record(
         state,
         &user.actor,
-        "patient.read",
+        crate::audit::Action::PatientRead,
         Some(&patient.id),
         Some(&patient.clinic_id),
         None,
@@ -70,17 +70,18 @@ pub async fn view(
     .await?;
     let lang = state.content.default_lang();
     let recovery = recovery::build(state, &patient, lang).await?;
-    let checkins = state.store.list_checkins(&patient.id).await?;
-    let escalations = state.store.list_escalations(&patient.id, false).await?;
+    let checkins = state.app.checkins().list(&patient).await?;
+    let escalations = state.app.escalations().list(&patient, false).await?;
     let diary = state
-        .store
-        .list_diary(
-            &patient.id,
+        .app
+        .diary()
+        .list(
+            &patient,
             patient.procedure_date,
-            crate::patient::today(state.now()),
+            aftercare_app::patients::today(state.now()),
         )
         .await?;
-    let messages = state.store.list_messages(&patient.id, 0, 500).await?;
+    let messages = state.app.chat().page(&patient, 0, 500).await?;
     let mut timeline: Vec<TimelineItem> = Vec::new();
     for c in &checkins {
         timeline.push(TimelineItem {
@@ -154,39 +155,17 @@ pub async fn acknowledge(
     escalation_id: &str,
     note: Option<String>,
 ) -> Result<Escalation, AppError> {
-    if escalation_id.len() > 64 {
-        return Err(AppError::NotFound);
-    }
-    let escalation = state
-        .store
-        .get_escalation(escalation_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let patient = clinic_patient(state, user.clinic_id(), &escalation.patient_id).await?;
-    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > NOTE_LIMIT)
-    {
-        return Err(AppError::bad_field(
-            "note",
-            format!("note: at most {NOTE_LIMIT} characters"),
-        ));
-    }
-    let acknowledged = state
-        .store
-        .acknowledge_escalation(&escalation.id, &user.staff.id, note.as_deref(), state.now())
-        .await?;
-    audit::record(
-        state,
-        &user.actor,
-        "escalation.acknowledge",
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(escalation.id.clone()),
-    )
-    .await?;
-    Ok(acknowledged)
+    Ok(state
+        .app
+        .escalations()
+        .acknowledge(
+            &user.actor,
+            user.clinic_id(),
+            &user.staff.id,
+            escalation_id,
+            note,
+        )
+        .await?)
 }
 
 /// Acknowledge an escalation: who (the signed-in clinician), when (now) and a note.
@@ -231,7 +210,7 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let state = &page.state;
     let v = view(state, &user, &id).await?;
-    let staff = state.store.list_staff(user.clinic_id()).await?;
+    let staff = state.app.staff().list(user.clinic_id()).await?;
     let staff_name = |id: &Option<String>| {
         id.as_ref()
             .and_then(|id| staff.iter().find(|s| &s.id == id))

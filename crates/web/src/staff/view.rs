@@ -97,7 +97,7 @@ impl StaffPage {
             None,
         );
         if let Some(user) = &self.user {
-            let clinic = self.state.store.get_clinic(user.clinic_id()).await?;
+            let clinic = self.state.app.clinics().get(user.clinic_id()).await?;
             ctx.insert(
                 "staff".into(),
                 json!({

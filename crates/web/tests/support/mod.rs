@@ -8,6 +8,7 @@
 pub mod staff;
 
 use aftercare_core::Content;
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewPatient, Patient, Store};
 use aftercare_web::{AppState, Settings};
 use chrono::{Duration, NaiveDate, Utc};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// The server's application layer, for set-up that must go through its checks.
+    pub app: aftercare_app::App,
     /// The SQLite database file (`None` on PostgreSQL), for tests that break it on purpose.
     pub db_path: Option<std::path::PathBuf>,
     pub client: reqwest::Client,
@@ -86,6 +89,7 @@ impl TestApp {
                 .await
                 .expect("chat listener");
         }
+        let app = state.app.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(aftercare_web::serve(listener, state, async {
             let _ = rx.await;
@@ -93,6 +97,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             store,
+            app,
             db_path: None,
             client: reqwest::Client::new(),
             database_url: database_url.map(str::to_string),

@@ -3,6 +3,7 @@
 //! redirects (tests look at them), and sends the CSRF token with forms and JSON writes.
 
 use super::TestApp;
+use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, Staff};
 use chrono::Utc;
 use serde_json::Value;
@@ -40,17 +41,18 @@ impl TestApp {
     pub async fn staff(&self, slug: &str, role: &str) -> Staff {
         let clinic = self.clinic(slug).await;
         let email = format!("{role}-{}@{slug}.example", uuid::Uuid::new_v4().simple());
-        aftercare_web::staff::settings::create_staff(
-            self.store.as_ref(),
-            &clinic.id,
-            &email,
-            &format!("{role} of {slug}"),
+        let account = aftercare_app::staff::NewAccount {
+            clinic_id: &clinic.id,
+            email: &email,
+            display_name: &format!("{role} of {slug}"),
             role,
-            PASSWORD,
-            Utc::now(),
-        )
-        .await
-        .expect("staff")
+            password: PASSWORD,
+        };
+        self.app
+            .staff()
+            .create(&aftercare_app::Actor::system(), account)
+            .await
+            .expect("staff")
     }
 
     /// A browser with no cookies yet.

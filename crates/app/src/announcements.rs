@@ -1,0 +1,83 @@
+//! Announcements: a clinic's notice to its patients (a holiday closure, a new number), shown on
+//! the pages while in force. Creating one and its audit row are one commit.
+
+use aftercare_store::{Announcement, NewAnnouncement};
+use chrono::{DateTime, Utc};
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::{App, Error, Result};
+
+/// The longest announcement text per language, in characters.
+pub const TEXT_LIMIT: usize = 500;
+
+/// What an admin posts.
+pub struct Draft<'a> {
+    pub text_en: &'a str,
+    pub text_es: &'a str,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+pub struct Announcements<'a>(pub(crate) &'a App);
+
+impl Announcements<'_> {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        draft: Draft<'_>,
+    ) -> Result<Announcement> {
+        let text_en = draft.text_en.trim();
+        let text_es = draft.text_es.trim();
+        for (field, text) in [("text_en", text_en), ("text_es", text_es)] {
+            if text.is_empty() || text.chars().count() > TEXT_LIMIT {
+                return Err(Error::invalid(
+                    field,
+                    format!("{field}: 1 to {TEXT_LIMIT} characters"),
+                ));
+            }
+        }
+        if draft.ends_at.is_some_and(|e| e <= draft.starts_at) {
+            return Err(Error::invalid("ends_at", "ends_at: before the start"));
+        }
+        let now = self.0.now();
+        let new = NewAnnouncement {
+            clinic_id: clinic_id.to_string(),
+            text_en: text_en.to_string(),
+            text_es: text_es.to_string(),
+            starts_at: draft.starts_at,
+            ends_at: draft.ends_at,
+            created_by: staff_id.to_string(),
+        };
+        let actor = actor.clone();
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (new, actor) = (new.clone(), actor.clone());
+                Box::pin(async move {
+                    let a = tx.create_announcement(new, now).await?;
+                    let subject = Subject::clinic(&a.clinic_id).detail(a.id.clone());
+                    tx.append_audit(entry(&actor, Action::AnnouncementCreate, subject, now))
+                        .await?;
+                    Ok(a)
+                })
+            })
+            .await?)
+    }
+
+    /// The announcement in force now, if any.
+    pub async fn active(&self, clinic_id: &str) -> Result<Option<Announcement>> {
+        Ok(self
+            .0
+            .store
+            .active_announcement(clinic_id, self.0.now())
+            .await?)
+    }
+
+    /// Newest start first.
+    pub async fn list(&self, clinic_id: &str) -> Result<Vec<Announcement>> {
+        Ok(self.0.store.list_announcements(clinic_id).await?)
+    }
+}

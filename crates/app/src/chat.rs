@@ -1,0 +1,109 @@
+//! The chat: one thread per patient, between her and her clinic. A message and its audit row
+//! are one commit; so are a read and the marks it leaves.
+
+use aftercare_store::{Message, NewMessage, Patient, Side};
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::{App, Error, Result};
+
+/// The longest message, in characters.
+pub const BODY_LIMIT: usize = 2000;
+
+/// Checks a message body: trimmed, not empty, at most [`BODY_LIMIT`] characters.
+pub fn check_body(body: &str) -> Result<String> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::invalid("body", "body: write a message"));
+    }
+    if body.chars().count() > BODY_LIMIT {
+        return Err(Error::invalid(
+            "body",
+            format!("body: at most {BODY_LIMIT} characters"),
+        ));
+    }
+    Ok(body.to_string())
+}
+
+pub struct Chat<'a>(pub(crate) &'a App);
+
+impl Chat<'_> {
+    /// Posts to her thread, from her (`Side::Patient`) or from the clinic; audited in the same
+    /// commit.
+    pub async fn post(
+        &self,
+        actor: &Actor,
+        patient: &Patient,
+        sender: Side,
+        body: &str,
+    ) -> Result<Message> {
+        let body = check_body(body)?;
+        let now = self.0.now();
+        let new = NewMessage {
+            patient_id: patient.id.clone(),
+            sender,
+            staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
+            body,
+        };
+        let (actor, patient_id, clinic_id) =
+            (actor.clone(), patient.id.clone(), patient.clinic_id.clone());
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let new = new.clone();
+                let (actor, patient_id, clinic_id) =
+                    (actor.clone(), patient_id.clone(), clinic_id.clone());
+                Box::pin(async move {
+                    let message = tx.post_message(new, now).await?;
+                    let subject = Subject {
+                        patient_id: Some(&patient_id),
+                        clinic_id: Some(&clinic_id),
+                        detail: Some(message.id.to_string()),
+                    };
+                    tx.append_audit(entry(&actor, Action::MessageWrite, subject, now))
+                        .await?;
+                    Ok(message)
+                })
+            })
+            .await?)
+    }
+
+    /// Messages of her thread after `after`, oldest first, at most `limit`; not audited (the
+    /// callers audit the read they serve).
+    pub async fn page(&self, patient: &Patient, after: i64, limit: i64) -> Result<Vec<Message>> {
+        Ok(self
+            .0
+            .store
+            .list_messages(&patient.id, after.max(0), limit)
+            .await?)
+    }
+
+    /// Marks the other side's messages among `messages` as seen by `reader`.
+    pub async fn mark_seen(
+        &self,
+        patient: &Patient,
+        reader: Side,
+        messages: &[Message],
+    ) -> Result<()> {
+        let other = reader.other().as_str();
+        let Some(last) = messages
+            .iter()
+            .filter(|m| m.sender == other)
+            .map(|m| m.id)
+            .max()
+        else {
+            return Ok(());
+        };
+        let (id, now) = (patient.id.clone(), self.0.now());
+        self.0
+            .store
+            .transaction(move |tx| tx.mark_read(id.clone(), reader, last, now))
+            .await?;
+        Ok(())
+    }
+
+    /// Her unread counts (for her, for the clinic).
+    pub async fn unread(&self, patient: &Patient) -> Result<aftercare_store::UnreadCounts> {
+        Ok(self.0.store.unread_counts(&patient.id).await?)
+    }
+}

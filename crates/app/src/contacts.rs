@@ -1,0 +1,117 @@
+//! Contact requests: someone asks the clinic to get in touch (signed in or not); a clinician
+//! marks it handled. Each write and its audit row are one commit.
+
+use aftercare_store::{ContactRequest, NewContactRequest};
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::{optional_text, App, Error, Result};
+
+/// The longest reply note, in characters.
+pub const NOTE_LIMIT: usize = 2000;
+
+pub struct Contacts<'a>(pub(crate) &'a App);
+
+impl Contacts<'_> {
+    /// Stores a request the contact form has validated; `patient_id` when she is signed in.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        patient_id: Option<&str>,
+        new: NewContactRequest,
+    ) -> Result<ContactRequest> {
+        let now = self.0.now();
+        let (actor, patient_id) = (actor.clone(), patient_id.map(str::to_string));
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (new, actor, patient_id) = (new.clone(), actor.clone(), patient_id.clone());
+                Box::pin(async move {
+                    let stored = tx.create_contact_request(new, now).await?;
+                    let subject = Subject {
+                        patient_id: patient_id.as_deref(),
+                        clinic_id: Some(&stored.clinic_id),
+                        detail: Some(stored.id.clone()),
+                    };
+                    tx.append_audit(entry(&actor, Action::ContactCreate, subject, now))
+                        .await?;
+                    Ok(stored)
+                })
+            })
+            .await?)
+    }
+
+    /// The clinic's requests, newest first, audited; `handled` filters when given.
+    pub async fn inbox(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        handled: Option<bool>,
+    ) -> Result<Vec<ContactRequest>> {
+        let rows = self.list(clinic_id, handled).await?;
+        self.0
+            .audit()
+            .record(
+                actor,
+                Action::ContactList,
+                Subject::clinic(clinic_id).detail(format!("{} requests", rows.len())),
+            )
+            .await?;
+        Ok(rows)
+    }
+
+    /// The clinic's requests, newest first, without an audit row (counts for the menu).
+    pub async fn list(
+        &self,
+        clinic_id: &str,
+        handled: Option<bool>,
+    ) -> Result<Vec<ContactRequest>> {
+        Ok(self
+            .0
+            .store
+            .list_contact_requests(clinic_id, handled)
+            .await?)
+    }
+
+    /// Marks one of the clinic's requests handled, with a note; `NotFound` for another
+    /// clinic's. The mark and its audit row are one commit.
+    pub async fn mark_handled(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        id: &str,
+        note: Option<String>,
+    ) -> Result<ContactRequest> {
+        let mine = self
+            .list(clinic_id, None)
+            .await?
+            .into_iter()
+            .any(|r| r.id == id);
+        if !mine {
+            return Err(Error::NotFound);
+        }
+        let note = optional_text("reply_note", note, NOTE_LIMIT)?;
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::ContactHandled,
+            Subject::clinic(clinic_id).detail(id),
+            now,
+        );
+        let (id, staff_id) = (id.to_string(), staff_id.to_string());
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (row, id, staff_id, note) =
+                    (row.clone(), id.clone(), staff_id.clone(), note.clone());
+                Box::pin(async move {
+                    let done = tx.mark_contact_handled(id, staff_id, note, now).await?;
+                    tx.append_audit(row).await?;
+                    Ok(done)
+                })
+            })
+            .await?)
+    }
+}

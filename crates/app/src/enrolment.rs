@@ -1,0 +1,133 @@
+//! Enrolment: a clinician (or the shell) registers a patient after her procedure; she gets a
+//! personal link and an enrolment code. The page, the API and `aftercare admin enrol-patient`
+//! make the same checks, and the patient and her audit row are one commit.
+
+use aftercare_core::content::FactKind;
+use aftercare_core::Content;
+use aftercare_store::{NewPatient, Patient, StoreError};
+use chrono::NaiveDate;
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::secrets::{new_enrolment_code, new_link_token};
+use crate::{App, Error, Result};
+
+/// The longest display name of a patient.
+pub const NAME_LIMIT: usize = 100;
+
+/// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
+/// with their labels in the first language.
+pub fn procedures(content: &Content) -> Vec<(String, String)> {
+    let Some(idx) = content.fact_index("procedure") else {
+        return Vec::new();
+    };
+    let fact = &content.facts[idx as usize];
+    let labels = &content.text(content.default_lang()).facts[idx as usize].values;
+    match &fact.kind {
+        FactKind::Enum { values, .. } => values
+            .iter()
+            .zip(labels.iter().map(Some).chain(std::iter::repeat(None)))
+            .filter(|(v, _)| v.as_str() != "none")
+            .map(|(v, l)| (v.clone(), l.cloned().unwrap_or_else(|| v.clone())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whom to enrol.
+#[derive(Debug, Clone)]
+pub struct Enrol {
+    /// How the clinic calls her (pseudonymous is fine).
+    pub display_name: String,
+    /// A `procedure` value of the content.
+    pub procedure: String,
+    pub procedure_date: NaiveDate,
+    /// When she has given birth.
+    pub delivery_date: Option<NaiveDate>,
+    /// A language of the content.
+    pub language: String,
+}
+
+pub struct Enrolment<'a>(pub(crate) &'a App);
+
+impl Enrolment<'_> {
+    /// Validates and enrols a patient of `clinic_id` with fresh secrets, audited.
+    pub async fn enrol(&self, actor: &Actor, clinic_id: &str, who: Enrol) -> Result<Patient> {
+        let content = self.0.content();
+        let name = who.display_name.trim().to_string();
+        if name.is_empty() || name.chars().count() > NAME_LIMIT {
+            return Err(Error::invalid(
+                "display_name",
+                format!("display_name: 1 to {NAME_LIMIT} characters"),
+            ));
+        }
+        if !procedures(content).iter().any(|(v, _)| *v == who.procedure) {
+            return Err(Error::invalid(
+                "procedure",
+                "procedure: not a known procedure",
+            ));
+        }
+        let now = self.0.now();
+        let today = now.date_naive();
+        if who.procedure_date > today {
+            return Err(Error::invalid(
+                "procedure_date",
+                "procedure_date: in the future",
+            ));
+        }
+        if (today - who.procedure_date).num_days() > 366 {
+            return Err(Error::invalid(
+                "procedure_date",
+                "procedure_date: more than a year ago",
+            ));
+        }
+        if who.delivery_date.is_some_and(|d| d > today) {
+            return Err(Error::invalid(
+                "delivery_date",
+                "delivery_date: in the future",
+            ));
+        }
+        if content.lang(&who.language).is_none() {
+            return Err(Error::invalid(
+                "language",
+                "language: not a language of the content",
+            ));
+        }
+        // A clash of random secrets is next to impossible; try again rather than fail.
+        for _ in 0..5 {
+            let new = NewPatient {
+                clinic_id: clinic_id.to_string(),
+                display_name: name.clone(),
+                enrolment_code: new_enrolment_code()?,
+                link_token: new_link_token()?,
+                procedure: who.procedure.clone(),
+                procedure_date: who.procedure_date,
+                delivery_date: who.delivery_date,
+                language: who.language.clone(),
+            };
+            let actor = actor.clone();
+            let attempt = self
+                .0
+                .store
+                .transaction(move |tx| {
+                    let (new, actor) = (new.clone(), actor.clone());
+                    Box::pin(async move {
+                        let patient = tx.create_patient(new, now).await?;
+                        tx.append_audit(entry(
+                            &actor,
+                            Action::PatientEnrol,
+                            Subject::patient(&patient),
+                            now,
+                        ))
+                        .await?;
+                        Ok(patient)
+                    })
+                })
+                .await;
+            match attempt {
+                Err(StoreError::Conflict(_)) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(Error::Internal("could not make unique secrets".into()))
+    }
+}

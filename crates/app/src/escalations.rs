@@ -1,0 +1,100 @@
+//! Escalations: the clinic is alerted when a check-in or a diary day shows that recovery has
+//! turned (the level rose above her last one, or the diary left the expected course). Whether to
+//! escalate is the core's decision; this module turns it into a record, raised in the unit of
+//! work of the write that called for it, and lets a clinician acknowledge it.
+
+use aftercare_core::{recovery, Content, Decision, Level, RecoveryCheck};
+use aftercare_store::{Escalation, NewEscalation, Patient};
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::{optional_text, App, Error, Result};
+
+/// The longest acknowledgement note, in characters.
+pub const NOTE_LIMIT: usize = 2000;
+
+/// The escalation the core calls for, if any, ready to commit with the write that raised it.
+pub fn called_for(
+    content: &Content,
+    patient: &Patient,
+    decision: &Decision,
+    missed: &[RecoveryCheck],
+    source: &str,
+    source_ref: &str,
+) -> Option<NewEscalation> {
+    let previous = patient.last_level.as_deref().and_then(Level::parse);
+    let (level, reason) = recovery::escalation(content, previous, decision, missed)?;
+    Some(NewEscalation {
+        patient_id: patient.id.clone(),
+        level: level.as_str().to_string(),
+        reason: reason.code(),
+        source: source.to_string(),
+        source_ref: source_ref.to_string(),
+    })
+}
+
+/// One log line per alert raised: its level and where it came from, never why (the reason
+/// names symptoms).
+pub fn log_raised(e: &Escalation) {
+    tracing::info!(level = %e.level, source = %e.source, "escalation raised");
+}
+
+pub struct Escalations<'a>(pub(crate) &'a App);
+
+impl Escalations<'_> {
+    /// A clinician of the patient's clinic acknowledges an escalation, with what was done; the
+    /// acknowledgement and its audit row are one commit.
+    pub async fn acknowledge(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        escalation_id: &str,
+        note: Option<String>,
+    ) -> Result<Escalation> {
+        if escalation_id.len() > 64 {
+            return Err(Error::NotFound);
+        }
+        let escalation = self
+            .0
+            .store
+            .get_escalation(escalation_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let patient = self
+            .0
+            .patients()
+            .of_clinic(clinic_id, &escalation.patient_id)
+            .await?;
+        let note = optional_text("note", note, NOTE_LIMIT)?;
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::EscalationAcknowledge,
+            Subject::patient(&patient).detail(escalation.id.clone()),
+            now,
+        );
+        let (id, staff_id) = (escalation.id, staff_id.to_string());
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (row, id, staff_id, note) =
+                    (row.clone(), id.clone(), staff_id.clone(), note.clone());
+                Box::pin(async move {
+                    let done = tx.acknowledge_escalation(id, staff_id, note, now).await?;
+                    tx.append_audit(row).await?;
+                    Ok(done)
+                })
+            })
+            .await?)
+    }
+
+    /// Her escalations, newest first; only the open ones when asked.
+    pub async fn list(&self, patient: &Patient, open_only: bool) -> Result<Vec<Escalation>> {
+        Ok(self
+            .0
+            .store
+            .list_escalations(&patient.id, open_only)
+            .await?)
+    }
+}

@@ -1,0 +1,171 @@
+//! The application layer of Aftercare, between the adapters (HTTP, pages, CLI) and the store.
+//!
+//! One service per aggregate (check-ins, diary, escalations, chat, contact requests,
+//! announcements, clinics, staff, enrolment, export, the audit log). Each takes a typed
+//! command, validates it, and commits what it writes together with its audit row and the
+//! escalation it raises, in one unit of work ([`aftercare_store::Store::transaction`]): no path
+//! stores patient data without its audit row, or a decision that calls for an alert without
+//! the alert. The adapters only translate requests into commands and results into responses.
+//!
+//! The layer reads the time from its [`Clock`], never from the system, so tests can move time.
+
+pub mod announcements;
+pub mod audit;
+pub mod cds;
+pub mod chat;
+pub mod checkins;
+pub mod clinics;
+pub mod clock;
+pub mod contacts;
+pub mod diary;
+pub mod enrolment;
+pub mod error;
+pub mod escalations;
+pub mod export;
+pub mod patients;
+pub mod secrets;
+pub mod staff;
+
+pub use audit::{Action, Actor, ActorKind, Subject};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+
+use aftercare_core::{Content, Level};
+use aftercare_store::{Backend, Store};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Told of every decision the engine makes (the server counts them by level for its metrics).
+pub trait DecisionObserver: Send + Sync {
+    fn decided(&self, level: Level);
+}
+
+struct Unobserved;
+
+impl DecisionObserver for Unobserved {
+    fn decided(&self, _: Level) {}
+}
+
+/// The application: the content, the store, the clock. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    content: Arc<Content>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    observer: Arc<dyn DecisionObserver>,
+}
+
+impl App {
+    /// The application on the real clock.
+    pub fn new(content: Arc<Content>, store: Arc<dyn Store>) -> App {
+        App {
+            content,
+            store,
+            clock: Arc::new(SystemClock),
+            observer: Arc::new(Unobserved),
+        }
+    }
+
+    /// The same application on another clock (a test's [`ManualClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn DecisionObserver>) -> App {
+        self.observer = observer;
+        self
+    }
+
+    pub fn content(&self) -> &Arc<Content> {
+        &self.content
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Which database is underneath (live chat across servers needs PostgreSQL's LISTEN).
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Readiness: the store answers and takes a write.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Deletes expired staff sessions and replay-cache entries; returns how many went.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        let now = self.now();
+        Ok(self
+            .store
+            .transaction(move |tx| tx.purge_expired(now))
+            .await?)
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit(self)
+    }
+    pub fn announcements(&self) -> announcements::Announcements<'_> {
+        announcements::Announcements(self)
+    }
+    pub fn cds(&self) -> cds::Cds<'_> {
+        cds::Cds(self)
+    }
+    pub fn chat(&self) -> chat::Chat<'_> {
+        chat::Chat(self)
+    }
+    pub fn checkins(&self) -> checkins::Checkins<'_> {
+        checkins::Checkins(self)
+    }
+    pub fn clinics(&self) -> clinics::Clinics<'_> {
+        clinics::Clinics(self)
+    }
+    pub fn contacts(&self) -> contacts::Contacts<'_> {
+        contacts::Contacts(self)
+    }
+    pub fn diary(&self) -> diary::Diary<'_> {
+        diary::Diary(self)
+    }
+    pub fn enrolment(&self) -> enrolment::Enrolment<'_> {
+        enrolment::Enrolment(self)
+    }
+    pub fn escalations(&self) -> escalations::Escalations<'_> {
+        escalations::Escalations(self)
+    }
+    pub fn export(&self) -> export::Export<'_> {
+        export::Export(self)
+    }
+    pub fn patients(&self) -> patients::Patients<'_> {
+        patients::Patients(self)
+    }
+    pub fn staff(&self) -> staff::StaffAccounts<'_> {
+        staff::StaffAccounts(self)
+    }
+
+    /// Runs the engine and tells the observer.
+    pub(crate) fn observe(&self, level: Level) {
+        self.observer.decided(level);
+    }
+}
+
+/// Text trimmed, empty as `None`, at most `limit` characters; the error names the field.
+pub(crate) fn optional_text(
+    field: &str,
+    text: Option<String>,
+    limit: usize,
+) -> Result<Option<String>> {
+    let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    if text.as_ref().is_some_and(|t| t.chars().count() > limit) {
+        return Err(Error::invalid(
+            field,
+            format!("{field}: at most {limit} characters"),
+        ));
+    }
+    Ok(text)
+}

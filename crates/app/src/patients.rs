@@ -1,0 +1,74 @@
+//! Patients as the rest of the application sees them: found by id, link or code, and what the
+//! clinic knows of her at a given moment.
+
+use aftercare_core::Profile;
+use aftercare_store::{BoardFilter, Patient};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{App, Error, Result};
+
+/// The calendar day of an instant (UTC; clinics in other zones see day boundaries shifted by
+/// their offset, which the diary tolerates since entries are per day).
+pub fn today(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive()
+}
+
+/// What the clinic knows of her, as of `now`. On the day of the procedure the hours are left for
+/// her to answer: the first hours decide whether numbness is still the block.
+pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
+    let today = today(now);
+    let days_since_procedure = (today - patient.procedure_date).num_days();
+    Profile {
+        procedure: patient.procedure.clone(),
+        hours_since_procedure: (days_since_procedure >= 1)
+            .then_some(days_since_procedure as f64 * 24.0),
+        days_since_delivery: patient
+            .delivery_date
+            .map(|d| (today - d).num_days().max(0) as f64),
+    }
+}
+
+/// Ids and secrets are short; a longer one is refused before the store is asked.
+const KEY_LIMIT: usize = 128;
+
+pub struct Patients<'a>(pub(crate) &'a App);
+
+impl Patients<'_> {
+    /// A patient by id, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<Patient>> {
+        if id.len() > KEY_LIMIT {
+            return Ok(None);
+        }
+        Ok(self.0.store.get_patient(id).await?)
+    }
+
+    /// A patient of `clinic_id`; `NotFound` for any other (another clinic's patient and no
+    /// patient look alike).
+    pub async fn of_clinic(&self, clinic_id: &str, patient_id: &str) -> Result<Patient> {
+        self.get(patient_id)
+            .await?
+            .filter(|p| p.clinic_id == clinic_id)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The patient whose personal link this is.
+    pub async fn by_link(&self, token: &str) -> Result<Option<Patient>> {
+        if token.len() > KEY_LIMIT {
+            return Ok(None);
+        }
+        Ok(self.0.store.get_patient_by_link_token(token).await?)
+    }
+
+    /// The patient whose enrolment code this is.
+    pub async fn by_code(&self, code: &str) -> Result<Option<Patient>> {
+        if code.len() > KEY_LIMIT {
+            return Ok(None);
+        }
+        Ok(self.0.store.get_patient_by_code(code).await?)
+    }
+
+    /// The clinic's work list (see [`aftercare_store::Store::list_board`]).
+    pub async fn board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {
+        Ok(self.0.store.list_board(clinic_id, filter).await?)
+    }
+}

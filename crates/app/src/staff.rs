@@ -1,0 +1,443 @@
+//! Staff accounts and their sessions: creating an account (the admin page and `aftercare admin
+//! create-user` make the same checks), signing in with a per-account lock after repeated
+//! failures, sessions stored as digests, and password changes that end every other session.
+//! Each change commits with its audit row.
+
+use aftercare_store::{NewSession, NewStaff, Staff, StaffSession};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Duration;
+use std::sync::OnceLock;
+
+use crate::audit::{entry, Action, Actor, ActorKind, Subject};
+use crate::secrets::{random_bytes, random_token, token_hash};
+use crate::{App, Error, Result};
+
+/// Failed logins in a row before an account locks.
+pub const MAX_FAILURES: i32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+/// Passwords are at least this long (a passphrase, not a puzzle) ...
+pub const MIN_PASSWORD: usize = 12;
+/// ... and at most this long (hashing cost is bounded).
+pub const MAX_PASSWORD: usize = 256;
+/// The longest display name.
+pub const NAME_LIMIT: usize = 100;
+
+/// The two roles. Admins run the clinic's account (staff, announcements, settings, the audit
+/// log); clinicians look after patients (board, patient pages, chat, contact requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Clinician,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "clinician" => Some(Role::Clinician),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Clinician => "clinician",
+        }
+    }
+}
+
+/// Checks an email address enough to catch typos (the login is the real test).
+pub fn check_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if ok {
+        Ok(email)
+    } else {
+        Err(Error::invalid("email", "email: not an email address"))
+    }
+}
+
+/// Checks a new password's length; the message names the field.
+pub fn check_new_password(field: &str, password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(Error::invalid(
+            field,
+            format!("{field}: at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if n > MAX_PASSWORD {
+        return Err(Error::invalid(
+            field,
+            format!("{field}: at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs CPU-heavy work on the blocking pool, inside the caller's tracing span.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|e| Error::Internal(format!("password task failed: {e}")))
+}
+
+fn hash_sync(password: &str) -> Result<String> {
+    let salt = random_bytes::<16>()?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+    // Argon2id, version 19, the crate's defaults (m=19 MiB, t=2, p=1: OWASP's minimum).
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+}
+
+fn verify_sync(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Hashes a password (Argon2id, random salt) off the async runtime.
+pub async fn hash_password(password: String) -> Result<String> {
+    blocking(move || hash_sync(&password)).await?
+}
+
+/// Checks a password against a stored hash off the async runtime.
+pub async fn verify_password(password: String, hash: String) -> Result<bool> {
+    blocking(move || verify_sync(&password, &hash)).await
+}
+
+/// A hash of nothing anyone knows, to spend the same work on unknown emails.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_sync("aftercare dummy password, never valid")
+            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$invalid".into())
+    })
+}
+
+/// A new account, as an admin (or the shell) asks for it.
+pub struct NewAccount<'a> {
+    pub clinic_id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password: &'a str,
+}
+
+/// A session just started: the token for the cookie (only its digest is stored) and the row.
+pub struct Started {
+    pub token: String,
+    pub session: StaffSession,
+}
+
+/// The outcome of a sign-in attempt.
+pub enum SignIn {
+    Accepted(Staff),
+    /// Wrong email, wrong password or a locked account: the same answer for all three.
+    Refused,
+}
+
+pub struct StaffAccounts<'a>(pub(crate) &'a App);
+
+impl StaffAccounts<'_> {
+    /// Creates an account with a hashed password, audited.
+    pub async fn create(&self, actor: &Actor, account: NewAccount<'_>) -> Result<Staff> {
+        let email = check_email(account.email)?;
+        let name = account.display_name.trim();
+        if name.is_empty() || name.chars().count() > NAME_LIMIT {
+            return Err(Error::invalid(
+                "display_name",
+                format!("display_name: 1 to {NAME_LIMIT} characters"),
+            ));
+        }
+        let role = Role::parse(account.role)
+            .ok_or_else(|| Error::invalid("role", "role: admin or clinician"))?;
+        check_new_password("password", account.password)?;
+        let password_hash = hash_password(account.password.to_string()).await?;
+        let now = self.0.now();
+        let new = NewStaff {
+            clinic_id: account.clinic_id.to_string(),
+            email,
+            display_name: name.to_string(),
+            role: role.as_str().to_string(),
+            password_hash,
+        };
+        let actor = actor.clone();
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (new, actor) = (new.clone(), actor.clone());
+                Box::pin(async move {
+                    let staff = tx.create_staff(new, now).await?;
+                    let subject = Subject::clinic(&staff.clinic_id)
+                        .detail(format!("{} {}", staff.id, staff.role));
+                    tx.append_audit(entry(&actor, Action::StaffCreate, subject, now))
+                        .await?;
+                    Ok(staff)
+                })
+            })
+            .await?)
+    }
+
+    /// The clinic's accounts, by name.
+    pub async fn list(&self, clinic_id: &str) -> Result<Vec<Staff>> {
+        Ok(self.0.store.list_staff(clinic_id).await?)
+    }
+
+    /// Checks an email and password. A failure counts against the account (locking it after
+    /// [`MAX_FAILURES`]) in the same commit as its audit row; success clears the count.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<SignIn> {
+        let email = email.trim();
+        let password = password.chars().take(MAX_PASSWORD + 1).collect::<String>();
+        let staff = if email.is_empty() || email.len() > 254 {
+            None
+        } else {
+            self.0.store.get_staff_by_email(email).await?
+        };
+        let now = self.0.now();
+        let actor = |staff: Option<&Staff>| Actor {
+            kind: if staff.is_some() {
+                ActorKind::Staff
+            } else {
+                ActorKind::Anonymous
+            },
+            id: staff.map(|s| s.id.clone()),
+            address: address.map(str::to_string),
+        };
+        let Some(staff) = staff else {
+            // The same work as for a real account.
+            verify_password(password, dummy_hash().to_string()).await?;
+            let row = entry(
+                &actor(None),
+                Action::StaffLoginFailed,
+                Subject::default(),
+                now,
+            );
+            self.append(row).await?;
+            return Ok(SignIn::Refused);
+        };
+        let subject = || Subject::clinic(&staff.clinic_id);
+        let locked = staff.locked_until.is_some_and(|t| t > now);
+        let ok = verify_password(password, staff.password_hash.clone()).await?;
+        if locked {
+            let row = entry(
+                &actor(Some(&staff)),
+                Action::StaffLoginLocked,
+                subject(),
+                now,
+            );
+            self.append(row).await?;
+            return Ok(SignIn::Refused);
+        }
+        if !ok {
+            let row = entry(
+                &actor(Some(&staff)),
+                Action::StaffLoginFailed,
+                subject(),
+                now,
+            );
+            let id = staff.id.clone();
+            let until = now + Duration::minutes(LOCK_MINUTES);
+            let failures = self
+                .0
+                .store
+                .transaction(move |tx| {
+                    let (row, id) = (row.clone(), id.clone());
+                    Box::pin(async move {
+                        let failures = tx.record_login_failure(id.clone()).await?;
+                        if failures >= MAX_FAILURES {
+                            tx.set_locked_until(id, Some(until)).await?;
+                        }
+                        tx.append_audit(row).await?;
+                        Ok(failures)
+                    })
+                })
+                .await?;
+            if failures >= MAX_FAILURES {
+                tracing::warn!(failures, "staff account locked after failed logins");
+            }
+            return Ok(SignIn::Refused);
+        }
+        if staff.failed_logins != 0 || staff.locked_until.is_some() {
+            let id = staff.id.clone();
+            self.0
+                .store
+                .transaction(move |tx| tx.reset_login_failures(id.clone()))
+                .await?;
+        }
+        Ok(SignIn::Accepted(staff))
+    }
+
+    /// A new session for `staff` lasting `ttl`, ending `replaced` (the session token the browser
+    /// came with, if any), audited as the sign-in: one commit.
+    pub async fn start_session(
+        &self,
+        staff: &Staff,
+        replaced: Option<&str>,
+        address: Option<&str>,
+        ttl: Duration,
+    ) -> Result<Started> {
+        let token = random_token()?;
+        let now = self.0.now();
+        let new = NewSession {
+            token_hash: token_hash(&token),
+            staff_id: staff.id.clone(),
+            csrf_token: random_token()?,
+            expires_at: now + ttl,
+        };
+        let actor = Actor {
+            kind: ActorKind::Staff,
+            id: Some(staff.id.clone()),
+            address: address.map(str::to_string),
+        };
+        let row = entry(
+            &actor,
+            Action::StaffLogin,
+            Subject::clinic(&staff.clinic_id),
+            now,
+        );
+        let old = replaced.map(token_hash);
+        let session = self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (new, row, old) = (new.clone(), row.clone(), old.clone());
+                Box::pin(async move {
+                    if let Some(old) = old {
+                        tx.delete_session(old).await?;
+                    }
+                    let session = tx.create_session(new, now).await?;
+                    tx.append_audit(row).await?;
+                    Ok(session)
+                })
+            })
+            .await?;
+        Ok(Started { token, session })
+    }
+
+    /// The session of a token and its account, if the session is still valid.
+    pub async fn session(&self, token: &str) -> Result<Option<(StaffSession, Staff)>> {
+        Ok(self
+            .0
+            .store
+            .get_session(&token_hash(token), self.0.now())
+            .await?)
+    }
+
+    /// Ends a session (by its stored digest), audited.
+    pub async fn end_session(&self, actor: &Actor, staff: &Staff, token_hash: &str) -> Result<()> {
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::StaffLogout,
+            Subject::clinic(&staff.clinic_id),
+            now,
+        );
+        let hash = token_hash.to_string();
+        self.0
+            .store
+            .transaction(move |tx| {
+                let (row, hash) = (row.clone(), hash.clone());
+                Box::pin(async move {
+                    tx.delete_session(hash).await?;
+                    tx.append_audit(row).await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Changes a password after checking the current one; every session of the account ends,
+    /// in the same commit as the change and its audit row.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        staff: &Staff,
+        current: &str,
+        new: &str,
+    ) -> Result<u64> {
+        check_new_password("new_password", new)?;
+        if !verify_password(current.to_string(), staff.password_hash.clone()).await? {
+            return Err(Error::invalid(
+                "current_password",
+                "current_password: not right",
+            ));
+        }
+        let hash = hash_password(new.to_string()).await?;
+        let now = self.0.now();
+        let (actor, id, clinic_id) = (actor.clone(), staff.id.clone(), staff.clinic_id.clone());
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (actor, id, clinic_id, hash) =
+                    (actor.clone(), id.clone(), clinic_id.clone(), hash.clone());
+                Box::pin(async move {
+                    tx.set_password_hash(id.clone(), hash).await?;
+                    let ended = tx.delete_sessions_for_staff(id).await?;
+                    let subject =
+                        Subject::clinic(&clinic_id).detail(format!("{ended} sessions ended"));
+                    tx.append_audit(entry(&actor, Action::StaffPasswordChanged, subject, now))
+                        .await?;
+                    Ok(ended)
+                })
+            })
+            .await?)
+    }
+
+    async fn append(&self, row: aftercare_store::NewAuditEntry) -> Result<()> {
+        self.0
+            .store
+            .transaction(move |tx| {
+                let row = row.clone();
+                Box::pin(async move { tx.append_audit(row).await.map(drop) })
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let h = hash_sync("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_sync("correct horse battery", &h));
+        assert!(!verify_sync("correct horse batterx", &h));
+        assert!(!verify_sync("anything", "not a hash"));
+        assert!(!verify_sync("anything", dummy_hash()));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_only_their_digest_is_kept() {
+        let t = random_token().expect("token");
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, random_token().expect("token"));
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), t);
+    }
+}
