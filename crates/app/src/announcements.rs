@@ -51,20 +51,15 @@ impl Announcements<'_> {
             created_by: staff_id.to_string(),
         };
         let actor = actor.clone();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (new, actor) = (new.clone(), actor.clone());
-                Box::pin(async move {
-                    let a = tx.create_announcement(new, now).await?;
+        self.0
+            .write_audited(
+                move |tx| tx.create_announcement(new.clone(), now),
+                move |a: &Announcement| {
                     let subject = Subject::clinic(&a.clinic_id).detail(a.id.clone());
-                    tx.append_audit(entry(&actor, Action::AnnouncementCreate, subject, now))
-                        .await?;
-                    Ok(a)
-                })
-            })
-            .await?)
+                    entry(&actor, Action::AnnouncementCreate, subject, now)
+                },
+            )
+            .await
     }
 
     /// The announcement in force now, if any.

@@ -221,13 +221,15 @@ impl Audit<'_> {
     /// Records an event that writes nothing else (a read of patient data, a sign-in). If the row
     /// cannot be written, the caller must not hand the data out.
     pub async fn record(&self, actor: &Actor, action: Action, subject: Subject<'_>) -> Result<()> {
-        let row = entry(actor, action, subject, self.0.now());
+        self.append(entry(actor, action, subject, self.0.now()))
+            .await
+    }
+
+    /// Appends a row built by the caller, as a unit of work of its own.
+    pub(crate) async fn append(&self, row: NewAuditEntry) -> Result<()> {
         self.0
             .store
-            .transaction(move |tx| {
-                let row = row.clone();
-                Box::pin(async move { tx.append_audit(row).await.map(drop) })
-            })
+            .transaction(move |tx| tx.append_audit(row.clone()))
             .await?;
         Ok(())
     }

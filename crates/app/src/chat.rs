@@ -46,26 +46,19 @@ impl Chat<'_> {
         };
         let (actor, patient_id, clinic_id) =
             (actor.clone(), patient.id.clone(), patient.clinic_id.clone());
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let new = new.clone();
-                let (actor, patient_id, clinic_id) =
-                    (actor.clone(), patient_id.clone(), clinic_id.clone());
-                Box::pin(async move {
-                    let message = tx.post_message(new, now).await?;
+        self.0
+            .write_audited(
+                move |tx| tx.post_message(new.clone(), now),
+                move |message: &Message| {
                     let subject = Subject {
                         patient_id: Some(&patient_id),
                         clinic_id: Some(&clinic_id),
                         detail: Some(message.id.to_string()),
                     };
-                    tx.append_audit(entry(&actor, Action::MessageWrite, subject, now))
-                        .await?;
-                    Ok(message)
-                })
-            })
-            .await?)
+                    entry(&actor, Action::MessageWrite, subject, now)
+                },
+            )
+            .await
     }
 
     /// Messages of her thread after `after`, oldest first, at most `limit`; not audited (the

@@ -59,20 +59,12 @@ impl Checkins<'_> {
         let row = entry(actor, Action::CheckinStart, Subject::patient(patient), now);
         let patient_id = patient.id.clone();
         let answers = Value::Object(answers);
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (row, patient_id, answers) = (row.clone(), patient_id.clone(), answers.clone());
-                Box::pin(async move {
-                    let session = tx
-                        .create_checkin_session(Some(patient_id), answers, now)
-                        .await?;
-                    tx.append_audit(row).await?;
-                    Ok(session)
-                })
-            })
-            .await?)
+        self.0
+            .write_audited(
+                move |tx| tx.create_checkin_session(Some(patient_id.clone()), answers.clone(), now),
+                move |_| row.clone(),
+            )
+            .await
     }
 
     /// Her questionnaire in progress; `NotFound` when it is not hers.
@@ -98,18 +90,12 @@ impl Checkins<'_> {
         let row = entry(actor, Action::CheckinAnswer, Subject::patient(patient), now);
         let id = session_id.to_string();
         let answers = Value::Object(answers);
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (row, id, answers) = (row.clone(), id.clone(), answers.clone());
-                Box::pin(async move {
-                    let session = tx.update_checkin_answers(id, answers, now).await?;
-                    tx.append_audit(row).await?;
-                    Ok(session)
-                })
-            })
-            .await?)
+        self.0
+            .write_audited(
+                move |tx| tx.update_checkin_answers(id.clone(), answers.clone(), now),
+                move |_| row.clone(),
+            )
+            .await
     }
 
     /// Stores a final decision for the patient (completing `session`, or a new session holding

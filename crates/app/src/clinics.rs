@@ -90,20 +90,15 @@ impl Clinics<'_> {
             opening_hours: json!({}),
         };
         let actor = actor.clone();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (new, actor) = (new.clone(), actor.clone());
-                Box::pin(async move {
-                    let clinic = tx.create_clinic(new, now).await?;
+        self.0
+            .write_audited(
+                move |tx| tx.create_clinic(new.clone(), now),
+                move |clinic: &Clinic| {
                     let subject = Subject::clinic(&clinic.id).detail(clinic.slug.clone());
-                    tx.append_audit(entry(&actor, Action::ClinicCreate, subject, now))
-                        .await?;
-                    Ok(clinic)
-                })
-            })
-            .await?)
+                    entry(&actor, Action::ClinicCreate, subject, now)
+                },
+            )
+            .await
     }
 
     /// Saves the clinic's name, opening hours and numbers, audited.
@@ -149,17 +144,11 @@ impl Clinics<'_> {
             now,
         );
         let id = clinic_id.to_string();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (new, row, id) = (new.clone(), row.clone(), id.clone());
-                Box::pin(async move {
-                    let clinic = tx.update_clinic_settings(id, new).await?;
-                    tx.append_audit(row).await?;
-                    Ok(clinic)
-                })
-            })
-            .await?)
+        self.0
+            .write_audited(
+                move |tx| tx.update_clinic_settings(id.clone(), new.clone()),
+                move |_| row.clone(),
+            )
+            .await
     }
 }

@@ -21,24 +21,19 @@ impl Contacts<'_> {
     ) -> Result<ContactRequest> {
         let now = self.0.now();
         let (actor, patient_id) = (actor.clone(), patient_id.map(str::to_string));
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (new, actor, patient_id) = (new.clone(), actor.clone(), patient_id.clone());
-                Box::pin(async move {
-                    let stored = tx.create_contact_request(new, now).await?;
+        self.0
+            .write_audited(
+                move |tx| tx.create_contact_request(new.clone(), now),
+                move |stored: &ContactRequest| {
                     let subject = Subject {
                         patient_id: patient_id.as_deref(),
                         clinic_id: Some(&stored.clinic_id),
                         detail: Some(stored.id.clone()),
                     };
-                    tx.append_audit(entry(&actor, Action::ContactCreate, subject, now))
-                        .await?;
-                    Ok(stored)
-                })
-            })
-            .await?)
+                    entry(&actor, Action::ContactCreate, subject, now)
+                },
+            )
+            .await
     }
 
     /// The clinic's requests, newest first, audited; `handled` filters when given.
@@ -100,18 +95,11 @@ impl Contacts<'_> {
             now,
         );
         let (id, staff_id) = (id.to_string(), staff_id.to_string());
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (row, id, staff_id, note) =
-                    (row.clone(), id.clone(), staff_id.clone(), note.clone());
-                Box::pin(async move {
-                    let done = tx.mark_contact_handled(id, staff_id, note, now).await?;
-                    tx.append_audit(row).await?;
-                    Ok(done)
-                })
-            })
-            .await?)
+        self.0
+            .write_audited(
+                move |tx| tx.mark_contact_handled(id.clone(), staff_id.clone(), note.clone(), now),
+                move |_| row.clone(),
+            )
+            .await
     }
 }

@@ -101,19 +101,27 @@ impl Diary<'_> {
             ),
         };
         // The decision that raised an alert is kept, reproducibly, as a check-in of the diary,
-        // which also moves her level up on the board.
-        let view = DecisionView::new(content, &decision, content.default_lang());
-        let raised = NewCheckin {
-            id: aftercare_store::new_id(),
-            patient_id: patient.id.clone(),
-            session: SessionLink::None,
-            answers: Value::Object(case.to_json(content)),
-            decision: serde_json::to_value(&view).map_err(|e| Error::Internal(e.to_string()))?,
-            level: decision.level.as_str().to_string(),
-            status: "diary".into(),
-            content_version: content.version.clone(),
-            audit: Vec::new(),
-            escalation: None,
+        // which also moves her level up on the board. Built only when an alert is called for:
+        // most days raise none, and the diary is the busiest write.
+        let raised = match new.escalation {
+            Some(_) => Some(NewCheckin {
+                id: aftercare_store::new_id(),
+                patient_id: patient.id.clone(),
+                session: SessionLink::None,
+                answers: Value::Object(case.to_json(content)),
+                decision: serde_json::to_value(DecisionView::new(
+                    content,
+                    &decision,
+                    content.default_lang(),
+                ))
+                .map_err(|e| Error::Internal(e.to_string()))?,
+                level: decision.level.as_str().to_string(),
+                status: "diary".into(),
+                content_version: content.version.clone(),
+                audit: Vec::new(),
+                escalation: None,
+            }),
+            None => None,
         };
         let written: DiaryWrite = app
             .store
@@ -121,7 +129,8 @@ impl Diary<'_> {
                 let (new, raised) = (new.clone(), raised.clone());
                 Box::pin(async move {
                     let written = tx.upsert_diary_entry(new, now).await?;
-                    if written.escalation.is_some() {
+                    // Raised, not already open for the same reason.
+                    if let (Some(raised), Some(_)) = (raised, &written.escalation) {
                         tx.insert_checkin(raised, now).await?;
                     }
                     Ok(written)

@@ -4,7 +4,7 @@
 
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
-use aftercare_store::{NewPatient, Patient, StoreError};
+use aftercare_store::{NewPatient, Patient};
 use chrono::NaiveDate;
 
 use crate::audit::{entry, Action, Actor, Subject};
@@ -107,25 +107,16 @@ impl Enrolment<'_> {
             let actor = actor.clone();
             let attempt = self
                 .0
-                .store
-                .transaction(move |tx| {
-                    let (new, actor) = (new.clone(), actor.clone());
-                    Box::pin(async move {
-                        let patient = tx.create_patient(new, now).await?;
-                        tx.append_audit(entry(
-                            &actor,
-                            Action::PatientEnrol,
-                            Subject::patient(&patient),
-                            now,
-                        ))
-                        .await?;
-                        Ok(patient)
-                    })
-                })
+                .write_audited(
+                    move |tx| tx.create_patient(new.clone(), now),
+                    move |patient: &Patient| {
+                        entry(&actor, Action::PatientEnrol, Subject::patient(patient), now)
+                    },
+                )
                 .await;
             match attempt {
-                Err(StoreError::Conflict(_)) => continue,
-                other => return Ok(other?),
+                Err(Error::Conflict(_)) => continue,
+                other => return other,
             }
         }
         Err(Error::Internal("could not make unique secrets".into()))

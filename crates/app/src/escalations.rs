@@ -74,19 +74,14 @@ impl Escalations<'_> {
             now,
         );
         let (id, staff_id) = (escalation.id, staff_id.to_string());
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (row, id, staff_id, note) =
-                    (row.clone(), id.clone(), staff_id.clone(), note.clone());
-                Box::pin(async move {
-                    let done = tx.acknowledge_escalation(id, staff_id, note, now).await?;
-                    tx.append_audit(row).await?;
-                    Ok(done)
-                })
-            })
-            .await?)
+        self.0
+            .write_audited(
+                move |tx| {
+                    tx.acknowledge_escalation(id.clone(), staff_id.clone(), note.clone(), now)
+                },
+                move |_| row.clone(),
+            )
+            .await
     }
 
     /// Her escalations, newest first; only the open ones when asked.

@@ -31,7 +31,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 
 use aftercare_core::{Content, Level};
-use aftercare_store::{Backend, Store};
+use aftercare_store::{Backend, BoxFuture, NewAuditEntry, Store, Tx};
+
+type StoreResult<T> = aftercare_store::Result<T>;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -148,9 +150,31 @@ impl App {
         staff::StaffAccounts(self)
     }
 
-    /// Runs the engine and tells the observer.
+    /// Tells the observer of a decision the engine made.
     pub(crate) fn observe(&self, level: Level) {
         self.observer.decided(level);
+    }
+
+    /// The usual unit of work: `write`, then the audit row `audit` makes of its result, in one
+    /// commit. Both may run twice (see [`aftercare_store::Store::transaction`]).
+    pub(crate) async fn write_audited<T, W, A>(&self, write: W, audit: A) -> Result<T>
+    where
+        T: Send + 'static,
+        W: for<'t> Fn(&'t mut dyn Tx) -> BoxFuture<'t, StoreResult<T>> + Send + Sync + 'static,
+        A: Fn(&T) -> NewAuditEntry + Send + Sync + 'static,
+    {
+        let work = Arc::new((write, audit));
+        Ok(self
+            .store
+            .transaction(move |tx| {
+                let work = work.clone();
+                Box::pin(async move {
+                    let value = (work.0)(&mut *tx).await?;
+                    tx.append_audit((work.1)(&value)).await?;
+                    Ok(value)
+                })
+            })
+            .await?)
     }
 }
 

@@ -177,21 +177,16 @@ impl StaffAccounts<'_> {
             password_hash,
         };
         let actor = actor.clone();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let (new, actor) = (new.clone(), actor.clone());
-                Box::pin(async move {
-                    let staff = tx.create_staff(new, now).await?;
+        self.0
+            .write_audited(
+                move |tx| tx.create_staff(new.clone(), now),
+                move |staff: &Staff| {
                     let subject = Subject::clinic(&staff.clinic_id)
                         .detail(format!("{} {}", staff.id, staff.role));
-                    tx.append_audit(entry(&actor, Action::StaffCreate, subject, now))
-                        .await?;
-                    Ok(staff)
-                })
-            })
-            .await?)
+                    entry(&actor, Action::StaffCreate, subject, now)
+                },
+            )
+            .await
     }
 
     /// The clinic's accounts, by name.
@@ -233,7 +228,7 @@ impl StaffAccounts<'_> {
                 Subject::default(),
                 now,
             );
-            self.append(row).await?;
+            self.0.audit().append(row).await?;
             return Ok(SignIn::Refused);
         };
         let subject = || Subject::clinic(&staff.clinic_id);
@@ -246,7 +241,7 @@ impl StaffAccounts<'_> {
                 subject(),
                 now,
             );
-            self.append(row).await?;
+            self.0.audit().append(row).await?;
             return Ok(SignIn::Refused);
         }
         if !ok {
@@ -355,17 +350,11 @@ impl StaffAccounts<'_> {
         );
         let hash = token_hash.to_string();
         self.0
-            .store
-            .transaction(move |tx| {
-                let (row, hash) = (row.clone(), hash.clone());
-                Box::pin(async move {
-                    tx.delete_session(hash).await?;
-                    tx.append_audit(row).await?;
-                    Ok(())
-                })
-            })
-            .await?;
-        Ok(())
+            .write_audited(
+                move |tx| tx.delete_session(hash.clone()),
+                move |_| row.clone(),
+            )
+            .await
     }
 
     /// Changes a password after checking the current one; every session of the account ends,
@@ -404,17 +393,6 @@ impl StaffAccounts<'_> {
                 })
             })
             .await?)
-    }
-
-    async fn append(&self, row: aftercare_store::NewAuditEntry) -> Result<()> {
-        self.0
-            .store
-            .transaction(move |tx| {
-                let row = row.clone();
-                Box::pin(async move { tx.append_audit(row).await.map(drop) })
-            })
-            .await?;
-        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use super::chart;
 use super::decision::format_date;
 use super::form::Form;
 use super::layout::Ctx;
+use crate::api::diary::parse_day;
 use crate::audit;
 use crate::error::AppError;
 use crate::extract::ValidQuery;
@@ -299,9 +300,4 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         }
         Err(e) => Err(e),
     }
-}
-
-/// A `YYYY-MM-DD` day, or a 422 naming the `day` field.
-fn parse_day(s: &str) -> Result<chrono::NaiveDate, AppError> {
-    Ok(aftercare_app::diary::parse_day(s)?)
 }

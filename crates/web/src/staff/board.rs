@@ -108,16 +108,11 @@ pub async fn clinic_patient(
     clinic_id: &str,
     patient_id: &str,
 ) -> Result<Patient, AppError> {
-    if patient_id.len() > 64 {
-        return Err(AppError::NotFound);
-    }
-    state
+    Ok(state
         .app
         .patients()
-        .get(patient_id)
-        .await?
-        .filter(|p| p.clinic_id == clinic_id)
-        .ok_or(AppError::NotFound)
+        .of_clinic(clinic_id, patient_id)
+        .await?)
 }
 
 /// Board filters and paging.

@@ -14,9 +14,6 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
-/// The longest reply note.
-pub const NOTE_LIMIT: usize = 2000;
-
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct InboxQuery {
     /// `true`: handled only; `false`: open only; absent: all.

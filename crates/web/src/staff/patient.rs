@@ -19,9 +19,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The longest acknowledgement note.
-pub const NOTE_LIMIT: usize = 2000;
-
 /// One thing that happened, for the timeline (newest first).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineItem {
