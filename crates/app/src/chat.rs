@@ -79,12 +79,22 @@ impl Chat<'_> {
         messages: &[Message],
     ) -> Result<()> {
         let other = reader.other().as_str();
-        let Some(last) = messages
+        let last = messages
             .iter()
             .filter(|m| m.sender == other)
             .map(|m| m.id)
-            .max()
-        else {
+            .max();
+        self.mark_seen_up_to(patient, reader, last).await
+    }
+
+    /// Marks the other side's messages up to `last` (their newest shown) as seen by `reader`.
+    pub async fn mark_seen_up_to(
+        &self,
+        patient: &Patient,
+        reader: Side,
+        last: Option<i64>,
+    ) -> Result<()> {
+        let Some(last) = last else {
             return Ok(());
         };
         let (id, now) = (patient.id.clone(), self.0.now());

@@ -130,6 +130,70 @@ async fn bad_parameters_and_methods_get_problems_too() {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
 
+/// Every schema in the document says what it holds: an object schema without properties,
+/// additional properties, a reference or a composition tells a generated client nothing.
+fn bare_objects(at: &str, v: &Value, found: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            let is_object = m.get("type") == Some(&Value::String("object".into()))
+                || m.get("type")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| t.iter().any(|t| t == "object"));
+            let said = [
+                "properties",
+                "additionalProperties",
+                "$ref",
+                "allOf",
+                "oneOf",
+                "anyOf",
+            ]
+            .iter()
+            .any(|k| m.contains_key(*k));
+            if is_object && !said {
+                found.push(at.to_string());
+            }
+            for (k, child) in m {
+                bare_objects(&format!("{at}/{k}"), child, found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                bare_objects(&format!("{at}/{i}"), child, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_has_no_bare_object_and_no_query_parameter_in_the_path() {
+    let app = TestApp::sqlite().await;
+    let (_, doc) = app.get("/api/v1/openapi.json", None).await;
+    let mut bare = Vec::new();
+    bare_objects("", &doc, &mut bare);
+    assert!(
+        bare.is_empty(),
+        "schemas that say nothing:\n{}",
+        bare.join("\n")
+    );
+    let mut misplaced = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap_or_default();
+                if p["in"] == "path" && !path.contains(&format!("{{{name}}}")) {
+                    misplaced.push(format!("{method} {path}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(
+        misplaced.is_empty(),
+        "path parameters that are not in the path:\n{}",
+        misplaced.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn every_route_is_in_the_openapi_document_and_every_documented_route_answers() {
     let app = TestApp::sqlite().await;

@@ -2,6 +2,7 @@
 //! back the decision so far and the next questions (the decision's `ask`, most urgent first).
 //! When the decision is final it is stored with the patient, never to be rewritten.
 
+use crate::api::views::{self, CheckinView, EscalationView};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
@@ -11,7 +12,7 @@ use crate::patient::PatientAuth;
 use crate::state::AppState;
 use aftercare_app::checkins::merge;
 use aftercare_core::{Decision, DecisionView, QuestionView, Status};
-use aftercare_store::{CheckinSession, Escalation, Patient};
+use aftercare_store::{CheckinSession, Patient};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -24,7 +25,8 @@ use super::triage::LangQuery;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswersBody {
-    #[schema(value_type = Object)]
+    /// Fact id to answer; `null` withdraws an answer.
+    #[schema(value_type = crate::api::views::Answers)]
     pub answers: Map<String, Value>,
 }
 
@@ -44,8 +46,7 @@ pub struct CheckinRound {
     pub questions: Vec<Value>,
     /// Set when this check-in alerted the clinic.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub escalation: Option<Escalation>,
+    pub escalation: Option<EscalationView>,
 }
 
 /// Start a check-in.
@@ -168,11 +169,11 @@ pub async fn get(
 /// The patient's stored check-ins, newest first.
 #[utoipa::path(get, path = "/api/v1/checkins", tag = "check-ins",
     security(("patient_link" = [])),
-    responses((status = 200, description = "Stored check-ins with their decisions", body = Vec<Object>)))]
+    responses((status = 200, description = "Stored check-ins with their decisions", body = Vec<CheckinView>)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: PatientAuth,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Vec<CheckinView>>, AppError> {
     let checkins = state.app.checkins().list(&auth.patient).await?;
     audit::record(
         &state,
@@ -183,9 +184,7 @@ pub async fn list(
         None,
     )
     .await?;
-    Ok(Json(
-        serde_json::to_value(checkins).map_err(|e| AppError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(views::all(checkins)))
 }
 
 async fn own_session(
@@ -237,7 +236,7 @@ async fn finish_round(
         &decision,
         lang,
         Some(written.checkin.id),
-        written.escalation,
+        written.escalation.map(Into::into),
     ))
 }
 
@@ -247,7 +246,7 @@ fn round(
     decision: &Decision,
     lang: aftercare_core::Lang,
     checkin_id: Option<String>,
-    escalation: Option<Escalation>,
+    escalation: Option<EscalationView>,
 ) -> CheckinRound {
     let content = &state.content;
     let view = DecisionView::new(content, decision, lang);

@@ -2,6 +2,7 @@
 //! versions. Each entry is triaged on what is known that day, and checked against the expected
 //! course; either can alert the clinic, and the answer tells the patient what to do now.
 
+use crate::api::views::{self, DiaryEntryView, EscalationView};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
@@ -11,7 +12,6 @@ use crate::patient::{today, PatientAuth};
 use crate::state::AppState;
 use aftercare_app::diary as service;
 use aftercare_core::DecisionView;
-use aftercare_store::{DiaryEntry, Escalation};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -29,22 +29,20 @@ pub struct DiaryBody {
     pub pain: i64,
     /// Facts answered that day (vocabulary ids), e.g. `{"pain_course": "improving"}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::views::Answers)]
     pub facts: Map<String, Value>,
     pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiaryWritten {
-    #[schema(value_type = Object)]
-    pub entry: DiaryEntry,
+    pub entry: DiaryEntryView,
     /// The decision on what is known that day.
     #[schema(value_type = aftercare_core::DecisionView)]
     pub decision: Value,
     /// Set when this entry alerted the clinic; `decision.now` says what to do now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub escalation: Option<Escalation>,
+    pub escalation: Option<EscalationView>,
 }
 
 /// Write (or edit) the entry of a day.
@@ -82,19 +80,17 @@ pub async fn put(
     let lang = lang::negotiate(&state.content, q.lang.as_deref(), &headers);
     let view = DecisionView::new(&state.content, &written.decision, lang);
     Ok(Json(DiaryWritten {
-        entry: written.entry,
+        entry: written.entry.into(),
         decision: serde_json::to_value(&view).map_err(|e| AppError::Internal(e.to_string()))?,
-        escalation: written.escalation,
+        escalation: written.escalation.map(Into::into),
     }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiaryDay {
-    #[schema(value_type = Object)]
-    pub entry: DiaryEntry,
+    pub entry: DiaryEntryView,
     /// Every version of the day, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub history: Vec<DiaryEntry>,
+    pub history: Vec<DiaryEntryView>,
 }
 
 /// The entry of a day, with its earlier versions.
@@ -127,10 +123,14 @@ pub async fn get(
         .await?
         .ok_or(AppError::NotFound)?;
     let history = state.app.diary().history(patient, day).await?;
-    Ok(Json(DiaryDay { entry, history }))
+    Ok(Json(DiaryDay {
+        entry: entry.into(),
+        history: views::all(history),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// First day (YYYY-MM-DD); default: the procedure date.
     pub from: Option<String>,
@@ -141,12 +141,12 @@ pub struct RangeQuery {
 /// The entries of a range of days (current versions).
 #[utoipa::path(get, path = "/api/v1/diary", tag = "diary", params(RangeQuery),
     security(("patient_link" = [])),
-    responses((status = 200, description = "Entries by day", body = Vec<Object>)))]
+    responses((status = 200, description = "Entries by day", body = Vec<DiaryEntryView>)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: PatientAuth,
     ValidQuery(q): ValidQuery<RangeQuery>,
-) -> Result<Json<Vec<DiaryEntry>>, AppError> {
+) -> Result<Json<Vec<DiaryEntryView>>, AppError> {
     let patient = &auth.patient;
     let from = q
         .from
@@ -168,7 +168,9 @@ pub async fn list(
         None,
     )
     .await?;
-    Ok(Json(state.app.diary().list(patient, from, to).await?))
+    Ok(Json(views::all(
+        state.app.diary().list(patient, from, to).await?,
+    )))
 }
 
 /// A `YYYY-MM-DD` day, or a 422 naming the `day` field.

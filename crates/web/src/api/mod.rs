@@ -6,6 +6,7 @@ pub mod diary;
 pub mod questions;
 pub mod recovery;
 pub mod triage;
+pub mod views;
 
 use crate::staff;
 use crate::state::AppState;

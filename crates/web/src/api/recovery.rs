@@ -1,13 +1,14 @@
 //! The recovery summary: the pain series over the days since the procedure, the days since the
 //! procedure and the birth, the expected course, and the open escalations.
 
+use crate::api::views::{self, EscalationView};
 use crate::audit;
 use crate::error::AppError;
 use crate::extract::ValidQuery;
 use crate::lang;
 use crate::patient::{today, PatientAuth};
 use crate::state::AppState;
-use aftercare_store::{Escalation, Patient};
+use aftercare_store::Patient;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
@@ -27,8 +28,7 @@ pub struct RecoverySummary {
     pub pain: Vec<PainPoint>,
     /// Where recovery should be by when (content/course.toml).
     pub expected_course: Vec<Milestone>,
-    #[schema(value_type = Vec<Object>)]
-    pub open_escalations: Vec<Escalation>,
+    pub open_escalations: Vec<EscalationView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -108,6 +108,6 @@ pub async fn build(
                 text: t.clone(),
             })
             .collect(),
-        open_escalations: state.app.escalations().list(patient, true).await?,
+        open_escalations: views::all(state.app.escalations().list(patient, true).await?),
     })
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangQuery {
     /// The language of the texts (`en`, `es`); default from Accept-Language.
     pub lang: Option<String>,
@@ -27,7 +28,7 @@ pub struct LangQuery {
     path = "/api/v1/triage",
     tag = "triage",
     params(LangQuery),
-    request_body(content = Object, description = "A case: fact id to answer", content_type = "application/json"),
+    request_body(content = crate::api::views::Answers, description = "A case: fact id to answer", content_type = "application/json"),
     responses(
         (status = 200, description = "The decision, with reasons, actions, plan and the content version", body = aftercare_core::DecisionView),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),

@@ -4,6 +4,7 @@
 //! itself recorded.
 
 use super::auth::{Admin, StaffUser};
+use crate::api::views::{self, AuditRow};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidQuery;
@@ -21,6 +22,7 @@ pub const PAGE: i64 = 200;
 pub const EXPORT_LIMIT: i64 = 100_000;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     /// Only this patient's rows.
     pub patient: Option<String>,
@@ -158,15 +160,15 @@ pub async fn export_csv(
 #[utoipa::path(get, path = "/api/v1/clinic/audit", tag = "clinic", params(AuditFilter),
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "Audit rows, newest first", body = Vec<Object>),
+        (status = 200, description = "Audit rows, newest first", body = Vec<AuditRow>),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn api_list(
     State(state): State<AppState>,
     Admin(user): Admin,
     ValidQuery(filter): ValidQuery<AuditFilter>,
-) -> Result<Json<Vec<AuditEntry>>, AppError> {
-    Ok(Json(page(&state, &user, &filter).await?))
+) -> Result<Json<Vec<AuditRow>>, AppError> {
+    Ok(Json(views::all(page(&state, &user, &filter).await?)))
 }
 
 // --- pages -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 //! code drawn here as SVG) and a short code to type (`aftercare_app::secrets::new_enrolment_code`).
 
 use super::auth::{Clinician, StaffUser};
+use crate::api::views::PatientSummary;
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
@@ -117,6 +118,7 @@ pub async fn clinic_patient(
 
 /// Board filters and paging.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// `emergency`, `urgent`, `soon`, `self_care` or `none` (no check-in yet).
     pub level: Option<String>,
@@ -273,8 +275,7 @@ pub async fn api_board(
 /// A new patient and how she signs in.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Enrolled {
-    #[schema(value_type = Object)]
-    pub patient: Patient,
+    pub patient: PatientSummary,
     /// Her personal link (a secret: give it to her only).
     pub link: String,
     /// Her enrolment code, to type at `/start`.
@@ -308,7 +309,7 @@ pub async fn api_enrol(
             code: format_code(&patient.enrolment_code),
             qr_svg: format!("/clinic/patients/{}/qr.svg", patient.id),
             link,
-            patient,
+            patient: patient.into(),
         }),
     ))
 }

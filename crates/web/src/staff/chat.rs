@@ -50,16 +50,34 @@ pub struct MessageOut {
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl MessageOut {
+    fn new(
+        id: i64,
+        sender: &str,
+        body: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        read_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> MessageOut {
+        MessageOut {
+            id,
+            sender: sender.to_string(),
+            body: body.to_string(),
+            created_at,
+            time: created_at.format("%Y-%m-%d %H:%M").to_string(),
+            read_at,
+        }
+    }
+}
+
 impl From<&Message> for MessageOut {
     fn from(m: &Message) -> Self {
-        MessageOut {
-            id: m.id,
-            sender: m.sender.clone(),
-            body: m.body.clone(),
-            created_at: m.created_at,
-            time: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            read_at: m.read_at,
-        }
+        MessageOut::new(m.id, &m.sender, &m.body, m.created_at, m.read_at)
+    }
+}
+
+impl From<&crate::api::views::MessageView> for MessageOut {
+    fn from(m: &crate::api::views::MessageView) -> Self {
+        MessageOut::new(m.id, &m.sender, &m.body, m.created_at, m.read_at)
     }
 }
 
@@ -70,6 +88,7 @@ pub struct MessageBody {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AfterQuery {
     /// Only messages with a larger id.
     pub after: Option<i64>,

@@ -4,6 +4,7 @@
 //! personal data, and often health data, of someone who is not yet a patient).
 
 use super::auth::{Clinician, StaffUser};
+use crate::api::views::{self, ContactRequestView};
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
@@ -15,6 +16,7 @@ use axum::Json;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// `true`: handled only; `false`: open only; absent: all.
     pub handled: Option<bool>,
@@ -50,13 +52,13 @@ pub async fn mark_handled(
 /// The clinic's contact requests.
 #[utoipa::path(get, path = "/api/v1/clinic/contact-requests", tag = "clinic", params(InboxQuery),
     security(("staff_session" = [])),
-    responses((status = 200, description = "Requests, newest first", body = Vec<Object>)))]
+    responses((status = 200, description = "Requests, newest first", body = Vec<ContactRequestView>)))]
 pub async fn api_inbox(
     State(state): State<AppState>,
     Clinician(user): Clinician,
     ValidQuery(q): ValidQuery<InboxQuery>,
-) -> Result<Json<Vec<ContactRequest>>, AppError> {
-    Ok(Json(inbox(&state, &user, q.handled).await?))
+) -> Result<Json<Vec<ContactRequestView>>, AppError> {
+    Ok(Json(views::all(inbox(&state, &user, q.handled).await?)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -74,7 +76,7 @@ pub struct HandledBody {
     request_body = HandledBody,
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "Handled", body = Object),
+        (status = 200, description = "Handled", body = ContactRequestView),
         (status = 404, description = "No such request in this clinic", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already handled", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -84,10 +86,12 @@ pub async fn api_mark_handled(
     Path(id): Path<String>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<HandledBody>,
-) -> Result<Json<ContactRequest>, AppError> {
+) -> Result<Json<ContactRequestView>, AppError> {
     user.check_csrf(&headers)?;
     Ok(Json(
-        mark_handled(&state, &user, &id, body.reply_note).await?,
+        mark_handled(&state, &user, &id, body.reply_note)
+            .await?
+            .into(),
     ))
 }
 

@@ -7,11 +7,14 @@
 use super::auth::Clinician;
 use super::board::clinic_patient;
 use crate::api::recovery::{self, RecoverySummary};
+use crate::api::views::{
+    self, CheckinView, DiaryEntryView, EscalationView, MessageView, PatientSummary,
+};
 use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::state::AppState;
-use aftercare_store::{Checkin, DiaryEntry, Escalation, Message, Patient};
+use aftercare_store::{Escalation, Patient};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -25,36 +28,61 @@ pub struct TimelineItem {
     /// `checkin`, `diary` or `message`.
     pub kind: &'static str,
     pub at: DateTime<Utc>,
-    #[schema(value_type = Object)]
-    pub item: Value,
+    pub item: TimelineDetail,
+}
+
+/// What a timeline item shows, by its kind.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TimelineDetail {
+    Checkin {
+        id: String,
+        level: String,
+        status: String,
+        /// The decision's headline, as stored.
+        #[schema(value_type = Option<String>)]
+        headline: Option<Value>,
+        /// The decision's reasons, as stored.
+        #[schema(value_type = Option<Vec<aftercare_core::view::ReasonView>>)]
+        reasons: Option<Value>,
+        content_version: String,
+    },
+    Diary {
+        day: chrono::NaiveDate,
+        version: i32,
+        pain: i16,
+        #[schema(value_type = crate::api::views::Answers)]
+        facts: Value,
+        note: Option<String>,
+    },
+    Message {
+        id: i64,
+        sender: String,
+        body: String,
+    },
 }
 
 /// Everything the patient page shows.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientView {
-    #[schema(value_type = Object)]
-    pub patient: Patient,
+    pub patient: PatientSummary,
     pub recovery: RecoverySummary,
     /// The plan and reasons of the latest check-in's decision, as stored.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<aftercare_core::DecisionView>)]
     pub current_decision: Option<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub escalations: Vec<Escalation>,
-    #[schema(value_type = Vec<Object>)]
-    pub checkins: Vec<Checkin>,
-    #[schema(value_type = Vec<Object>)]
-    pub diary: Vec<DiaryEntry>,
-    #[schema(value_type = Vec<Object>)]
-    pub messages: Vec<Message>,
+    pub escalations: Vec<EscalationView>,
+    pub checkins: Vec<CheckinView>,
+    pub diary: Vec<DiaryEntryView>,
+    pub messages: Vec<MessageView>,
     pub timeline: Vec<TimelineItem>,
 }
 
-/// Reads (and audits) what the patient page shows.
+/// Reads (and audits) what the patient page shows, with her record.
 pub async fn view(
     state: &AppState,
     user: &super::auth::StaffUser,
     patient_id: &str,
-) -> Result<PatientView, AppError> {
+) -> Result<(Patient, PatientView), AppError> {
     let patient = clinic_patient(state, user.clinic_id(), patient_id).await?;
     audit::record(
         state,
@@ -84,41 +112,52 @@ pub async fn view(
         timeline.push(TimelineItem {
             kind: "checkin",
             at: c.created_at,
-            item: serde_json::json!({
-                "id": c.id, "level": c.level, "status": c.status,
-                "headline": c.decision.get("headline"),
-                "reasons": c.decision.get("reasons"),
-                "content_version": c.content_version,
-            }),
+            item: TimelineDetail::Checkin {
+                id: c.id.clone(),
+                level: c.level.clone(),
+                status: c.status.clone(),
+                headline: c.decision.get("headline").cloned(),
+                reasons: c.decision.get("reasons").cloned(),
+                content_version: c.content_version.clone(),
+            },
         });
     }
     for d in &diary {
         timeline.push(TimelineItem {
             kind: "diary",
             at: d.recorded_at,
-            item: serde_json::json!({
-                "day": d.day, "version": d.version, "pain": d.pain, "facts": d.facts, "note": d.note,
-            }),
+            item: TimelineDetail::Diary {
+                day: d.day,
+                version: d.version,
+                pain: d.pain,
+                facts: d.facts.clone(),
+                note: d.note.clone(),
+            },
         });
     }
     for m in &messages {
         timeline.push(TimelineItem {
             kind: "message",
             at: m.created_at,
-            item: serde_json::json!({"id": m.id, "sender": m.sender, "body": m.body}),
+            item: TimelineDetail::Message {
+                id: m.id,
+                sender: m.sender.clone(),
+                body: m.body.clone(),
+            },
         });
     }
     timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
-    Ok(PatientView {
+    let view = PatientView {
         current_decision: checkins.first().map(|c| c.decision.clone()),
-        patient,
+        patient: patient.clone().into(),
         recovery,
-        escalations,
-        checkins,
-        diary,
-        messages,
+        escalations: views::all(escalations),
+        checkins: views::all(checkins),
+        diary: views::all(diary),
+        messages: views::all(messages),
         timeline,
-    })
+    };
+    Ok((patient, view))
 }
 
 /// One patient: timeline, recovery, current plan, reasons and sources.
@@ -134,7 +173,7 @@ pub async fn api_view(
     Clinician(user): Clinician,
     Path(id): Path<String>,
 ) -> Result<Json<PatientView>, AppError> {
-    Ok(Json(view(&state, &user, &id).await?))
+    Ok(Json(view(&state, &user, &id).await?.1))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -172,7 +211,7 @@ pub async fn acknowledge(
     request_body = AckBody,
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "Acknowledged", body = Object),
+        (status = 200, description = "Acknowledged", body = EscalationView),
         (status = 404, description = "No such escalation in this clinic", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already acknowledged", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -182,9 +221,11 @@ pub async fn api_acknowledge(
     Path(id): Path<String>,
     headers: HeaderMap,
     ValidJson(body): ValidJson<AckBody>,
-) -> Result<Json<Escalation>, AppError> {
+) -> Result<Json<EscalationView>, AppError> {
     user.check_csrf(&headers)?;
-    Ok(Json(acknowledge(&state, &user, &id, body.note).await?))
+    Ok(Json(
+        acknowledge(&state, &user, &id, body.note).await?.into(),
+    ))
 }
 
 // --- pages -------------------------------------------------------------------------------------
@@ -206,7 +247,7 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let state = &page.state;
-    let v = view(state, &user, &id).await?;
+    let (record, v) = view(state, &user, &id).await?;
     let staff = state.app.staff().list(user.clinic_id()).await?;
     let staff_name = |id: &Option<String>| {
         id.as_ref()
@@ -239,7 +280,7 @@ pub async fn page(
             })
         })
         .collect();
-    let escalation = |e: &Escalation| {
+    let escalation = |e: &EscalationView| {
         json!({
             "id": e.id,
             "level": e.level,
@@ -301,28 +342,35 @@ pub async fn page(
         .collect();
     let last_message_id = v.messages.last().map(|m| m.id).unwrap_or(0);
     // Opening the page reads her messages.
-    super::chat::mark_seen(state, p, aftercare_store::Side::Staff, &v.messages).await?;
+    let reader = aftercare_store::Side::Staff;
+    let newest_from_her = v
+        .messages
+        .iter()
+        .filter(|m| m.sender == reader.other().as_str())
+        .map(|m| m.id)
+        .max();
+    state
+        .app
+        .chat()
+        .mark_seen_up_to(&record, reader, newest_from_her)
+        .await?;
     let timeline: Vec<Value> = v
         .timeline
         .iter()
         .map(|t| {
-            let text = match t.kind {
-                "checkin" => format!(
-                    "Check-in: {}",
-                    level_label(t.item.get("level").and_then(|l| l.as_str()))
-                ),
-                "diary" => format!(
-                    "Diary: pain {}{}",
-                    t.item.get("pain").and_then(|x| x.as_i64()).unwrap_or(0),
-                    t.item
-                        .get("note")
-                        .and_then(|n| n.as_str())
+            let text = match &t.item {
+                TimelineDetail::Checkin { level, .. } => {
+                    format!("Check-in: {}", level_label(Some(level)))
+                }
+                TimelineDetail::Diary { pain, note, .. } => format!(
+                    "Diary: pain {pain}{}",
+                    note.as_ref()
                         .map(|n| format!(", “{n}”"))
                         .unwrap_or_default()
                 ),
-                _ => format!(
+                TimelineDetail::Message { sender, .. } => format!(
                     "Message from {}",
-                    if t.item.get("sender").and_then(|s| s.as_str()) == Some("staff") {
+                    if sender == "staff" {
                         "the clinic"
                     } else {
                         "her"
