@@ -44,6 +44,17 @@ pub const BOARD_SQL: &str = board_sql!("");
 #[doc(hidden)]
 pub const BOARD_AFTER_SQL: &str = board_sql!(board_after!());
 
+/// For the test suites of every crate: a PostgreSQL test that cannot run says why and passes,
+/// unless `AFTERCARE_REQUIRE_PG` is set (the test script sets it once PostgreSQL is up, and CI
+/// always), where a database that cannot be reached must fail the suite, not skip it quietly.
+#[doc(hidden)]
+pub fn skip_postgres(why: &str) {
+    if std::env::var_os("AFTERCARE_REQUIRE_PG").is_some() {
+        panic!("PostgreSQL is required (AFTERCARE_REQUIRE_PG is set), but {why}");
+    }
+    eprintln!("skipped: {why}");
+}
+
 /// Which database a store runs on, for the few callers that care
 /// (e.g. the web crate uses PostgreSQL LISTEN/NOTIFY for live chat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

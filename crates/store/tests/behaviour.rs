@@ -8,7 +8,8 @@
 //!
 //! PostgreSQL: set `AFTERCARE_TEST_PG` to an admin URL, e.g.
 //! `postgres:///postgres?host=/var/run/postgresql`; without it (or without
-//! a server) the PostgreSQL half prints "skipped: …" and passes.
+//! a server) the PostgreSQL half prints "skipped: …" and passes, or fails when
+//! `AFTERCARE_REQUIRE_PG` is set (the test script and CI).
 
 #![allow(clippy::unwrap_used)]
 
@@ -138,20 +139,24 @@ struct PgDb {
 impl PgDb {
     async fn create() -> Option<PgDb> {
         let Ok(url) = std::env::var("AFTERCARE_TEST_PG") else {
-            println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (not set)");
+            skip_postgres("PostgreSQL tests need AFTERCARE_TEST_PG (not set)");
             return None;
         };
         let admin = match PgConnectOptions::from_str(&url) {
             Ok(o) => o,
             Err(e) => {
-                println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (bad URL: {e})");
+                skip_postgres(&format!(
+                    "PostgreSQL tests need AFTERCARE_TEST_PG (bad URL: {e})"
+                ));
                 return None;
             }
         };
         let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
             Ok(c) => c,
             Err(e) => {
-                println!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (cannot connect: {e})");
+                skip_postgres(&format!(
+                    "PostgreSQL tests need AFTERCARE_TEST_PG (cannot connect: {e})"
+                ));
                 return None;
             }
         };

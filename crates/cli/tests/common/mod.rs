@@ -31,13 +31,17 @@ impl Drop for Server {
 pub async fn fresh_pg_database(prefix: &str) -> Option<String> {
     use sqlx::Connection;
     let Ok(admin_url) = std::env::var("AFTERCARE_TEST_PG") else {
-        eprintln!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)");
+        aftercare_store::skip_postgres(
+            "PostgreSQL tests need AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)",
+        );
         return None;
     };
     let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("skipped: PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}");
+            aftercare_store::skip_postgres(&format!(
+                "PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}"
+            ));
             return None;
         }
     };

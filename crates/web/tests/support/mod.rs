@@ -49,14 +49,18 @@ impl TestApp {
     /// A fresh PostgreSQL database, or `None` (with the reason printed) when none is reachable.
     pub async fn postgres() -> Option<TestApp> {
         let Ok(admin_url) = std::env::var("AFTERCARE_TEST_PG") else {
-            eprintln!("skipped: PostgreSQL tests need AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)");
+            aftercare_store::skip_postgres(
+            "PostgreSQL tests need AFTERCARE_TEST_PG (e.g. postgres:///postgres?host=/var/run/postgresql)",
+        );
             return None;
         };
         let name = format!("aftercare_web_{}", uuid::Uuid::new_v4().simple());
         let url = match create_database(&admin_url, &name).await {
             Ok(url) => url,
             Err(e) => {
-                eprintln!("skipped: PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}");
+                aftercare_store::skip_postgres(&format!(
+                    "PostgreSQL at AFTERCARE_TEST_PG is not reachable: {e}"
+                ));
                 return None;
             }
         };
