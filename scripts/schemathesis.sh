@@ -8,7 +8,7 @@
 # Not checked, and why: `positive_data_acceptance` and `negative_data_rejection` need the
 # schema to say exactly which bodies are valid. A case is "an object of facts" whose validity
 # depends on the vocabulary and on the facts together (a question that does not apply must
-# not be answered), which JSON Schema does not express; tests/fuzz.rs checks those answers.
+# not be answered), which JSON Schema does not express; crates/web/tests/it/fuzz.rs checks those answers.
 #
 # Usage: scripts/schemathesis.sh [MAX_SECONDS]   (default 120; the whole script stays under 3
 # minutes once the venv and the binary exist)
@@ -73,7 +73,7 @@ read -r COOKIE CSRF <<<"$LOGIN"
 # The coverage phase is left out: on Python 3.11 it sometimes stops inside Hypothesis itself
 # ("AST constructor recursion depth mismatch"), a fault of the tool, not of the server, which
 # would make CI fail at random. Fuzzing and stateful runs still cover every operation.
-# Left out: the chat event stream (an SSE response never ends; tests/staff.rs covers it) and
+# Left out: the chat event stream (an SSE response never ends; crates/web/tests/it/staff.rs covers it) and
 # signing out (it would end the session the rest of the run uses).
 status=0
 timeout $((MAX_TIME + 45)) "$VENV/bin/schemathesis" run "$BASE/api/v1/openapi.json" \

@@ -2,7 +2,7 @@
 //! clinics kept apart on every route, the board, enrolment, the patient page, live chat,
 //! contact requests, announcements and the audit log.
 
-mod support;
+use crate::support;
 
 use aftercare_store::Autocommit as _;
 use aftercare_store::{NewContactRequest, Patient};

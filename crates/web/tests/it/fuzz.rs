@@ -8,7 +8,7 @@
 //! case count is modest so the file runs in seconds. `PROPTEST_CASES` raises it for a longer
 //! hunt.
 
-mod support;
+use crate::support;
 
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;

@@ -1,7 +1,7 @@
 //! No patient data in the logs: a server run that receives answers, notes and tokens, with the
 //! logs captured, must not repeat any of them (docs/LOGGING.md).
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::{seed, start_with_env};

@@ -5,7 +5,7 @@
 //! server is back, as a patient's phone would, and must raise the alert if none was stored.
 //! Runs on SQLite always and on PostgreSQL when `AFTERCARE_TEST_PG` is set.
 
-mod common;
+use crate::common;
 
 use aftercare_store::AuditQuery;
 use common::{seed, start};

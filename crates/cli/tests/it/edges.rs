@@ -2,7 +2,7 @@
 //! (slowloris), or opens and sends nothing, is closed within 30 seconds instead of being held
 //! open, while ordinary requests on other connections are still answered.
 
-mod common;
+use crate::common;
 
 use common::start;
 use std::io::{Read, Write};

@@ -6,9 +6,9 @@
 //!
 //! Already covered elsewhere: the staff access matrix across clinics and roles (staff.rs), a
 //! patient's records kept from other patients (api.rs, pages.rs), login lockout and rate limits
-//! (staff.rs), no patient data in logs (crates/cli/tests/log_privacy.rs).
+//! (staff.rs), no patient data in logs (crates/cli/tests/it/log_privacy.rs).
 
-mod support;
+use crate::support;
 
 use aftercare_web::middleware::{CSP, HSTS};
 use aftercare_web::staff::{self, Access};

@@ -3,7 +3,7 @@
 //! then recovers without a restart. These tests need root (mounts, a private PostgreSQL cluster
 //! run as the `postgres` user); elsewhere they say they were skipped and why.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! from a real (small) FHIR server started here on 127.0.0.1, which checks the bearer token and
 //! records every request it receives, so a test can prove a server was never contacted.
 
-mod support;
+use crate::support;
 
 use aftercare_web::cds_fetch::{FhirFetcher, Limits};
 use axum::body::{Body, Bytes};

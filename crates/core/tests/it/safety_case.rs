@@ -82,7 +82,7 @@ fn every_hazard_has_controls_and_a_residual_risk() {
 #[test]
 fn a_citation_of_a_missing_test_is_caught() {
     // The check itself: a made-up name is not found, a real one is.
-    let here = std::fs::read_to_string(repo().join("crates/core/tests/safety_case.rs"))
+    let here = std::fs::read_to_string(repo().join("crates/core/tests/it/safety_case.rs"))
         .expect("this file");
     assert!(defines(
         &here,
@@ -90,6 +90,6 @@ fn a_citation_of_a_missing_test_is_caught() {
         "every_test_the_hazard_log_cites_exists"
     ));
     assert!(!defines(&here, "x.rs", "a_test_nobody_wrote"));
-    let cited = citations("see `crates/core/tests/safety_case.rs::a_test_nobody_wrote` and `x`");
+    let cited = citations("see `crates/core/tests/it/safety_case.rs::a_test_nobody_wrote` and `x`");
     assert_eq!(cited.len(), 1);
 }

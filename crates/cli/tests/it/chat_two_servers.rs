@@ -3,7 +3,7 @@
 //! the patient writes through the first, and the message arrives live (PostgreSQL
 //! LISTEN/NOTIFY). Runs when `AFTERCARE_TEST_PG` names a reachable PostgreSQL server.
 
-mod common;
+use crate::common;
 
 use aftercare_store::Autocommit as _;
 use aftercare_store::{NewClinic, NewPatient};

@@ -1,6 +1,6 @@
 //! The JSON API, exercised over HTTP against a real server on SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{vignette, TestApp};

@@ -2,7 +2,7 @@
 //! SIGKILL in the middle of it, a restart, and every acknowledged write is still there. Runs on
 //! SQLite always and on PostgreSQL when `AFTERCARE_TEST_PG` is set.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{seed, start, DAYS, PATIENTS};
