@@ -2,7 +2,8 @@
 //! QuestionnaireResponse with the same decision, the output matches the checked-in golden files,
 //! and an independent validator (Python `fhir.resources`) accepts every resource we write.
 //!
-//! Golden files: `UPDATE_GOLDEN=1 cargo test -p aftercare-fhir` rewrites them; review the diff.
+//! Golden files: insta snapshots in `tests/golden/` (`cargo insta review`, or
+//! `INSTA_UPDATE=always cargo test -p aftercare-fhir` and read the diff).
 //! Validator: set `AFTERCARE_FHIR_PYTHON` to a Python with `requirements-fhir.txt` installed.
 
 use aftercare_core::{triage, Case, Content, DecisionView};
@@ -257,34 +258,19 @@ fn redact_text(s: &str, version: &str) -> String {
     out
 }
 
+/// Snapshots (insta) in `tests/golden/`: review a change with `cargo insta review`, or accept
+/// it with `INSTA_UPDATE=always cargo test -p aftercare-fhir`, and read the diff.
 #[test]
 fn the_output_matches_the_golden_files() {
     let version = content().version;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let mut mismatches = Vec::new();
-    for (name, resource) in all_resources() {
-        if name.starts_with("entry-") {
-            continue; // inside bundle.json
+    insta::with_settings!({ snapshot_path => "golden", prepend_module_to_snapshot => false }, {
+        for (name, resource) in all_resources() {
+            if name.starts_with("entry-") {
+                continue; // inside the bundle's snapshot
+            }
+            insta::assert_json_snapshot!(name, redact(&resource, &version));
         }
-        let text = serde_json::to_string_pretty(&redact(&resource, &version)).expect("JSON") + "\n";
-        let path = dir.join(format!("{name}.json"));
-        if update {
-            std::fs::create_dir_all(&dir).expect("golden dir");
-            std::fs::write(&path, &text).expect("golden written");
-            continue;
-        }
-        match std::fs::read_to_string(&path) {
-            Ok(expected) if expected == text => {}
-            Ok(_) => mismatches.push(format!("{} differs", path.display())),
-            Err(_) => mismatches.push(format!("{} is missing", path.display())),
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{}\nrun `UPDATE_GOLDEN=1 cargo test -p aftercare-fhir` and review the diff",
-        mismatches.join("\n")
-    );
+    });
 }
 
 #[test]

@@ -9,4 +9,5 @@ mod fhir_cds;
 mod fuzz;
 mod pages;
 mod security;
+mod snapshots;
 mod staff;
