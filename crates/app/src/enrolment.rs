@@ -98,7 +98,7 @@ impl Enrolment<'_> {
                 clinic_id: clinic_id.to_string(),
                 display_name: name.clone(),
                 enrolment_code: new_enrolment_code()?,
-                link_token: new_link_token()?,
+                link_token: new_link_token()?.into(),
                 procedure: who.procedure.clone(),
                 procedure_date: who.procedure_date,
                 delivery_date: who.delivery_date,

@@ -178,8 +178,8 @@ pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
                         "id": p.id,
                         "clinic": clinic.slug,
                         "enrolment_code": p.enrolment_code,
-                        "link_token": p.link_token,
-                        "link_path": format!("/p/{}", p.link_token),
+                        "link_token": p.link_token.expose(),
+                        "link_path": format!("/p/{}", p.link_token.expose()),
                     })
                 );
                 Ok(())

@@ -55,7 +55,7 @@ fn diary_writes(c: &mut Criterion) {
                 clinic_id: clinic_id.clone(),
                 display_name: format!("Patient {i}"),
                 enrolment_code: format!("code{i}"),
-                link_token: format!("link{i}"),
+                link_token: format!("link{i}").into(),
                 procedure: "labour_epidural".into(),
                 procedure_date: procedure_day(),
                 delivery_date: None,

@@ -90,6 +90,41 @@ pub struct NewSession {
     pub expires_at: Time,
 }
 
+/// The secret of a patient's personal link: whoever holds it reads her records. Its `Debug`
+/// never shows it, so a record logged with `?patient` leaks nothing; [`LinkToken::expose`] is
+/// the one way to read it (for her link, her cookie, the CLI's answer).
+#[derive(Clone, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct LinkToken(String);
+
+impl LinkToken {
+    pub fn new(secret: String) -> LinkToken {
+        LinkToken(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for LinkToken {
+    fn from(secret: String) -> Self {
+        LinkToken(secret)
+    }
+}
+
+impl From<&str> for LinkToken {
+    fn from(secret: &str) -> Self {
+        LinkToken(secret.to_string())
+    }
+}
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken(<redacted>)")
+    }
+}
+
 /// A pseudonymous patient, with the denormalised board counters.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Patient {
@@ -98,7 +133,7 @@ pub struct Patient {
     pub display_name: String,
     pub enrolment_code: String,
     #[serde(skip_serializing)]
-    pub link_token: String,
+    pub link_token: LinkToken,
     pub procedure: String,
     pub procedure_date: NaiveDate,
     pub delivery_date: Option<NaiveDate>,
@@ -122,7 +157,7 @@ pub struct NewPatient {
     pub clinic_id: String,
     pub display_name: String,
     pub enrolment_code: String,
-    pub link_token: String,
+    pub link_token: LinkToken,
     pub procedure: String,
     pub procedure_date: NaiveDate,
     pub delivery_date: Option<NaiveDate>,
@@ -500,4 +535,28 @@ pub struct NewCdsFeedback {
     pub card_id: String,
     pub outcome: String,
     pub override_reason: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record logged with `?patient` must not carry her link's secret into the log.
+    #[test]
+    fn a_link_token_never_shows_in_debug_output() {
+        let token = LinkToken::from("s3cret-link-token");
+        assert_eq!(token.expose(), "s3cret-link-token");
+        assert!(!format!("{token:?}").contains("s3cret"));
+        let new = NewPatient {
+            clinic_id: "c".into(),
+            display_name: "P".into(),
+            enrolment_code: "ABCD2345".into(),
+            link_token: token,
+            procedure: "labour_epidural".into(),
+            procedure_date: NaiveDate::from_ymd_opt(2025, 3, 1).expect("date"),
+            delivery_date: None,
+            language: "en".into(),
+        };
+        assert!(!format!("{new:?}").contains("s3cret"));
+    }
 }

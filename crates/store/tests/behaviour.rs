@@ -294,7 +294,7 @@ fn new_patient(clinic_id: &str, code: &str) -> NewPatient {
         clinic_id: clinic_id.into(),
         display_name: format!("Patient {code}"),
         enrolment_code: code.into(),
-        link_token: format!("link-{code}"),
+        link_token: format!("link-{code}").into(),
         procedure: "labour_epidural".into(),
         procedure_date: date(1),
         delivery_date: Some(date(2)),

@@ -60,7 +60,7 @@ async fn a_message_posted_on_one_server_appears_live_on_a_page_connected_to_anot
                 clinic_id: clinic.id.clone(),
                 display_name: "P".into(),
                 enrolment_code: "TWOSRVRS".into(),
-                link_token: token.clone(),
+                link_token: token.clone().into(),
                 procedure: "labour_epidural".into(),
                 procedure_date: date,
                 delivery_date: Some(date),

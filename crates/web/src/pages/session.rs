@@ -46,7 +46,7 @@ pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
         max_age: Some(MAX_AGE),
         same_site: "Lax",
     };
-    if let Some(v) = cookie::set(COOKIE, &patient.link_token, opts) {
+    if let Some(v) = cookie::set(COOKIE, patient.link_token.expose(), opts) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response

@@ -85,7 +85,7 @@ pub fn personal_link(state: &AppState, patient: &Patient) -> String {
     format!(
         "{}/p/{}",
         state.settings.public_url.trim_end_matches('/'),
-        patient.link_token
+        patient.link_token.expose()
     )
 }
 

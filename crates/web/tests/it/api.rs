@@ -110,12 +110,15 @@ async fn bad_parameters_and_methods_get_problems_too() {
     let app = TestApp::sqlite().await;
     let patient = app.patient().await;
     let (status, body) = app
-        .get("/api/v1/messages?after=abc", Some(&patient.link_token))
+        .get(
+            "/api/v1/messages?after=abc",
+            Some(patient.link_token.expose()),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "after", "{body}");
     let (status, body) = app
-        .get("/api/v1/checkins/%FF", Some(&patient.link_token))
+        .get("/api/v1/checkins/%FF", Some(patient.link_token.expose()))
         .await;
     assert!(matches!(status, 400 | 404), "{status} {body}");
     assert!(body["detail"].is_string(), "{body}");
@@ -242,7 +245,7 @@ on_both!(
     a_check_in_asks_the_engines_questions_until_final_and_is_stored,
     |app: TestApp| async move {
         let patient = app.patient().await;
-        let token = Some(patient.link_token.as_str());
+        let token = Some(patient.link_token.expose());
         let (status, round) = app
             .post_json("/api/v1/checkins", token, &json!({"answers": {}}))
             .await;
@@ -299,7 +302,7 @@ on_both!(
     an_emergency_check_in_raises_an_escalation_for_the_clinic,
     |app: TestApp| async move {
         let patient = app.patient().await;
-        let token = Some(patient.link_token.as_str());
+        let token = Some(patient.link_token.expose());
         let (status, round) = app
             .post_json(
                 "/api/v1/checkins",
@@ -321,7 +324,7 @@ on_both!(
     the_diary_keeps_every_version_and_refuses_bad_days,
     |app: TestApp| async move {
         let patient = app.patient().await;
-        let token = Some(patient.link_token.as_str());
+        let token = Some(patient.link_token.expose());
         let today = chrono::Utc::now().date_naive();
         let path = format!("/api/v1/diary/{today}");
         let (status, first) = app
@@ -384,7 +387,7 @@ on_both!(
     a_diary_day_with_a_red_flag_tells_the_patient_and_alerts_the_clinic,
     |app: TestApp| async move {
         let patient = app.patient().await;
-        let token = Some(patient.link_token.as_str());
+        let token = Some(patient.link_token.expose());
         let today = chrono::Utc::now().date_naive();
         let (status, body) = app
             .put_json(
@@ -418,18 +421,20 @@ on_both!(
         let path = format!("/api/v1/diary/{today}");
         app.put_json(
             &path,
-            Some(&first.link_token),
+            Some(first.link_token.expose()),
             &json!({"pain": 5, "note": "private"}),
         )
         .await;
-        let (status, _) = app.get(&path, Some(&second.link_token)).await;
+        let (status, _) = app.get(&path, Some(second.link_token.expose())).await;
         assert_eq!(status, 404);
-        let (_, list) = app.get("/api/v1/diary", Some(&second.link_token)).await;
+        let (_, list) = app
+            .get("/api/v1/diary", Some(second.link_token.expose()))
+            .await;
         assert_eq!(list, json!([]));
         let (_, round) = app
             .post_json(
                 "/api/v1/checkins",
-                Some(&first.link_token),
+                Some(first.link_token.expose()),
                 &json!({"answers": {}}),
             )
             .await;
@@ -437,7 +442,7 @@ on_both!(
         let (status, _) = app
             .get(
                 &format!("/api/v1/checkins/{session}"),
-                Some(&second.link_token),
+                Some(second.link_token.expose()),
             )
             .await;
         assert_eq!(status, 404);
@@ -452,7 +457,7 @@ on_both!(
     every_read_and_write_of_patient_data_is_audited,
     |app: TestApp| async move {
         let patient = app.patient().await;
-        let token = Some(patient.link_token.as_str());
+        let token = Some(patient.link_token.expose());
         let today = chrono::Utc::now().date_naive();
         let path = format!("/api/v1/diary/{today}");
         app.put_json(&path, token, &json!({"pain": 2})).await;

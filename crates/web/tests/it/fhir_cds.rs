@@ -100,7 +100,7 @@ impl TestApp {
             )
             .await
             .expect("patient");
-        (p.id, p.link_token)
+        (p.id, p.link_token.expose().to_string())
     }
 
     async fn post(&self, path: &str, body: &Value) -> reqwest::Response {

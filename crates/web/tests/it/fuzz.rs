@@ -403,7 +403,7 @@ fn triage_never_fails_on_any_body() {
 fn check_in_rounds_never_fail_on_any_body() {
     hunt(answers_body(&content()), |app, body| async move {
         let patient = app.patient().await;
-        let token = patient.link_token.as_str();
+        let token = patient.link_token.expose();
         let (status, ct, text) = send(
             &app,
             reqwest::Method::POST,
@@ -485,7 +485,7 @@ fn diary_writes_never_fail_on_any_body() {
                 &app,
                 reqwest::Method::PUT,
                 &path,
-                Some(&patient.link_token),
+                Some(patient.link_token.expose()),
                 body,
             )
             .await;

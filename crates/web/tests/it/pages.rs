@@ -78,7 +78,7 @@ impl TestApp {
                     clinic_id: self.clinic_id.clone(),
                     display_name: name.into(),
                     enrolment_code: code.clone(),
-                    link_token: token.clone(),
+                    link_token: token.clone().into(),
                     procedure: "labour_epidural".into(),
                     procedure_date: today - Duration::days(5),
                     delivery_date: Some(today - Duration::days(5)),

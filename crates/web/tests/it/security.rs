@@ -47,7 +47,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let patient = app.patient().await;
     let nurse = app.staff("north", "clinician").await;
     let b = app.signed_in(&nurse).await;
-    let token = patient.link_token.as_str();
+    let token = patient.link_token.expose();
     let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -133,7 +133,7 @@ async fn every_cookie_the_server_sets_is_secure_httponly_and_samesite() {
     keep("language", &b.get("/?lang=es").await);
     keep(
         "personal link",
-        &b.get(&format!("/p/{}", patient.link_token)).await,
+        &b.get(&format!("/p/{}", patient.link_token.expose())).await,
     );
     keep("patient page", &b.get("/me").await);
     keep("sign out", &b.post_form("/signout", &[]).await);
@@ -215,7 +215,9 @@ async fn every_form_route_refuses_a_post_without_the_csrf_token() {
     let admin = app.staff("north", "admin").await;
     let b = app.signed_in(&admin).await;
     assert_eq!(
-        b.get(&format!("/p/{}", patient.link_token)).await.status,
+        b.get(&format!("/p/{}", patient.link_token.expose()))
+            .await
+            .status,
         303
     );
 
@@ -388,7 +390,7 @@ async fn a_server_error_shows_no_internal_detail() {
     let api = app
         .client
         .get(app.url("/api/v1/diary"))
-        .bearer_auth(&patient.link_token)
+        .bearer_auth(patient.link_token.expose())
         .send()
         .await
         .expect("answer");
@@ -396,7 +398,7 @@ async fn a_server_error_shows_no_internal_detail() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let cookie = format!("aftercare_patient={}", patient.link_token);
+    let cookie = format!("aftercare_patient={}", patient.link_token.expose());
     let page = page_client
         .get(app.url("/me/diary"))
         .header("cookie", cookie)
@@ -504,10 +506,10 @@ async fn patient_and_staff_credentials_do_not_cross() {
         let path = route.path.replace("{patient}", &patient.id);
         let res = no_redirects
             .get(app.url(&path))
-            .bearer_auth(&patient.link_token)
+            .bearer_auth(patient.link_token.expose())
             .header(
                 "cookie",
-                format!("aftercare_patient={}", patient.link_token),
+                format!("aftercare_patient={}", patient.link_token.expose()),
             )
             .send()
             .await
@@ -546,7 +548,7 @@ on_both!(
             let (status, problem) = app
                 .post_json(
                     "/api/v1/messages",
-                    Some(&patient.link_token),
+                    Some(patient.link_token.expose()),
                     &json!({ "body": body }),
                 )
                 .await;
@@ -557,7 +559,7 @@ on_both!(
         let (status, _) = app
             .post_json(
                 "/api/v1/messages",
-                Some(&patient.link_token),
+                Some(patient.link_token.expose()),
                 &json!({ "body": "two\nlines\tand a tab" }),
             )
             .await;
@@ -621,7 +623,10 @@ async fn the_bearer_scheme_is_read_in_any_case() {
         let res = app
             .client
             .get(app.url("/api/v1/checkins"))
-            .header("authorization", format!("{scheme} {}", patient.link_token))
+            .header(
+                "authorization",
+                format!("{scheme} {}", patient.link_token.expose()),
+            )
             .send()
             .await
             .expect("request");
@@ -630,7 +635,10 @@ async fn the_bearer_scheme_is_read_in_any_case() {
     let wrong = app
         .client
         .get(app.url("/api/v1/checkins"))
-        .header("authorization", format!("Basic {}", patient.link_token))
+        .header(
+            "authorization",
+            format!("Basic {}", patient.link_token.expose()),
+        )
         .send()
         .await
         .expect("request");

@@ -17,7 +17,7 @@ async fn emergency(app: &TestApp, patient: &Patient) {
     let (status, body) = app
         .post_json(
             "/api/v1/checkins",
-            Some(&patient.link_token),
+            Some(patient.link_token.expose()),
             &json!({"answers": {"stroke_signs": true}}),
         )
         .await;
@@ -444,7 +444,7 @@ on_both!(
             .expect("request");
         app.post_json(
             "/api/v1/messages",
-            Some(&patient.link_token),
+            Some(patient.link_token.expose()),
             &json!({"body": "alpha secret"}),
         )
         .await;
@@ -562,7 +562,7 @@ on_both!(
         emergency(&app, &urgent).await;
         app.post_json(
             "/api/v1/messages",
-            Some(&calm.link_token),
+            Some(calm.link_token.expose()),
             &json!({"body": "a question"}),
         )
         .await;
@@ -741,7 +741,7 @@ on_both!(
     |app: TestApp| async move {
         let patient = app.patient_in("north", "labour_epidural", 2).await;
         let today = chrono::Utc::now().date_naive();
-        app.put_json(&format!("/api/v1/diary/{today}"), Some(&patient.link_token), &json!({"pain": 4, "note": "<img src=x onerror=alert(1)>"}))
+        app.put_json(&format!("/api/v1/diary/{today}"), Some(patient.link_token.expose()), &json!({"pain": 4, "note": "<img src=x onerror=alert(1)>"}))
             .await;
         emergency(&app, &patient).await;
         let nurse_row = app.staff("north", "clinician").await;
@@ -809,7 +809,7 @@ on_both!(
         let mut her_stream = app
             .client
             .get(app.url("/api/v1/messages/events"))
-            .bearer_auth(&patient.link_token)
+            .bearer_auth(patient.link_token.expose())
             .send()
             .await
             .expect("stream");
@@ -818,7 +818,7 @@ on_both!(
         let (status, _) = app
             .post_json(
                 "/api/v1/messages",
-                Some(&patient.link_token),
+                Some(patient.link_token.expose()),
                 &json!({"body": "<script>alert('x')</script> is this normal?"}),
             )
             .await;
@@ -840,7 +840,8 @@ on_both!(
         assert!(!page.text.contains("<script>alert"));
         assert!(page.text.contains("&lt;script&gt;alert"));
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token)).await;
+        her.get(&format!("/p/{}", patient.link_token.expose()))
+            .await;
         let chat = her.get("/me/chat").await;
         assert_eq!(chat.status, 200, "{}", chat.text);
         assert!(
@@ -862,7 +863,9 @@ on_both!(
         assert_eq!(sent.status, 303);
         let empty = her.post_form("/me/chat", &[("body", "   ")]).await;
         assert_eq!(empty.status, 422);
-        let (_, thread) = app.get("/api/v1/messages", Some(&patient.link_token)).await;
+        let (_, thread) = app
+            .get("/api/v1/messages", Some(patient.link_token.expose()))
+            .await;
         assert_eq!(thread["messages"].as_array().map(Vec::len), Some(3));
     }
 );
@@ -884,7 +887,8 @@ on_both!(
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token)).await;
+        her.get(&format!("/p/{}", patient.link_token.expose()))
+            .await;
         assert!(her
             .get("/me/chat")
             .await
@@ -994,7 +998,8 @@ on_both!(
             .await;
         assert_eq!(bad.status, 422);
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token)).await;
+        her.get(&format!("/p/{}", patient.link_token.expose()))
+            .await;
         assert!(her.get("/me").await.text.contains("Closed on Friday"));
         assert!(her
             .get("/me?lang=es")
@@ -1036,7 +1041,8 @@ on_both!(
         let nurse = app.signed_in(&nurse_row).await;
         let admin = app.signed_in(&app.staff("north", "admin").await).await;
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token)).await;
+        her.get(&format!("/p/{}", patient.link_token.expose()))
+            .await;
         let p = patient.id.as_str();
 
         // (who, method, path, api, expected action, about the patient?)
@@ -1226,7 +1232,7 @@ on_both!(
                     .get(format!("{}{path}", who.base))
                     .header(
                         "cookie",
-                        format!("aftercare_patient={}", patient.link_token),
+                        format!("aftercare_patient={}", patient.link_token.expose()),
                     )
                     .send()
                     .await

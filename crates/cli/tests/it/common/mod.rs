@@ -141,7 +141,7 @@ pub async fn seed(url: &str) -> Vec<String> {
                     clinic_id: clinic.id.clone(),
                     display_name: format!("P{i}"),
                     enrolment_code: token[..10].to_uppercase(),
-                    link_token: token.clone(),
+                    link_token: token.clone().into(),
                     procedure: "labour_epidural".into(),
                     procedure_date: date,
                     delivery_date: Some(date),

@@ -154,7 +154,7 @@ impl TestApp {
                     clinic_id: clinic.id,
                     display_name: "A. Patient".into(),
                     enrolment_code: token[..10].to_uppercase(),
-                    link_token: token.clone(),
+                    link_token: token.clone().into(),
                     procedure: procedure.into(),
                     procedure_date: date,
                     delivery_date: (procedure != "epidural_steroid_injection").then_some(date),
