@@ -8,7 +8,7 @@ use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
 /// The longest announcement text per language, in characters.
-pub const TEXT_LIMIT: usize = 500;
+pub const TEXT_LIMIT: usize = crate::limits::ANNOUNCEMENT;
 
 /// What an admin posts.
 pub struct Draft<'a> {

@@ -7,7 +7,7 @@ use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
 /// The longest message, in characters.
-pub const BODY_LIMIT: usize = 2000;
+pub const BODY_LIMIT: usize = crate::limits::MESSAGE;
 
 /// Checks a message body: trimmed, not empty, at most [`BODY_LIMIT`] characters.
 pub fn check_body(body: &str) -> Result<String> {

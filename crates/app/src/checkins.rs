@@ -69,7 +69,7 @@ impl Checkins<'_> {
 
     /// Her questionnaire in progress; `NotFound` when it is not hers.
     pub async fn session(&self, patient: &Patient, id: &str) -> Result<CheckinSession> {
-        if id.len() > 64 {
+        if !crate::limits::plausible_key(id) {
             return Err(Error::NotFound);
         }
         match self.0.store.get_checkin_session(id).await? {
@@ -160,7 +160,7 @@ impl Checkins<'_> {
 
     /// A stored check-in of the patient; `NotFound` when it is not hers.
     pub async fn get(&self, patient: &Patient, id: &str) -> Result<Checkin> {
-        if id.len() > 64 {
+        if !crate::limits::plausible_key(id) {
             return Err(Error::NotFound);
         }
         match self.0.store.get_checkin(id).await? {

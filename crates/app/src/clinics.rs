@@ -8,7 +8,7 @@ use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
 /// The longest clinic name and opening-hours text.
-pub const TEXT_LIMIT: usize = 300;
+pub const TEXT_LIMIT: usize = crate::limits::CLINIC_TEXT;
 
 /// A telephone number as a patient's phone dials it: digits, spaces, `+`, `-`, `.`, `(`, `)`,
 /// at least three digits and at most 32 characters. Empty: not given.
@@ -76,13 +76,7 @@ impl Clinics<'_> {
                 "slug: lowercase letters, digits and '-', at most 64",
             ));
         }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > TEXT_LIMIT {
-            return Err(Error::invalid(
-                "name",
-                format!("name: 1 to {TEXT_LIMIT} characters"),
-            ));
-        }
+        let name = crate::limits::required("name", name, TEXT_LIMIT)?;
         let now = self.0.now();
         let new = NewClinic {
             slug: slug.to_string(),
@@ -108,13 +102,7 @@ impl Clinics<'_> {
         clinic_id: &str,
         settings: Settings<'_>,
     ) -> Result<Clinic> {
-        let name = settings.name.trim();
-        if name.is_empty() || name.chars().count() > TEXT_LIMIT {
-            return Err(Error::invalid(
-                "name",
-                format!("name: 1 to {TEXT_LIMIT} characters"),
-            ));
-        }
+        let name = crate::limits::required("name", settings.name, TEXT_LIMIT)?;
         let mut opening = Map::new();
         for (lang, text) in settings.hours {
             let text = text.trim();

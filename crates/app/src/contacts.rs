@@ -4,10 +4,10 @@
 use aftercare_store::{ContactRequest, NewContactRequest};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{optional_text, App, Error, Result};
+use crate::{limits, App, Error, Result};
 
 /// The longest reply note, in characters.
-pub const NOTE_LIMIT: usize = 2000;
+pub const NOTE_LIMIT: usize = limits::NOTE;
 
 pub struct Contacts<'a>(pub(crate) &'a App);
 
@@ -86,7 +86,7 @@ impl Contacts<'_> {
         if !mine {
             return Err(Error::NotFound);
         }
-        let note = optional_text("reply_note", note, NOTE_LIMIT)?;
+        let note = limits::optional("reply_note", note, NOTE_LIMIT)?;
         let now = self.0.now();
         let row = entry(
             actor,

@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::audit::{entry, Action, Actor, Subject};
 use crate::patients::{profile, today};
-use crate::{escalations, optional_text, App, Error, Result};
+use crate::{escalations, limits, App, Error, Result};
 
 /// The longest diary note kept, in characters.
-pub const NOTE_LIMIT: usize = 2000;
+pub const NOTE_LIMIT: usize = limits::NOTE;
 
 /// A day's entry as the patient gave it, before validation.
 pub struct DayInput {
@@ -65,7 +65,7 @@ impl Diary<'_> {
             .ok()
             .filter(|p| *p <= 10)
             .ok_or_else(|| Error::invalid("pain", "pain: must be a whole number from 0 to 10"))?;
-        let note = optional_text("note", input.note, NOTE_LIMIT)?;
+        let note = limits::optional("note", input.note, NOTE_LIMIT)?;
         let pain_day = (day - patient.procedure_date).num_days();
         let case = recovery::diary_case(
             content,

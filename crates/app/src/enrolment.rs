@@ -12,7 +12,7 @@ use crate::secrets::{new_enrolment_code, new_link_token};
 use crate::{App, Error, Result};
 
 /// The longest display name of a patient.
-pub const NAME_LIMIT: usize = 100;
+pub const NAME_LIMIT: usize = crate::limits::NAME;
 
 /// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
 /// with their labels in the first language.
@@ -53,13 +53,7 @@ impl Enrolment<'_> {
     /// Validates and enrols a patient of `clinic_id` with fresh secrets, audited.
     pub async fn enrol(&self, actor: &Actor, clinic_id: &str, who: Enrol) -> Result<Patient> {
         let content = self.0.content();
-        let name = who.display_name.trim().to_string();
-        if name.is_empty() || name.chars().count() > NAME_LIMIT {
-            return Err(Error::invalid(
-                "display_name",
-                format!("display_name: 1 to {NAME_LIMIT} characters"),
-            ));
-        }
+        let name = crate::limits::required("display_name", &who.display_name, NAME_LIMIT)?;
         if !procedures(content).iter().any(|(v, _)| *v == who.procedure) {
             return Err(Error::invalid(
                 "procedure",

@@ -7,10 +7,10 @@ use aftercare_core::{recovery, Content, Decision, Level, RecoveryCheck};
 use aftercare_store::{Escalation, NewEscalation, Patient};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{optional_text, App, Error, Result};
+use crate::{limits, App, Error, Result};
 
 /// The longest acknowledgement note, in characters.
-pub const NOTE_LIMIT: usize = 2000;
+pub const NOTE_LIMIT: usize = limits::NOTE;
 
 /// The escalation the core calls for, if any, ready to commit with the write that raised it.
 pub fn called_for(
@@ -51,7 +51,7 @@ impl Escalations<'_> {
         escalation_id: &str,
         note: Option<String>,
     ) -> Result<Escalation> {
-        if escalation_id.len() > 64 {
+        if !crate::limits::plausible_key(escalation_id) {
             return Err(Error::NotFound);
         }
         let escalation = self
@@ -65,7 +65,7 @@ impl Escalations<'_> {
             .patients()
             .of_clinic(clinic_id, &escalation.patient_id)
             .await?;
-        let note = optional_text("note", note, NOTE_LIMIT)?;
+        let note = limits::optional("note", note, NOTE_LIMIT)?;
         let now = self.0.now();
         let row = entry(
             actor,

@@ -22,6 +22,7 @@ pub mod enrolment;
 pub mod error;
 pub mod escalations;
 pub mod export;
+pub mod limits;
 pub mod patients;
 pub mod secrets;
 pub mod staff;
@@ -176,20 +177,4 @@ impl App {
             })
             .await?)
     }
-}
-
-/// Text trimmed, empty as `None`, at most `limit` characters; the error names the field.
-pub(crate) fn optional_text(
-    field: &str,
-    text: Option<String>,
-    limit: usize,
-) -> Result<Option<String>> {
-    let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-    if text.as_ref().is_some_and(|t| t.chars().count() > limit) {
-        return Err(Error::invalid(
-            field,
-            format!("{field}: at most {limit} characters"),
-        ));
-    }
-    Ok(text)
 }

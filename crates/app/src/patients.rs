@@ -5,7 +5,7 @@ use aftercare_core::Profile;
 use aftercare_store::{BoardFilter, Patient};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{App, Error, Result};
+use crate::{limits, App, Error, Result};
 
 /// The calendar day of an instant (UTC; clinics in other zones see day boundaries shifted by
 /// their offset, which the diary tolerates since entries are per day).
@@ -28,15 +28,12 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
     }
 }
 
-/// Ids and secrets are short; a longer one is refused before the store is asked.
-const KEY_LIMIT: usize = 128;
-
 pub struct Patients<'a>(pub(crate) &'a App);
 
 impl Patients<'_> {
     /// A patient by id, if any.
     pub async fn get(&self, id: &str) -> Result<Option<Patient>> {
-        if id.len() > KEY_LIMIT {
+        if !limits::plausible_key(id) {
             return Ok(None);
         }
         Ok(self.0.store.get_patient(id).await?)
@@ -53,7 +50,7 @@ impl Patients<'_> {
 
     /// The patient whose personal link this is.
     pub async fn by_link(&self, token: &str) -> Result<Option<Patient>> {
-        if token.len() > KEY_LIMIT {
+        if !limits::plausible_key(token) {
             return Ok(None);
         }
         Ok(self.0.store.get_patient_by_link_token(token).await?)
@@ -61,7 +58,7 @@ impl Patients<'_> {
 
     /// The patient whose enrolment code this is.
     pub async fn by_code(&self, code: &str) -> Result<Option<Patient>> {
-        if code.len() > KEY_LIMIT {
+        if !limits::plausible_key(code) {
             return Ok(None);
         }
         Ok(self.0.store.get_patient_by_code(code).await?)

@@ -22,7 +22,7 @@ pub const MIN_PASSWORD: usize = 12;
 /// ... and at most this long (hashing cost is bounded).
 pub const MAX_PASSWORD: usize = 256;
 /// The longest display name.
-pub const NAME_LIMIT: usize = 100;
+pub const NAME_LIMIT: usize = crate::limits::NAME;
 
 /// The two roles. Admins run the clinic's account (staff, announcements, settings, the audit
 /// log); clinicians look after patients (board, patient pages, chat, contact requests).
@@ -157,13 +157,7 @@ impl StaffAccounts<'_> {
     /// Creates an account with a hashed password, audited.
     pub async fn create(&self, actor: &Actor, account: NewAccount<'_>) -> Result<Staff> {
         let email = check_email(account.email)?;
-        let name = account.display_name.trim();
-        if name.is_empty() || name.chars().count() > NAME_LIMIT {
-            return Err(Error::invalid(
-                "display_name",
-                format!("display_name: 1 to {NAME_LIMIT} characters"),
-            ));
-        }
+        let name = crate::limits::required("display_name", account.display_name, NAME_LIMIT)?;
         let role = Role::parse(account.role)
             .ok_or_else(|| Error::invalid("role", "role: admin or clinician"))?;
         check_new_password("password", account.password)?;

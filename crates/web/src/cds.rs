@@ -304,7 +304,7 @@ async fn feedback(
         ));
     }
     for (i, item) in body.feedback.iter().enumerate() {
-        if item.card.is_empty() || item.card.len() > 128 {
+        if item.card.is_empty() || !aftercare_app::limits::plausible_key(&item.card) {
             return Err(AppError::bad_field(
                 format!("feedback[{i}].card"),
                 "card: the card's uuid",
