@@ -5,34 +5,10 @@
 
 use aftercare_store::{NewAuditEntry, Store};
 use chrono::{DateTime, Utc};
-use std::fmt;
 
 use crate::{App, Result};
 
-/// Who is acting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
-    Patient,
-    Staff,
-    /// An EHR calling through CDS Hooks.
-    Ehr,
-    /// Someone not signed in (the public contact form).
-    Anonymous,
-    /// The server itself, or an operator at the shell.
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::Patient => "patient",
-            ActorKind::Staff => "staff",
-            ActorKind::Ehr => "ehr",
-            ActorKind::Anonymous => "anonymous",
-            ActorKind::System => "system",
-        }
-    }
-}
+pub use aftercare_store::{Action, ActorKind};
 
 /// An actor: what kind, which one, and from which address.
 #[derive(Debug, Clone)]
@@ -50,115 +26,6 @@ impl Actor {
             id: None,
             address: None,
         }
-    }
-}
-
-/// Every event the audit log records. The stored names are stable: auditors' queries and the
-/// CSV export read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    AnnouncementCreate,
-    AuditExport,
-    AuditRead,
-    BoardRead,
-    CdsFeedback,
-    /// A CDS Hooks call of the `patient-view` hook.
-    CdsPatientView,
-    /// A CDS Hooks call of the `encounter-discharge` hook.
-    CdsEncounterDischarge,
-    CheckinAnswer,
-    CheckinFinal,
-    CheckinList,
-    CheckinOpen,
-    CheckinRead,
-    CheckinStart,
-    ClinicCreate,
-    ClinicSettings,
-    ContactCreate,
-    ContactHandled,
-    ContactList,
-    DiaryList,
-    DiaryRead,
-    DiaryWrite,
-    EscalationAcknowledge,
-    FhirExport,
-    MessageWrite,
-    MessagesFollow,
-    MessagesRead,
-    PatientEnrol,
-    PatientHome,
-    PatientLinkRead,
-    PatientRead,
-    PatientSignIn,
-    RecoveryRead,
-    StaffCreate,
-    StaffLogin,
-    StaffLoginFailed,
-    StaffLoginLocked,
-    StaffLogout,
-    StaffPasswordChanged,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        use Action::*;
-        match self {
-            AnnouncementCreate => "announcement.create",
-            AuditExport => "audit.export",
-            AuditRead => "audit.read",
-            BoardRead => "board.read",
-            CdsFeedback => "cds.feedback",
-            CdsPatientView => "cds.patient-view",
-            CdsEncounterDischarge => "cds.encounter-discharge",
-            CheckinAnswer => "checkin.answer",
-            CheckinFinal => "checkin.final",
-            CheckinList => "checkin.list",
-            CheckinOpen => "checkin.open",
-            CheckinRead => "checkin.read",
-            CheckinStart => "checkin.start",
-            ClinicCreate => "clinic.create",
-            ClinicSettings => "clinic.settings",
-            ContactCreate => "contact.create",
-            ContactHandled => "contact.handled",
-            ContactList => "contact.list",
-            DiaryList => "diary.list",
-            DiaryRead => "diary.read",
-            DiaryWrite => "diary.write",
-            EscalationAcknowledge => "escalation.acknowledge",
-            FhirExport => "fhir.export",
-            MessageWrite => "message.write",
-            MessagesFollow => "messages.follow",
-            MessagesRead => "messages.read",
-            PatientEnrol => "patient.enrol",
-            PatientHome => "patient.home",
-            PatientLinkRead => "patient.link.read",
-            PatientRead => "patient.read",
-            PatientSignIn => "patient.sign_in",
-            RecoveryRead => "recovery.read",
-            StaffCreate => "staff.create",
-            StaffLogin => "staff.login",
-            StaffLoginFailed => "staff.login_failed",
-            StaffLoginLocked => "staff.login_locked",
-            StaffLogout => "staff.logout",
-            StaffPasswordChanged => "staff.password_changed",
-        }
-    }
-}
-
-impl Action {
-    /// The action of a CDS Hooks call of `hook`, if Aftercare answers it.
-    pub fn cds_hook(hook: &str) -> Option<Action> {
-        match hook {
-            "patient-view" => Some(Action::CdsPatientView),
-            "encounter-discharge" => Some(Action::CdsEncounterDischarge),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -204,9 +71,9 @@ pub fn entry(
 ) -> NewAuditEntry {
     NewAuditEntry {
         at,
-        actor_kind: actor.kind.as_str().to_string(),
+        actor_kind: actor.kind,
         actor_id: actor.id.clone(),
-        action: action.as_str().to_string(),
+        action,
         patient_id: subject.patient_id.map(str::to_string),
         clinic_id: subject.clinic_id.map(str::to_string),
         address: actor.address.clone(),

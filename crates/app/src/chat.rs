@@ -78,7 +78,7 @@ impl Chat<'_> {
         reader: Side,
         messages: &[Message],
     ) -> Result<()> {
-        let other = reader.other().as_str();
+        let other = reader.other();
         let last = messages
             .iter()
             .filter(|m| m.sender == other)

@@ -142,10 +142,17 @@ impl Checkins<'_> {
             answers: Value::Object(answers.clone()),
             decision: serde_json::to_value(&view).map_err(|e| Error::Internal(e.to_string()))?,
             level: decision.level.as_str().to_string(),
-            status: "final".into(),
+            status: aftercare_store::CheckinStatus::Final,
             content_version: content.version.clone(),
             audit,
-            escalation: escalations::called_for(content, patient, decision, &[], "checkin", &id),
+            escalation: escalations::called_for(
+                content,
+                patient,
+                decision,
+                &[],
+                aftercare_store::EscalationSource::Checkin,
+                &id,
+            ),
         };
         let written = self
             .0

@@ -96,7 +96,7 @@ impl Diary<'_> {
                 patient,
                 &decision,
                 &missed,
-                "diary",
+                aftercare_store::EscalationSource::Diary,
                 &source_ref,
             ),
         };
@@ -116,7 +116,7 @@ impl Diary<'_> {
                 ))
                 .map_err(|e| Error::Internal(e.to_string()))?,
                 level: decision.level.as_str().to_string(),
-                status: "diary".into(),
+                status: aftercare_store::CheckinStatus::Diary,
                 content_version: content.version.clone(),
                 audit: Vec::new(),
                 escalation: None,

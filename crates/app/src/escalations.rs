@@ -4,7 +4,7 @@
 //! work of the write that called for it, and lets a clinician acknowledge it.
 
 use aftercare_core::{recovery, Content, Decision, Level, RecoveryCheck};
-use aftercare_store::{Escalation, NewEscalation, Patient};
+use aftercare_store::{Escalation, EscalationSource, NewEscalation, Patient};
 
 use crate::audit::{entry, Action, Actor, Subject};
 use crate::{limits, App, Error, Result};
@@ -18,7 +18,7 @@ pub fn called_for(
     patient: &Patient,
     decision: &Decision,
     missed: &[RecoveryCheck],
-    source: &str,
+    source: EscalationSource,
     source_ref: &str,
 ) -> Option<NewEscalation> {
     let previous = patient.last_level.as_deref().and_then(Level::parse);
@@ -27,7 +27,7 @@ pub fn called_for(
         patient_id: patient.id.clone(),
         level: level.as_str().to_string(),
         reason: reason.code(),
-        source: source.to_string(),
+        source,
         source_ref: source_ref.to_string(),
     })
 }

@@ -73,7 +73,7 @@ impl Export<'_> {
                 .into_iter()
                 .map(|m| MessageInfo {
                     id: m.id,
-                    from_patient: m.sender == "patient",
+                    from_patient: m.sender == aftercare_store::Side::Patient,
                     body: m.body,
                     sent: m.created_at,
                     read_at: m.read_at,

@@ -24,32 +24,7 @@ pub const MAX_PASSWORD: usize = 256;
 /// The longest display name.
 pub const NAME_LIMIT: usize = crate::limits::NAME;
 
-/// The two roles. Admins run the clinic's account (staff, announcements, settings, the audit
-/// log); clinicians look after patients (board, patient pages, chat, contact requests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Clinician,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "clinician" => Some(Role::Clinician),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Clinician => "clinician",
-        }
-    }
-}
+pub use aftercare_store::Role;
 
 /// Checks an email address enough to catch typos (the login is the real test).
 pub fn check_email(email: &str) -> Result<String> {
@@ -167,7 +142,7 @@ impl StaffAccounts<'_> {
             clinic_id: account.clinic_id.to_string(),
             email,
             display_name: name.to_string(),
-            role: role.as_str().to_string(),
+            role,
             password_hash,
         };
         let actor = actor.clone();

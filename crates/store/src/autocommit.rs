@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::records::*;
+use crate::Side;
 use crate::{transaction, Result, Store, Tx};
 
 /// Runs one [`Tx`] call, cloning its arguments for each run of the unit.

@@ -27,12 +27,14 @@ mod shared;
 mod autocommit;
 mod error;
 mod group_commit;
+mod kinds;
 mod postgres;
 mod records;
 mod sqlite;
 
 pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
+pub use kinds::{Action, ActorKind, CheckinStatus, EscalationSource, Role, Side};
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
 pub use shared::new_id;

@@ -16,6 +16,7 @@ use crate::group_commit::BoxFuture;
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
+use crate::Side;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 

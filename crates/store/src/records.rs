@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::kinds::{Action, ActorKind, CheckinStatus, EscalationSource, Role, Side};
+
 /// Time as stored: UTC.
 pub type Time = DateTime<Utc>;
 
@@ -50,8 +52,7 @@ pub struct Staff {
     pub clinic_id: String,
     pub email: String,
     pub display_name: String,
-    /// `admin` or `clinician`.
-    pub role: String,
+    pub role: Role,
     /// Never sent to a client.
     #[serde(skip_serializing)]
     pub password_hash: String,
@@ -65,7 +66,7 @@ pub struct NewStaff {
     pub clinic_id: String,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
 }
 
@@ -254,7 +255,7 @@ pub struct Checkin {
     pub answers: Value,
     pub decision: Value,
     pub level: String,
-    pub status: String,
+    pub status: CheckinStatus,
     pub content_version: String,
     pub created_at: Time,
 }
@@ -269,7 +270,7 @@ pub struct NewCheckin {
     pub answers: Value,
     pub decision: Value,
     pub level: String,
-    pub status: String,
+    pub status: CheckinStatus,
     pub content_version: String,
     /// The audit rows of this write, committed in the same transaction.
     pub audit: Vec<NewAuditEntry>,
@@ -345,8 +346,7 @@ pub struct Escalation {
     pub level: String,
     /// A reason code, e.g. `fever_with_back_pain`.
     pub reason: String,
-    /// `checkin` or `diary`.
-    pub source: String,
+    pub source: EscalationSource,
     /// The check-in id or diary day that raised it.
     pub source_ref: String,
     pub raised_at: Time,
@@ -360,32 +360,8 @@ pub struct NewEscalation {
     pub patient_id: String,
     pub level: String,
     pub reason: String,
-    pub source: String,
+    pub source: EscalationSource,
     pub source_ref: String,
-}
-
-/// A side of the chat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Patient,
-    Staff,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Patient => "patient",
-            Side::Staff => "staff",
-        }
-    }
-
-    pub fn other(self) -> Side {
-        match self {
-            Side::Patient => Side::Staff,
-            Side::Staff => Side::Patient,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -393,8 +369,7 @@ pub struct Message {
     /// Monotonic within a thread: poll with `after_id`.
     pub id: i64,
     pub patient_id: String,
-    /// `patient` or `staff`.
-    pub sender: String,
+    pub sender: Side,
     pub staff_id: Option<String>,
     pub body: String,
     pub created_at: Time,
@@ -470,10 +445,10 @@ pub struct NewAnnouncement {
 pub struct AuditEntry {
     pub id: i64,
     pub at: Time,
-    /// `staff`, `patient`, `system`, `ehr` or `anonymous`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
-    /// E.g. `diary.read`.
+    /// E.g. `diary.read`. Text, not an [`Action`]: the log is append-only history, and an event
+    /// the code no longer writes must stay readable.
     pub action: String,
     pub patient_id: Option<String>,
     pub clinic_id: Option<String>,
@@ -485,9 +460,9 @@ pub struct AuditEntry {
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
     pub at: Time,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
-    pub action: String,
+    pub action: Action,
     pub patient_id: Option<String>,
     pub clinic_id: Option<String>,
     pub address: Option<String>,

@@ -23,6 +23,7 @@ use crate::group_commit::{BoxFuture, GroupCommit};
 use crate::records::*;
 use crate::shared::new_id;
 use crate::Backend;
+use crate::Side;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 

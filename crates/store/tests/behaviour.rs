@@ -280,7 +280,7 @@ async fn staff(store: &Arc<dyn Store>, clinic_id: &str, email: &str) -> Staff {
                 clinic_id: clinic_id.into(),
                 email: email.into(),
                 display_name: format!("Dr {email}"),
-                role: "clinician".into(),
+                role: Role::Clinician,
                 password_hash: "$argon2id$hash".into(),
             },
             at(1, 8, 0),
@@ -324,7 +324,7 @@ async fn checkin(
                 answers: json!({"headache": true}),
                 decision: json!({"level": level}),
                 level: level.into(),
-                status: "complete".into(),
+                status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
                 escalation: None,
@@ -343,7 +343,7 @@ async fn escalate(store: &Arc<dyn Store>, patient_id: &str, when: DateTime<Utc>)
                 patient_id: patient_id.into(),
                 level: "urgent".into(),
                 reason: "fever_with_back_pain".into(),
-                source: "checkin".into(),
+                source: EscalationSource::Checkin,
                 source_ref: "c1".into(),
             },
             when,
@@ -373,9 +373,9 @@ fn audit(
 ) -> NewAuditEntry {
     NewAuditEntry {
         at: when,
-        actor_kind: "staff".into(),
+        actor_kind: ActorKind::Staff,
         actor_id: Some("s1".into()),
-        action: action.into(),
+        action: Action::parse(action).expect("an audit action"),
         patient_id: patient_id.map(Into::into),
         clinic_id: Some(clinic_id.into()),
         address: Some("127.0.0.1".into()),
@@ -483,7 +483,7 @@ async fn staff_accounts_and_lockout(store: Arc<dyn Store>, _raw: Raw) {
                 clinic_id: c.id.clone(),
                 email: "ana.lopez@EXAMPLE.org".into(),
                 display_name: "Dup".into(),
-                role: "admin".into(),
+                role: Role::Admin,
                 password_hash: "h".into(),
             },
             at(1, 8, 0),
@@ -499,7 +499,7 @@ async fn staff_accounts_and_lockout(store: Arc<dyn Store>, _raw: Raw) {
                 clinic_id: "no-such-clinic".into(),
                 email: "x@example.org".into(),
                 display_name: "X".into(),
-                role: "admin".into(),
+                role: Role::Admin,
                 password_hash: "h".into(),
             },
             at(1, 8, 0),
@@ -882,7 +882,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({"q1": "yes", "q2": 38.5}),
                 decision: json!({"level": "urgent", "reasons": ["fever"]}),
                 level: "urgent".into(),
-                status: "complete".into(),
+                status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
                 escalation: None,
@@ -929,7 +929,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
-                status: "complete".into(),
+                status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
                 escalation: None,
@@ -983,7 +983,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
-                status: "complete".into(),
+                status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
                 escalation: None,
@@ -1103,7 +1103,7 @@ async fn diary_edits_keep_versions(store: Arc<dyn Store>, raw: Raw) {
     assert!(refused.is_err(), "diary version was rewritten");
 }
 
-async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
+async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, raw: Raw) {
     let c = clinic(&store, "north").await;
     let s = staff(&store, &c.id, "ana@example.org").await;
     let p = patient(&store, &c.id, "p1").await;
@@ -1115,7 +1115,7 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
                 patient_id: p.id.clone(),
                 level: "emergency".into(),
                 reason: "weakness_legs".into(),
-                source: "diary".into(),
+                source: EscalationSource::Diary,
                 source_ref: "2025-03-03".into(),
             },
             at(3, 9, 0),
@@ -1129,7 +1129,7 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
         patient_id: p.id.clone(),
         level: "urgent".into(),
         reason: "fever_with_back_pain".into(),
-        source: "diary".into(),
+        source: EscalationSource::Diary,
         source_ref: "2025-03-04".into(),
     };
     assert_eq!(
@@ -1212,19 +1212,15 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, _raw: Raw) {
             .await,
         Err(StoreError::NotFound)
     );
-    let bad_source = store
-        .raise_escalation(
-            NewEscalation {
-                patient_id: p.id.clone(),
-                level: "urgent".into(),
-                reason: "x".into(),
-                source: "email".into(),
-                source_ref: "x".into(),
-            },
-            at(3, 9, 0),
-        )
+    // The store's types cannot name another source; the database refuses one all the same.
+    let bad_source = raw
+        .execute(&format!(
+            "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, raised_at) \
+             VALUES ('e-bad', '{}', 'urgent', 'x', 'email', 'x', '2025-03-03T09:00:00+00:00')",
+            p.id
+        ))
         .await;
-    assert!(matches!(bad_source, Err(StoreError::Other(_))));
+    assert!(bad_source.is_err(), "an unknown source was stored");
     assert_eq!(
         store
             .get_patient(&p.id)
@@ -1245,7 +1241,7 @@ async fn diary_entry_raises_its_escalation_in_one_transaction(store: Arc<dyn Sto
             patient_id: p.id.clone(),
             level: "soon".into(),
             reason: "off_course:improving_by_six_weeks".into(),
-            source: "diary".into(),
+            source: EscalationSource::Diary,
             source_ref: format!("{}/{}", p.id, date(d)),
         }),
         ..diary(&p.id, date(d), pain)
@@ -1337,7 +1333,7 @@ async fn chat_messages_and_unread_counts(store: Arc<dyn Store>, _raw: Raw) {
         .unwrap();
     assert!(m1.id < m2.id && m2.id < m3.id, "ids not monotonic");
     assert_eq!(m3.staff_id.as_deref(), Some(s.id.as_str()));
-    assert_eq!(m1.sender, "patient");
+    assert_eq!(m1.sender, Side::Patient);
     assert_eq!(m1.read_at, None);
 
     assert_eq!(
@@ -1571,9 +1567,9 @@ async fn audit_log_is_append_only(store: Arc<dyn Store>, raw: Raw) {
     let other = store
         .append_audit(NewAuditEntry {
             at: at(3, 10, 0),
-            actor_kind: "anonymous".into(),
+            actor_kind: ActorKind::Anonymous,
             actor_id: None,
-            action: "contact.create".into(),
+            action: Action::ContactCreate,
             patient_id: None,
             clinic_id: Some(c.id.clone()),
             address: None,
@@ -1630,13 +1626,14 @@ async fn audit_log_is_append_only(store: Arc<dyn Store>, raw: Raw) {
         .await
         .unwrap()
         .is_empty());
-    let bad_kind = store
-        .append_audit(NewAuditEntry {
-            actor_kind: "robot".into(),
-            ..audit(&c.id, None, "x", at(3, 8, 0))
-        })
+    // The store's types cannot name another actor kind; the database refuses one all the same.
+    let bad_kind = raw
+        .execute(
+            "INSERT INTO audit_log (at, actor_kind, action) \
+             VALUES ('2025-03-03T08:00:00+00:00', 'robot', 'diary.read')",
+        )
         .await;
-    assert!(matches!(bad_kind, Err(StoreError::Other(_))));
+    assert!(bad_kind.is_err(), "an unknown actor kind was stored");
 
     let update = raw.execute("UPDATE audit_log SET action = 'nothing'").await;
     assert!(update.is_err(), "audit UPDATE was allowed");
@@ -1816,13 +1813,13 @@ async fn a_unit_of_work_commits_all_of_its_writes_or_none(store: Arc<dyn Store>,
                     };
                     let entry = NewAuditEntry {
                         detail: Some(i.to_string()),
-                        ..audit(&clinic_id, Some(&patient_id), "messages.post", at(2, 9, 0))
+                        ..audit(&clinic_id, Some(&patient_id), "message.write", at(2, 9, 0))
                     };
                     let escalation = NewEscalation {
                         patient_id: patient_id.clone(),
                         level: "urgent".into(),
                         reason: format!("test:{i}"),
-                        source: "checkin".into(),
+                        source: EscalationSource::Checkin,
                         source_ref: i.to_string(),
                     };
                     Box::pin(async move {
@@ -1855,7 +1852,7 @@ async fn a_unit_of_work_commits_all_of_its_writes_or_none(store: Arc<dyn Store>,
         );
     }
     let audited = raw
-        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'messages.post'")
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'message.write'")
         .await;
     assert_eq!(audited, 40);
     let board = store.get_patient(&p.id).await.unwrap().unwrap();
@@ -1994,7 +1991,7 @@ async fn a_checkin_its_session_audit_rows_and_escalation_commit_together(
         answers: json!({"fever": true}),
         decision: json!({"level": "urgent"}),
         level: "urgent".into(),
-        status: "final".into(),
+        status: CheckinStatus::Final,
         content_version: "2025.1".into(),
         audit: vec![
             audit(&c.id, Some(&p.id), "checkin.start", at(2, 9, 0)),
@@ -2007,7 +2004,7 @@ async fn a_checkin_its_session_audit_rows_and_escalation_commit_together(
             patient_id: p.id.clone(),
             level: "urgent".into(),
             reason: reason.into(),
-            source: "checkin".into(),
+            source: EscalationSource::Checkin,
             source_ref: id,
         }),
     };
@@ -2087,7 +2084,7 @@ async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
         answers: json!({"calf_swelling": true}),
         decision: json!({"level": "urgent"}),
         level: "urgent".into(),
-        status: "final".into(),
+        status: CheckinStatus::Final,
         content_version: "2025.1".into(),
         audit: vec![NewAuditEntry {
             detail: Some(id.clone()),
@@ -2097,7 +2094,7 @@ async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
             patient_id: p.id.clone(),
             level: "urgent".into(),
             reason: "level:UR-DVT".into(),
-            source: "checkin".into(),
+            source: EscalationSource::Checkin,
             source_ref: id,
         }),
     };

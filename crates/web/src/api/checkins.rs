@@ -154,7 +154,7 @@ pub async fn get(
         let stored = state.app.checkins().get(&auth.patient, checkin_id).await?;
         return Ok(Json(CheckinRound {
             session_id: session.id,
-            status: stored.status,
+            status: stored.status.as_str().to_string(),
             checkin_id: Some(stored.id),
             decision: stored.decision,
             questions: Vec::new(),

@@ -31,8 +31,7 @@ pub struct EscalationView {
     pub level: String,
     /// A reason code, e.g. `level:EM-CAUDA-EQUINA` or a missed milestone of the course.
     pub reason: String,
-    /// `checkin` or `diary`.
-    pub source: String,
+    pub source: store::EscalationSource,
     /// The check-in id or diary day that raised it.
     pub source_ref: String,
     pub raised_at: DateTime<Utc>,
@@ -97,8 +96,7 @@ pub struct CheckinView {
     #[schema(value_type = aftercare_core::DecisionView)]
     pub decision: Value,
     pub level: String,
-    /// `final` (from the questionnaire) or `diary` (a diary day that raised an alert).
-    pub status: String,
+    pub status: store::CheckinStatus,
     /// The content version the decision was made with.
     pub content_version: String,
     pub created_at: DateTime<Utc>,
@@ -125,8 +123,7 @@ pub struct MessageView {
     /// Increasing within a thread.
     pub id: i64,
     pub patient_id: String,
-    /// `patient` or `staff`.
-    pub sender: String,
+    pub sender: store::Side,
     pub staff_id: Option<String>,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -227,8 +224,7 @@ impl From<store::ContactRequest> for ContactRequestView {
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `staff`, `patient`, `system`, `ehr` or `anonymous`.
-    pub actor_kind: String,
+    pub actor_kind: store::ActorKind,
     pub actor_id: Option<String>,
     /// What happened, e.g. `diary.read`.
     pub action: String,

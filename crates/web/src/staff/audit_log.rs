@@ -97,7 +97,7 @@ pub fn to_csv(rows: &[AuditEntry]) -> String {
         let fields = [
             r.id.to_string(),
             r.at.to_rfc3339(),
-            r.actor_kind.clone(),
+            r.actor_kind.to_string(),
             r.actor_id.clone().unwrap_or_default(),
             r.action.clone(),
             r.patient_id.clone().unwrap_or_default(),

@@ -40,8 +40,7 @@ pub const PAGE: i64 = 200;
 pub struct MessageOut {
     /// Increasing within the thread.
     pub id: i64,
-    /// `patient` or `staff`.
-    pub sender: String,
+    pub sender: Side,
     pub body: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// `HH:MM` (UTC), for display.
@@ -53,14 +52,14 @@ pub struct MessageOut {
 impl MessageOut {
     fn new(
         id: i64,
-        sender: &str,
+        sender: Side,
         body: &str,
         created_at: chrono::DateTime<chrono::Utc>,
         read_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> MessageOut {
         MessageOut {
             id,
-            sender: sender.to_string(),
+            sender,
             body: body.to_string(),
             created_at,
             time: created_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -71,13 +70,13 @@ impl MessageOut {
 
 impl From<&Message> for MessageOut {
     fn from(m: &Message) -> Self {
-        MessageOut::new(m.id, &m.sender, &m.body, m.created_at, m.read_at)
+        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at)
     }
 }
 
 impl From<&crate::api::views::MessageView> for MessageOut {
     fn from(m: &crate::api::views::MessageView) -> Self {
-        MessageOut::new(m.id, &m.sender, &m.body, m.created_at, m.read_at)
+        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at)
     }
 }
 

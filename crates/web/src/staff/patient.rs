@@ -38,7 +38,7 @@ pub enum TimelineDetail {
     Checkin {
         id: String,
         level: String,
-        status: String,
+        status: aftercare_store::CheckinStatus,
         /// The decision's headline, as stored.
         #[schema(value_type = Option<String>)]
         headline: Option<Value>,
@@ -57,7 +57,7 @@ pub enum TimelineDetail {
     },
     Message {
         id: i64,
-        sender: String,
+        sender: aftercare_store::Side,
         body: String,
     },
 }
@@ -115,7 +115,7 @@ pub async fn view(
             item: TimelineDetail::Checkin {
                 id: c.id.clone(),
                 level: c.level.clone(),
-                status: c.status.clone(),
+                status: c.status,
                 headline: c.decision.get("headline").cloned(),
                 reasons: c.decision.get("reasons").cloned(),
                 content_version: c.content_version.clone(),
@@ -141,7 +141,7 @@ pub async fn view(
             at: m.created_at,
             item: TimelineDetail::Message {
                 id: m.id,
-                sender: m.sender.clone(),
+                sender: m.sender,
                 body: m.body.clone(),
             },
         });
@@ -346,7 +346,7 @@ pub async fn page(
     let newest_from_her = v
         .messages
         .iter()
-        .filter(|m| m.sender == reader.other().as_str())
+        .filter(|m| m.sender == reader.other())
         .map(|m| m.id)
         .max();
     state
@@ -370,7 +370,7 @@ pub async fn page(
                 ),
                 TimelineDetail::Message { sender, .. } => format!(
                     "Message from {}",
-                    if sender == "staff" {
+                    if *sender == aftercare_store::Side::Staff {
                         "the clinic"
                     } else {
                         "her"

@@ -539,7 +539,7 @@ async fn the_clinics_announcement_is_shown_on_every_page() {
                 clinic_id: app.clinic_id.clone(),
                 email: "lead@example.org".into(),
                 display_name: "Lead".into(),
-                role: "admin".into(),
+                role: aftercare_store::Role::Admin,
                 password_hash: "x".into(),
             },
             Utc::now(),

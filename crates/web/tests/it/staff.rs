@@ -1289,10 +1289,13 @@ on_both!(
             )
             .await
             .expect("audit");
-        assert!(rows.iter().any(
-            |r| r.actor_kind == "staff" && r.actor_id.as_deref() == Some(nurse_row.id.as_str())
-        ));
-        assert!(rows.iter().any(|r| r.actor_kind == "patient"));
+        assert!(rows
+            .iter()
+            .any(|r| r.actor_kind == aftercare_store::ActorKind::Staff
+                && r.actor_id.as_deref() == Some(nurse_row.id.as_str())));
+        assert!(rows
+            .iter()
+            .any(|r| r.actor_kind == aftercare_store::ActorKind::Patient));
     }
 );
 

@@ -1,0 +1,224 @@
+//! The closed vocabularies the store keeps as text: who sent a message, a staff role, what
+//! raised an escalation, a check-in's kind, who acted and what they did. Each is an enum, stored
+//! as its name (the database's CHECK constraints list the same names), so a typo is a compile
+//! error and a row the code does not know is a decode error, not a silent string.
+
+use serde::Serialize;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Type};
+
+/// An enum stored as text: its names, `as_str`, `parse`, serde and sqlx on both databases.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$vmeta])* #[cfg_attr(feature = "openapi", schema(rename = $text))] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<DB: Database> Type<DB> for $name
+        where
+            str: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: Database> Encode<'q, DB> for $name
+        where
+            &'q str: Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                <&str as Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r, DB: Database> Decode<'r, DB> for $name
+        where
+            &'r str: Decode<'r, DB>,
+        {
+            fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <&str as Decode<'r, DB>>::decode(value)?;
+                $name::parse(text).ok_or_else(|| {
+                    format!(concat!("not a ", stringify!($name), ": {:?}"), text).into()
+                })
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// A side of the chat.
+    Side {
+        Patient => "patient",
+        Staff => "staff",
+    }
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Patient => Side::Staff,
+            Side::Staff => Side::Patient,
+        }
+    }
+}
+
+text_enum! {
+    /// The two staff roles. Admins run the clinic's account (staff, announcements, settings,
+    /// the audit log); clinicians look after patients (board, patient pages, chat, contact
+    /// requests).
+    Role {
+        Admin => "admin",
+        Clinician => "clinician",
+    }
+}
+
+text_enum! {
+    /// What raised an escalation.
+    EscalationSource {
+        Checkin => "checkin",
+        Diary => "diary",
+    }
+}
+
+text_enum! {
+    /// A stored check-in's kind.
+    CheckinStatus {
+        /// The end of a questionnaire.
+        Final => "final",
+        /// A diary day whose decision raised an alert, kept as it was made.
+        Diary => "diary",
+    }
+}
+
+text_enum! {
+    /// Who acted, in the audit log.
+    ActorKind {
+        Patient => "patient",
+        Staff => "staff",
+        /// An EHR calling through CDS Hooks.
+        Ehr => "ehr",
+        /// Someone not signed in (the public contact form).
+        Anonymous => "anonymous",
+        /// The server itself, or an operator at the shell.
+        System => "system",
+    }
+}
+
+text_enum! {
+    /// Every event the audit log records. The stored names are stable: auditors' queries and
+    /// the CSV export read them. Rows read back keep their action as text, so an event the
+    /// code no longer writes stays readable.
+    Action {
+        AnnouncementCreate => "announcement.create",
+        AuditExport => "audit.export",
+        AuditRead => "audit.read",
+        BoardRead => "board.read",
+        CdsFeedback => "cds.feedback",
+        /// A CDS Hooks call of the `patient-view` hook.
+        CdsPatientView => "cds.patient-view",
+        /// A CDS Hooks call of the `encounter-discharge` hook.
+        CdsEncounterDischarge => "cds.encounter-discharge",
+        CheckinAnswer => "checkin.answer",
+        CheckinFinal => "checkin.final",
+        CheckinList => "checkin.list",
+        CheckinOpen => "checkin.open",
+        CheckinRead => "checkin.read",
+        CheckinStart => "checkin.start",
+        ClinicCreate => "clinic.create",
+        ClinicSettings => "clinic.settings",
+        ContactCreate => "contact.create",
+        ContactHandled => "contact.handled",
+        ContactList => "contact.list",
+        DiaryList => "diary.list",
+        DiaryRead => "diary.read",
+        DiaryWrite => "diary.write",
+        EscalationAcknowledge => "escalation.acknowledge",
+        FhirExport => "fhir.export",
+        MessageWrite => "message.write",
+        MessagesFollow => "messages.follow",
+        MessagesRead => "messages.read",
+        PatientEnrol => "patient.enrol",
+        PatientHome => "patient.home",
+        PatientLinkRead => "patient.link.read",
+        PatientRead => "patient.read",
+        PatientSignIn => "patient.sign_in",
+        RecoveryRead => "recovery.read",
+        StaffCreate => "staff.create",
+        StaffLogin => "staff.login",
+        StaffLoginFailed => "staff.login_failed",
+        StaffLoginLocked => "staff.login_locked",
+        StaffLogout => "staff.logout",
+        StaffPasswordChanged => "staff.password_changed",
+    }
+}
+
+impl Action {
+    /// The action of a CDS Hooks call of `hook`, if Aftercare answers it.
+    pub fn cds_hook(hook: &str) -> Option<Action> {
+        match hook {
+            "patient-view" => Some(Action::CdsPatientView),
+            "encounter-discharge" => Some(Action::CdsEncounterDischarge),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name reads back as the value it came from.
+    #[test]
+    fn every_name_parses_back() {
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(*a));
+        }
+        for k in ActorKind::ALL {
+            assert_eq!(ActorKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(Role::parse("nurse"), None);
+    }
+}
