@@ -26,6 +26,15 @@ pub fn merge(mut answers: Map<String, Value>, changes: Map<String, Value>) -> Ma
 
 pub struct Checkins<'a>(pub(crate) &'a App);
 
+/// `NotFound` unless the questionnaire is hers: another patient's looks like none.
+fn owns(patient: &Patient, session: &CheckinSession) -> Result<()> {
+    if session.patient_id.as_deref() == Some(patient.id.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
 impl Checkins<'_> {
     /// The case (her answers over what the clinic knows of her) and its decision, as of `at`:
     /// over the patient's profile when she is known (a stored check-in is re-decided as of the
@@ -72,23 +81,28 @@ impl Checkins<'_> {
         if !crate::limits::plausible_key(id) {
             return Err(Error::NotFound);
         }
-        match self.0.store.get_checkin_session(id).await? {
-            Some(s) if s.patient_id.as_deref() == Some(patient.id.as_str()) => Ok(s),
-            _ => Err(Error::NotFound),
-        }
+        let session = self
+            .0
+            .store
+            .get_checkin_session(id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        owns(patient, &session)?;
+        Ok(session)
     }
 
-    /// Replaces the answers of a questionnaire still in progress, audited.
+    /// Replaces the answers of her questionnaire still in progress, audited.
     pub async fn save_answers(
         &self,
         actor: &Actor,
         patient: &Patient,
-        session_id: &str,
+        session: &CheckinSession,
         answers: Map<String, Value>,
     ) -> Result<CheckinSession> {
+        owns(patient, session)?;
         let now = self.0.now();
         let row = entry(actor, Action::CheckinAnswer, Subject::patient(patient), now);
-        let id = session_id.to_string();
+        let id = session.id.clone();
         let answers = Value::Object(answers);
         self.0
             .write_audited(
@@ -117,7 +131,10 @@ impl Checkins<'_> {
         let id = aftercare_store::new_id();
         let mut audit = Vec::new();
         let link = match session {
-            Some(s) => SessionLink::Complete(s.id),
+            Some(s) => {
+                owns(patient, &s)?;
+                SessionLink::Complete(s.id)
+            }
             None => {
                 audit.push(entry(
                     actor,

@@ -139,4 +139,45 @@ impl Clinics<'_> {
             )
             .await
     }
+
+    /// Changes only the clinic's numbers (`aftercare admin configure`): a number not given keeps
+    /// its value, the name and opening hours stay as stored. Audited with `detail`.
+    pub async fn set_numbers(
+        &self,
+        actor: &Actor,
+        clinic: &Clinic,
+        numbers: [Option<&str>; 3],
+        detail: &str,
+    ) -> Result<Clinic> {
+        let [phone, out_of_hours, crisis] = numbers;
+        let pick = |field: &str, given: Option<&str>, kept: &Option<String>| match given {
+            Some(raw) => phone_number(field, raw),
+            None => Ok(kept.clone()),
+        };
+        let new = ClinicSettings {
+            name: clinic.name.clone(),
+            opening_hours: clinic.opening_hours.clone(),
+            phone: pick("phone", phone, &clinic.phone)?,
+            out_of_hours_phone: pick(
+                "out_of_hours_phone",
+                out_of_hours,
+                &clinic.out_of_hours_phone,
+            )?,
+            crisis_line: pick("crisis_line", crisis, &clinic.crisis_line)?,
+        };
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::ClinicSettings,
+            Subject::clinic(&clinic.id).detail(detail),
+            now,
+        );
+        let id = clinic.id.clone();
+        self.0
+            .write_audited(
+                move |tx| tx.update_clinic_settings(id.clone(), new.clone()),
+                move |_| row.clone(),
+            )
+            .await
+    }
 }

@@ -17,7 +17,8 @@ const PAGE: i64 = 500;
 pub struct Export<'a>(pub(crate) &'a App);
 
 impl Export<'_> {
-    /// Her record as a Bundle, with the audit row of the export written first.
+    /// Her record as a Bundle; the export's audit row is written before the Bundle is handed
+    /// out.
     pub async fn patient_bundle(
         &self,
         actor: &Actor,

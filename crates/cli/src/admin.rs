@@ -9,7 +9,7 @@
 //! does: the same checks, the same hashing, and an audit row (actor `system`) in the same commit.
 
 use crate::serve::{runtime, DbArgs};
-use aftercare_app::{Actor, App};
+use aftercare_app::Actor;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
 use anyhow::{anyhow, bail, Context};
@@ -264,35 +264,28 @@ fn configure(
 ) -> anyhow::Result<()> {
     let [phone, out_of_hours, crisis] = numbers;
     runtime()?.block_on(async move {
-        let app: App = db.app(content).await?;
+        let app = db.app(content).await?;
         let clinic = app
             .clinics()
             .by_slug(slug)
             .await?
             .ok_or_else(|| anyhow!("--clinic: no clinic {slug:?}"))?;
-        let kept = |n: &Option<String>| n.clone().unwrap_or_default();
-        let numbers = aftercare_app::clinics::Numbers {
-            phone: phone.unwrap_or_else(|| kept(&clinic.phone)),
-            out_of_hours_phone: out_of_hours.unwrap_or_else(|| kept(&clinic.out_of_hours_phone)),
-            crisis_line: crisis.unwrap_or_else(|| kept(&clinic.crisis_line)),
-        };
-        let hours: Vec<(String, String)> = clinic
-            .opening_hours
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(lang, text)| Some((lang.clone(), text.as_str()?.to_string())))
-            .collect();
-        let settings = aftercare_app::clinics::Settings {
-            name: &clinic.name,
-            hours: &hours,
-            numbers: &numbers,
-        };
         let updated = app
             .clinics()
-            .configure(&Actor::system(), &clinic.id, settings)
+            .set_numbers(
+                &Actor::system(),
+                &clinic,
+                [phone.as_deref(), out_of_hours.as_deref(), crisis.as_deref()],
+                "admin configure",
+            )
             .await
-            .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-")))?;
+            .map_err(|e| match e {
+                // A bad number is named by its flag.
+                aftercare_app::Error::Invalid { detail, .. } => {
+                    anyhow!("--{}", detail.replace('_', "-"))
+                }
+                other => anyhow!("cannot configure the clinic: {other}"),
+            })?;
         println!(
             "{}",
             json!({

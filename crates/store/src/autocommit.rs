@@ -1,6 +1,7 @@
-//! One write as a unit of work of its own, for callers with nothing to commit alongside it:
-//! administration from the shell, test set-up, housekeeping. Every method here is
-//! [`transaction`] around the [`Tx`] write of the same name, so there is still one way to write.
+//! One write as a unit of work of its own, for callers with nothing to commit alongside it
+//! (test set-up and benchmarks; the application layer writes through its own units). Every
+//! method here is [`transaction`] around the [`Tx`] write of the same name, so there is still
+//! one way to write.
 //! A write that patient data or an alert must accompany belongs in a unit of work of the
 //! application layer instead.
 

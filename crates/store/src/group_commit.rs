@@ -13,8 +13,9 @@
 //! neighbours. Giving each unit a SAVEPOINT would do it, at the price of two
 //! more round trips to sqlx's SQLite worker thread per unit, which cost more
 //! than most statements (it halved diary throughput). So a batch first runs
-//! without savepoints; only when one of its units fails is the batch rolled
-//! back and run again, each unit inside its own savepoint. That is why a unit
+//! without savepoints; when one of its units fails, the batch is rolled back
+//! and run again without it, and only a second failure runs it once more with
+//! each unit inside its own savepoint. That is why a unit
 //! is a `Fn`, not a `FnOnce`: it may run twice, and only the run that commits
 //! is answered. A caller never says how many statements its unit has.
 
@@ -133,26 +134,20 @@ async fn writer(
     let _ = conn.close().await;
 }
 
-/// Runs every unit of the batch in one transaction: all at once while they succeed; after a
-/// failure, again from the start with a savepoint around each, so the failed unit leaves
-/// nothing behind and the others still commit.
+/// Runs every unit of the batch in one transaction, all at once while they succeed. After a
+/// failure the batch is rolled back and run again without the failed unit, which is answered
+/// with its own error (it failed on the state the units before it left, as it would have run
+/// alone after them). Only a second failure in the same batch costs a savepoint around each
+/// unit, so a conflict now and then (an escalation acknowledged twice) keeps the fast path.
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> Result<()> {
-    conn.execute("BEGIN IMMEDIATE").await?;
-    let mut failed = false;
-    for job in batch.iter_mut() {
-        if !job.run(conn).await {
-            failed = true;
-            break;
-        }
-    }
-    if !failed {
-        conn.execute("COMMIT").await?;
+    let Some(failed) = run_plain(conn, batch, None).await? else {
         return Ok(());
-    }
-    // A severe failure (I/O, full disk) may have ended the transaction already.
-    let _ = conn.execute("ROLLBACK").await;
+    };
     if batch.len() == 1 {
         // Nothing else to save: the unit is answered with its own error.
+        return Ok(());
+    }
+    if run_plain(conn, batch, Some(failed)).await?.is_none() {
         return Ok(());
     }
     conn.execute("BEGIN IMMEDIATE").await?;
@@ -166,6 +161,26 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> R
     conn.execute("COMMIT").await?;
     Ok(())
 }
+
+/// Runs the units (all but `skip`) in one transaction without savepoints and commits; on the
+/// first that fails, rolls back and returns its index.
+async fn run_plain(
+    conn: &mut SqliteConnection,
+    batch: &mut [Box<dyn Job>],
+    skip: Option<usize>,
+) -> Result<Option<usize>> {
+    conn.execute("BEGIN IMMEDIATE").await?;
+    for (i, job) in batch.iter_mut().enumerate() {
+        if Some(i) != skip && !job.run(conn).await {
+            // A severe failure (I/O, full disk) may have ended the transaction already.
+            let _ = conn.execute("ROLLBACK").await;
+            return Ok(Some(i));
+        }
+    }
+    conn.execute("COMMIT").await?;
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -236,5 +251,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, vec![2, 4]);
+
+        // One failure in a batch: run again without it, no savepoints needed.
+        let (a, b, c) = tokio::join!(
+            writer.write(insert(5)),
+            writer.write(half(6)),
+            writer.write(insert(7)),
+        );
+        assert_eq!((a, c), (Ok(()), Ok(())));
+        assert_eq!(b, Err(StoreError::Other("second step".into())));
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut setup)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2, 4, 5, 7]);
     }
 }

@@ -1,7 +1,9 @@
 //! The closed vocabularies the store keeps as text: who sent a message, a staff role, what
 //! raised an escalation, a check-in's kind, who acted and what they did. Each is an enum, stored
-//! as its name (the database's CHECK constraints list the same names), so a typo is a compile
-//! error and a row the code does not know is a decode error, not a silent string.
+//! as its name, so a typo is a compile error and a row the code does not know is a decode error,
+//! not a silent string. The database's CHECK constraints list the same names for the sender,
+//! the role, the source and the actor kind; a check-in's status has none (only `final` and
+//! `diary` were ever written), and an audit row's action is read back as text.
 
 use serde::Serialize;
 use sqlx::encode::IsNull;

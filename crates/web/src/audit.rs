@@ -1,7 +1,8 @@
 //! The audit trail: who read or wrote which patient's data, when, from where. It is a table
 //! (append-only, enforced by the database), never log lines, and writing it is part of the
-//! request: if the audit row cannot be written, the request fails. Writes commit their audit
-//! rows in their own unit of work, in the application layer; this records what only reads.
+//! request: if the audit row cannot be written, the request fails. A write's audit row commits
+//! in the same unit of work as the write, in the application layer; this records what only
+//! reads.
 
 use crate::error::AppError;
 use crate::state::AppState;

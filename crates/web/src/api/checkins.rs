@@ -120,7 +120,7 @@ pub async fn answer(
     let session = state
         .app
         .checkins()
-        .save_answers(&auth.actor, &auth.patient, &id, answers)
+        .save_answers(&auth.actor, &auth.patient, &session, answers)
         .await?;
     Ok(Json(round(&state, session.id, &decision, lang, None, None)))
 }
