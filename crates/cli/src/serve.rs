@@ -100,10 +100,15 @@ pub struct ServeArgs {
     pub staff_session_hours: u32,
 
     /// A JSON file listing the EHRs whose CDS Hooks tokens are accepted
-    /// (`[{"iss": ..., "jwks": {"keys": [...]}, "jku": [...]}]`). Without it, CDS calls are not
-    /// authenticated.
+    /// (`[{"iss": ..., "jwks": {"keys": [...]}, "jku": [...]}]`). Without it, every CDS call
+    /// is refused (401), unless `--cds-unauthenticated` is given.
     #[arg(long, env = "AFTERCARE_CDS_TRUST", value_name = "FILE")]
     pub cds_trust: Option<PathBuf>,
+
+    /// Development only: without a trust file, serve CDS Hooks calls without any token. The
+    /// start-up log says so.
+    #[arg(long, env = "AFTERCARE_CDS_UNAUTHENTICATED")]
+    pub cds_unauthenticated: bool,
 
     /// FHIR base URLs, comma-separated, that the CDS service may fetch a missing prefetch from,
     /// using the request's `fhirServer` and `fhirAuthorization` token (CDS Hooks 2.0). A
@@ -183,6 +188,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             emergency_number: args.emergency_number,
             staff_session_ttl: chrono::Duration::hours(i64::from(args.staff_session_hours.max(1))),
             cds_trust,
+            cds_unauthenticated: args.cds_unauthenticated,
             cds_fhir_servers,
             trusted_proxies,
         };

@@ -66,10 +66,17 @@ pub async fn serve(
 
     // A procedure without a FHIR code must stop the start, not surface in an EHR.
     aftercare_fhir::codes::ProcedureCodes::check(&state.content).map_err(std::io::Error::other)?;
-    if state.settings.cds_trust.is_none() {
-        tracing::warn!(
-            "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): CDS calls are not authenticated"
-        );
+    match (
+        &state.settings.cds_trust,
+        state.settings.cds_unauthenticated,
+    ) {
+        (Some(_), _) => {}
+        (None, true) => tracing::warn!(
+            "CDS Hooks calls are NOT authenticated (--cds-unauthenticated): for development only"
+        ),
+        (None, false) => tracing::info!(
+            "no CDS Hooks trust file (AFTERCARE_CDS_TRUST): every CDS Hooks call is refused"
+        ),
     }
     if let Some(servers) = &state.settings.cds_fhir_servers {
         tracing::info!(

@@ -21,8 +21,12 @@ pub struct Settings {
     /// The emergency telephone number the pages offer as a button (`AFTERCARE_EMERGENCY_NUMBER`;
     /// 112, the EU and GSM standard, by default).
     pub emergency_number: String,
-    /// The EHRs whose CDS Hooks tokens we accept; `None`: calls are not authenticated.
+    /// The EHRs whose CDS Hooks tokens we accept; `None`: every CDS call is refused, unless
+    /// `cds_unauthenticated` is set.
     pub cds_trust: Option<Arc<crate::cds_trust::CdsTrust>>,
+    /// Development only (`--cds-unauthenticated`): without a trust file, CDS calls are served
+    /// without any token. Off by default: a server that forgot its trust file fails closed.
+    pub cds_unauthenticated: bool,
     /// The FHIR servers the CDS service may fetch missing prefetch from
     /// (`AFTERCARE_CDS_FHIR_SERVERS`); `None`: it never fetches, the prefetch is required.
     pub cds_fhir_servers: Option<Arc<crate::cds_fetch::FhirFetcher>>,
@@ -42,6 +46,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             emergency_number: "112".into(),
             cds_trust: None,
+            cds_unauthenticated: false,
             cds_fhir_servers: None,
             staff_session_ttl: chrono::Duration::hours(12),
             trusted_proxies: Default::default(),

@@ -218,6 +218,8 @@ async fn app(bases: Option<Vec<String>>, limits: Limits) -> TestApp {
     TestApp::sqlite_with(move |s| {
         s.public_url = PUBLIC.into();
         s.cds_fhir_servers = fetcher;
+        // These tests are about fetching, not tokens.
+        s.cds_unauthenticated = true;
     })
     .await
 }

@@ -42,6 +42,8 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let settings = Settings {
             public_url: base.clone(),
+            // Without a trust file the tests run the service as a developer would.
+            cds_unauthenticated: trust.is_none(),
             cds_trust: trust.map(Arc::new),
             ..Settings::default()
         };
@@ -870,4 +872,23 @@ async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcom
         let outcome: Value = xml.json().await.expect("JSON");
         assert_eq!(outcome["resourceType"], "OperationOutcome");
     }
+}
+
+/// A server started without a trust file and without the development flag refuses every CDS
+/// Hooks call (it fails closed), while the discovery document stays public.
+#[tokio::test]
+async fn without_a_trust_file_cds_calls_are_refused_unless_the_development_flag_is_set() {
+    let app = crate::support::TestApp::sqlite().await;
+    let body = json!({"hook": "patient-view", "hookInstance": "h1", "context": {"patientId": "p"}});
+    let (status, problem) = app
+        .post_json("/cds-services/aftercare-patient-view", None, &body)
+        .await;
+    assert_eq!(status, 401, "{problem}");
+    let (status, _) = app.get("/cds-services", None).await;
+    assert_eq!(status, 200);
+    let open = crate::support::TestApp::sqlite_with(|s| s.cds_unauthenticated = true).await;
+    let (status, answer) = open
+        .post_json("/cds-services/aftercare-patient-view", None, &body)
+        .await;
+    assert_ne!(status, 401, "{answer}");
 }
