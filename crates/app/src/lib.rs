@@ -9,6 +9,7 @@
 //!
 //! The layer reads the time from its [`Clock`], never from the system, so tests can move time.
 
+pub mod alerts;
 pub mod announcements;
 pub mod audit;
 pub mod cds;
@@ -113,6 +114,9 @@ impl App {
 
     pub fn audit(&self) -> audit::Audit<'_> {
         audit::Audit(self)
+    }
+    pub fn alerts(&self) -> alerts::Alerts<'_> {
+        alerts::Alerts(self)
     }
     pub fn announcements(&self) -> announcements::Announcements<'_> {
         announcements::Announcements(self)

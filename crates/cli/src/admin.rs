@@ -12,8 +12,10 @@ use crate::serve::{runtime, DbArgs};
 use aftercare_app::Actor;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
+use aftercare_store::Channel;
 use anyhow::{anyhow, bail, Context};
 use chrono::NaiveDate;
+use clap::Args;
 use serde_json::json;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -56,42 +58,67 @@ pub enum AdminCommand {
     },
     /// Create a staff account (password from AFTERCARE_ADMIN_PASSWORD or standard input).
     CreateUser(CreateUserArgs),
-    /// Set a clinic's telephone numbers (a flag left out keeps its number; an empty value
-    /// removes it).
-    Configure {
-        #[command(flatten)]
-        db: DbArgs,
-        /// The clinic's slug.
-        #[arg(long)]
-        clinic: String,
-        /// The number to call in opening hours.
-        #[arg(long)]
-        phone: Option<String>,
-        /// The number to call at other times.
-        #[arg(long)]
-        out_of_hours_phone: Option<String>,
-        /// A crisis line for thoughts of self-harm.
-        #[arg(long)]
-        crisis_line: Option<String>,
-    },
+    /// Set a clinic's numbers, time zone, hours and alert targets (a flag left out keeps its
+    /// value; an empty value removes it).
+    Configure(ConfigureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The clinic's slug.
+    #[arg(long)]
+    clinic: String,
+    /// The number to call in opening hours.
+    #[arg(long)]
+    phone: Option<String>,
+    /// The number to call at other times.
+    #[arg(long)]
+    out_of_hours_phone: Option<String>,
+    /// The clinic's emergency number (empty: the server's AFTERCARE_EMERGENCY_NUMBER).
+    #[arg(long)]
+    emergency_number: Option<String>,
+    /// A crisis line for thoughts of self-harm.
+    #[arg(long)]
+    crisis_line: Option<String>,
+    /// The clinic's IANA time zone, such as Europe/Madrid.
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// The hour the daytime number starts answering (local time), such as 08:00.
+    #[arg(long)]
+    open_from: Option<String>,
+    /// The hour it stops answering, such as 18:00.
+    #[arg(long)]
+    open_until: Option<String>,
+    /// The days it answers, comma-separated: mon,tue,wed,thu,fri.
+    #[arg(long, value_delimiter = ',')]
+    open_days: Option<Vec<String>>,
+    /// Minutes before an unacknowledged emergency is alerted again.
+    #[arg(long)]
+    realert_emergency_minutes: Option<String>,
+    /// Minutes before an unacknowledged urgent escalation is alerted again.
+    #[arg(long)]
+    realert_urgent_minutes: Option<String>,
+    /// An email address for alerts (repeat the flag for several); added to those set.
+    #[arg(long)]
+    alert_email: Vec<String>,
+    /// A webhook URL for alerts (repeat for several); its signing secret is printed once.
+    #[arg(long)]
+    alert_webhook: Vec<String>,
+    /// The lowest level the added alert targets are alerted for.
+    #[arg(long, default_value = "soon")]
+    alert_level: String,
+    /// The tier of the added alert targets: 1 first contact, 2 for re-alerts, ...
+    #[arg(long, default_value_t = 1)]
+    alert_tier: i32,
 }
 
 pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
     let content = Arc::new(content);
     match command {
         AdminCommand::CreateUser(args) => create_user(content, args),
-        AdminCommand::Configure {
-            db,
-            clinic,
-            phone,
-            out_of_hours_phone,
-            crisis_line,
-        } => configure(
-            content,
-            db,
-            &clinic,
-            [phone, out_of_hours_phone, crisis_line],
-        ),
+        AdminCommand::Configure(args) => configure(content, args),
         AdminCommand::CreateClinic { db, slug, name } => {
             let valid = !slug.is_empty()
                 && slug.len() <= 64
@@ -254,45 +281,94 @@ fn create_user(content: Arc<Content>, args: CreateUserArgs) -> anyhow::Result<()
     })
 }
 
-/// `admin configure`: the clinic's numbers, checked as the settings page checks them, with an
-/// audit row like the page's. Numbers not given are kept.
-fn configure(
-    content: Arc<Content>,
-    db: DbArgs,
-    slug: &str,
-    numbers: [Option<String>; 3],
-) -> anyhow::Result<()> {
-    let [phone, out_of_hours, crisis] = numbers;
+/// `admin configure`: the clinic's settings, checked as the settings page checks them, with an
+/// audit row like the page's, and alert targets added as on the alerts page. Values not given
+/// are kept.
+fn configure(content: Arc<Content>, args: ConfigureArgs) -> anyhow::Result<()> {
+    let changes = aftercare_app::clinics::Changes {
+        phone: args.phone,
+        out_of_hours_phone: args.out_of_hours_phone,
+        crisis_line: args.crisis_line,
+        emergency_number: args.emergency_number,
+        time_zone: args.time_zone,
+        open_from: args.open_from,
+        open_until: args.open_until,
+        open_days: args.open_days,
+        realert_emergency_minutes: args.realert_emergency_minutes,
+        realert_urgent_minutes: args.realert_urgent_minutes,
+        ..Default::default()
+    };
+    let level = aftercare_core::Level::parse(&args.alert_level)
+        .ok_or_else(|| anyhow!("--alert-level: emergency, urgent, soon or self_care"))?;
+    let slug = args.clinic;
+    let flag_error = |e: aftercare_app::Error| match e {
+        // A bad value is named by its flag.
+        aftercare_app::Error::Invalid { detail, .. } => match detail.split_once(':') {
+            Some((field, why)) => anyhow!("--{}:{why}", field.replace('_', "-")),
+            None => anyhow!("{detail}"),
+        },
+        other => anyhow!("cannot configure the clinic: {other}"),
+    };
+    let db = args.db;
     runtime()?.block_on(async move {
         let app = db.app(content).await?;
         let clinic = app
             .clinics()
-            .by_slug(slug)
+            .by_slug(&slug)
             .await?
             .ok_or_else(|| anyhow!("--clinic: no clinic {slug:?}"))?;
+        let actor = Actor::system();
         let updated = app
             .clinics()
-            .set_numbers(
-                &Actor::system(),
-                &clinic,
-                [phone.as_deref(), out_of_hours.as_deref(), crisis.as_deref()],
-                "admin configure",
-            )
+            .change(&actor, &clinic, changes, Some("admin configure"))
             .await
-            .map_err(|e| match e {
-                // A bad number is named by its flag.
-                aftercare_app::Error::Invalid { detail, .. } => {
-                    anyhow!("--{}", detail.replace('_', "-"))
-                }
-                other => anyhow!("cannot configure the clinic: {other}"),
-            })?;
+            .map_err(flag_error)?;
+        let mut added = Vec::new();
+        let targets = args
+            .alert_email
+            .iter()
+            .map(|a| (Channel::Email, a, "--alert-email"))
+            .chain(
+                args.alert_webhook
+                    .iter()
+                    .map(|a| (Channel::Webhook, a, "--alert-webhook")),
+            );
+        for (channel, address, flag) in targets {
+            let target = aftercare_app::alerts::NewTarget {
+                channel,
+                address: address.clone(),
+                min_level: level,
+                tier: args.alert_tier,
+            };
+            let t = app
+                .alerts()
+                .add_target(&actor, &clinic.id, target)
+                .await
+                .map_err(|e| match e {
+                    aftercare_app::Error::Conflict(_) => {
+                        anyhow!("{flag}: {address} is already set")
+                    }
+                    other => anyhow!("{flag}: {other}"),
+                })?;
+            added.push(json!({
+                "channel": t.channel, "address": t.address, "min_level": t.min_level,
+                "tier": t.tier, "secret": t.secret,
+            }));
+        }
         println!(
             "{}",
             json!({
                 "slug": updated.slug,
                 "phone": updated.phone,
                 "out_of_hours_phone": updated.out_of_hours_phone,
+                "emergency_number": updated.emergency_number,
                 "crisis_line": updated.crisis_line,
+                "time_zone": updated.time_zone,
+                "open_from": updated.open_from,
+                "open_until": updated.open_until,
+                "realert_emergency_minutes": updated.realert_emergency_minutes,
+                "realert_urgent_minutes": updated.realert_urgent_minutes,
+                "alert_targets_added": added,
             })
         );
         Ok(())

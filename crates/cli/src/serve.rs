@@ -135,6 +135,24 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+
+    /// The SMTP server alerts and patient emails go through: `smtp://127.0.0.1:2525` (no
+    /// TLS, a local relay), `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host`.
+    /// Without it, email messages wait in the outbox and show as failing in the delivery log.
+    #[arg(long, env = "AFTERCARE_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+
+    /// The From address of Aftercare's emails.
+    #[arg(
+        long,
+        env = "AFTERCARE_MAIL_FROM",
+        default_value = "Aftercare <aftercare@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// How often the delivery worker looks for due alerts and messages, in seconds.
+    #[arg(long, env = "AFTERCARE_DELIVERY_INTERVAL_SECS", default_value_t = 5)]
+    pub delivery_interval_secs: u64,
 }
 
 /// Reads the CDS Hooks trust file, naming the file on error.
@@ -192,10 +210,21 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             cds_fhir_servers,
             trusted_proxies,
         };
+        let couriers = aftercare_notify::Couriers::new(&aftercare_notify::Config {
+            smtp_url: args.smtp_url.filter(|u| !u.trim().is_empty()),
+            mail_from: args.mail_from,
+            public_url: settings.public_url.clone(),
+        })?;
         let state = AppState::new(content, store, settings);
         aftercare_web::start_background(&state, &args.db.url()?)
             .await
             .context("cannot start listening for chat messages")?;
+        tokio::spawn(aftercare_app::alerts::run_worker(
+            state.app.clone(),
+            Arc::new(couriers),
+            Duration::from_secs(args.delivery_interval_secs.clamp(1, 60)),
+            std::future::pending(),
+        ));
         tracing::info!(%local, content_version = %state.content.version, "aftercare is listening");
         println!("aftercare listening on http://{local}");
         aftercare_web::serve(listener, state, aftercare_web::shutdown_signal())

@@ -126,6 +126,42 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a message leaves Aftercare.
+    Channel {
+        Email => "email",
+        /// An HTTP POST signed as Standard Webhooks describe.
+        Webhook => "webhook",
+    }
+}
+
+text_enum! {
+    /// Why a message is in the outbox.
+    Purpose {
+        /// The first alert of an escalation.
+        Alert => "alert",
+        /// An escalation still not acknowledged after the clinic's deadline.
+        Realert => "realert",
+        /// An admin checking that a target works.
+        Test => "test",
+        /// A patient's daily diary reminder.
+        Reminder => "reminder",
+        /// "Your clinic has replied", to a patient.
+        Reply => "reply",
+    }
+}
+
+text_enum! {
+    /// Where an outbox message is.
+    DeliveryStatus {
+        /// Waiting for its next attempt (or being sent, under a lease).
+        Pending => "pending",
+        Delivered => "delivered",
+        /// Its last attempt failed; admins see it in the delivery log.
+        Failed => "failed",
+    }
+}
+
+text_enum! {
     /// A stored check-in's kind.
     CheckinStatus {
         /// The end of a questionnaire.
@@ -194,6 +230,12 @@ text_enum! {
         StaffLoginLocked => "staff.login_locked",
         StaffLogout => "staff.logout",
         StaffPasswordChanged => "staff.password_changed",
+        AlertTargetAdd => "alert.target.add",
+        AlertTargetRemove => "alert.target.remove",
+        AlertTest => "alert.test",
+        DeliveryLogRead => "delivery.read",
+        PatientEmailSet => "patient.email.set",
+        PatientUnsubscribe => "patient.unsubscribe",
     }
 }
 

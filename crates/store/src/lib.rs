@@ -24,6 +24,8 @@ use serde_json::Value;
 // `shared` first: its macros are used by the two backends below.
 #[macro_use]
 mod shared;
+#[macro_use]
+mod outbox;
 mod autocommit;
 mod error;
 mod group_commit;
@@ -34,7 +36,14 @@ mod sqlite;
 
 pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
-pub use kinds::{Action, ActorKind, CheckinStatus, EscalationSource, Role, Side};
+pub use kinds::{
+    Action, ActorKind, Channel, CheckinStatus, DeliveryStatus, EscalationSource, Purpose, Role,
+    Side,
+};
+pub use outbox::{
+    AlertTarget, Delivery, DueAlert, NewAlertTarget, NewOutboxMessage, OutboxMessage, OutboxRead,
+    OutboxTx,
+};
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;
 pub use shared::new_id;
@@ -109,7 +118,7 @@ pub type Work = Box<
 /// The writes available inside a unit of work, on its open transaction. Every write Aftercare
 /// makes is one of these; none commits by itself.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: OutboxTx + Send {
     /// Deletes expired staff sessions and replay-cache entries; returns how many rows went.
     async fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<u64>;
 
@@ -245,7 +254,7 @@ pub trait Tx: Send {
 /// [`Store::transaction`]). `get_*` return `Ok(None)` when absent; changes to a missing row
 /// return [`StoreError::NotFound`].
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: OutboxRead + Send + Sync {
     // --- operations -------------------------------------------------------
     /// Which database this is.
     fn backend(&self) -> Backend;

@@ -132,3 +132,9 @@ async fn insert_entry_and_audit(
 }
 
 impl_store!(PgStore, PgConnection);
+impl_outbox!(
+    PgStore,
+    PgConnection,
+    " FOR UPDATE OF e SKIP LOCKED",
+    " FOR UPDATE SKIP LOCKED"
+);

@@ -27,6 +27,21 @@ pub struct Clinic {
     pub out_of_hours_phone: Option<String>,
     /// A crisis line for thoughts of self-harm.
     pub crisis_line: Option<String>,
+    /// The clinic's own emergency number; `None`: the server's (`AFTERCARE_EMERGENCY_NUMBER`).
+    pub emergency_number: Option<String>,
+    /// An IANA time zone (`Europe/Madrid`); `None`: UTC.
+    pub time_zone: Option<String>,
+    /// Opening hours as the "which number now" choice reads them: from this hour (0-23) to
+    /// that one (1-24), local time, on the weekdays of `open_weekdays` (bit 0 Monday ... bit 6
+    /// Sunday). `None`: no hours set, the daytime number is offered at any time.
+    pub open_from: Option<i32>,
+    pub open_until: Option<i32>,
+    pub open_weekdays: i32,
+    /// Minutes an emergency (urgent) escalation may stay unacknowledged before a re-alert.
+    pub realert_emergency_minutes: i32,
+    pub realert_urgent_minutes: i32,
+    /// Whether alerts may carry the patient's name (off: minimum necessary).
+    pub alert_names: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +59,35 @@ pub struct ClinicSettings {
     pub phone: Option<String>,
     pub out_of_hours_phone: Option<String>,
     pub crisis_line: Option<String>,
+    pub emergency_number: Option<String>,
+    pub time_zone: Option<String>,
+    pub open_from: Option<i32>,
+    pub open_until: Option<i32>,
+    pub open_weekdays: i32,
+    pub realert_emergency_minutes: i32,
+    pub realert_urgent_minutes: i32,
+    pub alert_names: bool,
+}
+
+impl ClinicSettings {
+    /// The settings a clinic has now, to change some of them.
+    pub fn of(c: &Clinic) -> ClinicSettings {
+        ClinicSettings {
+            name: c.name.clone(),
+            opening_hours: c.opening_hours.clone(),
+            phone: c.phone.clone(),
+            out_of_hours_phone: c.out_of_hours_phone.clone(),
+            crisis_line: c.crisis_line.clone(),
+            emergency_number: c.emergency_number.clone(),
+            time_zone: c.time_zone.clone(),
+            open_from: c.open_from,
+            open_until: c.open_until,
+            open_weekdays: c.open_weekdays,
+            realert_emergency_minutes: c.realert_emergency_minutes,
+            realert_urgent_minutes: c.realert_urgent_minutes,
+            alert_names: c.alert_names,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -353,6 +397,11 @@ pub struct Escalation {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<Time>,
     pub ack_note: Option<String>,
+    /// Alerts sent so far (1 after the first, 2 after the first re-alert, ...).
+    pub alert_round: i32,
+    /// When the clinic is next due an alert about it; `None`: no more (acknowledged, or a
+    /// level without re-alerts).
+    pub next_alert_at: Option<Time>,
 }
 
 #[derive(Debug, Clone)]

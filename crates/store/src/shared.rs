@@ -27,7 +27,9 @@ pub fn new_id() -> String {
 // time (one `&'static str` per statement: prepared once, cached by sqlx).
 macro_rules! clinic_cols {
     () => {
-        "id, slug, name, opening_hours, created_at, phone, out_of_hours_phone, crisis_line"
+        "id, slug, name, opening_hours, created_at, phone, out_of_hours_phone, crisis_line, \
+         emergency_number, time_zone, open_from, open_until, open_weekdays, \
+         realert_emergency_minutes, realert_urgent_minutes, alert_names"
     };
 }
 macro_rules! staff_cols {
@@ -110,7 +112,7 @@ macro_rules! insert_audit_sql {
 macro_rules! escalation_cols {
     () => {
         "id, patient_id, level, reason, source, source_ref, raised_at, acknowledged_by, \
-         acknowledged_at, ack_note"
+         acknowledged_at, ack_note, alert_round, next_alert_at"
     };
 }
 macro_rules! message_cols {
@@ -207,7 +209,7 @@ macro_rules! impl_store {
         ) -> Result<Option<Escalation>> {
             let sql = concat!(
                 "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, ",
-                "raised_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS ",
+                "raised_at, next_alert_at) SELECT $1, $2, $3, $4, $5, $6, $7, $7 WHERE NOT EXISTS ",
                 "(SELECT 1 FROM escalations WHERE patient_id = $2 AND reason = $4 ",
                 "AND acknowledged_at IS NULL) RETURNING ", escalation_cols!()
             );
@@ -273,7 +275,10 @@ macro_rules! impl_store {
                 let c = self;
                 let sql = concat!(
                     "UPDATE clinics SET name = $2, opening_hours = $3, phone = $4, ",
-                    "out_of_hours_phone = $5, crisis_line = $6 WHERE id = $1 RETURNING ",
+                    "out_of_hours_phone = $5, crisis_line = $6, emergency_number = $7, ",
+                    "time_zone = $8, open_from = $9, open_until = $10, open_weekdays = $11, ",
+                    "realert_emergency_minutes = $12, realert_urgent_minutes = $13, ",
+                    "alert_names = $14 WHERE id = $1 RETURNING ",
                     clinic_cols!()
                 );
                 Ok(sqlx::query_as(sql)
@@ -283,6 +288,14 @@ macro_rules! impl_store {
                     .bind(settings.phone)
                     .bind(settings.out_of_hours_phone)
                     .bind(settings.crisis_line)
+                    .bind(settings.emergency_number)
+                    .bind(settings.time_zone)
+                    .bind(settings.open_from)
+                    .bind(settings.open_until)
+                    .bind(settings.open_weekdays)
+                    .bind(settings.realert_emergency_minutes)
+                    .bind(settings.realert_urgent_minutes)
+                    .bind(settings.alert_names)
                     .fetch_one(&mut *c)
                     .await?)
             }
@@ -509,7 +522,8 @@ macro_rules! impl_store {
             async fn acknowledge_escalation(&mut self, id: String, staff_id: String, note: Option<String>, now: Time) -> Result<Escalation> {
                 let c = self;
                 let sql = concat!(
-                    "UPDATE escalations SET acknowledged_by = $2, acknowledged_at = $3, ack_note = $4 ",
+                    "UPDATE escalations SET acknowledged_by = $2, acknowledged_at = $3, ack_note = $4, ",
+                    "next_alert_at = NULL ",
                     "WHERE id = $1 AND acknowledged_at IS NULL RETURNING ", escalation_cols!()
                 );
                 let row: Option<Escalation> = sqlx::query_as(sql)

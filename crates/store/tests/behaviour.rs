@@ -244,6 +244,8 @@ behaviour!(
     concurrent_diary_writes_are_durable_and_versioned,
     failed_write_does_not_spoil_its_batch,
     a_unit_of_work_commits_all_of_its_writes_or_none,
+    an_escalation_is_committed_with_its_first_alert_due,
+    outbox_messages_are_leased_retried_and_finished,
     backup,
 );
 
@@ -437,6 +439,14 @@ async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
                 phone: Some("+34 912 345 678".into()),
                 out_of_hours_phone: Some("+34 912 000 111".into()),
                 crisis_line: None,
+                emergency_number: Some("112".into()),
+                time_zone: Some("Europe/Madrid".into()),
+                open_from: Some(8),
+                open_until: Some(18),
+                open_weekdays: 0b001_1111,
+                realert_emergency_minutes: 10,
+                realert_urgent_minutes: 90,
+                alert_names: true,
             },
         )
         .await
@@ -448,16 +458,20 @@ async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
         Some("+34 912 000 111")
     );
     assert_eq!(updated.crisis_line, None);
-    assert_eq!(store.get_clinic(&a.id).await.unwrap(), Some(updated));
+    assert_eq!(updated.time_zone.as_deref(), Some("Europe/Madrid"));
+    assert_eq!((updated.open_from, updated.open_until), (Some(8), Some(18)));
+    assert_eq!(updated.realert_emergency_minutes, 10);
+    assert!(updated.alert_names);
+    assert_eq!(
+        store.get_clinic(&a.id).await.unwrap(),
+        Some(updated.clone())
+    );
     let missing = store
         .update_clinic_settings(
             "nope",
             ClinicSettings {
                 name: "x".into(),
-                opening_hours: json!({}),
-                phone: None,
-                out_of_hours_phone: None,
-                crisis_line: None,
+                ..ClinicSettings::of(&updated)
             },
         )
         .await;
@@ -2144,5 +2158,158 @@ async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
         raw.count("SELECT COUNT(*) FROM audit_log WHERE action = 'checkin.final'")
             .await,
         1
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Alerts and the outbox
+// ---------------------------------------------------------------------------
+
+async fn an_escalation_is_committed_with_its_first_alert_due(store: Arc<dyn Store>, raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "CODE0001").await;
+    let e = escalate(&store, &p.id, at(3, 9, 0)).await;
+    assert_eq!(e.next_alert_at, Some(at(3, 9, 0)));
+    assert_eq!(e.alert_round, 0);
+
+    // Not due before it was raised; due from then on, with the clinic's deadlines.
+    let before = transaction(&*store, |tx| tx.due_alerts(at(3, 8, 59), 10))
+        .await
+        .unwrap();
+    assert!(before.is_empty());
+    let due = transaction(&*store, |tx| tx.due_alerts(at(3, 9, 0), 10))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].escalation.id, e.id);
+    assert_eq!(due[0].clinic_id, c.id);
+    assert_eq!(due[0].realert_emergency_minutes, 15);
+    assert_eq!(due[0].realert_urgent_minutes, 120);
+    assert!(!due[0].alert_names);
+
+    // Scheduled for later: not due now; acknowledged: never again.
+    let id = e.id.clone();
+    transaction(&*store, move |tx| {
+        tx.schedule_alert(id.clone(), 1, Some(at(3, 11, 0)))
+    })
+    .await
+    .unwrap();
+    let due = transaction(&*store, |tx| tx.due_alerts(at(3, 10, 0), 10))
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    let due = transaction(&*store, |tx| tx.due_alerts(at(3, 11, 0), 10))
+        .await
+        .unwrap();
+    assert_eq!(due[0].escalation.alert_round, 1);
+    let s = staff(&store, &c.id, "nurse@example.org").await;
+    let acked = store
+        .acknowledge_escalation(&e.id, &s.id, None, at(3, 10, 30))
+        .await
+        .unwrap();
+    assert_eq!(acked.next_alert_at, None);
+    let due = transaction(&*store, |tx| tx.due_alerts(at(4, 0, 0), 10))
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    let n = raw
+        .count("SELECT COUNT(*) FROM escalations WHERE next_alert_at IS NOT NULL")
+        .await;
+    assert_eq!(n, 0);
+}
+
+async fn outbox_messages_are_leased_retried_and_finished(store: Arc<dyn Store>, _raw: Raw) {
+    let c = clinic(&store, "north").await;
+    let new = NewAlertTarget {
+        clinic_id: c.id.clone(),
+        channel: Channel::Webhook,
+        address: "https://hooks.example/a".into(),
+        secret: Some("whsec_AAAA".into()),
+        min_level: "urgent".into(),
+        tier: 1,
+    };
+    let target = transaction(&*store, move |tx| {
+        tx.add_alert_target(new.clone(), at(1, 9, 0))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        store.list_alert_targets(&c.id).await.unwrap(),
+        std::slice::from_ref(&target)
+    );
+    let message = NewOutboxMessage {
+        clinic_id: c.id.clone(),
+        escalation_id: None,
+        patient_id: None,
+        target_id: Some(target.id.clone()),
+        purpose: Purpose::Test,
+        channel: Channel::Webhook,
+        address: target.address.clone(),
+        payload: json!({"type": "test"}),
+    };
+    let queued = transaction(&*store, move |tx| tx.enqueue(message.clone(), at(2, 9, 0)))
+        .await
+        .unwrap();
+    assert_eq!(queued.status, DeliveryStatus::Pending);
+
+    // A claim leases it: a second worker finds nothing until the lease ends.
+    let lease = at(2, 9, 2);
+    let first = transaction(&*store, move |tx| tx.claim_outbox(at(2, 9, 0), lease, 10))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    let second = transaction(&*store, move |tx| tx.claim_outbox(at(2, 9, 1), lease, 10))
+        .await
+        .unwrap();
+    assert!(second.is_empty());
+    // The worker died: after the lease, it is taken again.
+    let again = transaction(&*store, |tx| tx.claim_outbox(at(2, 9, 3), at(2, 9, 5), 10))
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempts, 2);
+
+    let id = queued.id.clone();
+    let retry = Delivery::Retry {
+        at: at(2, 10, 0),
+        error: "503".into(),
+    };
+    transaction(&*store, move |tx| {
+        tx.finish_delivery(id.clone(), retry.clone(), at(2, 9, 4))
+    })
+    .await
+    .unwrap();
+    let early = transaction(&*store, |tx| {
+        tx.claim_outbox(at(2, 9, 59), at(2, 10, 1), 10)
+    })
+    .await
+    .unwrap();
+    assert!(early.is_empty());
+    let id = queued.id.clone();
+    transaction(&*store, move |tx| {
+        tx.finish_delivery(id.clone(), Delivery::Delivered, at(2, 10, 0))
+    })
+    .await
+    .unwrap();
+    let log = store.list_outbox(&c.id, 10).await.unwrap();
+    assert_eq!(log[0].status, DeliveryStatus::Delivered);
+    assert_eq!(log[0].delivered_at, Some(at(2, 10, 0)));
+    assert_eq!(log[0].last_error, None);
+    let late = transaction(&*store, |tx| tx.claim_outbox(at(9, 0, 0), at(9, 0, 2), 10))
+        .await
+        .unwrap();
+    assert!(late.is_empty(), "a delivered message is never sent again");
+
+    // Removing the target keeps the log (the message forgets its target).
+    let (cid, tid) = (c.id.clone(), target.id.clone());
+    transaction(&*store, move |tx| {
+        tx.remove_alert_target(cid.clone(), tid.clone())
+    })
+    .await
+    .unwrap();
+    assert!(store.list_alert_targets(&c.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_outbox(&c.id, 10).await.unwrap()[0].target_id,
+        None
     );
 }

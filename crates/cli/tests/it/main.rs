@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod common;
+mod alerts;
 mod chat_two_servers;
 mod checkin_durability;
 mod cli;

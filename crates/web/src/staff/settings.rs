@@ -9,7 +9,7 @@ use crate::state::AppState;
 use aftercare_store::{Clinic, Staff};
 use serde_json::json;
 
-pub use aftercare_app::clinics::{phone_number, Numbers, TEXT_LIMIT};
+pub use aftercare_app::clinics::{phone_number, Changes, TEXT_LIMIT, WEEKDAYS};
 pub use aftercare_app::staff::check_email;
 
 /// Creates an account of the admin's clinic, audited.
@@ -39,23 +39,21 @@ pub fn dial(number: &str) -> String {
         .collect()
 }
 
-/// Saves the clinic's name, opening hours (one text per language) and numbers.
+/// Saves the clinic's settings page: every field is given (a box left empty clears it).
 pub async fn save(
     state: &AppState,
     admin: &StaffUser,
-    name: &str,
-    hours: &[(String, String)],
-    numbers: &Numbers,
+    changes: Changes,
 ) -> Result<Clinic, AppError> {
-    let settings = aftercare_app::clinics::Settings {
-        name,
-        hours,
-        numbers,
-    };
-    Ok(state
-        .app
+    let app = &state.app;
+    let clinic = app
         .clinics()
-        .configure(&admin.actor, admin.clinic_id(), settings)
+        .get(admin.clinic_id())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(app
+        .clinics()
+        .change(&admin.actor, &clinic, changes, None)
         .await?)
 }
 
@@ -86,6 +84,18 @@ fn settings_form(state: &AppState, clinic: &Clinic) -> Value {
         "phone": clinic.phone,
         "out_of_hours_phone": clinic.out_of_hours_phone,
         "crisis_line": clinic.crisis_line,
+        "emergency_number": clinic.emergency_number,
+        "default_emergency": state.settings.emergency_number,
+        "time_zone": clinic.time_zone,
+        "open_from": clinic.open_from.map(|h| format!("{h:02}:00")),
+        "open_until": clinic.open_until.map(|h| format!("{h:02}:00")),
+        "days": WEEKDAYS.iter().enumerate().map(|(i, d)| json!({
+            "id": d,
+            "on": clinic.open_weekdays & (1 << i) != 0,
+        })).collect::<Vec<_>>(),
+        "realert_emergency_minutes": clinic.realert_emergency_minutes,
+        "realert_urgent_minutes": clinic.realert_urgent_minutes,
+        "alert_names": clinic.alert_names,
     })
 }
 
@@ -114,12 +124,31 @@ pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<R
         .languages()
         .map(|(code, _)| (code.to_string(), form.text(&format!("hours_{code}"))))
         .collect();
-    let numbers = Numbers {
-        phone: form.text("phone"),
-        out_of_hours_phone: form.text("out_of_hours_phone"),
-        crisis_line: form.text("crisis_line"),
+    let changes = Changes {
+        name: Some(form.text("name")),
+        hours: Some(hours),
+        phone: Some(form.text("phone")),
+        out_of_hours_phone: Some(form.text("out_of_hours_phone")),
+        crisis_line: Some(form.text("crisis_line")),
+        emergency_number: Some(form.text("emergency_number")),
+        time_zone: Some(form.text("time_zone")),
+        open_from: Some(form.text("open_from")),
+        open_until: Some(form.text("open_until")),
+        // Unticked boxes send nothing: the days are read only from a form that showed them.
+        open_days: form.get("open_days_shown").map(|_| {
+            form.0
+                .iter()
+                .filter(|(k, _)| k == "open_days")
+                .map(|(_, v)| v.clone())
+                .collect()
+        }),
+        realert_emergency_minutes: form.get("realert_emergency_minutes").map(str::to_string),
+        realert_urgent_minutes: form.get("realert_urgent_minutes").map(str::to_string),
+        alert_names: form
+            .get("alert_names_shown")
+            .map(|_| form.get("alert_names") == Some("yes")),
     };
-    match save(&page.state, &user, &form.text("name"), &hours, &numbers).await {
+    match save(&page.state, &user, changes).await {
         Ok(clinic) => {
             let f = settings_form(&page.state, &clinic);
             page.render(

@@ -856,11 +856,10 @@ async fn an_urgent_answer_gives_the_clinics_number_to_call_in_english_and_spanis
         .update_clinic_settings(
             &app.clinic_id,
             aftercare_store::ClinicSettings {
-                name: clinic.name.clone(),
-                opening_hours: clinic.opening_hours.clone(),
                 phone: Some("+34 912 345 678".into()),
                 out_of_hours_phone: Some("+34 912 000 111".into()),
                 crisis_line: None,
+                ..aftercare_store::ClinicSettings::of(&clinic)
             },
         )
         .await

@@ -1,0 +1,418 @@
+//! Alerts and the outbox: where a clinic's alerts go, the alert schedule each escalation
+//! carries, and the messages waiting to be sent.
+//!
+//! An escalation is raised with `next_alert_at` set in its own INSERT, so the alert it calls
+//! for is in the same commit as the escalation. The delivery worker takes due alerts
+//! ([`OutboxTx::due_alerts`], locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL so several
+//! servers share the work) and turns each into outbox messages in one commit with the next
+//! alert's time. It then claims messages under a lease ([`OutboxTx::claim_outbox`]), sends them
+//! and records the outcome ([`OutboxTx::finish_delivery`]). A worker that dies between the
+//! claim and the outcome leaves the message due again when its lease ends.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::records::Escalation;
+use crate::{Channel, DeliveryStatus, Purpose, Result};
+
+type Time = DateTime<Utc>;
+
+/// Where a clinic's alerts go.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AlertTarget {
+    pub id: String,
+    pub clinic_id: String,
+    pub channel: Channel,
+    /// An email address or an `https://` (or loopback `http://`) URL.
+    pub address: String,
+    /// The webhook's signing secret; never serialised.
+    #[serde(skip_serializing)]
+    pub secret: Option<String>,
+    /// The lowest level this target is alerted for (a core `Level` name).
+    pub min_level: String,
+    /// 1 for the first contact; re-alerts go to the next tier there is.
+    pub tier: i32,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAlertTarget {
+    pub clinic_id: String,
+    pub channel: Channel,
+    pub address: String,
+    pub secret: Option<String>,
+    pub min_level: String,
+    pub tier: i32,
+}
+
+/// An escalation whose alert is due, with what the worker needs to address it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueAlert {
+    #[sqlx(flatten)]
+    pub escalation: Escalation,
+    pub clinic_id: String,
+    pub display_name: String,
+    pub realert_emergency_minutes: i32,
+    pub realert_urgent_minutes: i32,
+    pub alert_names: bool,
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OutboxMessage {
+    /// Also the `webhook-id` and the email's Message-ID: every attempt carries the same one.
+    pub id: String,
+    pub clinic_id: String,
+    pub escalation_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub target_id: Option<String>,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    pub address: String,
+    /// What is sent: `{"subject", "text"}` for an email, the JSON body for a webhook.
+    pub payload: Value,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Time,
+    pub last_error: Option<String>,
+    pub created_at: Time,
+    pub delivered_at: Option<Time>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOutboxMessage {
+    pub clinic_id: String,
+    pub escalation_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub target_id: Option<String>,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    pub address: String,
+    pub payload: Value,
+}
+
+/// What came of an attempt to send a message.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Delivered,
+    /// Failed; try again at `at`.
+    Retry {
+        at: Time,
+        error: String,
+    },
+    /// Failed for the last time.
+    Failed {
+        error: String,
+    },
+}
+
+/// The outbox's writes, inside a unit of work.
+#[async_trait]
+pub trait OutboxTx: Send {
+    async fn add_alert_target(&mut self, new: NewAlertTarget, now: Time) -> Result<AlertTarget>;
+    /// Removes a clinic's target; `NotFound` when the clinic has no such target.
+    async fn remove_alert_target(&mut self, clinic_id: String, id: String) -> Result<()>;
+    /// The clinic's targets, read inside the unit of work that addresses an alert.
+    async fn alert_targets_for(&mut self, clinic_id: String) -> Result<Vec<AlertTarget>>;
+    /// Unacknowledged escalations whose alert is due at `now`, oldest first, locked for this
+    /// transaction (PostgreSQL skips rows another server holds).
+    async fn due_alerts(&mut self, now: Time, limit: i64) -> Result<Vec<DueAlert>>;
+    /// Records that alert `round` went out, and when the next one is due (`None`: never).
+    async fn schedule_alert(
+        &mut self,
+        escalation_id: String,
+        round: i32,
+        next_at: Option<Time>,
+    ) -> Result<()>;
+    async fn enqueue(&mut self, new: NewOutboxMessage, now: Time) -> Result<OutboxMessage>;
+    /// Takes up to `limit` pending messages due at `now` and leases them until `lease_until`
+    /// (one attempt more each).
+    async fn claim_outbox(
+        &mut self,
+        now: Time,
+        lease_until: Time,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>>;
+    async fn finish_delivery(&mut self, id: String, outcome: Delivery, now: Time) -> Result<()>;
+}
+
+/// The outbox's reads.
+#[async_trait]
+pub trait OutboxRead: Send + Sync {
+    async fn list_alert_targets(&self, clinic_id: &str) -> Result<Vec<AlertTarget>>;
+    async fn get_alert_target(&self, id: &str) -> Result<Option<AlertTarget>>;
+    /// The clinic's messages, newest first.
+    async fn list_outbox(&self, clinic_id: &str, limit: i64) -> Result<Vec<OutboxMessage>>;
+    /// Patients of the clinic with an escalation that has been re-alerted and is still not
+    /// acknowledged: the board marks them overdue.
+    async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>>;
+}
+
+macro_rules! target_cols {
+    () => {
+        "id, clinic_id, channel, address, secret, min_level, tier, created_at"
+    };
+}
+macro_rules! outbox_cols {
+    () => {
+        "id, clinic_id, escalation_id, patient_id, target_id, purpose, channel, address, \
+         payload, status, attempts, next_attempt_at, last_error, created_at, delivered_at"
+    };
+}
+
+/// Implements the outbox's traits for `$store` and its connection `$conn`; `$lock` ends the
+/// queries that take rows for this transaction (PostgreSQL: `FOR UPDATE ... SKIP LOCKED`,
+/// SQLite: nothing, its one writer already serialises them).
+macro_rules! impl_outbox {
+    ($store:ty, $conn:ty, $lock_alerts:literal, $lock_outbox:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::outbox::OutboxTx for $conn {
+            async fn add_alert_target(
+                &mut self,
+                new: $crate::NewAlertTarget,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<$crate::AlertTarget> {
+                let sql = concat!(
+                    "INSERT INTO alert_targets (id, clinic_id, channel, address, secret, ",
+                    "min_level, tier, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ",
+                    "RETURNING ",
+                    target_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind($crate::new_id())
+                    .bind(new.clinic_id)
+                    .bind(new.channel)
+                    .bind(new.address)
+                    .bind(new.secret)
+                    .bind(new.min_level)
+                    .bind(new.tier)
+                    .bind(now)
+                    .fetch_one(&mut *self)
+                    .await?)
+            }
+
+            async fn remove_alert_target(
+                &mut self,
+                clinic_id: String,
+                id: String,
+            ) -> $crate::Result<()> {
+                let done =
+                    sqlx::query("DELETE FROM alert_targets WHERE id = $1 AND clinic_id = $2")
+                        .bind(id)
+                        .bind(clinic_id)
+                        .execute(&mut *self)
+                        .await?;
+                match done.rows_affected() {
+                    0 => Err($crate::StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn alert_targets_for(
+                &mut self,
+                clinic_id: String,
+            ) -> $crate::Result<Vec<$crate::AlertTarget>> {
+                let sql = concat!(
+                    "SELECT ",
+                    target_cols!(),
+                    " FROM alert_targets WHERE clinic_id = $1 ",
+                    "ORDER BY tier, created_at, id"
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .fetch_all(&mut *self)
+                    .await?)
+            }
+
+            async fn due_alerts(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::DueAlert>> {
+                let sql = concat!(
+                    "SELECT e.id, e.patient_id, e.level, e.reason, e.source, e.source_ref, ",
+                    "e.raised_at, e.acknowledged_by, e.acknowledged_at, e.ack_note, ",
+                    "e.alert_round, e.next_alert_at, p.clinic_id, p.display_name, ",
+                    "c.realert_emergency_minutes, c.realert_urgent_minutes, c.alert_names ",
+                    "FROM escalations e JOIN patients p ON p.id = e.patient_id ",
+                    "JOIN clinics c ON c.id = p.clinic_id ",
+                    "WHERE e.next_alert_at IS NOT NULL AND e.acknowledged_at IS NULL ",
+                    "AND e.next_alert_at <= $1 ORDER BY e.next_alert_at, e.id LIMIT $2",
+                    $lock_alerts
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await?)
+            }
+
+            async fn schedule_alert(
+                &mut self,
+                escalation_id: String,
+                round: i32,
+                next_at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<()> {
+                let done = sqlx::query(
+                    "UPDATE escalations SET alert_round = $2, next_alert_at = $3 WHERE id = $1",
+                )
+                .bind(escalation_id)
+                .bind(round)
+                .bind(next_at)
+                .execute(&mut *self)
+                .await?;
+                match done.rows_affected() {
+                    0 => Err($crate::StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn enqueue(
+                &mut self,
+                new: $crate::NewOutboxMessage,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<$crate::OutboxMessage> {
+                let sql = concat!(
+                    "INSERT INTO outbox (id, clinic_id, escalation_id, patient_id, target_id, ",
+                    "purpose, channel, address, payload, next_attempt_at, created_at) ",
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+                    outbox_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind($crate::new_id())
+                    .bind(new.clinic_id)
+                    .bind(new.escalation_id)
+                    .bind(new.patient_id)
+                    .bind(new.target_id)
+                    .bind(new.purpose)
+                    .bind(new.channel)
+                    .bind(new.address)
+                    .bind(new.payload)
+                    .bind(now)
+                    .fetch_one(&mut *self)
+                    .await?)
+            }
+
+            async fn claim_outbox(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::OutboxMessage>> {
+                let sql = concat!(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2 ",
+                    "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' ",
+                    "AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3",
+                    $lock_outbox,
+                    ") RETURNING ",
+                    outbox_cols!()
+                );
+                let mut claimed: Vec<$crate::OutboxMessage> = sqlx::query_as(sql)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await?;
+                claimed.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+                Ok(claimed)
+            }
+
+            async fn finish_delivery(
+                &mut self,
+                id: String,
+                outcome: $crate::Delivery,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<()> {
+                let query = match outcome {
+                    $crate::Delivery::Delivered => sqlx::query(
+                        "UPDATE outbox SET status = 'delivered', delivered_at = $2, \
+                         last_error = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(now),
+                    $crate::Delivery::Retry { at, error } => sqlx::query(
+                        "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(at)
+                    .bind(error),
+                    $crate::Delivery::Failed { error } => sqlx::query(
+                        "UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(error),
+                };
+                match query.execute(&mut *self).await?.rows_affected() {
+                    0 => Err($crate::StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::outbox::OutboxRead for $store {
+            async fn list_alert_targets(
+                &self,
+                clinic_id: &str,
+            ) -> $crate::Result<Vec<$crate::AlertTarget>> {
+                let sql = concat!(
+                    "SELECT ",
+                    target_cols!(),
+                    " FROM alert_targets WHERE clinic_id = $1 ",
+                    "ORDER BY tier, created_at, id"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            async fn get_alert_target(
+                &self,
+                id: &str,
+            ) -> $crate::Result<Option<$crate::AlertTarget>> {
+                let sql = concat!(
+                    "SELECT ",
+                    target_cols!(),
+                    " FROM alert_targets WHERE id = $1"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_outbox(
+                &self,
+                clinic_id: &str,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::OutboxMessage>> {
+                let sql = concat!(
+                    "SELECT ",
+                    outbox_cols!(),
+                    " FROM outbox WHERE clinic_id = $1 ",
+                    "ORDER BY created_at DESC, id DESC LIMIT $2"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .bind(limit)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            async fn overdue_patients(&self, clinic_id: &str) -> $crate::Result<Vec<String>> {
+                let sql = "SELECT DISTINCT e.patient_id FROM escalations e \
+                           JOIN patients p ON p.id = e.patient_id WHERE p.clinic_id = $1 \
+                           AND e.acknowledged_at IS NULL AND e.alert_round >= 2 \
+                           ORDER BY e.patient_id";
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_scalar(sql)
+                    .bind(clinic_id)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+        }
+    };
+}
