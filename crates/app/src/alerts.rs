@@ -24,12 +24,19 @@ use serde_json::{json, Value};
 use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
-/// How long a claimed message is left to its sender before another worker may take it.
-pub const LEASE: Duration = Duration::minutes(2);
+/// How long a claimed message is left to its sender before another worker may take it: far
+/// longer than a batch can take ([`BATCH`] sends of at most [`SEND_TIMEOUT`] each), so two
+/// servers never hold the same message at once.
+pub const LEASE: Duration = Duration::minutes(10);
+/// The longest one send may take before it counts as failed (and is retried).
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Batches of messages one round delivers at most, so a backlog cannot hold up the next
+/// round's new alerts.
+const ROUND_BATCHES: usize = 5;
 /// Attempts before a message is marked failed (the last about two hours after the first).
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Alerts or messages taken per unit of work.
-const BATCH: i64 = 20;
+const BATCH: i64 = 10;
 /// The longest address or URL of a target.
 pub const ADDRESS_LIMIT: usize = 500;
 
@@ -246,27 +253,53 @@ pub fn email_address(field: &str, raw: &str) -> Result<String> {
     Ok(a.to_string())
 }
 
-/// A webhook URL: `https://`, or `http://` to this machine only (a local bridge), printable.
+/// A webhook URL: `https://` to a named host or a public address, or `http://` to this machine
+/// only (a local bridge); no user or password in it.
 pub fn webhook_url(field: &str, raw: &str) -> Result<String> {
-    let u = raw.trim();
-    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            u.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    let ok = u.len() <= ADDRESS_LIMIT
-        && u.chars().all(|c| c.is_ascii_graphic())
-        && (local
-            || u.strip_prefix("https://")
-                .is_some_and(|rest| rest.len() > 2));
-    if !ok {
-        return Err(Error::invalid(
+    let refuse = || {
+        Error::invalid(
             field,
             format!("{field}: an https:// URL (http:// only to this machine)"),
-        ));
+        )
+    };
+    let u = raw.trim();
+    if u.len() > ADDRESS_LIMIT || !u.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(refuse());
     }
-    Ok(u.to_string())
+    let parsed = url::Url::parse(u).map_err(|_| refuse())?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(refuse());
+    }
+    let host = parsed.host().ok_or_else(refuse)?;
+    let ok = match (parsed.scheme(), &host) {
+        ("http", url::Host::Domain(d)) => *d == "localhost",
+        ("http", url::Host::Ipv4(ip)) => ip.is_loopback(),
+        ("http", url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // An address literal must be public: a private, link-local or metadata address is
+        // not where a clinic's paging service lives.
+        ("https", url::Host::Ipv4(ip)) => {
+            !(ip.is_private() || ip.is_link_local() || ip.is_loopback() || ip.is_unspecified())
+        }
+        ("https", url::Host::Ipv6(ip)) => !(ip.is_loopback() || ip.is_unspecified()),
+        ("https", url::Host::Domain(_)) => true,
+        _ => false,
+    };
+    if !ok {
+        return Err(refuse());
+    }
+    Ok(parsed.to_string())
+}
+
+/// A target's address as the audit log keeps it: an email address whole, a URL only to its
+/// host (chat webhooks carry their secret in the path).
+fn audited_address(channel: Channel, address: &str) -> String {
+    match channel {
+        Channel::Email => address.to_string(),
+        Channel::Webhook => url::Url::parse(address)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| format!("{}://{h}/...", u.scheme())))
+            .unwrap_or_else(|| "webhook".into()),
+    }
 }
 
 /// A new Standard Webhooks signing secret: `whsec_` and 24 random bytes in base64.
@@ -330,7 +363,8 @@ impl Alerts<'_> {
             .write_audited(
                 move |tx| tx.add_alert_target(new.clone(), now),
                 move |t: &AlertTarget| {
-                    let detail = format!("{} {} {}", t.channel, t.address, t.min_level);
+                    let address = audited_address(t.channel, &t.address);
+                    let detail = format!("{} {address} {}", t.channel, t.min_level);
                     entry(
                         &actor,
                         Action::AlertTargetAdd,
@@ -382,7 +416,7 @@ impl Alerts<'_> {
         let row = entry(
             actor,
             Action::AlertTest,
-            Subject::clinic(clinic_id).detail(target.address.clone()),
+            Subject::clinic(clinic_id).detail(audited_address(target.channel, &target.address)),
             now,
         );
         self.0
@@ -432,7 +466,14 @@ impl Alerts<'_> {
                             let e = &alert.escalation;
                             let level = Level::parse(&e.level).unwrap_or(Level::Emergency);
                             let targets = tx.alert_targets_for(alert.clinic_id.clone()).await?;
-                            for target in targets_for(&targets, level, e.alert_round) {
+                            let chosen = targets_for(&targets, level, e.alert_round);
+                            if chosen.is_empty() {
+                                // Only the board shows it: say so where operators look.
+                                tracing::warn!(level = %e.level, round = e.alert_round,
+                                    "an escalation is due an alert but its clinic has no alert \
+                                     target for its level");
+                            }
+                            for target in chosen {
                                 let message =
                                     alert_message(&content, alert, target, e.alert_round, now);
                                 tx.enqueue(message, now).await?;
@@ -456,7 +497,7 @@ impl Alerts<'_> {
     /// Sends the messages due now through `courier`; returns how many were delivered.
     pub async fn deliver(&self, courier: &dyn Courier) -> Result<usize> {
         let mut delivered = 0;
-        loop {
+        for _ in 0..ROUND_BATCHES {
             let now = self.0.now();
             let claimed = self
                 .0
@@ -469,9 +510,10 @@ impl Alerts<'_> {
                 }
             }
             if claimed.len() < BATCH as usize {
-                return Ok(delivered);
+                break;
             }
         }
+        Ok(delivered)
     }
 
     async fn deliver_one(&self, courier: &dyn Courier, message: &OutboxMessage) -> Result<bool> {
@@ -484,12 +526,27 @@ impl Alerts<'_> {
                 .and_then(|t| t.secret),
             _ => None,
         };
-        let sent = match (message.channel, &secret) {
-            (Channel::Webhook, None) => Err(SendError {
+        // A clinic's alert whose target was removed is not sent: the admin took it away.
+        let for_clinic = matches!(
+            message.purpose,
+            Purpose::Alert | Purpose::Realert | Purpose::Test
+        );
+        let removed = for_clinic && message.target_id.is_none()
+            || message.channel == Channel::Webhook && secret.is_none();
+        let sent = if removed {
+            Err(SendError {
                 permanent: true,
-                detail: "the webhook target was removed".into(),
-            }),
-            _ => courier.send(message, secret.as_deref()).await,
+                detail: "the alert target was removed".into(),
+            })
+        } else {
+            match tokio::time::timeout(SEND_TIMEOUT, courier.send(message, secret.as_deref())).await
+            {
+                Ok(sent) => sent,
+                Err(_) => Err(SendError {
+                    permanent: false,
+                    detail: format!("no answer within {} s", SEND_TIMEOUT.as_secs()),
+                }),
+            }
         };
         let now = self.0.now();
         let ok = sent.is_ok();
@@ -509,18 +566,26 @@ impl Alerts<'_> {
                 }
             }
         };
-        let id = message.id.clone();
-        self.0
+        let (id, attempts) = (message.id.clone(), message.attempts);
+        let recorded = self
+            .0
             .store
-            .transaction(move |tx| tx.finish_delivery(id.clone(), outcome.clone(), now))
+            .transaction(move |tx| tx.finish_delivery(id.clone(), attempts, outcome.clone(), now))
             .await?;
+        if !recorded {
+            // Another worker took it again meanwhile (this one was too slow): its outcome wins.
+            tracing::warn!(channel = %message.channel, "a delivery outlived its lease");
+        }
         Ok(ok)
     }
 
-    /// One round of the worker: due alerts into the outbox, then the outbox out.
+    /// One round of the worker: due alerts into the outbox, then the outbox out. Each step
+    /// runs even when the other failed (a failure is returned after both).
     pub async fn tick(&self, courier: &dyn Courier) -> Result<()> {
-        self.fan_out().await?;
-        self.deliver(courier).await?;
+        let fanned = self.fan_out().await;
+        let delivered = self.deliver(courier).await;
+        fanned?;
+        delivered?;
         Ok(())
     }
 }
@@ -536,8 +601,13 @@ pub async fn run_worker(
 ) {
     tokio::pin!(shutdown);
     loop {
-        if let Err(e) = app.alerts().tick(courier.as_ref()).await {
-            tracing::warn!(error = %e, "alert delivery round failed");
+        // Each round in a task of its own, so that a panic in one ends that round only.
+        let (app, courier) = (app.clone(), courier.clone());
+        let round = tokio::spawn(async move { app.alerts().tick(courier.as_ref()).await });
+        match round.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "alert delivery round failed"),
+            Err(e) => tracing::error!(error = %e, "alert delivery round panicked"),
         }
         tokio::select! {
             () = &mut shutdown => return,
@@ -606,6 +676,11 @@ mod tests {
         assert!(webhook_url("a", "https://hooks.example/x").is_ok());
         assert!(webhook_url("a", "http://127.0.0.1:9000/hook").is_ok());
         assert!(webhook_url("a", "http://127.0.0.1.evil.example/").is_err());
+        assert!(webhook_url("a", "http://127.0.0.1:1@evil.example/").is_err());
+        assert!(webhook_url("a", "http://localhost:1@evil.example").is_err());
+        assert!(webhook_url("a", "https://user:pw@hooks.example/x").is_err());
+        assert!(webhook_url("a", "https://169.254.169.254/latest").is_err());
+        assert!(webhook_url("a", "https://10.0.0.5/hook").is_err());
         assert!(webhook_url("a", "http://hooks.example/x").is_err());
         assert!(webhook_url("a", "https://a b").is_err());
         assert!(email_address("a", "ward@clinic.example").is_ok());

@@ -139,7 +139,12 @@ pub struct ServeArgs {
     /// The SMTP server alerts and patient emails go through: `smtp://127.0.0.1:2525` (no
     /// TLS, a local relay), `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host`.
     /// Without it, email messages wait in the outbox and show as failing in the delivery log.
-    #[arg(long, env = "AFTERCARE_SMTP_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AFTERCARE_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub smtp_url: Option<String>,
 
     /// The From address of Aftercare's emails.

@@ -19,8 +19,8 @@ use crate::{Channel, DeliveryStatus, Purpose, Result};
 
 type Time = DateTime<Utc>;
 
-/// Where a clinic's alerts go.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+/// Where a clinic's alerts go. Its `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AlertTarget {
     pub id: String,
     pub clinic_id: String,
@@ -37,7 +37,21 @@ pub struct AlertTarget {
     pub created_at: Time,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for AlertTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertTarget")
+            .field("id", &self.id)
+            .field("clinic_id", &self.clinic_id)
+            .field("channel", &self.channel)
+            .field("address", &self.address)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("min_level", &self.min_level)
+            .field("tier", &self.tier)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewAlertTarget {
     pub clinic_id: String,
     pub channel: Channel,
@@ -45,6 +59,16 @@ pub struct NewAlertTarget {
     pub secret: Option<String>,
     pub min_level: String,
     pub tier: i32,
+}
+
+impl std::fmt::Debug for NewAlertTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAlertTarget")
+            .field("clinic_id", &self.clinic_id)
+            .field("channel", &self.channel)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An escalation whose alert is due, with what the worker needs to address it.
@@ -135,7 +159,15 @@ pub trait OutboxTx: Send {
         lease_until: Time,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>>;
-    async fn finish_delivery(&mut self, id: String, outcome: Delivery, now: Time) -> Result<()>;
+    /// Records the outcome of the attempt that claimed the message as its `attempts`-th;
+    /// `false` (nothing changed) when the message has been claimed again since, or finished.
+    async fn finish_delivery(
+        &mut self,
+        id: String,
+        attempts: i32,
+        outcome: Delivery,
+        now: Time,
+    ) -> Result<bool>;
 }
 
 /// The outbox's reads.
@@ -322,32 +354,37 @@ macro_rules! impl_outbox {
             async fn finish_delivery(
                 &mut self,
                 id: String,
+                attempts: i32,
                 outcome: $crate::Delivery,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
+                // Only the attempt that holds the lease may record its outcome: `$2` is the
+                // attempt count its claim returned.
                 let query = match outcome {
                     $crate::Delivery::Delivered => sqlx::query(
-                        "UPDATE outbox SET status = 'delivered', delivered_at = $2, \
-                         last_error = NULL WHERE id = $1",
+                        "UPDATE outbox SET status = 'delivered', delivered_at = $3, \
+                         last_error = NULL WHERE id = $1 AND attempts = $2 AND status = 'pending'",
                     )
                     .bind(id)
+                    .bind(attempts)
                     .bind(now),
                     $crate::Delivery::Retry { at, error } => sqlx::query(
-                        "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                        "UPDATE outbox SET next_attempt_at = $3, last_error = $4 \
+                         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
                     )
                     .bind(id)
+                    .bind(attempts)
                     .bind(at)
                     .bind(error),
                     $crate::Delivery::Failed { error } => sqlx::query(
-                        "UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1",
+                        "UPDATE outbox SET status = 'failed', last_error = $3 \
+                         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
                     )
                     .bind(id)
+                    .bind(attempts)
                     .bind(error),
                 };
-                match query.execute(&mut *self).await?.rows_affected() {
-                    0 => Err($crate::StoreError::NotFound),
-                    _ => Ok(()),
-                }
+                Ok(query.execute(&mut *self).await?.rows_affected() == 1)
             }
         }
 

@@ -2269,25 +2269,40 @@ async fn outbox_messages_are_leased_retried_and_finished(store: Arc<dyn Store>, 
         .unwrap();
     assert_eq!(again[0].attempts, 2);
 
+    // The first, slow worker finally answers: too late, its lease was taken over.
+    let id = queued.id.clone();
+    let stale = transaction(&*store, move |tx| {
+        tx.finish_delivery(id.clone(), 1, Delivery::Delivered, at(2, 9, 4))
+    })
+    .await
+    .unwrap();
+    assert!(!stale, "an outcome of a lost lease is not recorded");
     let id = queued.id.clone();
     let retry = Delivery::Retry {
         at: at(2, 10, 0),
         error: "503".into(),
     };
-    transaction(&*store, move |tx| {
-        tx.finish_delivery(id.clone(), retry.clone(), at(2, 9, 4))
+    let recorded = transaction(&*store, move |tx| {
+        tx.finish_delivery(id.clone(), 2, retry.clone(), at(2, 9, 4))
     })
     .await
     .unwrap();
+    assert!(recorded);
     let early = transaction(&*store, |tx| {
         tx.claim_outbox(at(2, 9, 59), at(2, 10, 1), 10)
     })
     .await
     .unwrap();
     assert!(early.is_empty());
+    let third = transaction(&*store, |tx| {
+        tx.claim_outbox(at(2, 10, 0), at(2, 10, 10), 10)
+    })
+    .await
+    .unwrap();
+    assert_eq!(third[0].attempts, 3);
     let id = queued.id.clone();
     transaction(&*store, move |tx| {
-        tx.finish_delivery(id.clone(), Delivery::Delivered, at(2, 10, 0))
+        tx.finish_delivery(id.clone(), 3, Delivery::Delivered, at(2, 10, 0))
     })
     .await
     .unwrap();

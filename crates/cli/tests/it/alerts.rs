@@ -338,10 +338,19 @@ async fn two_servers_on_postgres_deliver_each_alert_once() {
     let a = start(dir.path(), Some(&url), &env);
     let b = start(dir.path(), Some(&url), &env);
     let client = reqwest::Client::new();
-    let patients = 8;
-    for (i, token) in tokens.iter().take(patients).enumerate() {
-        let base = if i % 2 == 0 { &a.base } else { &b.base };
-        post_emergency(&client, base, token).await;
+    // All at once, half through each server, so both workers find the same alerts due.
+    let patients = 16;
+    let posts = tokens.iter().take(patients).enumerate().map(|(i, token)| {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let (client, token) = (client.clone(), token.clone());
+        tokio::spawn(async move { post_emergency(&client, &base, &token).await })
+    });
+    for post in posts.collect::<Vec<_>>() {
+        post.await.expect("posted");
     }
     receivers
         .wait_for("pair", "pair@clinic.test", patients, 60)

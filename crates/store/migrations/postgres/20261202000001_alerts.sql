@@ -17,6 +17,9 @@ ALTER TABLE clinics ADD COLUMN alert_names BOOLEAN NOT NULL DEFAULT FALSE;
 -- is acknowledged. The delivery worker turns a due alert into outbox messages.
 ALTER TABLE escalations ADD COLUMN alert_round INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE escalations ADD COLUMN next_alert_at TIMESTAMPTZ;
+-- Escalations still open when this migration runs are due their first alert now: they were
+-- raised before anyone could be alerted, and nobody has acknowledged them.
+UPDATE escalations SET next_alert_at = raised_at WHERE acknowledged_at IS NULL;
 CREATE INDEX escalations_alert_due ON escalations (next_alert_at)
     WHERE next_alert_at IS NOT NULL AND acknowledged_at IS NULL;
 

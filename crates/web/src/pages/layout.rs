@@ -145,13 +145,24 @@ impl Ctx {
             self.clinic_slug.as_deref(),
         );
         ctx.insert("announcement".into(), json!(announcement));
+        let now = self.state.now();
+        let reach = clinic
+            .as_ref()
+            .map(|c| aftercare_app::clinics::reach(c, now, &self.state.settings.emergency_number));
+        if let Some(r) = &reach {
+            ctx.insert("emergency_number".into(), json!(r.emergency));
+        }
         ctx.insert(
             "clinic".into(),
-            json!(clinic.as_ref().map(|c| {
+            json!(clinic.as_ref().zip(reach.as_ref()).map(|(c, r)| {
                 let dial = |n: &Option<String>| n.as_deref().map(crate::staff::settings::dial);
                 json!({
                     "name": c.name,
                     "slug": c.slug,
+                    // The number to call now, by the clinic's hours in its zone.
+                    "call": r.call,
+                    "call_dial": dial(&r.call),
+                    "open_now": r.open_now,
                     "phone": c.phone,
                     "phone_dial": dial(&c.phone),
                     "out_of_hours_phone": c.out_of_hours_phone,

@@ -399,6 +399,12 @@ pub async fn board_page(
         .last()
         .filter(|_| rows.len() as i64 == filter.limit)
         .map(|last| format!("/clinic?{}", q.next_page(&filter, last)));
+    // Patients whose escalation was alerted again because nobody acknowledged it in time.
+    let overdue = state
+        .app
+        .alerts()
+        .overdue_patients(user.clinic_id())
+        .await?;
     let patients: Vec<Value> = rows
         .iter()
         .map(|p| {
@@ -408,6 +414,7 @@ pub async fn board_page(
                 "level": p.last_level.clone().unwrap_or_else(|| "none".into()),
                 "level_label": level_label(p.last_level.as_deref()),
                 "open_escalations": p.open_escalations,
+                "overdue": overdue.contains(&p.id),
                 "unread": p.unread_messages,
                 "last_checkin": ago(now, p.last_checkin_at),
                 "procedure": procedure_label(&state.content, &p.procedure),

@@ -11,6 +11,7 @@
 //! registered with the OpenAPI router in `crate::api`, documented with the `staff_session`
 //! cookie scheme.
 
+pub mod alerts;
 pub mod announcements;
 pub mod audit_log;
 pub mod auth;
@@ -160,6 +161,10 @@ pub fn table() -> Table {
         // Admins.
         .get("/clinic/staff", Admin, settings::staff_page)
         .post("/clinic/staff", Admin, settings::staff_submit)
+        .get("/clinic/alerts", Admin, alerts::page)
+        .post("/clinic/alerts", Admin, alerts::add)
+        .post("/clinic/alerts/{target}/remove", Admin, alerts::remove)
+        .post("/clinic/alerts/{target}/test", Admin, alerts::test)
         .get("/clinic/settings", Admin, settings::page)
         .post("/clinic/settings", Admin, settings::submit)
         .get("/clinic/announcements", Admin, announcements::page)

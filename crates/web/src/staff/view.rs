@@ -36,6 +36,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "staff/contact.html",
     "staff/announcements.html",
     "staff/settings.html",
+    "staff/alerts.html",
     "staff/staff.html",
     "staff/audit.html",
     "staff/password.html",

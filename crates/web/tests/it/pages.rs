@@ -26,6 +26,11 @@ struct Patient {
 
 impl TestApp {
     async fn start() -> TestApp {
+        TestApp::start_on(None).await
+    }
+
+    /// A server whose clock is `clock` (the test moves it).
+    async fn start_on(clock: Option<Arc<dyn aftercare_app::Clock>>) -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite:{}", dir.path().join("pages.db").display());
         let store = aftercare_store::connect(&url)
@@ -44,7 +49,11 @@ impl TestApp {
             .await
             .expect("a clinic");
         let content = Content::bundled().expect("the bundled content loads");
-        let state = AppState::new(content, store.clone(), Settings::default());
+        let mut builder = AppState::builder(content, store.clone(), Settings::default());
+        if let Some(clock) = clock {
+            builder = builder.clock(clock);
+        }
+        let state = builder.build();
         assert!(
             state.pages.templates.problems().is_empty(),
             "{:?}",
@@ -841,6 +850,82 @@ fn vignette_fields(id: &str) -> Vec<(String, String)> {
             (format!("a.{k}"), value)
         })
         .collect()
+}
+
+/// The clinic answers its daytime number Monday to Friday, 08:00 to 18:00 in Madrid: on a
+/// Wednesday morning an urgent answer offers that number; the same evening, the ward's.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_urgent_answer_gives_the_number_that_answers_now_by_the_clinics_hours_and_zone() {
+    use chrono::{Datelike, TimeZone};
+    let today = Utc::now().date_naive();
+    let back = (today.weekday().num_days_from_monday() + 7 - 2) % 7;
+    let wednesday = today - chrono::Duration::days(i64::from(back));
+    // 09:00 UTC is 10:00 or 11:00 in Madrid; 21:00 UTC is 22:00 or 23:00.
+    let morning = Utc.from_utc_datetime(&wednesday.and_hms_opt(9, 0, 0).expect("a time"));
+    let clock = Arc::new(aftercare_app::ManualClock::new(morning));
+    let app = TestApp::start_on(Some(clock.clone())).await;
+    let clinic = app
+        .store
+        .get_clinic(&app.clinic_id)
+        .await
+        .expect("read")
+        .expect("clinic");
+    app.store
+        .update_clinic_settings(
+            &app.clinic_id,
+            aftercare_store::ClinicSettings {
+                phone: Some("+34 912 345 678".into()),
+                out_of_hours_phone: Some("+34 912 000 111".into()),
+                emergency_number: Some("061".into()),
+                time_zone: Some("Europe/Madrid".into()),
+                open_from: Some(8),
+                open_until: Some(18),
+                open_weekdays: 0b001_1111,
+                ..aftercare_store::ClinicSettings::of(&clinic)
+            },
+        )
+        .await
+        .expect("settings");
+    let her = app.enrol("Ana").await;
+    // In the morning the ward's number is also given, for later; in the evening the daytime
+    // number, which nobody answers then, is not.
+    for (when, number, absent) in [
+        (morning, "+34912345678", None),
+        (
+            morning + chrono::Duration::hours(12),
+            "+34912000111",
+            Some("+34912345678"),
+        ),
+    ] {
+        clock.set(when);
+        for (lang, call) in [
+            ("en", "Call North Maternity"),
+            ("es", "Llame a North Maternity"),
+        ] {
+            let mut b = app.browser();
+            b.accept_language = lang.into();
+            b.sign_in(&her).await;
+            assert_eq!(b.get("/checkin").await.status, StatusCode::OK);
+            let mut fields = vignette_fields("X38");
+            fields.push(("step".into(), "calf_swelling".into()));
+            let page = b.submit("/checkin", &as_form(&fields)).await;
+            assert!(page.body.contains("level-urgent"), "{}", page.body);
+            let button = format!("<a class=\"button secondary\" href=\"tel:{number}\">{call}");
+            assert!(
+                page.body.contains(&button),
+                "{lang} at {when}: {}",
+                page.body
+            );
+            if let Some(absent) = absent {
+                assert!(
+                    !page.body.contains(&format!("href=\"tel:{absent}\"")),
+                    "{lang} at {when}: only the number that answers now"
+                );
+            }
+            // The clinic's own emergency number, in the line for when nobody answers.
+            assert!(page.body.contains("061"), "{lang}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1343,3 +1343,85 @@ async fn every_workspace_template_renders_without_problems() {
         templates.problems()
     );
 }
+
+// --- alerts ------------------------------------------------------------------------------------
+
+on_both!(
+    an_admin_adds_a_webhook_sees_its_secret_once_and_sends_a_test_that_the_log_shows,
+    |app: TestApp| async move {
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let hook = "https://pager.north.example/aftercare";
+        let added = admin
+            .post_form(
+                "/clinic/alerts",
+                &[
+                    ("channel", "webhook"),
+                    ("address", hook),
+                    ("min_level", "urgent"),
+                    ("tier", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.text);
+        assert!(
+            added.text.contains("whsec_"),
+            "the secret is shown when the hook is added"
+        );
+        let page = admin.get("/clinic/alerts").await;
+        assert!(page.text.contains("pager.north.example"));
+        assert!(!page.text.contains("whsec_"), "and never again");
+
+        let bad = admin
+            .post_form(
+                "/clinic/alerts",
+                &[
+                    ("channel", "webhook"),
+                    ("address", "http://pager.example/x"),
+                    ("min_level", "urgent"),
+                    ("tier", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text.contains("https://"), "{}", bad.text);
+
+        let clinic = app
+            .store
+            .get_clinic_by_slug("north")
+            .await
+            .expect("read")
+            .expect("clinic");
+        let targets = app
+            .store
+            .list_alert_targets(&clinic.id)
+            .await
+            .expect("targets");
+        assert_eq!(targets.len(), 1);
+        let sent = admin
+            .post_form(&format!("/clinic/alerts/{}/test", targets[0].id), &[])
+            .await;
+        assert_eq!(sent.status, 303);
+        let log = admin.get("/clinic/alerts").await;
+        assert!(log.text.contains("<td>test</td>"), "{}", log.text);
+        assert!(log.text.contains("<td>pending</td>"));
+
+        // Clinicians do not manage alerts; another clinic's target is not found.
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        assert_ne!(nurse.get("/clinic/alerts").await.status, 200);
+        let other = app.signed_in(&app.staff("south", "admin").await).await;
+        let theirs = other
+            .post_form(&format!("/clinic/alerts/{}/remove", targets[0].id), &[])
+            .await;
+        assert_eq!(theirs.status, 404);
+        let removed = admin
+            .post_form(&format!("/clinic/alerts/{}/remove", targets[0].id), &[])
+            .await;
+        assert_eq!(removed.status, 303);
+        assert!(app
+            .store
+            .list_alert_targets(&clinic.id)
+            .await
+            .expect("targets")
+            .is_empty());
+    }
+);
