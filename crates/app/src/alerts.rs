@@ -583,8 +583,10 @@ impl Alerts<'_> {
     /// runs even when the other failed (a failure is returned after both).
     pub async fn tick(&self, courier: &dyn Courier) -> Result<()> {
         let fanned = self.fan_out().await;
+        let reminded = self.0.patient_emails().send_due_reminders().await;
         let delivered = self.deliver(courier).await;
         fanned?;
+        reminded?;
         delivered?;
         Ok(())
     }

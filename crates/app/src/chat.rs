@@ -44,11 +44,32 @@ impl Chat<'_> {
             staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
             body,
         };
+        // A reply tells her by email, if she asked for emails, unless an earlier reply she has
+        // not read yet already did.
+        let reply = match sender {
+            Side::Staff => {
+                let email = self.0.store.get_patient_email(&patient.id).await?;
+                let unread = self.0.store.unread_counts(&patient.id).await?.for_patient;
+                email
+                    .filter(|e| e.emails_stopped_at.is_none() && unread == 0)
+                    .map(|e| crate::patient_email::reply_message(self.0.content(), patient, &e))
+            }
+            Side::Patient => None,
+        };
         let (actor, patient_id, clinic_id) =
             (actor.clone(), patient.id.clone(), patient.clinic_id.clone());
         self.0
             .write_audited(
-                move |tx| tx.post_message(new.clone(), now),
+                move |tx| {
+                    let (new, reply) = (new.clone(), reply.clone());
+                    Box::pin(async move {
+                        let message = tx.post_message(new, now).await?;
+                        if let Some(reply) = reply {
+                            tx.enqueue(reply, now).await?;
+                        }
+                        Ok(message)
+                    })
+                },
                 move |message: &Message| {
                     let subject = Subject {
                         patient_id: Some(&patient_id),

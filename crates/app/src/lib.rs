@@ -24,6 +24,7 @@ pub mod error;
 pub mod escalations;
 pub mod export;
 pub mod limits;
+pub mod patient_email;
 pub mod patients;
 pub mod secrets;
 pub mod staff;
@@ -147,6 +148,9 @@ impl App {
     }
     pub fn export(&self) -> export::Export<'_> {
         export::Export(self)
+    }
+    pub fn patient_emails(&self) -> patient_email::PatientEmails<'_> {
+        patient_email::PatientEmails(self)
     }
     pub fn patients(&self) -> patients::Patients<'_> {
         patients::Patients(self)

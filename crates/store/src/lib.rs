@@ -42,7 +42,7 @@ pub use kinds::{
 };
 pub use outbox::{
     AlertTarget, Delivery, DueAlert, NewAlertTarget, NewOutboxMessage, OutboxMessage, OutboxRead,
-    OutboxTx,
+    OutboxTx, PatientEmail, ReminderCandidate,
 };
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;

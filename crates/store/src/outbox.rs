@@ -117,6 +117,39 @@ pub struct NewOutboxMessage {
     pub payload: Value,
 }
 
+/// A patient's email settings: given with her consent, for her daily diary reminder and for
+/// "your clinic has replied". No clinical content ever goes in these emails.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PatientEmail {
+    pub patient_id: String,
+    pub email: String,
+    /// The local hour (0-23) of her daily reminder; `None`: no reminder, replies only.
+    pub reminder_hour: Option<i32>,
+    /// Her IANA time zone; `None`: her clinic's.
+    pub time_zone: Option<String>,
+    /// The secret of her one-click unsubscribe link.
+    #[serde(skip_serializing)]
+    pub unsubscribe_token: String,
+    /// When she unsubscribed; nothing is sent after it.
+    pub emails_stopped_at: Option<Time>,
+    pub last_reminded_on: Option<chrono::NaiveDate>,
+}
+
+/// A patient who may be due her daily reminder, with what deciding it needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderCandidate {
+    pub patient_id: String,
+    pub clinic_id: String,
+    pub email: String,
+    pub reminder_hour: i32,
+    /// Hers, else her clinic's.
+    pub time_zone: Option<String>,
+    pub language: String,
+    pub procedure_date: chrono::NaiveDate,
+    pub last_reminded_on: Option<chrono::NaiveDate>,
+    pub unsubscribe_token: String,
+}
+
 /// What came of an attempt to send a message.
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -168,6 +201,23 @@ pub trait OutboxTx: Send {
         outcome: Delivery,
         now: Time,
     ) -> Result<bool>;
+    /// Sets (or, with `None`, removes) a patient's email settings. A new address starts
+    /// receiving again even if she had unsubscribed the old one.
+    async fn set_patient_email(
+        &mut self,
+        patient_id: String,
+        email: Option<PatientEmail>,
+    ) -> Result<()>;
+    /// Stops every email to the patient whose unsubscribe secret this is; her id and her
+    /// clinic's, or `None` for an unknown secret.
+    async fn stop_patient_emails(
+        &mut self,
+        token: String,
+        now: Time,
+    ) -> Result<Option<(String, String)>>;
+    /// Records that her reminder of `day` went out; `false` when one already had (another
+    /// round or server got there first), so it is never sent twice.
+    async fn mark_reminded(&mut self, patient_id: String, day: chrono::NaiveDate) -> Result<bool>;
 }
 
 /// The outbox's reads.
@@ -180,11 +230,21 @@ pub trait OutboxRead: Send + Sync {
     /// Patients of the clinic with an escalation that has been re-alerted and is still not
     /// acknowledged: the board marks them overdue.
     async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>>;
+    /// Her email settings, if she gave an address.
+    async fn get_patient_email(&self, patient_id: &str) -> Result<Option<PatientEmail>>;
+    /// Patients with a daily reminder who have not unsubscribed.
+    async fn reminder_candidates(&self) -> Result<Vec<ReminderCandidate>>;
 }
 
 macro_rules! target_cols {
     () => {
         "id, clinic_id, channel, address, secret, min_level, tier, created_at"
+    };
+}
+macro_rules! patient_email_cols {
+    () => {
+        "id AS patient_id, email, reminder_hour, time_zone, unsubscribe_token, \
+         emails_stopped_at, last_reminded_on"
     };
 }
 macro_rules! outbox_cols {
@@ -386,6 +446,69 @@ macro_rules! impl_outbox {
                 };
                 Ok(query.execute(&mut *self).await?.rows_affected() == 1)
             }
+
+            async fn set_patient_email(
+                &mut self,
+                patient_id: String,
+                email: Option<$crate::PatientEmail>,
+            ) -> $crate::Result<()> {
+                let done = match email {
+                    Some(e) => sqlx::query(
+                        "UPDATE patients SET email = $2, reminder_hour = $3, time_zone = $4, \
+                         unsubscribe_token = $5, emails_stopped_at = NULL WHERE id = $1",
+                    )
+                    .bind(patient_id)
+                    .bind(e.email)
+                    .bind(e.reminder_hour)
+                    .bind(e.time_zone)
+                    .bind(e.unsubscribe_token)
+                    .execute(&mut *self)
+                    .await?,
+                    None => sqlx::query(
+                        "UPDATE patients SET email = NULL, reminder_hour = NULL, \
+                         unsubscribe_token = NULL WHERE id = $1",
+                    )
+                    .bind(patient_id)
+                    .execute(&mut *self)
+                    .await?,
+                };
+                match done.rows_affected() {
+                    0 => Err($crate::StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn stop_patient_emails(
+                &mut self,
+                token: String,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<Option<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "UPDATE patients SET emails_stopped_at = COALESCE(emails_stopped_at, $2) \
+                     WHERE unsubscribe_token = $1 RETURNING id, clinic_id",
+                )
+                .bind(token)
+                .bind(now)
+                .fetch_optional(&mut *self)
+                .await?)
+            }
+
+            async fn mark_reminded(
+                &mut self,
+                patient_id: String,
+                day: chrono::NaiveDate,
+            ) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE patients SET last_reminded_on = $2 WHERE id = $1 \
+                     AND emails_stopped_at IS NULL \
+                     AND (last_reminded_on IS NULL OR last_reminded_on < $2)",
+                )
+                .bind(patient_id)
+                .bind(day)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
 
         #[async_trait::async_trait]
@@ -449,6 +572,32 @@ macro_rules! impl_outbox {
                     .bind(clinic_id)
                     .fetch_all(&mut *c)
                     .await?)
+            }
+
+            async fn get_patient_email(
+                &self,
+                patient_id: &str,
+            ) -> $crate::Result<Option<$crate::PatientEmail>> {
+                let sql = concat!(
+                    "SELECT ", patient_email_cols!(), " FROM patients ",
+                    "WHERE id = $1 AND email IS NOT NULL AND unsubscribe_token IS NOT NULL"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn reminder_candidates(
+                &self,
+            ) -> $crate::Result<Vec<$crate::ReminderCandidate>> {
+                let sql = "SELECT p.id AS patient_id, p.clinic_id, p.email, p.reminder_hour, \
+                           COALESCE(p.time_zone, c.time_zone) AS time_zone, p.language, \
+                           p.procedure_date, p.last_reminded_on, p.unsubscribe_token \
+                           FROM patients p JOIN clinics c ON c.id = p.clinic_id \
+                           WHERE p.email IS NOT NULL AND p.reminder_hour IS NOT NULL \
+                           AND p.unsubscribe_token IS NOT NULL AND p.emails_stopped_at IS NULL \
+                           ORDER BY p.id";
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).fetch_all(&mut *c).await?)
             }
         }
     };

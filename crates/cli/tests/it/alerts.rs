@@ -608,3 +608,162 @@ async fn a_failing_webhook_is_retried_with_backoff_and_marked_failed_after_its_l
     assert_eq!(test.attempts, aftercare_app::alerts::MAX_ATTEMPTS);
     assert!(test.last_error.as_deref().expect("why").contains("503"));
 }
+
+// --- her emails -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn her_reminder_arrives_at_her_hour_once_a_day_and_stops_after_unsubscribe() {
+    use aftercare_app::patient_email::EmailSettings;
+    use chrono::{TimeZone, Timelike};
+    let Some(receivers) = Receivers::start() else {
+        return;
+    };
+    let t = in_process(&receivers).await;
+    let clinic = t
+        .store
+        .get_clinic(&t.patient.clinic_id)
+        .await
+        .expect("read")
+        .expect("clinic");
+    let zone = aftercare_app::clinics::Changes {
+        time_zone: Some("America/New_York".into()),
+        ..Default::default()
+    };
+    t.app
+        .clinics()
+        .change(&Actor::system(), &clinic, zone, None)
+        .await
+        .expect("zone");
+    // 07:30 in New York, today.
+    let tz: chrono_tz::Tz = "America/New_York".parse().expect("zone");
+    let local = Utc::now()
+        .with_timezone(&tz)
+        .date_naive()
+        .and_hms_opt(7, 30, 0)
+        .expect("time");
+    t.clock.set(
+        tz.from_local_datetime(&local)
+            .single()
+            .expect("unambiguous")
+            .with_timezone(&Utc),
+    );
+    let her = EmailSettings {
+        email: "ana@home.test".into(),
+        reminder_hour: Some(9),
+        consent: true,
+    };
+    t.app
+        .patient_emails()
+        .set(&Actor::system(), &t.patient, her)
+        .await
+        .expect("saved");
+
+    t.tick().await;
+    assert!(
+        receivers.mail_to("ana@home.test").await.is_empty(),
+        "not before 09:00 her time"
+    );
+    t.clock.advance(Duration::minutes(95));
+    t.tick().await;
+    let mail = receivers.mail_to("ana@home.test").await;
+    assert_eq!(mail.len(), 1, "at 09:05 her time");
+    let m = &mail[0];
+    let unsubscribe = m["headers"]["list-unsubscribe"]
+        .as_str()
+        .expect("List-Unsubscribe");
+    assert!(unsubscribe.contains("/unsubscribe/"), "{m}");
+    assert_eq!(
+        m["headers"]["list-unsubscribe-post"],
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(m["text"]
+        .as_str()
+        .expect("text")
+        .contains("https://aftercare.clinic.test/me/diary"));
+    // One sentence and a link: nothing of her answers or her name.
+    assert!(!m.to_string().contains("P0"), "{m}");
+
+    // Later the same day: no second one; the next day at her hour: one more.
+    t.clock.advance(Duration::hours(6));
+    t.tick().await;
+    assert_eq!(receivers.mail_to("ana@home.test").await.len(), 1);
+    t.clock.advance(Duration::hours(18));
+    t.tick().await;
+    assert_eq!(receivers.mail_to("ana@home.test").await.len(), 2);
+    assert_eq!(t.app.now().with_timezone(&tz).hour(), 9);
+
+    // She unsubscribes with the link's secret: nothing more, day after day.
+    let token = unsubscribe
+        .rsplit('/')
+        .next()
+        .expect("a secret")
+        .trim_end_matches('>');
+    assert!(t
+        .app
+        .patient_emails()
+        .unsubscribe(&Actor::system(), token)
+        .await
+        .expect("done"));
+    for _ in 0..3 {
+        t.clock.advance(Duration::days(1));
+        t.tick().await;
+    }
+    assert_eq!(receivers.mail_to("ana@home.test").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_stop_when_her_recovery_course_ends_and_a_reply_tells_her_once() {
+    use aftercare_app::patient_email::EmailSettings;
+    let Some(receivers) = Receivers::start() else {
+        return;
+    };
+    let t = in_process(&receivers).await;
+    let her = EmailSettings {
+        email: "bea@home.test".into(),
+        reminder_hour: Some(0),
+        consent: true,
+    };
+    t.app
+        .patient_emails()
+        .set(&Actor::system(), &t.patient, her)
+        .await
+        .expect("saved");
+    // Seeded 35 days after her procedure; the course ends at day 42.
+    let end = aftercare_app::patient_email::course_end_day(t.app.content());
+    let today = (t.app.now().date_naive() - t.patient.procedure_date).num_days();
+    assert!(today < end);
+    let mut sent = 0;
+    for _ in today..end + 5 {
+        t.tick().await;
+        sent = receivers.mail_to("bea@home.test").await.len();
+        t.clock.advance(Duration::days(1));
+    }
+    assert_eq!(
+        sent as i64,
+        end - today + 1,
+        "one a day up to the end of the course, then none"
+    );
+
+    // The clinic writes twice before she reads: one email says so.
+    let before = receivers.mail_to("bea@home.test").await.len();
+    let staff = Actor::system();
+    for body in [
+        "Hello Bea, how is the pain today?",
+        "And did the heat help?",
+    ] {
+        t.app
+            .chat()
+            .post(&staff, &t.patient, aftercare_store::Side::Staff, body)
+            .await
+            .expect("posted");
+    }
+    t.tick().await;
+    let mail = receivers.mail_to("bea@home.test").await;
+    assert_eq!(mail.len(), before + 1);
+    let reply = mail.last().expect("the reply email");
+    assert!(reply["text"].as_str().expect("text").contains("/me/chat"));
+    assert!(
+        !reply.to_string().contains("heat help"),
+        "the message itself is not emailed"
+    );
+}

@@ -70,7 +70,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let existing = lang::cookie(req.headers(), COOKIE).filter(|t| well_formed(t));
-    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // One-click unsubscribe (RFC 8058) is posted by mail clients, with no cookie and no token:
+    // the secret in its path is the proof, and all it can do is stop her emails.
+    let one_click = req.uri().path().starts_with("/unsubscribe/");
+    let unsafe_method =
+        !one_click && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let (mut parts, body) = req.into_parts();
     let body = if unsafe_method {
         let Some(expected) = existing.as_deref() else {

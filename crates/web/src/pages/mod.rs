@@ -81,6 +81,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/p/{token}", get(session::open_link))
         .route("/signout", post(session::sign_out))
         .route("/me", get(session::me))
+        .route("/me/email", post(session::save_email))
         .route("/me/checkins/{id}", get(decision::stored))
         .route("/me/diary", get(diary::page).post(diary::write))
         .route("/checkin", get(checkin::begin).post(checkin::step))
@@ -89,6 +90,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/learn/{slug}", get(education::page))
         .route("/contact", get(contact::form).post(contact::submit))
         .route("/static/{file}", get(static_files::serve))
+        // Exempt from the CSRF check (see `csrf::protect`): mail clients post it.
+        .route(
+            "/unsubscribe/{token}",
+            get(session::unsubscribe_page).post(session::unsubscribe),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,

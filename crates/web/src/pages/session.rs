@@ -16,7 +16,7 @@ use aftercare_store::Patient;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub const COOKIE: &str = "aftercare_patient";
 
@@ -146,7 +146,17 @@ pub async fn sign_out(ctx: Ctx) -> Result<Response, AppError> {
 }
 
 /// `GET /me`: her home: how she is doing, and the ways on.
-pub async fn me(ctx: Ctx) -> Result<Response, AppError> {
+pub async fn me(
+    ctx: Ctx,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    // After a save, the redirect says so (post/redirect/get).
+    let saved = query.is_some_and(|q| q.split('&').any(|p| p == "email=saved"));
+    render_me(&ctx, StatusCode::OK, json!({"saved": saved, "error": null})).await
+}
+
+/// Her home page with the state of her email form (`saved`, `error`, what she typed).
+async fn render_me(ctx: &Ctx, status: StatusCode, email_form: Value) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?;
     audit::record(
         &ctx.state,
@@ -157,7 +167,8 @@ pub async fn me(ctx: Ctx) -> Result<Response, AppError> {
         None,
     )
     .await?;
-    let checkins = ctx.state.app.checkins().list(patient).await?;
+    let app = &ctx.state.app;
+    let checkins = app.checkins().list(patient).await?;
     let texts = ctx.texts();
     let last = checkins.first().map(|c| {
         let level = Level::parse(&c.level).unwrap_or(Level::SelfCare);
@@ -168,15 +179,92 @@ pub async fn me(ctx: Ctx) -> Result<Response, AppError> {
             "date": super::decision::format_date(texts, c.created_at.date_naive()),
         })
     });
+    let email = app.patient_emails().get(patient).await?;
+    let unread = app.chat().unread(patient).await?.for_patient;
     let today = crate::patient::today(ctx.state.now());
-    ctx.render(
+    let hours: Vec<Value> = (5..=22)
+        .map(|h| json!({"value": h, "label": format!("{h:02}:00")}))
+        .collect();
+    let mut form = json!({
+        "email": email.as_ref().map(|e| e.email.clone()),
+        "hour": email.as_ref().and_then(|e| e.reminder_hour),
+        "stopped": email.as_ref().is_some_and(|e| e.emails_stopped_at.is_some()),
+        "hours": hours,
+    });
+    if let (Value::Object(f), Value::Object(given)) = (&mut form, email_form) {
+        f.extend(given);
+    }
+    ctx.render_status(
+        status,
         "me.html",
         json!({
             "name": patient.display_name,
             "days_since_procedure": (today - patient.procedure_date).num_days(),
             "last": last,
-            "education": super::education::links(&ctx),
+            "education": super::education::links(ctx),
+            "email_form": form,
+            "unread": unread,
         }),
+    )
+    .await
+}
+
+/// `POST /me/email`: her email address, reminder hour and consent.
+pub async fn save_email(ctx: Ctx, form: Form) -> Result<Response, AppError> {
+    let patient = ctx.require_patient()?.clone();
+    let settings = aftercare_app::patient_email::EmailSettings {
+        email: form.text("email"),
+        reminder_hour: form.text("reminder_hour").parse().ok(),
+        consent: form.get("consent") == Some("yes"),
+    };
+    let typed = settings.email.clone();
+    match ctx
+        .state
+        .app
+        .patient_emails()
+        .set(&ctx.actor, &patient, settings)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/me?email=saved#email").into_response()),
+        Err(aftercare_app::Error::Invalid { field, .. }) => {
+            let key = if field == "consent" {
+                "me_email_need_consent"
+            } else {
+                "me_email_invalid"
+            };
+            let error = ctx.texts().ui(key).to_string();
+            let given = json!({"saved": false, "error": error, "email": typed});
+            render_me(&ctx, StatusCode::UNPROCESSABLE_ENTITY, given).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /unsubscribe/{token}`: asks her to confirm (a mail client's link preview must not
+/// unsubscribe her).
+pub async fn unsubscribe_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
+    ctx.render("unsubscribe.html", json!({"token": token, "done": null}))
+        .await
+}
+
+/// `POST /unsubscribe/{token}`: stops her emails; also the one-click `List-Unsubscribe-Post`
+/// of RFC 8058, which carries no CSRF token (the secret in the path is the proof).
+pub async fn unsubscribe(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
+    let done = ctx
+        .state
+        .app
+        .patient_emails()
+        .unsubscribe(&ctx.actor, &token)
+        .await?;
+    let status = if done {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    ctx.render_status(
+        status,
+        "unsubscribe.html",
+        json!({"token": token, "done": done}),
     )
     .await
 }

@@ -28,6 +28,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "contact.html",
     "contact_sent.html",
     "error.html",
+    "unsubscribe.html",
 );
 
 pub struct Templates {

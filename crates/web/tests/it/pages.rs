@@ -973,3 +973,120 @@ async fn an_urgent_answer_gives_the_clinics_number_to_call_in_english_and_spanis
         );
     }
 }
+
+/// Her emails from her own page: consent is required, the address is saved (post/redirect/get),
+/// the unsubscribe link asks before it acts, and a mail client's one-click POST (no CSRF token,
+/// no cookie) stops the emails. A message from the clinic shows as new until she reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_messages() {
+    let app = TestApp::start().await;
+    let her = app.enrol("Ana").await;
+    for (lang, saved) in [
+        ("es", "Sus ajustes de correo se han guardado."),
+        ("en", "Your email settings are saved."),
+    ] {
+        let mut b = app.browser();
+        b.accept_language = lang.into();
+        b.sign_in(&her).await;
+        let me = b.get("/me").await;
+        assert!(
+            me.body.contains("name=\"email\""),
+            "{lang}: the form is on her page"
+        );
+        let refused = b
+            .post(
+                "/me/email",
+                &[("email", "ana@home.example"), ("reminder_hour", "9")],
+                true,
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{lang}: no consent, no email"
+        );
+        let page = b
+            .submit(
+                "/me/email",
+                &[
+                    ("email", "ana@home.example"),
+                    ("reminder_hour", "9"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(saved), "{lang}: {}", page.body);
+        assert!(page.body.contains("value=\"9\" selected"));
+    }
+    let email = app
+        .store
+        .get_patient_email(&her.id)
+        .await
+        .expect("read")
+        .expect("saved");
+    assert_eq!(email.reminder_hour, Some(9));
+
+    // The link from an email: a page that asks, then the one-click POST of RFC 8058.
+    let mail_client = app.browser();
+    let path = format!("/unsubscribe/{}", email.unsubscribe_token);
+    let mut preview = app.browser();
+    let asked = preview.get(&path).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        app.store
+            .get_patient_email(&her.id)
+            .await
+            .expect("read")
+            .expect("kept")
+            .emails_stopped_at
+            .is_none(),
+        "opening the link stops nothing"
+    );
+    let mut one_click = mail_client;
+    let done = one_click
+        .post(&path, &[("List-Unsubscribe", "One-Click")], false)
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let stopped = app
+        .store
+        .get_patient_email(&her.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert!(stopped.emails_stopped_at.is_some());
+    let unknown = one_click
+        .post(&format!("/unsubscribe/{}", "0".repeat(64)), &[], false)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // A message from the clinic: "1 new" on her page until she opens the chat.
+    let patient = app
+        .store
+        .get_patient(&her.id)
+        .await
+        .expect("read")
+        .expect("her");
+    aftercare_store::Autocommit::post_message(
+        &*app.store,
+        aftercare_store::NewMessage {
+            patient_id: her.id.clone(),
+            sender: aftercare_store::Side::Staff,
+            staff_id: None,
+            body: "How are you today?".into(),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("posted");
+    let mut b = app.browser();
+    b.accept_language = "en".into();
+    b.sign_in(&her).await;
+    assert!(b.get("/me").await.body.contains("1 new"));
+    assert_eq!(b.get("/me/chat").await.status, StatusCode::OK);
+    assert!(
+        !b.get("/me").await.body.contains("1 new"),
+        "read: no longer new"
+    );
+    let _ = patient;
+}
