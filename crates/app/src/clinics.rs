@@ -108,6 +108,14 @@ pub fn zone(name: Option<&str>) -> chrono_tz::Tz {
     name.and_then(|n| n.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
+/// A time as pages show it: in the zone (the clinic's), with the zone's abbreviation, such as
+/// `2026-12-02 11:07 CET`; in UTC when there is none.
+pub fn local_time(zone_name: Option<&str>, t: DateTime<Utc>) -> String {
+    t.with_timezone(&zone(zone_name))
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
 /// Whom a patient can reach now, by the clinic's hours in its zone.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reach {

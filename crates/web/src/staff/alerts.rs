@@ -38,6 +38,7 @@ async fn render(
             })
         })
         .collect();
+    let zone = page.zone().await?;
     let log: Vec<Value> = app
         .alerts()
         .deliveries(&user.actor, clinic, LOG_LENGTH)
@@ -45,7 +46,7 @@ async fn render(
         .iter()
         .map(|m| {
             json!({
-                "created_at": m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "created_at": aftercare_app::clinics::local_time(zone.as_deref(), m.created_at),
                 "purpose": m.purpose, "channel": m.channel, "address": m.address,
                 "status": m.status, "attempts": m.attempts, "error": m.last_error,
                 "failed": m.status == DeliveryStatus::Failed,

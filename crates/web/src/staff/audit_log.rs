@@ -212,11 +212,12 @@ pub async fn audit_page(
             query_string(&filter, Some(filter.offset.unwrap_or(0) + PAGE))
         )
     });
+    let zone = page.zone().await?;
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             json!({
-                "at": r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "at": aftercare_app::clinics::local_time(zone.as_deref(), r.at),
                 "actor_kind": r.actor_kind,
                 "actor_id": r.actor_id,
                 "action": r.action,

@@ -56,27 +56,33 @@ impl MessageOut {
         body: &str,
         created_at: chrono::DateTime<chrono::Utc>,
         read_at: Option<chrono::DateTime<chrono::Utc>>,
+        zone: Option<&str>,
     ) -> MessageOut {
         MessageOut {
             id,
             sender,
             body: body.to_string(),
             created_at,
-            time: created_at.format("%Y-%m-%d %H:%M").to_string(),
+            time: aftercare_app::clinics::local_time(zone, created_at),
             read_at,
         }
+    }
+
+    /// A message with its time in the clinic's zone.
+    pub fn zoned(m: &Message, zone: Option<&str>) -> MessageOut {
+        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at, zone)
     }
 }
 
 impl From<&Message> for MessageOut {
     fn from(m: &Message) -> Self {
-        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at)
+        MessageOut::zoned(m, None)
     }
 }
 
 impl From<&crate::api::views::MessageView> for MessageOut {
     fn from(m: &crate::api::views::MessageView) -> Self {
-        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at)
+        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at, None)
     }
 }
 
@@ -379,8 +385,12 @@ pub async fn api_patient_list(
     )
     .await?;
     let clinic = state.app.clinics().get(&auth.patient.clinic_id).await?;
+    let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
     Ok(Json(PatientThread {
-        messages: messages.iter().map(MessageOut::from).collect(),
+        messages: messages
+            .iter()
+            .map(|m| MessageOut::zoned(m, zone.as_deref()))
+            .collect(),
         opening_hours: clinic.and_then(|c| opening_hours(&c, &auth.patient.language)),
         emergency_number: state.settings.emergency_number.clone(),
     }))
@@ -464,8 +474,12 @@ async fn patient_chat(ctx: &Ctx, sent: bool, error: Option<String>) -> Result<Re
     let patient = ctx.require_patient()?;
     let messages = read(&ctx.state, patient, Side::Patient, &ctx.actor, 0).await?;
     let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
+    let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
     let hours = clinic.and_then(|c| opening_hours(&c, &ctx.texts().code));
-    let out: Vec<MessageOut> = messages.iter().map(MessageOut::from).collect();
+    let out: Vec<MessageOut> = messages
+        .iter()
+        .map(|m| MessageOut::zoned(m, zone.as_deref()))
+        .collect();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

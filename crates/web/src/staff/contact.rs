@@ -9,6 +9,7 @@ use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::state::AppState;
+use aftercare_app::clinics::local_time;
 use aftercare_store::ContactRequest;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -127,6 +128,7 @@ pub async fn page(
     let state = &page.state;
     let rows = inbox(state, &user, handled).await?;
     let staff = state.app.staff().list(user.clinic_id()).await?;
+    let zone = page.zone().await?;
     let requests: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -136,8 +138,8 @@ pub async fn page(
                 "contact": r.contact,
                 "message": r.message,
                 "consent": r.consent,
-                "created_at": r.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                "handled_at": r.handled_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+                "created_at": local_time(zone.as_deref(), r.created_at),
+                "handled_at": r.handled_at.map(|t| local_time(zone.as_deref(), t)),
                 "handled_by": r.handled_by.as_ref().and_then(|id| staff.iter().find(|s| &s.id == id)).map(|s| s.display_name.clone()),
                 "reply_note": r.reply_note,
             })

@@ -236,8 +236,9 @@ use crate::pages::form::Form;
 use axum::response::Response;
 use serde_json::json;
 
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+/// A time on the page, in the clinic's zone.
+fn time_in(zone: Option<&str>, t: DateTime<Utc>) -> String {
+    aftercare_app::clinics::local_time(zone, t)
 }
 
 /// `GET /clinic/patients/{patient}`.
@@ -248,6 +249,13 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let state = &page.state;
     let (record, v) = view(state, &user, &id).await?;
+    let zone = state
+        .app
+        .clinics()
+        .get(user.clinic_id())
+        .await?
+        .and_then(|c| c.time_zone);
+    let time = |t: DateTime<Utc>| time_in(zone.as_deref(), t);
     let staff = state.app.staff().list(user.clinic_id()).await?;
     let staff_name = |id: &Option<String>| {
         id.as_ref()

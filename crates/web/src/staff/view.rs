@@ -80,6 +80,20 @@ impl FromRequestParts<AppState> for StaffPage {
 }
 
 impl StaffPage {
+    /// The time zone of the signed-in member of staff's clinic, for the times on the page.
+    pub async fn zone(&self) -> Result<Option<String>, AppError> {
+        let Some(user) = &self.user else {
+            return Ok(None);
+        };
+        Ok(self
+            .state
+            .app
+            .clinics()
+            .get(user.clinic_id())
+            .await?
+            .and_then(|c| c.time_zone))
+    }
+
     pub async fn render(&self, template: &str, page: Value) -> Result<Response, AppError> {
         self.render_status(StatusCode::OK, template, page).await
     }

@@ -1404,6 +1404,23 @@ on_both!(
         let log = admin.get("/clinic/alerts").await;
         assert!(log.text.contains("<td>test</td>"), "{}", log.text);
         assert!(log.text.contains("<td>pending</td>"));
+        // Times in the clinic's zone, with the zone.
+        assert!(log.text.contains(" UTC</td>"), "no zone set: UTC");
+        let zone = aftercare_app::clinics::Changes {
+            time_zone: Some("Europe/Madrid".into()),
+            ..Default::default()
+        };
+        app.app
+            .clinics()
+            .change(&aftercare_app::Actor::system(), &clinic, zone, None)
+            .await
+            .expect("zone");
+        let log = admin.get("/clinic/alerts").await;
+        assert!(
+            log.text.contains(" CET</td>") || log.text.contains(" CEST</td>"),
+            "{}",
+            log.text
+        );
 
         // Clinicians do not manage alerts; another clinic's target is not found.
         let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
