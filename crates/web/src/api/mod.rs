@@ -72,6 +72,10 @@ fn clinic() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::contact::api_inbox))
         .routes(routes!(staff::contact::api_mark_handled))
         .routes(routes!(staff::audit_log::api_list))
+        .routes(routes!(
+            staff::settings::api_get,
+            staff::settings::api_change
+        ))
 }
 
 /// The API routes plus the route that serves their document.

@@ -4,7 +4,7 @@
 //! the same checks.
 
 use super::auth::{self, StaffUser};
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::state::AppState;
 use aftercare_store::{Clinic, Staff};
 use serde_json::json;
@@ -248,4 +248,156 @@ pub async fn staff_submit(
         }
         Err(e) => Err(e),
     }
+}
+
+// --- the JSON API ------------------------------------------------------------------------------
+
+use crate::extract::ValidJson;
+use axum::extract::State;
+use axum::Json;
+
+/// The clinic's settings as the API shows them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ClinicSettingsView {
+    pub slug: String,
+    pub name: String,
+    /// Opening hours as patients read them, by language code.
+    pub opening_hours: std::collections::BTreeMap<String, String>,
+    pub phone: Option<String>,
+    pub out_of_hours_phone: Option<String>,
+    pub crisis_line: Option<String>,
+    /// The clinic's own emergency number; `null`: the server's (`server_emergency_number`).
+    pub emergency_number: Option<String>,
+    pub server_emergency_number: String,
+    /// An IANA time zone; `null`: UTC.
+    pub time_zone: Option<String>,
+    /// The local hours the daytime number answers (`null`: at any time).
+    pub open_from: Option<i32>,
+    pub open_until: Option<i32>,
+    /// The days it answers: `mon` ... `sun`.
+    pub open_days: Vec<String>,
+    pub realert_emergency_minutes: i32,
+    pub realert_urgent_minutes: i32,
+    /// Whether alerts may carry the patient's name.
+    pub alert_names: bool,
+}
+
+impl ClinicSettingsView {
+    fn new(state: &AppState, c: &Clinic) -> ClinicSettingsView {
+        let opening_hours = c
+            .opening_hours
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|t| (k.clone(), t.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ClinicSettingsView {
+            slug: c.slug.clone(),
+            name: c.name.clone(),
+            opening_hours,
+            phone: c.phone.clone(),
+            out_of_hours_phone: c.out_of_hours_phone.clone(),
+            crisis_line: c.crisis_line.clone(),
+            emergency_number: c.emergency_number.clone(),
+            server_emergency_number: state.settings.emergency_number.clone(),
+            time_zone: c.time_zone.clone(),
+            open_from: c.open_from,
+            open_until: c.open_until,
+            open_days: WEEKDAYS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| c.open_weekdays & (1 << i) != 0)
+                .map(|(_, d)| d.to_string())
+                .collect(),
+            realert_emergency_minutes: c.realert_emergency_minutes,
+            realert_urgent_minutes: c.realert_urgent_minutes,
+            alert_names: c.alert_names,
+        }
+    }
+}
+
+/// A change to the clinic's settings: every field optional (left out: kept; an empty text
+/// removes an optional value).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSettingsChange {
+    pub name: Option<String>,
+    /// Opening hours by language code.
+    pub opening_hours: Option<std::collections::BTreeMap<String, String>>,
+    pub phone: Option<String>,
+    pub out_of_hours_phone: Option<String>,
+    pub crisis_line: Option<String>,
+    pub emergency_number: Option<String>,
+    pub time_zone: Option<String>,
+    /// `08:00` or `8`; empty: no hours.
+    pub open_from: Option<String>,
+    pub open_until: Option<String>,
+    pub open_days: Option<Vec<String>>,
+    pub realert_emergency_minutes: Option<i32>,
+    pub realert_urgent_minutes: Option<i32>,
+    pub alert_names: Option<bool>,
+}
+
+async fn own_clinic(state: &AppState, user: &StaffUser) -> Result<Clinic, AppError> {
+    state
+        .app
+        .clinics()
+        .get(user.clinic_id())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The admin's clinic settings.
+#[utoipa::path(get, path = "/api/v1/clinic/settings", tag = "clinic",
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "The clinic's settings", body = ClinicSettingsView),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_get(
+    State(state): State<AppState>,
+    Admin(user): Admin,
+) -> Result<Json<ClinicSettingsView>, AppError> {
+    let clinic = own_clinic(&state, &user).await?;
+    Ok(Json(ClinicSettingsView::new(&state, &clinic)))
+}
+
+/// Changes the clinic's settings (audited); fields left out keep their value.
+#[utoipa::path(patch, path = "/api/v1/clinic/settings", tag = "clinic",
+    request_body = ClinicSettingsChange,
+    security(("staff_session" = [])),
+    responses(
+        (status = 200, description = "The settings now", body = ClinicSettingsView),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is not valid; the problem names it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api_change(
+    State(state): State<AppState>,
+    Admin(user): Admin,
+    ValidJson(body): ValidJson<ClinicSettingsChange>,
+) -> Result<Json<ClinicSettingsView>, AppError> {
+    let clinic = own_clinic(&state, &user).await?;
+    let changes = Changes {
+        name: body.name,
+        hours: body.opening_hours.map(|m| m.into_iter().collect()),
+        phone: body.phone,
+        out_of_hours_phone: body.out_of_hours_phone,
+        crisis_line: body.crisis_line,
+        emergency_number: body.emergency_number,
+        time_zone: body.time_zone,
+        open_from: body.open_from,
+        open_until: body.open_until,
+        open_days: body.open_days,
+        realert_emergency_minutes: body.realert_emergency_minutes.map(|m| m.to_string()),
+        realert_urgent_minutes: body.realert_urgent_minutes.map(|m| m.to_string()),
+        alert_names: body.alert_names,
+    };
+    let updated = state
+        .app
+        .clinics()
+        .change(&user.actor, &clinic, changes, Some("api"))
+        .await?;
+    Ok(Json(ClinicSettingsView::new(&state, &updated)))
 }

@@ -400,7 +400,9 @@ async fn every_route(app: &TestApp) -> Vec<(String, String, Access, bool)> {
                 Access::Public
             } else if path.starts_with("/api/v1/clinic/session") {
                 Access::Staff
-            } else if path.starts_with("/api/v1/clinic/audit") {
+            } else if path.starts_with("/api/v1/clinic/audit")
+                || path.starts_with("/api/v1/clinic/settings")
+            {
                 Access::Admin
             } else {
                 Access::Clinician
@@ -1440,5 +1442,52 @@ on_both!(
             .await
             .expect("targets")
             .is_empty());
+    }
+);
+
+on_both!(
+    an_admin_reads_and_changes_the_clinic_settings_through_the_api,
+    |app: TestApp| async move {
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let before = admin.get("/api/v1/clinic/settings").await;
+        assert_eq!(before.status, 200, "{}", before.text);
+        assert_eq!(before.json()["realert_emergency_minutes"], 15);
+        assert_eq!(
+            before.json()["open_days"],
+            json!(["mon", "tue", "wed", "thu", "fri"])
+        );
+        let changed = admin
+            .send_json(
+                "PATCH",
+                "/api/v1/clinic/settings",
+                &json!({
+                    "phone": "+34 910 000 001",
+                    "emergency_number": "061",
+                    "time_zone": "Europe/Madrid",
+                    "open_from": "08:00",
+                    "open_until": "20:00",
+                    "realert_emergency_minutes": 10
+                }),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.text);
+        let now = changed.json();
+        assert_eq!(now["time_zone"], "Europe/Madrid");
+        assert_eq!(now["open_until"], 20);
+        assert_eq!(now["emergency_number"], "061");
+        assert_eq!(now["realert_emergency_minutes"], 10);
+        assert_eq!(now["name"], before.json()["name"], "left out: kept");
+
+        let bad = admin
+            .send_json(
+                "PATCH",
+                "/api/v1/clinic/settings",
+                &json!({"time_zone": "Mars/Olympus"}),
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text.contains("time_zone"), "{}", bad.text);
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        assert_eq!(nurse.get("/api/v1/clinic/settings").await.status, 403);
     }
 );
