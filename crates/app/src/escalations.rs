@@ -84,6 +84,45 @@ impl Escalations<'_> {
             .await
     }
 
+    /// A clinician closes the episode of an acknowledged escalation (she is no longer ranked at
+    /// its level on the board); with its audit row, in one commit.
+    pub async fn close(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        escalation_id: &str,
+    ) -> Result<Escalation> {
+        if !crate::limits::plausible_key(escalation_id) {
+            return Err(Error::NotFound);
+        }
+        let escalation = self
+            .0
+            .store
+            .get_escalation(escalation_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let patient = self
+            .0
+            .patients()
+            .of_clinic(clinic_id, &escalation.patient_id)
+            .await?;
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::EscalationClose,
+            Subject::patient(&patient).detail(escalation.id.clone()),
+            now,
+        );
+        let (id, staff_id) = (escalation.id, staff_id.to_string());
+        self.0
+            .write_audited(
+                move |tx| tx.close_escalation(id.clone(), staff_id.clone(), now),
+                move |_| row.clone(),
+            )
+            .await
+    }
+
     /// Her escalations, newest first; only the open ones when asked.
     pub async fn list(&self, patient: &Patient, open_only: bool) -> Result<Vec<Escalation>> {
         Ok(self

@@ -214,6 +214,7 @@ text_enum! {
         DiaryRead => "diary.read",
         DiaryWrite => "diary.write",
         EscalationAcknowledge => "escalation.acknowledge",
+        EscalationClose => "escalation.close",
         FhirExport => "fhir.export",
         MessageWrite => "message.write",
         MessagesFollow => "messages.follow",

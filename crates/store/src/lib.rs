@@ -193,6 +193,14 @@ pub trait Tx: OutboxTx + Send {
         now: DateTime<Utc>,
     ) -> Result<Option<Escalation>>;
     /// `Conflict` when already acknowledged.
+    /// Closes the episode of an acknowledged escalation; `Conflict` before it is acknowledged
+    /// or when already closed.
+    async fn close_escalation(
+        &mut self,
+        id: String,
+        staff_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<Escalation>;
     async fn acknowledge_escalation(
         &mut self,
         id: String,

@@ -326,7 +326,8 @@ macro_rules! impl_outbox {
                 let sql = concat!(
                     "SELECT e.id, e.patient_id, e.level, e.reason, e.source, e.source_ref, ",
                     "e.raised_at, e.acknowledged_by, e.acknowledged_at, e.ack_note, ",
-                    "e.alert_round, e.next_alert_at, p.clinic_id, p.display_name, ",
+                    "e.alert_round, e.next_alert_at, e.closed_at, e.closed_by, p.clinic_id, ",
+                    "p.display_name, ",
                     "c.realert_emergency_minutes, c.realert_urgent_minutes, c.alert_names ",
                     "FROM escalations e JOIN patients p ON p.id = e.patient_id ",
                     "JOIN clinics c ON c.id = p.clinic_id ",

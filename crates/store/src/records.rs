@@ -195,6 +195,10 @@ pub struct Patient {
     /// level (0 = escalated emergency ... 14 = nothing open, no check-in yet).
     #[serde(skip_serializing)]
     pub board_rank: i32,
+    /// The highest level of her escalations not yet closed (acknowledged ones included).
+    pub episode_level: Option<String>,
+    /// Her last message has no answer from the clinic yet.
+    pub awaiting_reply: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -402,6 +406,10 @@ pub struct Escalation {
     /// When the clinic is next due an alert about it; `None`: no more (acknowledged, or a
     /// level without re-alerts).
     pub next_alert_at: Option<Time>,
+    /// When a clinician closed the episode (after acknowledging it); until then the board
+    /// ranks her at its level.
+    pub closed_at: Option<Time>,
+    pub closed_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]

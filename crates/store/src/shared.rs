@@ -44,7 +44,7 @@ macro_rules! patient_cols {
     () => {
         "id, clinic_id, display_name, enrolment_code, link_token, procedure, procedure_date, \
          delivery_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at, \
-         board_rank"
+         board_rank, episode_level, awaiting_reply"
     };
 }
 macro_rules! csession_cols {
@@ -112,7 +112,7 @@ macro_rules! insert_audit_sql {
 macro_rules! escalation_cols {
     () => {
         "id, patient_id, level, reason, source, source_ref, raised_at, acknowledged_by, \
-         acknowledged_at, ack_note, alert_round, next_alert_at"
+         acknowledged_at, ack_note, alert_round, next_alert_at, closed_at, closed_by"
     };
 }
 macro_rules! message_cols {
@@ -169,11 +169,15 @@ macro_rules! board_after {
     };
 }
 
-/// Recounts a patient's open escalations (kept on the row for the board).
+/// Recounts a patient's unacknowledged escalations and the highest level of her unclosed ones
+/// (kept on the row for the board).
 macro_rules! recount_escalations_sql {
     () => {
         "UPDATE patients SET open_escalations = (SELECT COUNT(*) FROM escalations \
-         WHERE patient_id = $1 AND acknowledged_at IS NULL) WHERE id = $1"
+         WHERE patient_id = $1 AND acknowledged_at IS NULL), \
+         episode_level = (SELECT level FROM escalations WHERE patient_id = $1 \
+         AND closed_at IS NULL ORDER BY CASE level WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 \
+         WHEN 'soon' THEN 2 ELSE 3 END LIMIT 1) WHERE id = $1"
     };
 }
 /// Recounts a patient's messages unread by staff (kept on the row for the board).
@@ -549,6 +553,35 @@ macro_rules! impl_store {
                 Ok(escalation)
             }
 
+            async fn close_escalation(&mut self, id: String, staff_id: String, now: Time) -> Result<Escalation> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE escalations SET closed_at = $3, closed_by = $2 ",
+                    "WHERE id = $1 AND acknowledged_at IS NOT NULL AND closed_at IS NULL RETURNING ",
+                    escalation_cols!()
+                );
+                let row: Option<Escalation> = sqlx::query_as(sql)
+                    .bind(&id)
+                    .bind(staff_id)
+                    .bind(now)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let Some(escalation) = row else {
+                    return Err(missing_or_conflict(
+                        c,
+                        "SELECT 1 FROM escalations WHERE id = $1",
+                        &id,
+                        "escalation not acknowledged yet, or already closed",
+                    )
+                    .await);
+                };
+                sqlx::query(recount_escalations_sql!())
+                    .bind(&escalation.patient_id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(escalation)
+            }
+
             async fn post_message(&mut self, new: NewMessage, now: Time) -> Result<Message> {
                 let c = self;
                 // The lock keeps ids in commit order within a thread,
@@ -568,6 +601,12 @@ macro_rules! impl_store {
                     .await?;
                 sqlx::query(recount_unread_sql!())
                     .bind(&new.patient_id)
+                    .execute(&mut *c)
+                    .await?;
+                // She waits for an answer from her message until staff write back.
+                sqlx::query("UPDATE patients SET awaiting_reply = $2 WHERE id = $1")
+                    .bind(&new.patient_id)
+                    .bind(new.sender == Side::Patient)
                     .execute(&mut *c)
                     .await?;
                 notify_chat(c, &message.patient_id, message.id).await?;

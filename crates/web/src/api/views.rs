@@ -38,6 +38,12 @@ pub struct EscalationView {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub ack_note: Option<String>,
+    /// When a clinician closed the episode; until then she stays ranked at its level.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+    /// Alerts sent so far; two or more means it was alerted again because nobody acknowledged
+    /// it in time.
+    pub alert_round: i32,
 }
 
 impl From<store::Escalation> for EscalationView {
@@ -53,6 +59,9 @@ impl From<store::Escalation> for EscalationView {
             acknowledged_by: e.acknowledged_by,
             acknowledged_at: e.acknowledged_at,
             ack_note: e.ack_note,
+            closed_at: e.closed_at,
+            closed_by: e.closed_by,
+            alert_round: e.alert_round,
         }
     }
 }

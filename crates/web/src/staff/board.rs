@@ -219,7 +219,19 @@ pub struct BoardEntry {
     pub open_escalations: i32,
     /// Her messages not yet read by staff.
     pub unread_messages: i32,
+    /// Her last message has no answer from the clinic yet (reading it is not answering it).
+    pub awaiting_reply: bool,
+    /// The level the board ranks her at: the higher of her latest decision's and that of her
+    /// escalations not yet closed (an acknowledged emergency keeps her there until a clinician
+    /// closes the episode).
+    pub level: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The level the board shows for her: the higher of her latest decision and her open episode.
+pub fn board_level(p: &Patient) -> Option<aftercare_core::Level> {
+    let parse = |l: &Option<String>| l.as_deref().and_then(aftercare_core::Level::parse);
+    parse(&p.last_level).max(parse(&p.episode_level))
 }
 
 impl From<&Patient> for BoardEntry {
@@ -235,6 +247,8 @@ impl From<&Patient> for BoardEntry {
             last_checkin_at: p.last_checkin_at,
             open_escalations: p.open_escalations,
             unread_messages: p.unread_messages,
+            awaiting_reply: p.awaiting_reply,
+            level: board_level(p).map(|l| l.as_str().to_string()),
             created_at: p.created_at,
         }
     }
@@ -411,8 +425,9 @@ pub async fn board_page(
             json!({
                 "id": p.id,
                 "name": p.display_name,
-                "level": p.last_level.clone().unwrap_or_else(|| "none".into()),
-                "level_label": level_label(p.last_level.as_deref()),
+                "level": board_level(p).map_or("none", |l| l.as_str()),
+                "level_label": level_label(board_level(p).map(|l| l.as_str())),
+                "awaiting_reply": p.awaiting_reply,
                 "open_escalations": p.open_escalations,
                 "overdue": overdue.contains(&p.id),
                 "unread": p.unread_messages,

@@ -152,6 +152,11 @@ pub fn table() -> Table {
             Clinician,
             patient::acknowledge_submit,
         )
+        .post(
+            "/clinic/escalations/{escalation}/close",
+            Clinician,
+            patient::close_submit,
+        )
         .get("/clinic/contact", Clinician, contact::page)
         .post(
             "/clinic/contact/{request}/handled",

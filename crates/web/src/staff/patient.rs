@@ -302,6 +302,9 @@ pub async fn page(
             "acknowledged_at": e.acknowledged_at.map(time),
             "by": staff_name(&e.acknowledged_by),
             "note": e.ack_note,
+            "closed_at": e.closed_at.map(time),
+            "closed_by": staff_name(&e.closed_by),
+            "overdue": e.acknowledged_at.is_none() && e.alert_round >= 2,
         })
     };
     let open: Vec<Value> = v
@@ -412,6 +415,20 @@ pub async fn page(
         }),
     )
     .await
+}
+
+/// `POST /clinic/escalations/{escalation}/close`: the episode is over.
+pub async fn close_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let e = state
+        .app
+        .escalations()
+        .close(&user.actor, user.clinic_id(), &user.staff.id, &id)
+        .await?;
+    Ok(see_other(&format!("/clinic/patients/{}", e.patient_id)))
 }
 
 /// `POST /clinic/escalations/{escalation}/acknowledge`.

@@ -1132,6 +1132,14 @@ on_both!(
             ),
             (
                 &nurse,
+                "post",
+                format!("/clinic/escalations/{}/close", escalation.id),
+                false,
+                "escalation.close",
+                true,
+            ),
+            (
+                &nurse,
                 "get",
                 "/clinic/contact".into(),
                 false,
@@ -1313,6 +1321,26 @@ on_both!(
             .await;
         assert_eq!(page.status, 200);
         assert!(page.text.contains("patient.read"));
+        // The page as first opened: the filter boxes are empty (not "none"), and submitting it
+        // as it is, with only a day, finds the day's rows.
+        let first = admin.get("/clinic/audit").await;
+        assert!(
+            first
+                .text
+                .contains("id=\"patient\" name=\"patient\" type=\"text\" value=\"\""),
+            "{}",
+            first.text
+        );
+        assert!(!first.text.to_lowercase().contains("value=\"none\""));
+        let today = chrono::Utc::now().format("%Y-%m-%dT00:00").to_string();
+        let day = admin
+            .get(&format!("/clinic/audit?patient=&from={today}&to="))
+            .await;
+        assert_eq!(day.status, 200, "{}", day.text);
+        assert!(
+            day.text.contains("patient.read"),
+            "the day's rows are found"
+        );
         let csv = admin.get("/clinic/audit.csv").await;
         assert_eq!(csv.status, 200);
         assert!(csv.headers["content-type"]
@@ -1489,5 +1517,109 @@ on_both!(
         assert!(bad.text.contains("time_zone"), "{}", bad.text);
         let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
         assert_eq!(nurse.get("/api/v1/clinic/settings").await.status, 403);
+    }
+);
+
+// --- honest board signals ------------------------------------------------------------------------
+
+/// A complete self-care case (vignette V01).
+fn self_care_case() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vignettes/V01.json"
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("V01")).expect("JSON");
+    assert_eq!(v["expect"]["level"], "self_care");
+    v["case"].clone()
+}
+
+on_both!(
+    an_escalated_patient_reads_at_its_level_until_the_episode_is_closed_and_stays_above_calm_patients,
+    |app: TestApp| async move {
+        let calm = app.patient_in("north", "labour_epidural", 3).await;
+        let her = app.patient_in("north", "labour_epidural", 3).await;
+        let (s, body) = app
+            .post_json("/api/v1/checkins", Some(calm.link_token.expose()), &json!({"answers": self_care_case()}))
+            .await;
+        assert_eq!((s, body["decision"]["level"].as_str()), (201, Some("self_care")), "{body}");
+        emergency(&app, &her).await;
+        // Her next check-in is calm: the board still shows the emergency she has not been seen for.
+        let (s, body) = app
+            .post_json("/api/v1/checkins", Some(her.link_token.expose()), &json!({"answers": self_care_case()}))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let rows = nurse.get("/api/v1/clinic/patients").await.json();
+        assert_eq!(rows[0]["id"], her.id.as_str());
+        assert_eq!(rows[0]["level"], "emergency", "{rows}");
+        assert_eq!(rows[0]["last_level"], "self_care");
+
+        // Acknowledged: no longer open, but she stays above the calm patient, as an emergency.
+        let escalation = app.store.list_escalations(&her.id, true).await.expect("esc")[0].clone();
+        let ack = nurse
+            .post_form(&format!("/clinic/escalations/{}/acknowledge", escalation.id), &[("note", "called")])
+            .await;
+        assert_eq!(ack.status, 303);
+        let rows = nurse.get("/api/v1/clinic/patients").await.json();
+        assert_eq!(rows[0]["id"], her.id.as_str(), "{rows}");
+        assert_eq!(rows[0]["open_escalations"], 0);
+        assert_eq!(rows[0]["level"], "emergency");
+        let page = nurse.get("/clinic").await;
+        let first_row = page.text.split("<tbody>").nth(1).and_then(|t| t.split("</tr>").next()).unwrap_or_default();
+        assert!(first_row.contains("tag-emergency"), "{first_row}");
+
+        // The nurse closes the episode: she reads at her latest decision.
+        let close = nurse.post_form(&format!("/clinic/escalations/{}/close", escalation.id), &[]).await;
+        assert_eq!(close.status, 303);
+        let rows = nurse.get("/api/v1/clinic/patients").await.json();
+        let row = rows.as_array().expect("rows").iter().find(|r| r["id"] == her.id.as_str()).expect("her").clone();
+        assert_eq!(row["level"], "self_care");
+        let again = nurse.post_form(&format!("/clinic/escalations/{}/close", escalation.id), &[]).await;
+        assert_eq!(again.status, 409, "closed once");
+    }
+);
+
+on_both!(
+    an_unanswered_message_keeps_awaiting_reply_after_the_thread_is_opened,
+    |app: TestApp| async move {
+        let her = app.patient_in("north", "labour_epidural", 3).await;
+        app.post_json(
+            "/api/v1/messages",
+            Some(her.link_token.expose()),
+            &json!({"body": "Is this normal?"}),
+        )
+        .await;
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let awaiting = |rows: &Value| rows[0]["awaiting_reply"].as_bool();
+        assert_eq!(
+            awaiting(&nurse.get("/api/v1/clinic/patients").await.json()),
+            Some(true)
+        );
+        // She opens the thread, reads, and leaves: still awaiting a reply.
+        assert_eq!(
+            nurse
+                .get(&format!("/clinic/patients/{}", her.id))
+                .await
+                .status,
+            200
+        );
+        let rows = nurse.get("/api/v1/clinic/patients").await.json();
+        assert_eq!(rows[0]["unread_messages"], 0);
+        assert_eq!(awaiting(&rows), Some(true));
+        assert!(nurse.get("/clinic").await.text.contains("Awaiting reply"));
+        // The clinic answers: no longer awaiting.
+        let sent = nurse
+            .post_form(
+                &format!("/clinic/patients/{}/messages", her.id),
+                &[("body", "Yes, it is common.")],
+            )
+            .await;
+        assert_eq!(sent.status, 303);
+        assert_eq!(
+            awaiting(&nurse.get("/api/v1/clinic/patients").await.json()),
+            Some(false)
+        );
+        assert!(!nurse.get("/clinic").await.text.contains("Awaiting reply"));
     }
 );
