@@ -201,7 +201,9 @@ impl StaffAccounts<'_> {
             return Ok(SignIn::Refused);
         };
         let subject = || Subject::clinic(&staff.clinic_id);
-        let locked = staff.locked_until.is_some_and(|t| t > now);
+        // A deactivated account is refused like a wrong password: nothing tells a guesser that
+        // the address exists.
+        let locked = staff.locked_until.is_some_and(|t| t > now) || staff.deactivated_at.is_some();
         let ok = verify_password(password, staff.password_hash.clone()).await?;
         if locked {
             let row = entry(
@@ -299,13 +301,15 @@ impl StaffAccounts<'_> {
         Ok(Started { token, session })
     }
 
-    /// The session of a token and its account, if the session is still valid.
+    /// The session of a token and its account, if the session is still valid and the account
+    /// active.
     pub async fn session(&self, token: &str) -> Result<Option<(StaffSession, Staff)>> {
         Ok(self
             .0
             .store
             .get_session(&token_hash(token), self.0.now())
-            .await?)
+            .await?
+            .filter(|(_, staff)| staff.deactivated_at.is_none()))
     }
 
     /// Ends a session (by its stored digest), audited.
@@ -362,6 +366,161 @@ impl StaffAccounts<'_> {
                 })
             })
             .await?)
+    }
+}
+
+/// How long a one-time password link works.
+pub const RESET_HOURS: i64 = 24;
+
+/// What an admin changes about an account of the clinic.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountChange {
+    Deactivate,
+    Reactivate,
+    Role(Role),
+}
+
+impl StaffAccounts<'_> {
+    /// An account of the admin's clinic that is not the admin's own (an admin cannot lock
+    /// themselves out, or leave the clinic without an admin by demoting themselves).
+    async fn other_account(&self, admin: &Actor, clinic_id: &str, staff_id: &str) -> Result<Staff> {
+        if !crate::limits::plausible_key(staff_id) {
+            return Err(Error::NotFound);
+        }
+        let staff = self
+            .0
+            .store
+            .get_staff(staff_id)
+            .await?
+            .filter(|s| s.clinic_id == clinic_id)
+            .ok_or(Error::NotFound)?;
+        if admin.id.as_deref() == Some(staff.id.as_str()) {
+            return Err(Error::Conflict(
+                "you cannot change your own account here; ask another admin".into(),
+            ));
+        }
+        Ok(staff)
+    }
+
+    /// Deactivates (ending its sessions), reactivates, or changes the role of an account of the
+    /// clinic; one commit with its audit row.
+    pub async fn change_account(
+        &self,
+        admin: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        change: AccountChange,
+    ) -> Result<Staff> {
+        let staff = self.other_account(admin, clinic_id, staff_id).await?;
+        let now = self.0.now();
+        let (action, detail) = match change {
+            AccountChange::Deactivate => (Action::StaffDeactivate, staff.email.clone()),
+            AccountChange::Reactivate => (Action::StaffReactivate, staff.email.clone()),
+            AccountChange::Role(r) => (Action::StaffRoleChange, format!("{} {r}", staff.email)),
+        };
+        let row = entry(
+            admin,
+            action,
+            Subject::clinic(clinic_id).detail(detail),
+            now,
+        );
+        let id = staff.id.clone();
+        self.0
+            .write_audited(
+                move |tx| {
+                    let id = id.clone();
+                    Box::pin(async move {
+                        match change {
+                            AccountChange::Deactivate => {
+                                tx.set_staff_deactivated(id, Some(now)).await
+                            }
+                            AccountChange::Reactivate => tx.set_staff_deactivated(id, None).await,
+                            AccountChange::Role(r) => tx.set_staff_role(id, r).await,
+                        }
+                    })
+                },
+                move |_| row.clone(),
+            )
+            .await?;
+        Ok(self.0.store.get_staff(&staff.id).await?.unwrap_or(staff))
+    }
+
+    /// A one-time link for the account's owner to set a new password (the admin never sees a
+    /// password); its token, shown once. Audited.
+    pub async fn issue_reset(
+        &self,
+        admin: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+    ) -> Result<String> {
+        let staff = self.other_account(admin, clinic_id, staff_id).await?;
+        let token = random_token()?;
+        let now = self.0.now();
+        let row = entry(
+            admin,
+            Action::StaffPasswordResetIssued,
+            Subject::clinic(clinic_id).detail(staff.email.clone()),
+            now,
+        );
+        let (hash, id) = (token_hash(&token), staff.id.clone());
+        let expires = now + Duration::hours(RESET_HOURS);
+        self.0
+            .write_audited(
+                move |tx| tx.create_password_reset(hash.clone(), id.clone(), expires, now),
+                move |_| row.clone(),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Sets a new password with a one-time link: the link is used up and every session of the
+    /// account ends, in one commit with the audit row. `NotFound` for a link that is unknown,
+    /// used or expired.
+    pub async fn complete_reset(
+        &self,
+        token: &str,
+        new: &str,
+        address: Option<&str>,
+    ) -> Result<()> {
+        check_new_password("new_password", new)?;
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::NotFound);
+        }
+        let hash = hash_password(new.to_string()).await?;
+        let now = self.0.now();
+        let (token, address) = (token_hash(token), address.map(str::to_string));
+        let store = self.0.store.clone();
+        let done = store
+            .transaction(move |tx| {
+                let (token, hash, address) = (token.clone(), hash.clone(), address.clone());
+                Box::pin(async move {
+                    let Some(id) = tx.use_password_reset(token, now).await? else {
+                        return Ok(None);
+                    };
+                    tx.set_password_hash(id.clone(), hash).await?;
+                    tx.delete_sessions_for_staff(id.clone()).await?;
+                    tx.reset_login_failures(id.clone()).await?;
+                    Ok(Some((id, address)))
+                })
+            })
+            .await?;
+        let Some((id, address)) = done else {
+            return Err(Error::NotFound);
+        };
+        let staff = self.0.store.get_staff(&id).await?.ok_or(Error::NotFound)?;
+        let actor = Actor {
+            kind: ActorKind::Staff,
+            id: Some(id),
+            address,
+        };
+        self.0
+            .audit()
+            .record(
+                &actor,
+                Action::StaffPasswordReset,
+                Subject::clinic(&staff.clinic_id),
+            )
+            .await
     }
 }
 

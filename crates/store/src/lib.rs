@@ -142,6 +142,28 @@ pub trait Tx: OutboxTx + Send {
         staff_id: String,
         until: Option<DateTime<Utc>>,
     ) -> Result<()>;
+    /// Deactivates (`Some(now)`) or reactivates (`None`) an account; deactivating ends every
+    /// session of it in the same commit.
+    async fn set_staff_deactivated(
+        &mut self,
+        staff_id: String,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    async fn set_staff_role(&mut self, staff_id: String, role: Role) -> Result<()>;
+    /// Stores the digest of a one-time password link (replacing an unused earlier one).
+    async fn create_password_reset(
+        &mut self,
+        token_hash: String,
+        staff_id: String,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Uses a one-time password link: its account, or `None` when unknown, used or expired.
+    async fn use_password_reset(
+        &mut self,
+        token_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>>;
     async fn set_password_hash(&mut self, staff_id: String, password_hash: String) -> Result<()>;
 
     // --- staff sessions ---------------------------------------------------

@@ -103,6 +103,8 @@ pub struct Staff {
     pub failed_logins: i32,
     pub locked_until: Option<Time>,
     pub created_at: Time,
+    /// When an admin deactivated the account: it cannot sign in until reactivated.
+    pub deactivated_at: Option<Time>,
 }
 
 #[derive(Debug, Clone)]

@@ -33,7 +33,7 @@ macro_rules! clinic_cols {
     };
 }
 macro_rules! staff_cols {
-    () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at" };
+    () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at, deactivated_at" };
 }
 macro_rules! session_cols {
     () => {
@@ -580,6 +580,50 @@ macro_rules! impl_store {
                     .execute(&mut *c)
                     .await?;
                 Ok(escalation)
+            }
+
+            async fn set_staff_deactivated(&mut self, staff_id: String, at: Option<Time>) -> Result<()> {
+                let c = self;
+                execute_one(c, "UPDATE staff SET deactivated_at = $2 WHERE id = $1", staff_id.clone(), at).await?;
+                if at.is_some() {
+                    execute_many(c, "DELETE FROM staff_sessions WHERE staff_id = $1", staff_id).await?;
+                }
+                Ok(())
+            }
+
+            async fn set_staff_role(&mut self, staff_id: String, role: $crate::Role) -> Result<()> {
+                execute_one(self, "UPDATE staff SET role = $2 WHERE id = $1", staff_id, role).await
+            }
+
+            async fn create_password_reset(&mut self, token_hash: String, staff_id: String, expires_at: Time, now: Time) -> Result<()> {
+                let c = self;
+                // A new link replaces any earlier one that was not used.
+                sqlx::query("DELETE FROM staff_password_resets WHERE staff_id = $1 AND used_at IS NULL")
+                    .bind(&staff_id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO staff_password_resets (token_hash, staff_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(token_hash)
+                .bind(staff_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            async fn use_password_reset(&mut self, token_hash: String, now: Time) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar(
+                    "UPDATE staff_password_resets SET used_at = $2 WHERE token_hash = $1 \
+                     AND used_at IS NULL AND expires_at > $2 RETURNING staff_id",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&mut *self)
+                .await?)
             }
 
             async fn post_message(&mut self, new: NewMessage, now: Time) -> Result<Message> {

@@ -123,6 +123,8 @@ pub fn table() -> Table {
     Table::new()
         .get("/clinic/login", Public, auth::login_form)
         .post("/clinic/login", Public, auth::login_submit)
+        .get("/clinic/reset/{token}", Public, settings::reset_form)
+        .post("/clinic/reset/{token}", Public, settings::reset_submit)
         .post("/clinic/logout", Staff, auth::logout_submit)
         .get("/clinic/password", Staff, auth::password_form)
         .post("/clinic/password", Staff, auth::password_submit)
@@ -166,6 +168,18 @@ pub fn table() -> Table {
         // Admins.
         .get("/clinic/staff", Admin, settings::staff_page)
         .post("/clinic/staff", Admin, settings::staff_submit)
+        .post(
+            "/clinic/staff/{staff}/deactivate",
+            Admin,
+            settings::deactivate,
+        )
+        .post(
+            "/clinic/staff/{staff}/reactivate",
+            Admin,
+            settings::reactivate,
+        )
+        .post("/clinic/staff/{staff}/role", Admin, settings::change_role)
+        .post("/clinic/staff/{staff}/reset", Admin, settings::issue_reset)
         .get("/clinic/alerts", Admin, alerts::page)
         .post("/clinic/alerts", Admin, alerts::add)
         .post("/clinic/alerts/{target}/remove", Admin, alerts::remove)

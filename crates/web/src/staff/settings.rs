@@ -60,7 +60,7 @@ pub async fn save(
 // --- pages -------------------------------------------------------------------------------------
 
 use super::auth::Admin;
-use super::view::StaffPage;
+use super::view::{see_other, StaffPage};
 use crate::pages::form::Form;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -184,6 +184,17 @@ async fn render_staff(
     added: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    render_staff_with(page, user, form, added, error, None).await
+}
+
+async fn render_staff_with(
+    page: &StaffPage,
+    user: &StaffUser,
+    form: Value,
+    added: Option<String>,
+    error: Option<String>,
+    reset: Option<Value>,
+) -> Result<Response, AppError> {
     let now = page.state.now();
     let list: Vec<Value> = page
         .state
@@ -194,10 +205,13 @@ async fn render_staff(
         .iter()
         .map(|s| {
             json!({
+                "id": s.id,
                 "display_name": s.display_name,
                 "email": s.email,
                 "role": s.role,
                 "locked": s.locked_until.is_some_and(|t| t > now),
+                "deactivated": s.deactivated_at.is_some(),
+                "me": s.id == user.staff.id,
             })
         })
         .collect();
@@ -209,7 +223,7 @@ async fn render_staff(
     page.render_status(
         status,
         "staff/staff.html",
-        json!({"staff_list": list, "form": form, "added": added, "error": error, "min": auth::MIN_PASSWORD}),
+        json!({"staff_list": list, "form": form, "added": added, "error": error, "min": auth::MIN_PASSWORD, "reset": reset}),
     )
     .await
 }
@@ -400,4 +414,140 @@ pub async fn api_change(
         .change(&user.actor, &clinic, changes, Some("api"))
         .await?;
     Ok(Json(ClinicSettingsView::new(&state, &updated)))
+}
+
+// --- staff administration ----------------------------------------------------------------------
+
+use aftercare_app::staff::AccountChange;
+
+async fn change_account(
+    page: StaffPage,
+    user: StaffUser,
+    id: &str,
+    change: AccountChange,
+) -> Result<Response, AppError> {
+    let empty = json!({"display_name": "", "email": "", "role": "clinician"});
+    match page
+        .state
+        .app
+        .staff()
+        .change_account(&user.actor, user.clinic_id(), id, change)
+        .await
+    {
+        Ok(_) => Ok(see_other("/clinic/staff")),
+        Err(aftercare_app::Error::Conflict(why)) => {
+            render_staff(&page, &user, empty, None, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /clinic/staff/{staff}/deactivate`: the account's sessions end; it cannot sign in.
+pub async fn deactivate(
+    page: StaffPage,
+    Admin(user): Admin,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    change_account(page, user, &id, AccountChange::Deactivate).await
+}
+
+/// `POST /clinic/staff/{staff}/reactivate`.
+pub async fn reactivate(
+    page: StaffPage,
+    Admin(user): Admin,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    change_account(page, user, &id, AccountChange::Reactivate).await
+}
+
+/// `POST /clinic/staff/{staff}/role`: `role` is `admin` or `clinician`.
+pub async fn change_role(
+    page: StaffPage,
+    Admin(user): Admin,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    // Another clinic's account is not found, whatever the form says.
+    let ours = page.state.app.staff().list(user.clinic_id()).await?;
+    if !ours.iter().any(|s| s.id == id) {
+        return Err(AppError::NotFound);
+    }
+    let Some(role) = aftercare_store::Role::parse(&form.text("role")) else {
+        return Err(AppError::bad_field("role", "role: admin or clinician"));
+    };
+    change_account(page, user, &id, AccountChange::Role(role)).await
+}
+
+/// `POST /clinic/staff/{staff}/reset`: shows a one-time link for the account's owner to set a
+/// new password (the admin never sees or sets the password).
+pub async fn issue_reset(
+    page: StaffPage,
+    Admin(user): Admin,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let empty = json!({"display_name": "", "email": "", "role": "clinician"});
+    match page
+        .state
+        .app
+        .staff()
+        .issue_reset(&user.actor, user.clinic_id(), &id)
+        .await
+    {
+        Ok(token) => {
+            let link = format!("{}/clinic/reset/{token}", page.state.settings.public_url);
+            let hours = aftercare_app::staff::RESET_HOURS;
+            let reset = json!({"link": link, "hours": hours});
+            render_staff_with(&page, &user, empty, None, None, Some(reset)).await
+        }
+        Err(aftercare_app::Error::Conflict(why)) => {
+            render_staff(&page, &user, empty, None, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /clinic/reset/{token}`: the owner of a one-time link sets a new password.
+pub async fn reset_form(
+    page: StaffPage,
+    axum::extract::Path(_token): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    page.render(
+        "staff/reset.html",
+        json!({"min": auth::MIN_PASSWORD, "done": false, "error": null}),
+    )
+    .await
+}
+
+/// `POST /clinic/reset/{token}`.
+pub async fn reset_submit(
+    page: StaffPage,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    address: crate::audit::ClientAddress,
+    form: Form,
+) -> Result<Response, AppError> {
+    let new = form.get("new_password").unwrap_or_default();
+    let result = page
+        .state
+        .app
+        .staff()
+        .complete_reset(&token, new, address.0.as_deref())
+        .await;
+    let (status, done, error) = match result {
+        Ok(()) => (StatusCode::OK, true, None),
+        Err(aftercare_app::Error::Invalid { detail, .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, false, Some(detail))
+        }
+        Err(aftercare_app::Error::NotFound) => (
+            StatusCode::NOT_FOUND,
+            false,
+            Some("This link is not valid any more (used, expired or replaced). Ask an admin for a new one.".to_string()),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    page.render_status(
+        status,
+        "staff/reset.html",
+        json!({"min": auth::MIN_PASSWORD, "done": done, "error": error}),
+    )
+    .await
 }

@@ -40,6 +40,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "staff/staff.html",
     "staff/audit.html",
     "staff/password.html",
+    "staff/reset.html",
     "staff/error.html",
     "chat.html",
 );

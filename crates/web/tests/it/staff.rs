@@ -1623,3 +1623,127 @@ on_both!(
         assert!(!nurse.get("/clinic").await.text.contains("Awaiting reply"));
     }
 );
+
+// --- staff administration ------------------------------------------------------------------------
+
+on_both!(
+    a_deactivated_clinician_cannot_sign_in_and_a_password_link_works_once,
+    |app: TestApp| async move {
+        let admin_row = app.staff("north", "admin").await;
+        let admin = app.signed_in(&admin_row).await;
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        assert_eq!(nurse.get("/clinic").await.status, 200);
+
+        // Deactivated: her open session ends at once, and signing in is refused like a wrong
+        // password.
+        let off = admin
+            .post_form(&format!("/clinic/staff/{}/deactivate", nurse_row.id), &[])
+            .await;
+        assert_eq!(off.status, 303);
+        let r = nurse.get("/clinic").await;
+        assert!(r.status == 303 || r.status == 401, "{}", r.status);
+        let again = app.browser();
+        assert_eq!(again.login(&nurse_row.email, PASSWORD).await.status, 401);
+        assert!(admin
+            .get("/clinic/staff")
+            .await
+            .text
+            .contains("deactivated"));
+        let on = admin
+            .post_form(&format!("/clinic/staff/{}/reactivate", nurse_row.id), &[])
+            .await;
+        assert_eq!(on.status, 303);
+        assert_eq!(
+            app.browser().login(&nurse_row.email, PASSWORD).await.status,
+            303
+        );
+
+        // Another role, audited.
+        let role = admin
+            .post_form(
+                &format!("/clinic/staff/{}/role", nurse_row.id),
+                &[("role", "admin")],
+            )
+            .await;
+        assert_eq!(role.status, 303);
+        let row = app
+            .store
+            .get_staff(&nurse_row.id)
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(row.role, aftercare_store::Role::Admin);
+
+        // A one-time link, never a password on screen: it sets a new one once.
+        let page = admin
+            .post_form(&format!("/clinic/staff/{}/reset", nurse_row.id), &[])
+            .await;
+        assert_eq!(page.status, 200);
+        // Shown HTML-escaped ("/" as "&#x2f;"): the 64 hex digits after "reset".
+        let link = page
+            .text
+            .split("reset&#x2f;")
+            .nth(1)
+            .map(|t| {
+                t.chars()
+                    .take_while(char::is_ascii_hexdigit)
+                    .collect::<String>()
+            })
+            .filter(|t| t.len() == 64)
+            .expect("the link is shown");
+        assert!(!page.text.contains(PASSWORD));
+        let owner = app.browser();
+        let path = format!("/clinic/reset/{link}");
+        assert_eq!(owner.get(&path).await.status, 200);
+        let fresh = "a brand new passphrase for the ward";
+        let done = owner.post_form(&path, &[("new_password", fresh)]).await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        assert_eq!(
+            app.browser().login(&nurse_row.email, PASSWORD).await.status,
+            401
+        );
+        assert_eq!(
+            app.browser().login(&nurse_row.email, fresh).await.status,
+            303
+        );
+        let reused = owner
+            .post_form(&path, &[("new_password", "yet another long passphrase")])
+            .await;
+        assert_eq!(reused.status, 404, "a link works once");
+
+        // An admin cannot lock themselves out; another clinic's admin finds nothing.
+        let own = admin
+            .post_form(&format!("/clinic/staff/{}/deactivate", admin_row.id), &[])
+            .await;
+        assert_eq!(own.status, 422, "{}", own.text);
+        let other = app.signed_in(&app.staff("south", "admin").await).await;
+        let theirs = other
+            .post_form(&format!("/clinic/staff/{}/deactivate", nurse_row.id), &[])
+            .await;
+        assert_eq!(theirs.status, 404);
+        let audit = app
+            .store
+            .list_audit(
+                &app.clinic("north").await.id,
+                aftercare_store::AuditQuery {
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit");
+        for action in [
+            "staff.deactivate",
+            "staff.reactivate",
+            "staff.role",
+            "staff.password_reset_issued",
+            "staff.password_reset",
+        ] {
+            assert!(
+                audit.iter().any(|a| a.action == action),
+                "{action} is audited"
+            );
+        }
+    }
+);
