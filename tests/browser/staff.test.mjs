@@ -119,6 +119,27 @@ test('the clinician writes in the chat and the patient sees it without a reload'
   await check(nurse, 'staff-patient-acknowledged');
 });
 
+test('at phone size the board is a list of cards: no sideways scroll, no broken word', async () => {
+  const phone = await open();
+  await signIn(phone, 'nurse@north.example');
+  await phone.goto(`${server.url}/clinic`);
+  await check(phone, 'staff-board-phone');
+  const layout = await phone.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+    // A badge that wraps has more than one line box.
+    broken: [...document.querySelectorAll('.board .tag')].filter((t) => t.getClientRects().length > 1
+      || t.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(t).fontSize) + 8).length,
+    cards: [...document.querySelectorAll('.board tbody tr')].filter((r) => getComputedStyle(r).display === 'block').length,
+  }));
+  assert.ok(layout.scroll <= layout.width, `the board scrolls sideways: ${layout.scroll} > ${layout.width}`);
+  assert.equal(layout.broken, 0, 'a level badge breaks over lines');
+  assert.ok(layout.cards >= 2, 'each patient is a card');
+  // The emergency patient is still the first card.
+  const first = phone.locator('.board tbody tr').first();
+  assert.match(await first.innerText(), /Ana/);
+});
+
 test('every workspace page passes axe-core', async () => {
   const nurse = await open({ desktop: true });
   await signIn(nurse, 'nurse@north.example');
@@ -147,6 +168,7 @@ test('every workspace page passes axe-core', async () => {
     ['/clinic/staff', 'staff-accounts'],
     ['/clinic/announcements', 'staff-announcements'],
     ['/clinic/settings', 'staff-settings'],
+    ['/clinic/alerts', 'staff-alerts'],
     ['/clinic/audit', 'staff-audit'],
   ]) {
     await admin.goto(`${server.url}${path}`);
