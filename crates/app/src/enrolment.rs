@@ -45,11 +45,32 @@ pub struct Enrol {
     pub delivery_date: Option<NaiveDate>,
     /// A language of the content.
     pub language: String,
+    /// Her telephone number, to call her back (optional).
+    pub phone: Option<String>,
 }
 
 pub struct Enrolment<'a>(pub(crate) &'a App);
 
 impl Enrolment<'_> {
+    /// The clinic changes her telephone number (empty: none), audited.
+    pub async fn set_phone(&self, actor: &Actor, patient: &Patient, raw: &str) -> Result<()> {
+        let phone = crate::clinics::phone_number("phone", raw)?;
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::PatientPhoneSet,
+            Subject::patient(patient),
+            now,
+        );
+        let id = patient.id.clone();
+        self.0
+            .write_audited(
+                move |tx| tx.set_patient_phone(id.clone(), phone.clone()),
+                move |_| row.clone(),
+            )
+            .await
+    }
+
     /// Validates and enrols a patient of `clinic_id` with fresh secrets, audited.
     pub async fn enrol(&self, actor: &Actor, clinic_id: &str, who: Enrol) -> Result<Patient> {
         let content = self.0.content();
@@ -86,6 +107,10 @@ impl Enrolment<'_> {
                 "language: not a language of the content",
             ));
         }
+        let phone = match &who.phone {
+            Some(raw) => crate::clinics::phone_number("phone", raw)?,
+            None => None,
+        };
         // A clash of random secrets is next to impossible; try again rather than fail.
         for _ in 0..5 {
             let new = NewPatient {
@@ -98,11 +123,22 @@ impl Enrolment<'_> {
                 delivery_date: who.delivery_date,
                 language: who.language.clone(),
             };
-            let actor = actor.clone();
+            let (actor, phone) = (actor.clone(), phone.clone());
             let attempt = self
                 .0
                 .write_audited(
-                    move |tx| tx.create_patient(new.clone(), now),
+                    move |tx| {
+                        let (new, phone) = (new.clone(), phone.clone());
+                        Box::pin(async move {
+                            let mut patient = tx.create_patient(new, now).await?;
+                            if phone.is_some() {
+                                tx.set_patient_phone(patient.id.clone(), phone.clone())
+                                    .await?;
+                                patient.phone = phone;
+                            }
+                            Ok(patient)
+                        })
+                    },
                     move |patient: &Patient| {
                         entry(&actor, Action::PatientEnrol, Subject::patient(patient), now)
                     },

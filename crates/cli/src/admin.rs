@@ -193,6 +193,7 @@ pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
                     procedure_date,
                     delivery_date,
                     language,
+                    phone: None,
                 };
                 let p = app
                     .enrolment()

@@ -40,6 +40,21 @@ pub struct Decision {
     pub plan: CarePlan,
 }
 
+/// The facts that made the decision urgent: those read by its fired rules at `min` or above,
+/// in fact order without repeats. A clinician reads these answers first.
+pub fn deciding_facts(content: &Content, decision: &Decision, min: Level) -> Vec<FactIdx> {
+    let mut facts = Vec::new();
+    for &i in &decision.fired {
+        let rule = &content.rules[i];
+        if rule.level >= min {
+            rule.when.visit_facts(&mut |f| facts.push(f));
+        }
+    }
+    facts.sort_unstable();
+    facts.dedup();
+    facts
+}
+
 /// Decides one case. Deterministic: the same content and case always give the same decision.
 pub fn triage(content: &Content, case: &Case) -> Decision {
     let absent = content.applicability(case);

@@ -24,7 +24,7 @@ pub mod view;
 
 pub use case::{Case, CaseError, Value};
 pub use content::{Content, ContentError, ContentErrors, Lang};
-pub use engine::{triage, Decision, Status};
+pub use engine::{deciding_facts, triage, Decision, Status};
 pub use level::Level;
 pub use plan::CarePlan;
 pub use recovery::{DiaryPoint, EscalationReason, Profile, RecoveryCheck};

@@ -241,6 +241,7 @@ text_enum! {
         AlertTest => "alert.test",
         DeliveryLogRead => "delivery.read",
         PatientEmailSet => "patient.email.set",
+        PatientPhoneSet => "patient.phone.set",
         PatientUnsubscribe => "patient.unsubscribe",
     }
 }

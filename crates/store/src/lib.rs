@@ -149,6 +149,8 @@ pub trait Tx: OutboxTx + Send {
         staff_id: String,
         at: Option<DateTime<Utc>>,
     ) -> Result<()>;
+    /// Sets or clears her telephone number.
+    async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()>;
     async fn set_staff_role(&mut self, staff_id: String, role: Role) -> Result<()>;
     /// Stores the digest of a one-time password link (replacing an unused earlier one).
     async fn create_password_reset(

@@ -201,6 +201,8 @@ pub struct Patient {
     pub episode_level: Option<String>,
     /// Her last message has no answer from the clinic yet.
     pub awaiting_reply: bool,
+    /// Her telephone number, to call her back.
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone)]

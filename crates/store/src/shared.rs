@@ -44,7 +44,7 @@ macro_rules! patient_cols {
     () => {
         "id, clinic_id, display_name, enrolment_code, link_token, procedure, procedure_date, \
          delivery_date, language, last_level, last_checkin_at, open_escalations, unread_messages, created_at, \
-         board_rank, episode_level, awaiting_reply"
+         board_rank, episode_level, awaiting_reply, phone"
     };
 }
 macro_rules! csession_cols {
@@ -589,6 +589,10 @@ macro_rules! impl_store {
                     execute_many(c, "DELETE FROM staff_sessions WHERE staff_id = $1", staff_id).await?;
                 }
                 Ok(())
+            }
+
+            async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()> {
+                execute_one(self, "UPDATE patients SET phone = $2 WHERE id = $1", patient_id, phone).await
             }
 
             async fn set_staff_role(&mut self, staff_id: String, role: $crate::Role) -> Result<()> {

@@ -57,6 +57,9 @@ pub struct EnrolBody {
     pub delivery_date: Option<NaiveDate>,
     /// A language of the content (`en`, `es`).
     pub language: String,
+    /// Her telephone number, to call her back.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// Enrols a patient for the staff member's clinic and audits it: the one path of the API and
@@ -72,6 +75,7 @@ pub async fn enrol(
         procedure_date: body.procedure_date,
         delivery_date: body.delivery_date,
         language: body.language,
+        phone: body.phone,
     };
     Ok(state
         .app
@@ -498,6 +502,7 @@ pub async fn enrol_submit(
                 .ok_or_else(|| AppError::bad_field("procedure_date", "procedure_date: required"))?,
             delivery_date: date("delivery_date")?,
             language: form.text("language"),
+            phone: Some(form.text("phone")).filter(|p| !p.is_empty()),
         })
     })();
     let state = &page.state;

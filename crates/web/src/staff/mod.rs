@@ -155,6 +155,11 @@ pub fn table() -> Table {
             patient::acknowledge_submit,
         )
         .post(
+            "/clinic/patients/{patient}/phone",
+            Clinician,
+            patient::phone_submit,
+        )
+        .post(
             "/clinic/escalations/{escalation}/close",
             Clinician,
             patient::close_submit,

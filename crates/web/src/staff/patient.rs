@@ -236,6 +236,49 @@ use crate::pages::form::Form;
 use axum::response::Response;
 use serde_json::json;
 
+/// Her answers of a check-in as the clinician reads them: the answers that made it urgent or an
+/// emergency first (flagged), then the others in questionnaire order.
+fn answer_rows(state: &AppState, patient: &Patient, c: &CheckinView) -> Vec<Value> {
+    use aftercare_core::{deciding_facts, triage, Case, Level};
+    let content = &state.content;
+    let lang = content.default_lang();
+    let texts = content.text(lang);
+    let Some(answers) = c.answers.as_object() else {
+        return Vec::new();
+    };
+    // Decided again as of the time she answered (over what the clinic knew of her then).
+    let known = aftercare_app::patients::profile(patient, c.created_at).facts(content);
+    let flagged = Case::from_answers_over(content, known, answers)
+        .map(|case| deciding_facts(content, &triage(content, &case), Level::Urgent))
+        .unwrap_or_default();
+    let mut rows: Vec<(bool, usize, Value)> = content
+        .facts
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, f)| {
+            let v = answers.get(&f.id)?;
+            let q = aftercare_core::QuestionView::new(content, idx as u16, lang);
+            let answer = match v {
+                Value::Bool(b) => texts.ui(if *b { "yes" } else { "no" }).to_string(),
+                Value::String(s) => q
+                    .options
+                    .iter()
+                    .find(|o| o.value == s)
+                    .map_or_else(|| s.clone(), |o| o.label.to_string()),
+                other => other.to_string(),
+            };
+            let flag = flagged.contains(&(idx as u16));
+            Some((
+                flag,
+                idx,
+                json!({"question": q.question, "answer": answer, "red_flag": flag}),
+            ))
+        })
+        .collect();
+    rows.sort_by_key(|(flag, idx, _)| (!*flag, *idx));
+    rows.into_iter().map(|(_, _, row)| row).collect()
+}
+
 /// A time on the page, in the clinic's zone.
 fn time_in(zone: Option<&str>, t: DateTime<Utc>) -> String {
     aftercare_app::clinics::local_time(zone, t)
@@ -256,6 +299,7 @@ pub async fn page(
         .await?
         .and_then(|c| c.time_zone);
     let time = |t: DateTime<Utc>| time_in(zone.as_deref(), t);
+    let email = state.app.patient_emails().get(&record).await?;
     let staff = state.app.staff().list(user.clinic_id()).await?;
     let staff_name = |id: &Option<String>| {
         id.as_ref()
@@ -279,9 +323,16 @@ pub async fn page(
         .checkins
         .iter()
         .map(|c| {
+            let day = (c.created_at.date_naive() - record.procedure_date).num_days();
+            let birth = record
+                .delivery_date
+                .map(|d| (c.created_at.date_naive() - d).num_days());
             json!({
                 "at": time(c.created_at),
                 "level_label": level_label(Some(&c.level)),
+                "day": day,
+                "days_since_birth": birth,
+                "answers": answer_rows(state, &record, c),
                 "status": c.status,
                 "reasons": c.decision.get("reasons"),
                 "content_version": c.content_version,
@@ -402,6 +453,10 @@ pub async fn page(
                 "delivery_date": p.delivery_date.map(|d| d.to_string()),
                 "days": v.recovery.days_since_procedure,
                 "language": p.language,
+                "phone": record.phone,
+                "phone_dial": record.phone.as_deref().map(crate::staff::settings::dial),
+                "email": email.as_ref().map(|e| e.email.clone()),
+                "emails_stopped": email.as_ref().is_some_and(|e| e.emails_stopped_at.is_some()),
             },
             "open_escalations": open,
             "acknowledged": acknowledged,
@@ -415,6 +470,26 @@ pub async fn page(
         }),
     )
     .await
+}
+
+/// `POST /clinic/patients/{patient}/phone`: her telephone number (empty: none), audited.
+pub async fn phone_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, AppError> {
+    let patient = state
+        .app
+        .patients()
+        .of_clinic(user.clinic_id(), &id)
+        .await?;
+    state
+        .app
+        .enrolment()
+        .set_phone(&user.actor, &patient, &form.text("phone"))
+        .await?;
+    Ok(see_other(&format!("/clinic/patients/{}", patient.id)))
 }
 
 /// `POST /clinic/escalations/{escalation}/close`: the episode is over.

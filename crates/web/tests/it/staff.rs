@@ -1133,6 +1133,14 @@ on_both!(
             (
                 &nurse,
                 "post",
+                format!("/clinic/patients/{p}/phone"),
+                false,
+                "patient.phone.set",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
                 format!("/clinic/escalations/{}/close", escalation.id),
                 false,
                 "escalation.close",
@@ -1745,5 +1753,83 @@ on_both!(
                 "{action} is audited"
             );
         }
+    }
+);
+
+on_both!(
+    her_page_shows_her_answers_red_flags_first_and_her_number_to_call_back,
+    |app: TestApp| async move {
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let enrolled = nurse
+            .send_json(
+                "POST",
+                "/api/v1/clinic/patients",
+                &json!({
+                    "display_name": "Dora",
+                    "procedure": "labour_epidural",
+                    "procedure_date": chrono::Utc::now().date_naive().to_string(),
+                    "delivery_date": chrono::Utc::now().date_naive().to_string(),
+                    "language": "en",
+                    "phone": "+34 600 111 222"
+                }),
+            )
+            .await;
+        assert_eq!(enrolled.status, 201, "{}", enrolled.text);
+        let id = enrolled.json()["patient"]["id"]
+            .as_str()
+            .or(enrolled.json()["id"].as_str())
+            .expect("id")
+            .to_string();
+        let her = app
+            .store
+            .get_patient(&id)
+            .await
+            .expect("read")
+            .expect("her");
+        assert_eq!(her.phone.as_deref(), Some("+34 600 111 222"));
+        emergency(&app, &her).await;
+        let page = nurse.get(&format!("/clinic/patients/{id}")).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.text.contains("href=\"tel:+34600111222\""),
+            "her number to call back"
+        );
+        let answers = page
+            .text
+            .split("class=\"answers\"")
+            .nth(1)
+            .expect("her answers");
+        let first = answers
+            .split("<tbody>")
+            .nth(1)
+            .and_then(|t| t.split("</tr>").next())
+            .expect("a row");
+        assert!(
+            first.contains("red-flag") && first.contains("Red flag"),
+            "the red flag first: {first}"
+        );
+
+        // The clinic changes her number; a bad one is refused, naming the field.
+        let bad = nurse
+            .post_form(
+                &format!("/clinic/patients/{id}/phone"),
+                &[("phone", "call me")],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        let ok = nurse
+            .post_form(
+                &format!("/clinic/patients/{id}/phone"),
+                &[("phone", "+34 600 999 000")],
+            )
+            .await;
+        assert_eq!(ok.status, 303);
+        let her = app
+            .store
+            .get_patient(&id)
+            .await
+            .expect("read")
+            .expect("her");
+        assert_eq!(her.phone.as_deref(), Some("+34 600 999 000"));
     }
 );
