@@ -380,6 +380,7 @@ pub async fn api_get(
 
 /// Changes the clinic's settings (audited); fields left out keep their value.
 #[utoipa::path(patch, path = "/api/v1/clinic/settings", tag = "clinic",
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
     request_body = ClinicSettingsChange,
     security(("staff_session" = [])),
     responses(
@@ -390,8 +391,10 @@ pub async fn api_get(
 pub async fn api_change(
     State(state): State<AppState>,
     Admin(user): Admin,
+    headers: axum::http::HeaderMap,
     ValidJson(body): ValidJson<ClinicSettingsChange>,
 ) -> Result<Json<ClinicSettingsView>, AppError> {
+    user.check_csrf(&headers)?;
     let clinic = own_clinic(&state, &user).await?;
     let changes = Changes {
         name: body.name,
