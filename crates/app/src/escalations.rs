@@ -41,16 +41,12 @@ pub fn log_raised(e: &Escalation) {
 pub struct Escalations<'a>(pub(crate) &'a App);
 
 impl Escalations<'_> {
-    /// A clinician of the patient's clinic acknowledges an escalation, with what was done; the
-    /// acknowledgement and its audit row are one commit.
-    pub async fn acknowledge(
+    /// An escalation of one of the clinic's patients, with her; `NotFound` for any other.
+    async fn of_clinic(
         &self,
-        actor: &Actor,
         clinic_id: &str,
-        staff_id: &str,
         escalation_id: &str,
-        note: Option<String>,
-    ) -> Result<Escalation> {
+    ) -> Result<(Escalation, Patient)> {
         if !crate::limits::plausible_key(escalation_id) {
             return Err(Error::NotFound);
         }
@@ -65,6 +61,20 @@ impl Escalations<'_> {
             .patients()
             .of_clinic(clinic_id, &escalation.patient_id)
             .await?;
+        Ok((escalation, patient))
+    }
+
+    /// A clinician of the patient's clinic acknowledges an escalation, with what was done; the
+    /// acknowledgement and its audit row are one commit.
+    pub async fn acknowledge(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        staff_id: &str,
+        escalation_id: &str,
+        note: Option<String>,
+    ) -> Result<Escalation> {
+        let (escalation, patient) = self.of_clinic(clinic_id, escalation_id).await?;
         let note = limits::optional("note", note, NOTE_LIMIT)?;
         let now = self.0.now();
         let row = entry(
@@ -93,20 +103,7 @@ impl Escalations<'_> {
         staff_id: &str,
         escalation_id: &str,
     ) -> Result<Escalation> {
-        if !crate::limits::plausible_key(escalation_id) {
-            return Err(Error::NotFound);
-        }
-        let escalation = self
-            .0
-            .store
-            .get_escalation(escalation_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let patient = self
-            .0
-            .patients()
-            .of_clinic(clinic_id, &escalation.patient_id)
-            .await?;
+        let (escalation, patient) = self.of_clinic(clinic_id, escalation_id).await?;
         let now = self.0.now();
         let row = entry(
             actor,

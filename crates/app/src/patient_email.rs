@@ -215,7 +215,9 @@ impl PatientEmails<'_> {
         let now = self.0.now();
         let content = self.0.content.clone();
         let mut queued = 0;
-        for c in self.0.store.reminder_candidates().await? {
+        // A day of margin either side of her zone; `reminder_due` decides exactly.
+        let since = now.date_naive() - chrono::Duration::days(course_end_day(&content) + 1);
+        for c in self.0.store.reminder_candidates(since).await? {
             let Some(day) = reminder_due(&content, &c, now) else {
                 continue;
             };

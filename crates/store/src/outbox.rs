@@ -232,8 +232,10 @@ pub trait OutboxRead: Send + Sync {
     async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>>;
     /// Her email settings, if she gave an address.
     async fn get_patient_email(&self, patient_id: &str) -> Result<Option<PatientEmail>>;
-    /// Patients with a daily reminder who have not unsubscribed.
-    async fn reminder_candidates(&self) -> Result<Vec<ReminderCandidate>>;
+    /// Patients with a daily reminder who have not unsubscribed, whose procedure was on or
+    /// after `since` (those earlier are past their course: they are not read every round).
+    async fn reminder_candidates(&self, since: chrono::NaiveDate)
+        -> Result<Vec<ReminderCandidate>>;
 }
 
 macro_rules! target_cols {
@@ -245,6 +247,17 @@ macro_rules! patient_email_cols {
     () => {
         "id AS patient_id, email, reminder_hour, time_zone, unsubscribe_token, \
          emails_stopped_at, last_reminded_on"
+    };
+}
+/// A clinic's targets, first tier first (`$1` the clinic).
+macro_rules! targets_sql {
+    () => {
+        concat!(
+            "SELECT ",
+            target_cols!(),
+            " FROM alert_targets WHERE clinic_id = $1 ",
+            "ORDER BY tier, created_at, id"
+        )
     };
 }
 macro_rules! outbox_cols {
@@ -306,12 +319,7 @@ macro_rules! impl_outbox {
                 &mut self,
                 clinic_id: String,
             ) -> $crate::Result<Vec<$crate::AlertTarget>> {
-                let sql = concat!(
-                    "SELECT ",
-                    target_cols!(),
-                    " FROM alert_targets WHERE clinic_id = $1 ",
-                    "ORDER BY tier, created_at, id"
-                );
+                let sql = targets_sql!();
                 Ok(sqlx::query_as(sql)
                     .bind(clinic_id)
                     .fetch_all(&mut *self)
@@ -518,12 +526,7 @@ macro_rules! impl_outbox {
                 &self,
                 clinic_id: &str,
             ) -> $crate::Result<Vec<$crate::AlertTarget>> {
-                let sql = concat!(
-                    "SELECT ",
-                    target_cols!(),
-                    " FROM alert_targets WHERE clinic_id = $1 ",
-                    "ORDER BY tier, created_at, id"
-                );
+                let sql = targets_sql!();
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql)
                     .bind(clinic_id)
@@ -589,6 +592,7 @@ macro_rules! impl_outbox {
 
             async fn reminder_candidates(
                 &self,
+                since: chrono::NaiveDate,
             ) -> $crate::Result<Vec<$crate::ReminderCandidate>> {
                 let sql = "SELECT p.id AS patient_id, p.clinic_id, p.email, p.reminder_hour, \
                            COALESCE(p.time_zone, c.time_zone) AS time_zone, p.language, \
@@ -596,9 +600,9 @@ macro_rules! impl_outbox {
                            FROM patients p JOIN clinics c ON c.id = p.clinic_id \
                            WHERE p.email IS NOT NULL AND p.reminder_hour IS NOT NULL \
                            AND p.unsubscribe_token IS NOT NULL AND p.emails_stopped_at IS NULL \
-                           ORDER BY p.id";
+                           AND p.procedure_date >= $1 ORDER BY p.id";
                 let mut c = self.reader().await?;
-                Ok(sqlx::query_as(sql).fetch_all(&mut *c).await?)
+                Ok(sqlx::query_as(sql).bind(since).fetch_all(&mut *c).await?)
             }
         }
     };

@@ -236,6 +236,25 @@ macro_rules! impl_store {
             Ok(escalation)
         }
 
+        /// After an update of an escalation's state: the escalation it returned, with the
+        /// patient's board columns recounted; or why it matched nothing (`NotFound`, or
+        /// `Conflict(reason)` when the escalation exists but may not change so).
+        async fn escalation_changed(
+            c: &mut $conn,
+            row: Option<Escalation>,
+            id: &str,
+            reason: &str,
+        ) -> Result<Escalation> {
+            let Some(escalation) = row else {
+                return Err(missing_or_conflict(c, "SELECT 1 FROM escalations WHERE id = $1", id, reason).await);
+            };
+            sqlx::query(recount_escalations_sql!())
+                .bind(&escalation.patient_id)
+                .execute(&mut *c)
+                .await?;
+            Ok(escalation)
+        }
+
         /// Appends one audit row on the connection of a write in progress.
         async fn insert_audit(c: &mut $conn, e: NewAuditEntry) -> Result<AuditEntry> {
             Ok(bind_audit!(sqlx::query_as(insert_audit_sql!()), e)
@@ -537,20 +556,7 @@ macro_rules! impl_store {
                     .bind(note)
                     .fetch_optional(&mut *c)
                     .await?;
-                let Some(escalation) = row else {
-                    return Err(missing_or_conflict(
-                        c,
-                        "SELECT 1 FROM escalations WHERE id = $1",
-                        &id,
-                        "escalation already acknowledged",
-                    )
-                    .await);
-                };
-                sqlx::query(recount_escalations_sql!())
-                    .bind(&escalation.patient_id)
-                    .execute(&mut *c)
-                    .await?;
-                Ok(escalation)
+                escalation_changed(c, row, &id, "escalation already acknowledged").await
             }
 
             async fn close_escalation(&mut self, id: String, staff_id: String, now: Time) -> Result<Escalation> {
@@ -566,20 +572,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .fetch_optional(&mut *c)
                     .await?;
-                let Some(escalation) = row else {
-                    return Err(missing_or_conflict(
-                        c,
-                        "SELECT 1 FROM escalations WHERE id = $1",
-                        &id,
-                        "escalation not acknowledged yet, or already closed",
-                    )
-                    .await);
-                };
-                sqlx::query(recount_escalations_sql!())
-                    .bind(&escalation.patient_id)
-                    .execute(&mut *c)
-                    .await?;
-                Ok(escalation)
+                escalation_changed(c, row, &id, "escalation not acknowledged yet, or already closed").await
             }
 
             async fn set_staff_deactivated(&mut self, staff_id: String, at: Option<Time>) -> Result<()> {
