@@ -442,6 +442,11 @@ impl Alerts<'_> {
             .await?)
     }
 
+    /// How alerting stands across the store, for monitoring (no patient, no clinic named).
+    pub async fn counts(&self) -> Result<aftercare_store::AlertingCounts> {
+        Ok(self.0.store.alerting_counts().await?)
+    }
+
     /// Patients of the clinic whose escalation was re-alerted and is still unacknowledged.
     pub async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>> {
         Ok(self.0.store.overdue_patients(clinic_id).await?)

@@ -44,27 +44,25 @@ impl Chat<'_> {
             staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
             body,
         };
-        // A reply tells her by email, if she asked for emails, unless an earlier reply she has
-        // not read yet already did.
-        let reply = match sender {
-            Side::Staff => {
-                let email = self.0.store.get_patient_email(&patient.id).await?;
-                let unread = self.0.store.unread_counts(&patient.id).await?.for_patient;
-                email
-                    .filter(|e| e.emails_stopped_at.is_none() && unread == 0)
-                    .map(|e| crate::patient_email::reply_message(self.0.content(), patient, &e))
-            }
-            Side::Patient => None,
-        };
         let (actor, patient_id, clinic_id) =
             (actor.clone(), patient.id.clone(), patient.clinic_id.clone());
+        let (patient, content) = (patient.clone(), self.0.content.clone());
         self.0
             .write_audited(
                 move |tx| {
-                    let (new, reply) = (new.clone(), reply.clone());
+                    let (new, patient, content) = (new.clone(), patient.clone(), content.clone());
                     Box::pin(async move {
+                        // A reply tells her by email, if she asked for emails, unless an
+                        // earlier reply she has not read yet already did; read in the commit
+                        // that stores the reply, so what decides is what is stored.
+                        let reply = match sender {
+                            Side::Staff => tx.reply_address(patient.id.clone()).await?,
+                            Side::Patient => None,
+                        };
                         let message = tx.post_message(new, now).await?;
-                        if let Some(reply) = reply {
+                        if let Some(email) = reply {
+                            let reply =
+                                crate::patient_email::reply_message(&content, &patient, &email);
                             tx.enqueue(reply, now).await?;
                         }
                         Ok(message)

@@ -47,6 +47,9 @@ pub struct Enrol {
     pub language: String,
     /// Her telephone number, to call her back (optional).
     pub phone: Option<String>,
+    /// Her email address for reminders and "your clinic has replied", given with her consent
+    /// (optional; she can also add it on her own page).
+    pub email: Option<crate::patient_email::EmailSettings>,
 }
 
 pub struct Enrolment<'a>(pub(crate) &'a App);
@@ -111,6 +114,14 @@ impl Enrolment<'_> {
             Some(raw) => crate::clinics::phone_number("phone", raw)?,
             None => None,
         };
+        // Checked before anything is stored; the patient id is filled in once she has one.
+        let email = match who.email {
+            Some(settings) => {
+                crate::patient_email::validated("", settings, crate::secrets::random_token()?)?
+            }
+            None => None,
+        };
+        let email_given = email.is_some();
         // A clash of random secrets is next to impossible; try again rather than fail.
         for _ in 0..5 {
             let new = NewPatient {
@@ -123,12 +134,12 @@ impl Enrolment<'_> {
                 delivery_date: who.delivery_date,
                 language: who.language.clone(),
             };
-            let (actor, phone) = (actor.clone(), phone.clone());
+            let (actor, phone, email) = (actor.clone(), phone.clone(), email.clone());
             let attempt = self
                 .0
                 .write_audited(
                     move |tx| {
-                        let (new, phone) = (new.clone(), phone.clone());
+                        let (new, phone, email) = (new.clone(), phone.clone(), email.clone());
                         Box::pin(async move {
                             let mut patient = tx.create_patient(new, now).await?;
                             if phone.is_some() {
@@ -136,11 +147,20 @@ impl Enrolment<'_> {
                                     .await?;
                                 patient.phone = phone;
                             }
+                            if let Some(mut email) = email {
+                                email.patient_id = patient.id.clone();
+                                tx.set_patient_email(patient.id.clone(), Some(email))
+                                    .await?;
+                            }
                             Ok(patient)
                         })
                     },
                     move |patient: &Patient| {
-                        entry(&actor, Action::PatientEnrol, Subject::patient(patient), now)
+                        let mut subject = Subject::patient(patient);
+                        if email_given {
+                            subject = subject.detail("email with consent");
+                        }
+                        entry(&actor, Action::PatientEnrol, subject, now)
                     },
                 )
                 .await;

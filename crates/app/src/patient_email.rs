@@ -117,6 +117,39 @@ pub fn reminder_due(
     due.then_some(today)
 }
 
+/// Her settings checked (consent given, an address, an hour of the day), ready to store with
+/// her unsubscribe secret; `None` when the address is empty (she wants no emails).
+pub(crate) fn validated(
+    patient_id: &str,
+    s: EmailSettings,
+    unsubscribe_token: String,
+) -> Result<Option<PatientEmail>> {
+    if s.email.trim().is_empty() {
+        return Ok(None);
+    }
+    if !s.consent {
+        return Err(Error::invalid(
+            "consent",
+            "consent: tick the box to agree to these emails",
+        ));
+    }
+    if s.reminder_hour.is_some_and(|h| !(0..=23).contains(&h)) {
+        return Err(Error::invalid(
+            "reminder_hour",
+            "reminder_hour: from 0 to 23",
+        ));
+    }
+    Ok(Some(PatientEmail {
+        patient_id: patient_id.to_string(),
+        email: crate::alerts::email_address("email", &s.email)?,
+        reminder_hour: s.reminder_hour,
+        time_zone: None,
+        unsubscribe_token,
+        emails_stopped_at: None,
+        last_reminded_on: None,
+    }))
+}
+
 pub struct PatientEmails<'a>(pub(crate) &'a App);
 
 impl PatientEmails<'_> {
@@ -128,38 +161,11 @@ impl PatientEmails<'_> {
     /// Saves her address and reminder hour (consent required), or forgets them when the
     /// address is empty; audited.
     pub async fn set(&self, actor: &Actor, patient: &Patient, s: EmailSettings) -> Result<()> {
-        let settings = if s.email.trim().is_empty() {
-            None
-        } else {
-            if !s.consent {
-                return Err(Error::invalid(
-                    "consent",
-                    "consent: tick the box to agree to these emails",
-                ));
-            }
-            if let Some(h) = s.reminder_hour {
-                if !(0..=23).contains(&h) {
-                    return Err(Error::invalid(
-                        "reminder_hour",
-                        "reminder_hour: from 0 to 23",
-                    ));
-                }
-            }
-            let email = crate::alerts::email_address("email", &s.email)?;
-            let token = match self.get(patient).await? {
-                Some(old) => old.unsubscribe_token,
-                None => crate::secrets::random_token()?,
-            };
-            Some(PatientEmail {
-                patient_id: patient.id.clone(),
-                email,
-                reminder_hour: s.reminder_hour,
-                time_zone: None,
-                unsubscribe_token: token,
-                emails_stopped_at: None,
-                last_reminded_on: None,
-            })
+        let token = match self.get(patient).await? {
+            Some(old) => old.unsubscribe_token,
+            None => crate::secrets::random_token()?,
         };
+        let settings = validated(&patient.id, s, token)?;
         let now = self.0.now();
         let detail = if settings.is_some() { "set" } else { "removed" };
         let row = entry(

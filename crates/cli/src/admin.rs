@@ -194,6 +194,7 @@ pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
                     delivery_date,
                     language,
                     phone: None,
+                    email: None,
                 };
                 let p = app
                     .enrolment()

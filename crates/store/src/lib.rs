@@ -41,8 +41,8 @@ pub use kinds::{
     Side,
 };
 pub use outbox::{
-    AlertTarget, Delivery, DueAlert, NewAlertTarget, NewOutboxMessage, OutboxMessage, OutboxRead,
-    OutboxTx, PatientEmail, ReminderCandidate,
+    AlertTarget, AlertingCounts, Delivery, DueAlert, NewAlertTarget, NewOutboxMessage,
+    OutboxMessage, OutboxRead, OutboxTx, PatientEmail, ReminderCandidate,
 };
 pub use postgres::{PgStore, CHAT_CHANNEL};
 pub use records::*;

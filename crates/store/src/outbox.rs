@@ -150,6 +150,20 @@ pub struct ReminderCandidate {
     pub unsubscribe_token: String,
 }
 
+/// How alerting stands across every clinic of the store, for monitoring: nothing here names a
+/// patient or a clinic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct AlertingCounts {
+    /// Messages waiting for their first or next attempt.
+    pub pending: i64,
+    /// Alerts and re-alerts (not patients' emails) whose last attempt failed.
+    pub failed_alerts: i64,
+    /// Escalations nobody has acknowledged yet.
+    pub unacknowledged: i64,
+    /// Of those, the ones already re-alerted: past the clinic's deadline.
+    pub overdue: i64,
+}
+
 /// What came of an attempt to send a message.
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -218,6 +232,10 @@ pub trait OutboxTx: Send {
     /// Records that her reminder of `day` went out; `false` when one already had (another
     /// round or server got there first), so it is never sent twice.
     async fn mark_reminded(&mut self, patient_id: String, day: chrono::NaiveDate) -> Result<bool>;
+    /// Where "your clinic has replied" goes, read in the unit of work that stores the reply:
+    /// her address when she has one, has not unsubscribed, and has no unread message from the
+    /// clinic (an earlier reply's email already told her).
+    async fn reply_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>>;
 }
 
 /// The outbox's reads.
@@ -225,11 +243,14 @@ pub trait OutboxTx: Send {
 pub trait OutboxRead: Send + Sync {
     async fn list_alert_targets(&self, clinic_id: &str) -> Result<Vec<AlertTarget>>;
     async fn get_alert_target(&self, id: &str) -> Result<Option<AlertTarget>>;
-    /// The clinic's messages, newest first.
+    /// The clinic's alerts and test messages, newest first; never the emails to its patients
+    /// (their addresses are hers, not the delivery log's).
     async fn list_outbox(&self, clinic_id: &str, limit: i64) -> Result<Vec<OutboxMessage>>;
     /// Patients of the clinic with an escalation that has been re-alerted and is still not
     /// acknowledged: the board marks them overdue.
     async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>>;
+    /// How alerting stands, for `/metrics`.
+    async fn alerting_counts(&self) -> Result<AlertingCounts>;
     /// Her email settings, if she gave an address.
     async fn get_patient_email(&self, patient_id: &str) -> Result<Option<PatientEmail>>;
     /// Patients with a daily reminder who have not unsubscribed, whose procedure was on or
@@ -241,6 +262,16 @@ pub trait OutboxRead: Send + Sync {
 macro_rules! target_cols {
     () => {
         "id, clinic_id, channel, address, secret, min_level, tier, created_at"
+    };
+}
+/// Ends the patient's queued emails (`$1` her id) except those to `$2` (her address now, or
+/// `''` for none): she stopped them or changed her address. The delivery worker never sends a
+/// message that is no longer pending.
+macro_rules! cancel_patient_emails_sql {
+    () => {
+        "UPDATE outbox SET status = 'failed', last_error = 'cancelled: her email settings changed' \
+         WHERE patient_id = $1 AND purpose IN ('reminder', 'reply') AND status = 'pending' \
+         AND address <> $2"
     };
 }
 macro_rules! patient_email_cols {
@@ -461,12 +492,13 @@ macro_rules! impl_outbox {
                 patient_id: String,
                 email: Option<$crate::PatientEmail>,
             ) -> $crate::Result<()> {
+                let keep = email.as_ref().map(|e| e.email.clone()).unwrap_or_default();
                 let done = match email {
                     Some(e) => sqlx::query(
                         "UPDATE patients SET email = $2, reminder_hour = $3, time_zone = $4, \
                          unsubscribe_token = $5, emails_stopped_at = NULL WHERE id = $1",
                     )
-                    .bind(patient_id)
+                    .bind(&patient_id)
                     .bind(e.email)
                     .bind(e.reminder_hour)
                     .bind(e.time_zone)
@@ -477,14 +509,20 @@ macro_rules! impl_outbox {
                         "UPDATE patients SET email = NULL, reminder_hour = NULL, \
                          unsubscribe_token = NULL WHERE id = $1",
                     )
-                    .bind(patient_id)
+                    .bind(&patient_id)
                     .execute(&mut *self)
                     .await?,
                 };
-                match done.rows_affected() {
-                    0 => Err($crate::StoreError::NotFound),
-                    _ => Ok(()),
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound);
                 }
+                // Nothing already queued goes to an address she has changed or removed.
+                sqlx::query(cancel_patient_emails_sql!())
+                    .bind(&patient_id)
+                    .bind(keep)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
             }
 
             async fn stop_patient_emails(
@@ -492,14 +530,38 @@ macro_rules! impl_outbox {
                 token: String,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::Result<Option<(String, String)>> {
-                Ok(sqlx::query_as(
+                let stopped: Option<(String, String)> = sqlx::query_as(
                     "UPDATE patients SET emails_stopped_at = COALESCE(emails_stopped_at, $2) \
                      WHERE unsubscribe_token = $1 RETURNING id, clinic_id",
                 )
                 .bind(token)
                 .bind(now)
                 .fetch_optional(&mut *self)
-                .await?)
+                .await?;
+                if let Some((patient_id, _)) = &stopped {
+                    sqlx::query(cancel_patient_emails_sql!())
+                        .bind(patient_id)
+                        .bind("")
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok(stopped)
+            }
+
+            async fn reply_address(
+                &mut self,
+                patient_id: String,
+            ) -> $crate::Result<Option<$crate::PatientEmail>> {
+                let sql = concat!(
+                    "SELECT ", patient_email_cols!(), " FROM patients p ",
+                    "WHERE p.id = $1 AND p.email IS NOT NULL AND p.unsubscribe_token IS NOT NULL ",
+                    "AND p.emails_stopped_at IS NULL AND NOT EXISTS (SELECT 1 FROM messages m ",
+                    "WHERE m.patient_id = p.id AND m.sender = 'staff' AND m.read_at IS NULL)"
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .fetch_optional(&mut *self)
+                    .await?)
             }
 
             async fn mark_reminded(
@@ -556,6 +618,7 @@ macro_rules! impl_outbox {
                     "SELECT ",
                     outbox_cols!(),
                     " FROM outbox WHERE clinic_id = $1 ",
+                    "AND purpose IN ('alert', 'realert', 'test') ",
                     "ORDER BY created_at DESC, id DESC LIMIT $2"
                 );
                 let mut c = self.reader().await?;
@@ -576,6 +639,19 @@ macro_rules! impl_outbox {
                     .bind(clinic_id)
                     .fetch_all(&mut *c)
                     .await?)
+            }
+
+            async fn alerting_counts(&self) -> $crate::Result<$crate::AlertingCounts> {
+                let sql = "SELECT \
+                    (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS pending, \
+                    (SELECT COUNT(*) FROM outbox WHERE status = 'failed' \
+                        AND purpose IN ('alert', 'realert')) AS failed_alerts, \
+                    (SELECT COUNT(*) FROM escalations \
+                        WHERE acknowledged_at IS NULL) AS unacknowledged, \
+                    (SELECT COUNT(*) FROM escalations \
+                        WHERE acknowledged_at IS NULL AND alert_round >= 2) AS overdue";
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).fetch_one(&mut *c).await?)
             }
 
             async fn get_patient_email(

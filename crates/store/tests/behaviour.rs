@@ -246,6 +246,7 @@ behaviour!(
     a_unit_of_work_commits_all_of_its_writes_or_none,
     an_escalation_is_committed_with_its_first_alert_due,
     outbox_messages_are_leased_retried_and_finished,
+    her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log,
     backup,
 );
 
@@ -2327,4 +2328,106 @@ async fn outbox_messages_are_leased_retried_and_finished(store: Arc<dyn Store>, 
         store.list_outbox(&c.id, 10).await.unwrap()[0].target_id,
         None
     );
+}
+
+/// A reminder or reply still queued when she unsubscribes or changes her address is never
+/// sent; the clinic's delivery log never lists her emails; a reply's email goes only while she
+/// has no unread message from the clinic.
+async fn her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log(
+    store: Arc<dyn Store>,
+    _raw: Raw,
+) {
+    let c = clinic(&store, "north").await;
+    let p = patient(&store, &c.id, "ANA-0001").await;
+    let settings = |address: &str| PatientEmail {
+        patient_id: p.id.clone(),
+        email: address.into(),
+        reminder_hour: Some(9),
+        time_zone: None,
+        unsubscribe_token: "a".repeat(64),
+        emails_stopped_at: None,
+        last_reminded_on: None,
+    };
+    let first = settings("ana@home.example");
+    let pid = p.id.clone();
+    transaction(&*store, move |tx| {
+        tx.set_patient_email(pid.clone(), Some(first.clone()))
+    })
+    .await
+    .unwrap();
+    let queue = |purpose: Purpose| NewOutboxMessage {
+        clinic_id: c.id.clone(),
+        escalation_id: None,
+        patient_id: Some(p.id.clone()),
+        target_id: None,
+        purpose,
+        channel: Channel::Email,
+        address: "ana@home.example".into(),
+        payload: json!({"type": purpose.as_str()}),
+    };
+    let reminder = queue(Purpose::Reminder);
+    transaction(&*store, move |tx| tx.enqueue(reminder.clone(), at(2, 9, 0)))
+        .await
+        .unwrap();
+    assert!(
+        store.list_outbox(&c.id, 10).await.unwrap().is_empty(),
+        "her emails are not in the clinic's delivery log"
+    );
+
+    // She changes her address: the queued reminder to the old one is not sent.
+    let second = settings("ana@new.example");
+    let pid = p.id.clone();
+    transaction(&*store, move |tx| {
+        tx.set_patient_email(pid.clone(), Some(second.clone()))
+    })
+    .await
+    .unwrap();
+    let claimed = transaction(&*store, |tx| tx.claim_outbox(at(2, 9, 1), at(2, 9, 3), 10))
+        .await
+        .unwrap();
+    assert!(
+        claimed.is_empty(),
+        "a changed address cancels what was queued"
+    );
+
+    // A reply's email: only while nothing from the clinic is unread.
+    let pid = p.id.clone();
+    let to = transaction(&*store, move |tx| tx.reply_address(pid.clone()))
+        .await
+        .unwrap();
+    assert_eq!(to.map(|e| e.email).as_deref(), Some("ana@new.example"));
+    let message = NewMessage {
+        patient_id: p.id.clone(),
+        sender: Side::Staff,
+        staff_id: None,
+        body: "How are you?".into(),
+    };
+    transaction(&*store, move |tx| {
+        tx.post_message(message.clone(), at(2, 10, 0))
+    })
+    .await
+    .unwrap();
+    let pid = p.id.clone();
+    let to = transaction(&*store, move |tx| tx.reply_address(pid.clone()))
+        .await
+        .unwrap();
+    assert!(to.is_none(), "an unread reply already told her");
+
+    // She unsubscribes: the queued reply is not sent, and no reply is addressed to her.
+    let reply = queue(Purpose::Reply);
+    transaction(&*store, move |tx| tx.enqueue(reply.clone(), at(2, 10, 0)))
+        .await
+        .unwrap();
+    let stopped = transaction(&*store, |tx| {
+        tx.stop_patient_emails("a".repeat(64), at(2, 10, 1))
+    })
+    .await
+    .unwrap();
+    assert_eq!(stopped, Some((p.id.clone(), c.id.clone())));
+    let claimed = transaction(&*store, |tx| {
+        tx.claim_outbox(at(2, 11, 0), at(2, 11, 2), 10)
+    })
+    .await
+    .unwrap();
+    assert!(claimed.is_empty(), "unsubscribing cancels what was queued");
 }

@@ -119,3 +119,37 @@ impl Route {
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 }
+
+/// The alerting gauges: what a monitoring rule pages on when alerts stop reaching people.
+pub fn render_alerting(c: &aftercare_store::AlertingCounts) -> String {
+    let gauges = [
+        (
+            "aftercare_outbox_pending",
+            "Notifications waiting for their first or next attempt.",
+            c.pending,
+        ),
+        (
+            "aftercare_alerts_failed",
+            "Alerts to clinics whose last delivery attempt failed.",
+            c.failed_alerts,
+        ),
+        (
+            "aftercare_escalations_unacknowledged",
+            "Escalations nobody has acknowledged yet.",
+            c.unacknowledged,
+        ),
+        (
+            "aftercare_escalations_overdue",
+            "Unacknowledged escalations already alerted again after the deadline.",
+            c.overdue,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
+}

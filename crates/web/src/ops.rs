@@ -26,9 +26,13 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, AppError>
     Ok("ready")
 }
 
+/// Request and decision counters, and how alerting stands (read from the store on each
+/// scrape, so every server of a cluster reports the shared outbox; left out while the store
+/// does not answer, which `/readyz` reports).
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut body = state.metrics.render();
+    if let Ok(counts) = state.app.alerts().counts().await {
+        body += &crate::metrics::render_alerting(&counts);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

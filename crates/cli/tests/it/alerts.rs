@@ -273,6 +273,20 @@ async fn an_emergency_checkin_reaches_the_clinic_by_email_and_signed_webhook_wit
         "{mail}"
     );
     assert_eq!(checkin["decision"]["level"], "emergency");
+    // Monitoring sees an escalation nobody has acknowledged, and no failed alert.
+    let metrics = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("aftercare_escalations_unacknowledged 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("aftercare_alerts_failed 0"), "{metrics}");
 }
 
 async fn sigkill_before_delivery_still_delivers_once(pg: Option<String>) {

@@ -189,6 +189,9 @@ async fn render_me(ctx: &Ctx, status: StatusCode, email_form: Value) -> Result<R
         "email": email.as_ref().map(|e| e.email.clone()),
         "hour": email.as_ref().and_then(|e| e.reminder_hour),
         "stopped": email.as_ref().is_some_and(|e| e.emails_stopped_at.is_some()),
+        // Ticked only while her consent stands: after she unsubscribed, saving again must be
+        // a new, deliberate tick.
+        "consent": email.as_ref().is_some_and(|e| e.emails_stopped_at.is_none()),
         "hours": hours,
     });
     if let (Value::Object(f), Value::Object(given)) = (&mut form, email_form) {
@@ -217,7 +220,11 @@ pub async fn save_email(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         reminder_hour: form.text("reminder_hour").parse().ok(),
         consent: form.get("consent") == Some("yes"),
     };
-    let typed = settings.email.clone();
+    let (typed, hour, consent) = (
+        settings.email.clone(),
+        settings.reminder_hour,
+        settings.consent,
+    );
     match ctx
         .state
         .app
@@ -233,7 +240,10 @@ pub async fn save_email(ctx: Ctx, form: Form) -> Result<Response, AppError> {
                 "me_email_invalid"
             };
             let error = ctx.texts().ui(key).to_string();
-            let given = json!({"saved": false, "error": error, "email": typed});
+            // What she sent, as she sent it: the box stays as she left it.
+            let given = json!({
+                "saved": false, "error": error, "email": typed, "hour": hour, "consent": consent,
+            });
             render_me(&ctx, StatusCode::UNPROCESSABLE_ENTITY, given).await
         }
         Err(e) => Err(e.into()),

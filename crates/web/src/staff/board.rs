@@ -60,6 +60,16 @@ pub struct EnrolBody {
     /// Her telephone number, to call her back.
     #[serde(default)]
     pub phone: Option<String>,
+    /// Her email address for diary reminders and "your clinic has replied"; requires
+    /// `email_consent`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// She has agreed to those emails.
+    #[serde(default)]
+    pub email_consent: bool,
+    /// The hour (0-23, her clinic's time zone) of her daily diary reminder; none: replies only.
+    #[serde(default)]
+    pub reminder_hour: Option<i32>,
 }
 
 /// Enrols a patient for the staff member's clinic and audits it: the one path of the API and
@@ -76,6 +86,13 @@ pub async fn enrol(
         delivery_date: body.delivery_date,
         language: body.language,
         phone: body.phone,
+        email: body
+            .email
+            .map(|email| aftercare_app::patient_email::EmailSettings {
+                email,
+                reminder_hour: body.reminder_hour,
+                consent: body.email_consent,
+            }),
     };
     Ok(state
         .app
@@ -467,6 +484,7 @@ fn enrol_context(page: &StaffPage, form: Value, error: Option<String>) -> Value 
         "procedures": procedure_options(&state.content),
         "languages": state.content.languages().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
         "today": state.now().date_naive().to_string(),
+        "hours": (5..=22).map(|h| json!({"value": h, "label": format!("{h:02}:00")})).collect::<Vec<_>>(),
         "form": form,
         "error": error,
     })
@@ -474,7 +492,11 @@ fn enrol_context(page: &StaffPage, form: Value, error: Option<String>) -> Value 
 
 /// `GET /clinic/patients/new`.
 pub async fn enrol_form(page: StaffPage, Clinician(_): Clinician) -> Result<Response, AppError> {
-    let form = json!({"display_name": "", "procedure": "labour_epidural", "procedure_date": page.state.now().date_naive().to_string(), "delivery_date": "", "language": "en"});
+    let form = json!({
+        "display_name": "", "procedure": "labour_epidural",
+        "procedure_date": page.state.now().date_naive().to_string(), "delivery_date": "",
+        "language": "en", "phone": "", "email": "", "email_consent": false, "reminder_hour": null,
+    });
     let ctx = enrol_context(&page, form, None);
     page.render("staff/enrol.html", ctx).await
 }
@@ -503,6 +525,9 @@ pub async fn enrol_submit(
             delivery_date: date("delivery_date")?,
             language: form.text("language"),
             phone: Some(form.text("phone")).filter(|p| !p.is_empty()),
+            email: Some(form.text("email")).filter(|e| !e.trim().is_empty()),
+            email_consent: form.get("email_consent") == Some("yes"),
+            reminder_hour: form.text("reminder_hour").parse().ok(),
         })
     })();
     let state = &page.state;
@@ -519,6 +544,10 @@ pub async fn enrol_submit(
                 "procedure_date": form.text("procedure_date"),
                 "delivery_date": form.text("delivery_date"),
                 "language": form.text("language"),
+                "phone": form.text("phone"),
+                "email": form.text("email"),
+                "email_consent": form.get("email_consent") == Some("yes"),
+                "reminder_hour": form.text("reminder_hour").parse::<i32>().ok(),
             });
             let ctx = enrol_context(&page, values, Some(detail));
             page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "staff/enrol.html", ctx)

@@ -1005,6 +1005,14 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
             StatusCode::UNPROCESSABLE_ENTITY,
             "{lang}: no consent, no email"
         );
+        assert!(
+            !refused.body.contains("value=\"yes\" checked"),
+            "{lang}: refused for want of consent, the box is not ticked for her"
+        );
+        assert!(
+            refused.body.contains("value=\"9\" selected"),
+            "{lang}: her hour is kept"
+        );
         let page = b
             .submit(
                 "/me/email",
@@ -1055,6 +1063,13 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
         .expect("read")
         .expect("kept");
     assert!(stopped.emails_stopped_at.is_some());
+    let mut after = app.browser();
+    after.sign_in(&her).await;
+    let me = after.get("/me").await;
+    assert!(
+        !me.body.contains("value=\"yes\" checked"),
+        "after unsubscribing, saving again takes a new tick"
+    );
     let unknown = one_click
         .post(&format!("/unsubscribe/{}", "0".repeat(64)), &[], false)
         .await;

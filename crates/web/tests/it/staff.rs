@@ -703,6 +703,54 @@ on_both!(
             .await;
         assert_eq!(bad.status, 422);
         assert!(bad.text.contains("procedure"));
+        // Her email at enrolment needs her consent; refused, the form keeps what was typed.
+        let unconsented = nurse
+            .post_form(
+                "/clinic/patients",
+                &[
+                    ("display_name", "Cora"),
+                    ("phone", "+34 600 111 222"),
+                    ("email", "cora@home.example"),
+                    ("reminder_hour", "20"),
+                    ("procedure", "spinal"),
+                    ("procedure_date", &today),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(unconsented.status, 422);
+        assert!(unconsented.text.contains("consent"), "{}", unconsented.text);
+        assert!(unconsented.text.contains("cora@home.example"));
+        assert!(unconsented.text.contains("+34 600 111 222"));
+        assert!(unconsented.text.contains("value=\"20\" selected"));
+        let consented = nurse
+            .post_form(
+                "/clinic/patients",
+                &[
+                    ("display_name", "Cora"),
+                    ("email", "cora@home.example"),
+                    ("reminder_hour", "20"),
+                    ("email_consent", "yes"),
+                    ("procedure", "spinal"),
+                    ("procedure_date", &today),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(consented.status, 303, "{}", consented.text);
+        let cora_id = consented
+            .location()
+            .and_then(|l| l.split('/').nth(3))
+            .expect("her id")
+            .to_string();
+        let email = app
+            .store
+            .get_patient_email(&cora_id)
+            .await
+            .expect("read")
+            .expect("stored with her enrolment");
+        assert_eq!(email.email, "cora@home.example");
+        assert_eq!(email.reminder_hour, Some(20));
         let good = nurse
             .post_form(
                 "/clinic/patients",
