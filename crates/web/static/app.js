@@ -53,7 +53,7 @@
       li.setAttribute('data-id', String(Number(m.id)));
       var who = document.createElement('span');
       who.className = 'who';
-      who.textContent = log.getAttribute('data-label-' + sender) || sender;
+      who.textContent = (sender === 'staff' && m.author) || log.getAttribute('data-label-' + sender) || sender;
       var time = document.createElement('time');
       time.textContent = m.time || '';
       var body = document.createElement('p');

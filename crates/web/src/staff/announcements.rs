@@ -33,8 +33,14 @@ pub async fn create(
         .await?)
 }
 
-/// Parses a `datetime-local` form value (`YYYY-MM-DDTHH:MM`, taken as UTC) or RFC 3339.
-pub fn parse_time(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+/// Parses a `datetime-local` form value (`YYYY-MM-DDTHH:MM`, a wall-clock time in the clinic's
+/// zone, as the page shows times) or RFC 3339 (with its own offset). A time that a daylight
+/// saving change skips is refused rather than guessed.
+pub fn parse_time(
+    field: &str,
+    s: &str,
+    zone: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -42,14 +48,21 @@ pub fn parse_time(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, AppErro
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(Some(t.with_timezone(&Utc)));
     }
+    let tz = aftercare_app::clinics::zone(zone);
     for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
-            return Ok(Some(t.and_utc()));
+            return match t.and_local_timezone(tz).earliest() {
+                Some(t) => Ok(Some(t.with_timezone(&Utc))),
+                None => Err(AppError::bad_field(
+                    field,
+                    format!("{field}: that time does not exist in {tz} (the clocks change)"),
+                )),
+            };
         }
     }
     Err(AppError::bad_field(
         field,
-        format!("{field}: not a date and time (YYYY-MM-DDTHH:MM, UTC)"),
+        format!("{field}: not a date and time (YYYY-MM-DDTHH:MM, the clinic's time)"),
     ))
 }
 
@@ -71,7 +84,8 @@ async fn render(
     let state = &page.state;
     let list = state.app.announcements().list(user.clinic_id()).await?;
     let active = state.app.announcements().active(user.clinic_id()).await?;
-    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let zone = page.zone().await?;
+    let fmt = |t: DateTime<Utc>| aftercare_app::clinics::local_time(zone.as_deref(), t);
     let rows: Vec<Value> = list
         .iter()
         .map(|a| json!({"starts_at": fmt(a.starts_at), "ends_at": a.ends_at.map(fmt), "text_en": a.text_en, "text_es": a.text_es}))
@@ -91,7 +105,13 @@ async fn render(
 
 /// `GET /clinic/announcements`.
 pub async fn page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppError> {
-    let now = page.state.now().format("%Y-%m-%dT%H:%M").to_string();
+    let zone = page.zone().await?;
+    let now = page
+        .state
+        .now()
+        .with_timezone(&aftercare_app::clinics::zone(zone.as_deref()))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
     render(
         &page,
         &user,
@@ -103,10 +123,12 @@ pub async fn page(page: StaffPage, Admin(user): Admin) -> Result<Response, AppEr
 
 /// `POST /clinic/announcements`.
 pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Response, AppError> {
+    let zone = page.zone().await?;
     let result = async {
-        let starts =
-            parse_time("starts_at", &form.text("starts_at"))?.unwrap_or_else(|| page.state.now());
-        let ends = parse_time("ends_at", &form.text("ends_at"))?;
+        let zone = zone.as_deref();
+        let starts = parse_time("starts_at", &form.text("starts_at"), zone)?
+            .unwrap_or_else(|| page.state.now());
+        let ends = parse_time("ends_at", &form.text("ends_at"), zone)?;
         create(
             &page.state,
             &user,

@@ -26,7 +26,7 @@ pub const EXPORT_LIMIT: i64 = 100_000;
 pub struct AuditFilter {
     /// Only this patient's rows.
     pub patient: Option<String>,
-    /// From this time (inclusive; RFC 3339 or `YYYY-MM-DDTHH:MM`, UTC).
+    /// From this time (inclusive; RFC 3339, or `YYYY-MM-DDTHH:MM` in the clinic's time zone).
     pub from: Option<String>,
     /// Until this time (exclusive).
     pub to: Option<String>,
@@ -34,10 +34,10 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    pub fn query(&self, limit: i64) -> Result<AuditQuery, AppError> {
+    pub fn query(&self, limit: i64, zone: Option<&str>) -> Result<AuditQuery, AppError> {
         let parse = |field, v: &Option<String>| {
             v.as_deref()
-                .map(|s| super::announcements::parse_time(field, s))
+                .map(|s| super::announcements::parse_time(field, s, zone))
                 .transpose()
                 .map(Option::flatten)
         };
@@ -55,13 +55,23 @@ impl AuditFilter {
     }
 }
 
+async fn clinic_zone(state: &AppState, user: &StaffUser) -> Result<Option<String>, AppError> {
+    Ok(state
+        .app
+        .clinics()
+        .get(user.clinic_id())
+        .await?
+        .and_then(|c| c.time_zone))
+}
+
 /// One page of the clinic's audit log, newest first (the read is recorded first).
 pub async fn page(
     state: &AppState,
     user: &StaffUser,
     filter: &AuditFilter,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    let query = filter.query(PAGE)?;
+    let zone = clinic_zone(state, user).await?;
+    let query = filter.query(PAGE, zone.as_deref())?;
     audit::record(
         state,
         &user.actor,
@@ -118,7 +128,8 @@ pub async fn export_csv(
     Admin(user): Admin,
     ValidQuery(filter): ValidQuery<AuditFilter>,
 ) -> Result<Response, AppError> {
-    let mut query = filter.query(1000)?;
+    let zone = clinic_zone(&state, &user).await?;
+    let mut query = filter.query(1000, zone.as_deref())?;
     audit::record(
         &state,
         &user.actor,
@@ -199,6 +210,44 @@ fn query_string(filter: &AuditFilter, offset: Option<i64>) -> String {
     }
 }
 
+/// The names behind the ids of a page of rows: the clinic's staff, and those of its patients
+/// the rows mention (a patient of another clinic is never named).
+async fn names_for(
+    state: &AppState,
+    user: &StaffUser,
+    rows: &[AuditEntry],
+) -> Result<super::audit_words::Names, AppError> {
+    let app = &state.app;
+    let staff = app
+        .staff()
+        .list(user.clinic_id())
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.display_name))
+        .collect();
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| {
+            let actor = (r.actor_kind == aftercare_store::ActorKind::Patient)
+                .then_some(r.actor_id.as_deref())
+                .flatten();
+            [r.patient_id.as_deref(), actor]
+        })
+        .flatten()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut patients = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(p) = app.patients().get(id).await? {
+            if p.clinic_id == user.clinic_id() {
+                patients.insert(p.id, p.display_name);
+            }
+        }
+    }
+    Ok(super::audit_words::Names { staff, patients })
+}
+
 /// `GET /clinic/audit`.
 pub async fn audit_page(
     page: StaffPage,
@@ -213,15 +262,16 @@ pub async fn audit_page(
         )
     });
     let zone = page.zone().await?;
+    let names = names_for(&page.state, &user, &rows).await?;
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             json!({
                 "at": aftercare_app::clinics::local_time(zone.as_deref(), r.at),
-                "actor_kind": r.actor_kind,
-                "actor_id": r.actor_id,
-                "action": r.action,
-                "patient_id": r.patient_id,
+                "who": names.actor(r),
+                "what": super::audit_words::describe(&r.action),
+                "code": r.action,
+                "patient": names.patient(r.patient_id.as_deref()),
                 "patient_href": r.patient_id.as_ref().map(|p| format!("/clinic/audit?patient={}", url_component(p))),
                 "address": r.address,
                 "detail": r.detail,

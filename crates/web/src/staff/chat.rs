@@ -26,12 +26,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The longest message, in characters.
 pub use aftercare_app::chat::{check_body, BODY_LIMIT};
+/// The workspace's language (English until it is translated).
+pub const STAFF_LANGUAGE: &str = "en";
 /// Messages per page of the thread.
 pub const PAGE: i64 = 200;
 
@@ -41,48 +43,77 @@ pub struct MessageOut {
     /// Increasing within the thread.
     pub id: i64,
     pub sender: Side,
+    /// For the clinic's messages: who wrote it, with their role ("Marta Ruiz, clinician"),
+    /// in the reader's language; `None` for hers, or when the account is gone.
+    pub author: Option<String>,
     pub body: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// `HH:MM` (UTC), for display.
+    /// The date and time in the clinic's time zone, with the zone, for display.
     pub time: String,
     /// When the other side read it.
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl MessageOut {
-    fn new(
-        id: i64,
-        sender: Side,
-        body: &str,
+/// How a thread's messages read: times in the clinic's zone, and the clinic's messages
+/// signed with the name and role of whoever wrote them (a patient should know who answers).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadLook {
+    zone: Option<String>,
+    authors: HashMap<String, String>,
+}
+
+impl ThreadLook {
+    /// The look of a thread of `clinic_id`, with roles named in `lang`.
+    pub async fn of(state: &AppState, clinic_id: &str, lang: &str) -> Result<Self, AppError> {
+        let app = &state.app;
+        let zone = app
+            .clinics()
+            .get(clinic_id)
+            .await?
+            .and_then(|c| c.time_zone);
+        let content = &state.content;
+        let texts = content.text(content.lang(lang).unwrap_or_else(|| content.default_lang()));
+        let authors = app
+            .staff()
+            .list(clinic_id)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let role = texts.ui(match s.role {
+                    aftercare_store::Role::Admin => "chat_role_admin",
+                    aftercare_store::Role::Clinician => "chat_role_clinician",
+                });
+                (s.id, format!("{}, {role}", s.display_name))
+            })
+            .collect();
+        Ok(ThreadLook { zone, authors })
+    }
+
+    fn message(
+        &self,
+        (id, sender, staff_id, body): (i64, Side, Option<&String>, &str),
         created_at: chrono::DateTime<chrono::Utc>,
         read_at: Option<chrono::DateTime<chrono::Utc>>,
-        zone: Option<&str>,
     ) -> MessageOut {
         MessageOut {
             id,
             sender,
+            author: staff_id.and_then(|s| self.authors.get(s)).cloned(),
             body: body.to_string(),
             created_at,
-            time: aftercare_app::clinics::local_time(zone, created_at),
+            time: aftercare_app::clinics::local_time(self.zone.as_deref(), created_at),
             read_at,
         }
     }
 
-    /// A message with its time in the clinic's zone.
-    pub fn zoned(m: &Message, zone: Option<&str>) -> MessageOut {
-        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at, zone)
+    pub fn show(&self, m: &Message) -> MessageOut {
+        let key = (m.id, m.sender, m.staff_id.as_ref(), m.body.as_str());
+        self.message(key, m.created_at, m.read_at)
     }
-}
 
-impl From<&Message> for MessageOut {
-    fn from(m: &Message) -> Self {
-        MessageOut::zoned(m, None)
-    }
-}
-
-impl From<&crate::api::views::MessageView> for MessageOut {
-    fn from(m: &crate::api::views::MessageView) -> Self {
-        MessageOut::new(m.id, m.sender, &m.body, m.created_at, m.read_at, None)
+    pub fn show_view(&self, m: &crate::api::views::MessageView) -> MessageOut {
+        let key = (m.id, m.sender, m.staff_id.as_ref(), m.body.as_str());
+        self.message(key, m.created_at, m.read_at)
     }
 }
 
@@ -172,9 +203,11 @@ pub fn stream(
     patient: Patient,
     reader: Side,
     after: i64,
+    look: ThreadLook,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     struct Follow {
         state: AppState,
+        look: ThreadLook,
         patient: Patient,
         reader: Side,
         last: i64,
@@ -218,6 +251,7 @@ pub fn stream(
         }
     }
     let follow = Follow {
+        look,
         events: state.chat.subscribe(),
         closing: state.chat.closing(),
         state,
@@ -234,7 +268,7 @@ pub fn stream(
                 let event = Event::default()
                     .event("message")
                     .id(m.id.to_string())
-                    .json_data(MessageOut::from(&m))
+                    .json_data(f.look.show(&m))
                     .unwrap_or_else(|_| Event::default().comment("unencodable message"));
                 return Some((Ok(event), f));
             }
@@ -306,7 +340,8 @@ pub async fn api_staff_list(
         q.after.unwrap_or(0),
     )
     .await?;
-    Ok(Json(messages.iter().map(MessageOut::from).collect()))
+    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    Ok(Json(messages.iter().map(|m| look.show(m)).collect()))
 }
 
 /// Write to a patient.
@@ -330,7 +365,8 @@ pub async fn api_staff_post(
     user.check_csrf(&headers)?;
     let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
     let m = post(&state, &patient, Side::Staff, &user.actor, &body.body).await?;
-    Ok((StatusCode::CREATED, Json(MessageOut::from(&m))))
+    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    Ok((StatusCode::CREATED, Json(look.show(&m))))
 }
 
 /// `GET /clinic/patients/{patient}/chat/events`: the thread, live (SSE).
@@ -352,7 +388,8 @@ pub async fn staff_events(
     )
     .await?;
     let after = resume_after(&headers, &q);
-    Ok(stream(state, patient, Side::Staff, after))
+    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    Ok(stream(state, patient, Side::Staff, after, look))
 }
 
 // --- the patient's side ----------------------------------------------------------------------
@@ -385,12 +422,10 @@ pub async fn api_patient_list(
     )
     .await?;
     let clinic = state.app.clinics().get(&auth.patient.clinic_id).await?;
-    let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
+    let p = &auth.patient;
+    let look = ThreadLook::of(&state, &p.clinic_id, &p.language).await?;
     Ok(Json(PatientThread {
-        messages: messages
-            .iter()
-            .map(|m| MessageOut::zoned(m, zone.as_deref()))
-            .collect(),
+        messages: messages.iter().map(|m| look.show(m)).collect(),
         opening_hours: clinic.and_then(|c| opening_hours(&c, &auth.patient.language)),
         emergency_number: state.settings.emergency_number.clone(),
     }))
@@ -417,7 +452,9 @@ pub async fn api_patient_post(
         &body.body,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(MessageOut::from(&m))))
+    let p = &auth.patient;
+    let look = ThreadLook::of(&state, &p.clinic_id, &p.language).await?;
+    Ok((StatusCode::CREATED, Json(look.show(&m))))
 }
 
 /// Her thread, live: server-sent events, one `message` event per message.
@@ -440,7 +477,9 @@ pub async fn api_patient_events(
     )
     .await?;
     let after = resume_after(&headers, &q);
-    Ok(stream(state, auth.patient, Side::Patient, after))
+    let p = &auth.patient;
+    let look = ThreadLook::of(&state, &p.clinic_id, &p.language).await?;
+    Ok(stream(state, auth.patient, Side::Patient, after, look))
 }
 
 // --- pages -------------------------------------------------------------------------------------
@@ -474,12 +513,9 @@ async fn patient_chat(ctx: &Ctx, sent: bool, error: Option<String>) -> Result<Re
     let patient = ctx.require_patient()?;
     let messages = read(&ctx.state, patient, Side::Patient, &ctx.actor, 0).await?;
     let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
-    let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
     let hours = clinic.and_then(|c| opening_hours(&c, &ctx.texts().code));
-    let out: Vec<MessageOut> = messages
-        .iter()
-        .map(|m| MessageOut::zoned(m, zone.as_deref()))
-        .collect();
+    let look = ThreadLook::of(&ctx.state, &patient.clinic_id, &ctx.texts().code).await?;
+    let out: Vec<MessageOut> = messages.iter().map(|m| look.show(m)).collect();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -551,5 +587,6 @@ pub async fn patient_events(
     )
     .await?;
     let after = resume_after(&headers, &q);
-    Ok(stream(ctx.state.clone(), patient, Side::Patient, after).into_response())
+    let look = ThreadLook::of(&ctx.state, &patient.clinic_id, &ctx.texts().code).await?;
+    Ok(stream(ctx.state.clone(), patient, Side::Patient, after, look).into_response())
 }

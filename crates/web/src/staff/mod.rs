@@ -14,6 +14,7 @@
 pub mod alerts;
 pub mod announcements;
 pub mod audit_log;
+pub mod audit_words;
 pub mod auth;
 pub mod board;
 pub mod chat;

@@ -323,10 +323,13 @@ pub async fn page(
         .checkins
         .iter()
         .map(|c| {
-            let day = (c.created_at.date_naive() - record.procedure_date).num_days();
-            let birth = record
-                .delivery_date
-                .map(|d| (c.created_at.date_naive() - d).num_days());
+            // The day of her recovery as the clinic's calendar had it then.
+            let on = c
+                .created_at
+                .with_timezone(&aftercare_app::clinics::zone(zone.as_deref()))
+                .date_naive();
+            let day = (on - record.procedure_date).num_days();
+            let birth = record.delivery_date.map(|d| (on - d).num_days());
             json!({
                 "at": time(c.created_at),
                 "level_label": level_label(Some(&c.level)),
@@ -397,11 +400,10 @@ pub async fn page(
             })
         })
         .collect();
-    let messages: Vec<super::chat::MessageOut> = v
-        .messages
-        .iter()
-        .map(super::chat::MessageOut::from)
-        .collect();
+    let look =
+        super::chat::ThreadLook::of(state, user.clinic_id(), super::chat::STAFF_LANGUAGE).await?;
+    let messages: Vec<super::chat::MessageOut> =
+        v.messages.iter().map(|m| look.show_view(m)).collect();
     let last_message_id = v.messages.last().map(|m| m.id).unwrap_or(0);
     // Opening the page reads her messages.
     let reader = aftercare_store::Side::Staff;

@@ -834,7 +834,17 @@ on_both!(
     a_message_reaches_the_other_side_live_and_is_escaped_everywhere,
     |app: TestApp| async move {
         let patient = app.patient_in("north", "labour_epidural", 2).await;
-        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let zoned = admin
+            .send_json(
+                "PATCH",
+                "/api/v1/clinic/settings",
+                &json!({"time_zone": "Europe/Madrid"}),
+            )
+            .await;
+        assert_eq!(zoned.status, 200, "{}", zoned.text);
 
         // The clinic follows her thread.
         let mut staff_stream = nurse
@@ -883,7 +893,9 @@ on_both!(
             )
             .await;
         assert_eq!(res.status, 303);
-        sse_until(&mut her_stream, "quite").await;
+        let live = sse_until(&mut her_stream, "quite").await;
+        let signed = format!("{}, clinician", nurse_row.display_name);
+        assert!(live.contains(&signed), "the reply is signed: {live}");
 
         // Shown escaped on both pages.
         let page = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
@@ -917,6 +929,24 @@ on_both!(
             .get("/api/v1/messages", Some(patient.link_token.expose()))
             .await;
         assert_eq!(thread["messages"].as_array().map(Vec::len), Some(3));
+        // Signed by the nurse, in her language; times in the clinic's zone, with the zone.
+        assert_eq!(thread["messages"][1]["author"], json!(signed));
+        let time = thread["messages"][1]["time"].as_str().expect("time");
+        assert!(time.ends_with("CET") || time.ends_with("CEST"), "{time}");
+        assert!(chat.text.contains(&nurse_row.display_name));
+        let es = her.get("/me/chat?lang=es").await;
+        assert!(es.text.contains(&format!(
+            "{}, profesional sanitario",
+            nurse_row.display_name
+        )));
+        let staff_page = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        assert!(staff_page.text.contains(&signed));
+        let staff_thread = nurse
+            .get(&format!("/api/v1/clinic/patients/{}/messages", patient.id))
+            .await
+            .json();
+        let time = staff_thread[0]["time"].as_str().expect("time");
+        assert!(time.ends_with("CET") || time.ends_with("CEST"), "{time}");
     }
 );
 
@@ -1369,7 +1399,8 @@ on_both!(
     the_admin_reads_and_exports_the_audit_log_and_a_clinician_cannot,
     |app: TestApp| async move {
         let patient = app.patient_in("north", "labour_epidural", 2).await;
-        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
         nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
         let admin = app.signed_in(&app.staff("north", "admin").await).await;
         let page = admin
@@ -1377,6 +1408,16 @@ on_both!(
             .await;
         assert_eq!(page.status, 200);
         assert!(page.text.contains("patient.read"));
+        // In words an auditor reads: who by name, what in plain words, whose record by name.
+        assert!(page.text.contains(&nurse_row.display_name), "{}", page.text);
+        assert!(
+            page.text.contains("opened the patient&#x27;s record"),
+            "{}",
+            page.text
+        );
+        assert!(page
+            .text
+            .contains(&format!(">{}</a>", patient.display_name)));
         // The page as first opened: the filter boxes are empty (not "none"), and submitting it
         // as it is, with only a day, finds the day's rows.
         let first = admin.get("/clinic/audit").await;
