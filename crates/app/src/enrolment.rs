@@ -135,11 +135,13 @@ impl Enrolment<'_> {
                 language: who.language.clone(),
             };
             let (actor, phone, email) = (actor.clone(), phone.clone(), email.clone());
+            let by = actor.clone();
             let attempt = self
                 .0
                 .write_audited(
                     move |tx| {
                         let (new, phone, email) = (new.clone(), phone.clone(), email.clone());
+                        let by = by.clone();
                         Box::pin(async move {
                             let mut patient = tx.create_patient(new, now).await?;
                             if phone.is_some() {
@@ -151,6 +153,10 @@ impl Enrolment<'_> {
                                 email.patient_id = patient.id.clone();
                                 tx.set_patient_email(patient.id.clone(), Some(email))
                                     .await?;
+                                // Her consent is an event of its own in the log.
+                                let subject = Subject::patient(&patient).detail("set");
+                                let consent = entry(&by, Action::PatientEmailSet, subject, now);
+                                tx.append_audit(consent).await?;
                             }
                             Ok(patient)
                         })

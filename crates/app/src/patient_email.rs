@@ -242,14 +242,14 @@ impl PatientEmails<'_> {
                 &to,
                 Purpose::Reminder,
             );
-            let id = c.patient_id.clone();
+            let (id, email) = (c.patient_id.clone(), c.email.clone());
             let sent: Option<OutboxMessage> = self
                 .0
                 .store
                 .transaction(move |tx| {
-                    let (id, message) = (id.clone(), message.clone());
+                    let (id, message, email) = (id.clone(), message.clone(), email.clone());
                     Box::pin(async move {
-                        if !tx.mark_reminded(id, day).await? {
+                        if !tx.mark_reminded(id, day, email).await? {
                             return Ok(None);
                         }
                         Ok(Some(tx.enqueue(message, now).await?))

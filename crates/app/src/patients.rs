@@ -68,4 +68,9 @@ impl Patients<'_> {
     pub async fn board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {
         Ok(self.0.store.list_board(clinic_id, filter).await?)
     }
+
+    /// What waits for the clinic's clinicians: counts only, no patient named (not audited).
+    pub async fn workload(&self, clinic_id: &str) -> Result<aftercare_store::Workload> {
+        Ok(self.0.store.workload(clinic_id).await?)
+    }
 }

@@ -304,10 +304,15 @@ impl StaffAccounts<'_> {
     /// The session of a token and its account, if the session is still valid and the account
     /// active.
     pub async fn session(&self, token: &str) -> Result<Option<(StaffSession, Staff)>> {
+        self.session_by_hash(&token_hash(token)).await
+    }
+
+    /// The same, by the token's stored digest (for a request that has already checked it).
+    pub async fn session_by_hash(&self, hash: &str) -> Result<Option<(StaffSession, Staff)>> {
         Ok(self
             .0
             .store
-            .get_session(&token_hash(token), self.0.now())
+            .get_session(hash, self.0.now())
             .await?
             .filter(|(_, staff)| staff.deactivated_at.is_none()))
     }

@@ -329,6 +329,8 @@ pub trait Store: OutboxRead + Send + Sync {
     /// by level (emergency, urgent, soon, self_care, none), then the oldest
     /// last check-in first. Served from an index on denormalised columns.
     async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>>;
+    /// What is waiting for the clinic (from the board's denormalised columns, one scan).
+    async fn workload(&self, clinic_id: &str) -> Result<Workload>;
 
     // --- check-ins ----------------------------------------------------------
     async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>>;

@@ -156,7 +156,8 @@ pub struct ReminderCandidate {
 pub struct AlertingCounts {
     /// Messages waiting for their first or next attempt.
     pub pending: i64,
-    /// Alerts and re-alerts (not patients' emails) whose last attempt failed.
+    /// Alerts and re-alerts of escalations still unacknowledged whose last attempt failed
+    /// (back to zero once someone acknowledges: a gauge a paging rule can watch).
     pub failed_alerts: i64,
     /// Escalations nobody has acknowledged yet.
     pub unacknowledged: i64,
@@ -231,7 +232,14 @@ pub trait OutboxTx: Send {
     ) -> Result<Option<(String, String)>>;
     /// Records that her reminder of `day` went out; `false` when one already had (another
     /// round or server got there first), so it is never sent twice.
-    async fn mark_reminded(&mut self, patient_id: String, day: chrono::NaiveDate) -> Result<bool>;
+    /// `email` is the address the reminder goes to: `false` too when she has changed or
+    /// removed it, or her reminder, since it was read.
+    async fn mark_reminded(
+        &mut self,
+        patient_id: String,
+        day: chrono::NaiveDate,
+        email: String,
+    ) -> Result<bool>;
     /// Where "your clinic has replied" goes, read in the unit of work that stores the reply:
     /// her address when she has one, has not unsubscribed, and has no unread message from the
     /// clinic (an earlier reply's email already told her).
@@ -552,6 +560,9 @@ macro_rules! impl_outbox {
                 &mut self,
                 patient_id: String,
             ) -> $crate::Result<Option<$crate::PatientEmail>> {
+                // Her row first (PostgreSQL: locked until commit), so a second reply at the
+                // same moment, or a change of her address, waits for this one.
+                lock_patient(&mut *self, &patient_id).await?;
                 let sql = concat!(
                     "SELECT ", patient_email_cols!(), " FROM patients p ",
                     "WHERE p.id = $1 AND p.email IS NOT NULL AND p.unsubscribe_token IS NOT NULL ",
@@ -568,14 +579,17 @@ macro_rules! impl_outbox {
                 &mut self,
                 patient_id: String,
                 day: chrono::NaiveDate,
+                email: String,
             ) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "UPDATE patients SET last_reminded_on = $2 WHERE id = $1 \
-                     AND emails_stopped_at IS NULL \
+                     AND emails_stopped_at IS NULL AND email = $3 \
+                     AND reminder_hour IS NOT NULL AND unsubscribe_token IS NOT NULL \
                      AND (last_reminded_on IS NULL OR last_reminded_on < $2)",
                 )
                 .bind(patient_id)
                 .bind(day)
+                .bind(email)
                 .execute(&mut *self)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -644,8 +658,10 @@ macro_rules! impl_outbox {
             async fn alerting_counts(&self) -> $crate::Result<$crate::AlertingCounts> {
                 let sql = "SELECT \
                     (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS pending, \
-                    (SELECT COUNT(*) FROM outbox WHERE status = 'failed' \
-                        AND purpose IN ('alert', 'realert')) AS failed_alerts, \
+                    (SELECT COUNT(*) FROM outbox o WHERE o.status = 'failed' \
+                        AND o.purpose IN ('alert', 'realert') AND EXISTS (SELECT 1 \
+                        FROM escalations e WHERE e.id = o.escalation_id \
+                        AND e.acknowledged_at IS NULL)) AS failed_alerts, \
                     (SELECT COUNT(*) FROM escalations \
                         WHERE acknowledged_at IS NULL) AS unacknowledged, \
                     (SELECT COUNT(*) FROM escalations \

@@ -221,8 +221,12 @@ pub struct NewPatient {
 /// not checked in yet.
 #[derive(Debug, Clone)]
 pub struct BoardFilter {
+    /// The level the board shows (the higher of her latest decision's and her open
+    /// episode's), or `none` for no check-in and no episode.
     pub level: Option<String>,
     pub procedure: Option<String>,
+    /// Part of her name, any case.
+    pub name: Option<String>,
     pub limit: i64,
     pub offset: i64,
     /// Start after this patient (keyset paging: as fast on the thousandth page as on the
@@ -235,6 +239,7 @@ impl Default for BoardFilter {
         BoardFilter {
             level: None,
             procedure: None,
+            name: None,
             limit: 50,
             offset: 0,
             after: None,
@@ -445,6 +450,23 @@ pub struct NewMessage {
     /// Required when the sender is staff.
     pub staff_id: Option<String>,
     pub body: String,
+}
+
+/// What is waiting for a clinic's clinicians, for the menu's counts; a change in any of it
+/// is what refreshes an open board.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Workload {
+    pub patients: i64,
+    /// Escalations not yet acknowledged.
+    pub open_escalations: i64,
+    /// Patients whose last message has no answer yet.
+    pub awaiting_reply: i64,
+    /// Messages from patients not yet read by staff.
+    pub unread_messages: i64,
+    /// Contact requests not yet handled.
+    pub open_contacts: i64,
+    /// The newest check-in's time, as text (it only has to change when one arrives).
+    pub latest_checkin: Option<String>,
 }
 
 /// Unread messages in one thread, for each reader.

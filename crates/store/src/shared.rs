@@ -141,8 +141,9 @@ macro_rules! cds_cols {
     };
 }
 
-/// The board query: `$1` clinic, `$2` level or `'none'`, `$3` procedure, `$4` limit, `$5`
-/// offset, then `$after`: nothing, or [`board_after!`]. Its ORDER BY matches index
+/// The board query: `$1` clinic, `$2` level or `'none'` (the level the board shows: the rank
+/// within `board_rank`'s tens), `$3` procedure, `$4` limit, `$5` offset, `$6` a name pattern
+/// (lower case, for `LIKE`), then `$after`: nothing, or [`board_after!`]. Its ORDER BY matches index
 /// `patients_board`. Patients never checked in sort first within their rank: their time is
 /// `'-infinity'`, which both databases read the same way here (PostgreSQL as the earliest
 /// timestamp, SQLite as text that sorts before any date), so the sort key has no NULL and a
@@ -153,19 +154,35 @@ macro_rules! board_sql {
             "SELECT ",
             patient_cols!(),
             " FROM patients WHERE clinic_id = $1 ",
-            "AND ($2 IS NULL OR last_level = $2 OR ($2 = 'none' AND last_level IS NULL)) ",
+            "AND ($2 IS NULL OR board_rank % 10 = CASE $2 WHEN 'emergency' THEN 0 ",
+            "WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'self_care' THEN 3 ",
+            "WHEN 'none' THEN 4 END) ",
             "AND ($3 IS NULL OR procedure = $3) ",
+            "AND ($6 IS NULL OR LOWER(display_name) LIKE $6 ESCAPE '\\') ",
             $after,
             "ORDER BY board_rank, COALESCE(last_checkin_at, '-infinity'), id LIMIT $4 OFFSET $5"
         )
     };
 }
 
-/// Keyset paging: only patients after `$6` rank, `$7` last check-in, `$8` id.
+/// A `LIKE` pattern (with `\` as its escape) that finds `name` anywhere, case aside.
+pub fn like_pattern(name: &str) -> String {
+    let mut out = String::from("%");
+    for ch in name.trim().to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+/// Keyset paging: only patients after `$7` rank, `$8` last check-in, `$9` id.
 macro_rules! board_after {
     () => {
         "AND (board_rank, COALESCE(last_checkin_at, '-infinity'), id) \
-         > ($6, COALESCE($7, '-infinity'), $8) "
+         > ($7, COALESCE($8, '-infinity'), $9) "
     };
 }
 
@@ -901,12 +918,26 @@ macro_rules! impl_store {
                     .bind(filter.level)
                     .bind(filter.procedure)
                     .bind(filter.limit)
-                    .bind(filter.offset);
+                    .bind(filter.offset)
+                    .bind(filter.name.as_deref().map($crate::shared::like_pattern));
                 let query = match filter.after {
                     None => query,
                     Some(after) => query.bind(after.rank).bind(after.last_checkin_at).bind(after.id),
                 };
                 Ok(query.fetch_all(&mut *c).await?)
+            }
+
+            async fn workload(&self, clinic_id: &str) -> Result<Workload> {
+                let sql = "SELECT COUNT(*) AS patients, \
+                    COALESCE(SUM(open_escalations), 0) AS open_escalations, \
+                    COALESCE(SUM(CASE WHEN awaiting_reply THEN 1 ELSE 0 END), 0) AS awaiting_reply, \
+                    COALESCE(SUM(unread_messages), 0) AS unread_messages, \
+                    (SELECT COUNT(*) FROM contact_requests \
+                        WHERE clinic_id = $1 AND handled_at IS NULL) AS open_contacts, \
+                    CAST(MAX(last_checkin_at) AS TEXT) AS latest_checkin \
+                    FROM patients WHERE clinic_id = $1";
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(clinic_id).fetch_one(&mut *c).await?)
             }
 
             // --- check-in sessions ------------------------------------------------

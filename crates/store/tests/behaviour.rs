@@ -79,7 +79,8 @@ impl Raw {
                     .bind(None::<String>)
                     .bind(None::<String>)
                     .bind(50_i64)
-                    .bind(0_i64);
+                    .bind(0_i64)
+                    .bind(None::<String>);
                 let q = if after {
                     q.bind(cursor.0).bind(cursor.1).bind(cursor.2)
                 } else {
@@ -101,7 +102,8 @@ impl Raw {
                     .bind(None::<String>)
                     .bind(None::<String>)
                     .bind(50_i64)
-                    .bind(0_i64);
+                    .bind(0_i64)
+                    .bind(None::<String>);
                 let q = if after {
                     q.bind(cursor.0).bind(cursor.1).bind(cursor.2)
                 } else {
@@ -775,6 +777,75 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         .unwrap();
     assert_eq!(none.len(), 1);
     assert_eq!(none[0].id, never.id);
+    // What waits for the clinic's clinicians, for the menu and the live board.
+    let work = store.workload(&c.id).await.unwrap();
+    assert_eq!(
+        (
+            work.patients,
+            work.open_escalations,
+            work.awaiting_reply,
+            work.unread_messages
+        ),
+        (7, 1, 1, 2)
+    );
+    assert!(work.latest_checkin.is_some());
+    assert_eq!(store.workload(&other.id).await.unwrap().open_escalations, 0);
+    // The level filter reads the level the board shows: her open urgent episode, not the
+    // self-care answer she gave last.
+    let urgent = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                level: Some("urgent".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        urgent.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec![escalated.id.as_str(), acked.id.as_str()]
+    );
+    let self_care_only = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                level: Some("self_care".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(self_care_only.len(), 1);
+    assert_eq!(self_care_only[0].id, self_care.id);
+    // Search by part of her name, any case; LIKE's wildcards are plain characters.
+    let named = store
+        .list_board(
+            &c.id,
+            BoardFilter {
+                name: Some("  SOON-".into()),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        named.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec![soon_old.id.as_str(), soon_new.id.as_str()]
+    );
+    for wildcard in ["%", "_"] {
+        let none = store
+            .list_board(
+                &c.id,
+                BoardFilter {
+                    name: Some(wildcard.into()),
+                    ..BoardFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{wildcard} is not a wildcard");
+    }
     let by_procedure = store
         .list_board(
             &c.id,
@@ -2373,6 +2444,40 @@ async fn her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log
         store.list_outbox(&c.id, 10).await.unwrap().is_empty(),
         "her emails are not in the clinic's delivery log"
     );
+
+    // She changes only her hour: what is queued to her address still goes.
+    let same = PatientEmail {
+        reminder_hour: Some(20),
+        ..settings("ana@home.example")
+    };
+    let pid = p.id.clone();
+    transaction(&*store, move |tx| {
+        tx.set_patient_email(pid.clone(), Some(same.clone()))
+    })
+    .await
+    .unwrap();
+    let pid = p.id.clone();
+    let kept = transaction(&*store, move |tx| {
+        tx.mark_reminded(pid.clone(), date(2), "ana@home.example".into())
+    })
+    .await
+    .unwrap();
+    assert!(kept, "the reminder to her address is still hers to get");
+    let pid = p.id.clone();
+    let moved = transaction(&*store, move |tx| {
+        tx.mark_reminded(pid.clone(), date(3), "ana@old.example".into())
+    })
+    .await
+    .unwrap();
+    assert!(
+        !moved,
+        "a reminder read for an address she no longer has is not sent"
+    );
+    let peek = transaction(&*store, |tx| tx.claim_outbox(at(2, 9, 1), at(2, 9, 1), 10))
+        .await
+        .unwrap();
+    assert_eq!(peek.len(), 1, "an hour change cancels nothing");
+    // (The peek leased it until 09:01; it is due again from then.)
 
     // She changes her address: the queued reminder to the old one is not sent.
     let second = settings("ana@new.example");

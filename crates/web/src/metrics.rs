@@ -130,7 +130,7 @@ pub fn render_alerting(c: &aftercare_store::AlertingCounts) -> String {
         ),
         (
             "aftercare_alerts_failed",
-            "Alerts to clinics whose last delivery attempt failed.",
+            "Alerts of unacknowledged escalations whose last delivery attempt failed.",
             c.failed_alerts,
         ),
         (

@@ -33,6 +33,8 @@
 
     // The chat: new messages arrive over server-sent events. Text only, never markup.
     document.querySelectorAll('[data-chat-stream]').forEach(followChat);
+    var board = document.querySelector('[data-board-stream]');
+    if (board) { followBoard(board); }
 
     // Take her straight to what needs fixing.
     var summary = document.querySelector('.error-summary');
@@ -65,6 +67,35 @@
       log.appendChild(li);
       log.scrollTop = log.scrollHeight;
       if (empty) { empty.hidden = true; }
+    });
+  }
+
+  // The board fetches itself again when the server says what waits has changed, and swaps
+  // in the new list and menu counts (server-rendered and escaped; nothing is built from the
+  // event's data). The stream stays open across swaps: it lives outside what is replaced.
+  function followBoard(el) {
+    if (!window.EventSource || !window.fetch || !window.DOMParser) { return; }
+    var source = new EventSource(el.getAttribute('data-board-stream'));
+    source.addEventListener('board', function () {
+      fetch(window.location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          var doc = new DOMParser().parseFromString(html, 'text/html');
+          var fresh = doc.querySelector('[data-board]');
+          var current = document.querySelector('[data-board]');
+          if (!fresh || !current) { return; }
+          var table = fresh.querySelector('table');
+          var old = current.querySelector('table');
+          if (table && old) { old.replaceWith(document.importNode(table, true)); }
+          document.querySelectorAll('.staff-nav [data-count]').forEach(function (c) {
+            var n = doc.querySelector('.staff-nav [data-count="' + c.getAttribute('data-count') + '"]');
+            if (n) { c.replaceWith(document.importNode(n, true)); }
+          });
+          var status = document.getElementById('board-status');
+          if (status) { status.textContent = 'List updated at ' + new Date().toLocaleTimeString() + '.'; }
+        })
+        .catch(function () {});
     });
   }
 

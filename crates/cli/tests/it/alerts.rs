@@ -283,10 +283,10 @@ async fn an_emergency_checkin_reaches_the_clinic_by_email_and_signed_webhook_wit
         .await
         .expect("body");
     assert!(
-        metrics.contains("aftercare_escalations_unacknowledged 1"),
+        metrics.contains("aftercare_escalations_unacknowledged 1\n"),
         "{metrics}"
     );
-    assert!(metrics.contains("aftercare_alerts_failed 0"), "{metrics}");
+    assert!(metrics.contains("aftercare_alerts_failed 0\n"), "{metrics}");
 }
 
 async fn sigkill_before_delivery_still_delivers_once(pg: Option<String>) {

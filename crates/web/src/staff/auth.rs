@@ -188,6 +188,16 @@ impl StaffUser {
         &self.staff.clinic_id
     }
 
+    /// Whether this session still stands, with the same role: a long-lived stream asks, so
+    /// signing out, expiry, deactivation or a new role ends what the old session opened. A
+    /// store error counts as no (the client reconnects and signs in again if it must).
+    pub async fn still_signed_in(&self, state: &AppState) -> bool {
+        matches!(
+            state.app.staff().session_by_hash(&self.token_hash).await,
+            Ok(Some((_, staff))) if staff.id == self.staff.id && staff.role == self.role
+        )
+    }
+
     /// 403 unless the staff member has `role`.
     pub fn require(&self, role: Role) -> Result<(), AppError> {
         if self.role == role {

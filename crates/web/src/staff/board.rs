@@ -137,6 +137,9 @@ pub async fn clinic_patient(
         .await?)
 }
 
+/// The longest name search (a name is at most 100 characters).
+pub const NAME_SEARCH_LIMIT: usize = 100;
+
 /// Board filters and paging.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -145,6 +148,8 @@ pub struct BoardQuery {
     pub level: Option<String>,
     /// A procedure value.
     pub procedure: Option<String>,
+    /// Part of her name (any case).
+    pub name: Option<String>,
     /// At most this many (default 50, at most 200).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -170,9 +175,25 @@ impl BoardQuery {
                 "procedure: not a procedure",
             ));
         }
+        let name = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        if name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > NAME_SEARCH_LIMIT)
+        {
+            return Err(AppError::bad_field(
+                "name",
+                format!("name: at most {NAME_SEARCH_LIMIT} characters"),
+            ));
+        }
         Ok(BoardFilter {
             level,
             procedure,
+            name,
             limit: self.limit.unwrap_or(50).clamp(1, 200),
             offset: self.offset.unwrap_or(0).clamp(0, 1_000_000),
             after: match self.after.as_deref().filter(|a| !a.is_empty()) {
@@ -188,9 +209,10 @@ impl BoardQuery {
     /// The query of the page after one that ended with `last`, as a query string.
     pub fn next_page(&self, filter: &BoardFilter, last: &Patient) -> String {
         format!(
-            "level={}&procedure={}&limit={}&after={}",
+            "level={}&procedure={}&name={}&limit={}&after={}",
             filter.level.as_deref().unwrap_or_default(),
             filter.procedure.as_deref().unwrap_or_default(),
+            crate::pages::layout::url_component(filter.name.as_deref().unwrap_or_default()),
             filter.limit,
             BoardCursor::after(last)
         )
@@ -464,7 +486,7 @@ pub async fn board_page(
             "patients": patients,
             "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label((*l != "none").then_some(*l))})).collect::<Vec<_>>(),
             "procedures": procedure_options(&state.content),
-            "filter": {"level": filter.level, "procedure": filter.procedure},
+            "filter": {"level": filter.level, "procedure": filter.procedure, "name": filter.name},
             "more": more,
         }),
     )

@@ -197,17 +197,22 @@ pub fn opening_hours(clinic: &Clinic, lang: &str) -> Option<String> {
 
 /// The SSE stream of a thread: every message after `after`, a `: live` comment, then each new
 /// message as it comes.
-/// A staff reader's stream marks the patient's messages read as it delivers them.
+/// A staff reader's stream marks the patient's messages read as it delivers them, and ends
+/// as soon as that member of staff's session does (signed out, expired, deactivated): it is
+/// checked before each delivery and every [`SESSION_CHECK`].
 pub fn stream(
     state: AppState,
     patient: Patient,
     reader: Side,
     after: i64,
     look: ThreadLook,
+    staff: Option<super::auth::StaffUser>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     struct Follow {
         state: AppState,
         look: ThreadLook,
+        staff: Option<super::auth::StaffUser>,
+        session_check: tokio::time::Interval,
         patient: Patient,
         reader: Side,
         last: i64,
@@ -222,6 +227,9 @@ pub fn stream(
         /// Reads what is new; `false` when the store failed (the stream ends, the browser
         /// reconnects from its last id).
         async fn fetch(&mut self) -> bool {
+            if !self.signed_in().await {
+                return false;
+            }
             match self
                 .state
                 .app
@@ -250,8 +258,19 @@ pub fn stream(
             }
         }
     }
+    impl Follow {
+        /// Whether the reader may still read (a patient's stream is hers while it is open).
+        async fn signed_in(&self) -> bool {
+            match &self.staff {
+                Some(user) => user.still_signed_in(&self.state).await,
+                None => true,
+            }
+        }
+    }
     let follow = Follow {
         look,
+        staff,
+        session_check: tokio::time::interval(SESSION_CHECK),
         events: state.chat.subscribe(),
         closing: state.chat.closing(),
         state,
@@ -298,11 +317,19 @@ pub fn stream(
                     Err(RecvError::Closed) => return None,
                 },
                 _ = f.closing.changed() => return None,
+                _ = f.session_check.tick() => {
+                    if !f.signed_in().await {
+                        return None;
+                    }
+                }
             }
         }
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
+
+/// How often an open staff stream checks that its session still stands.
+pub const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Where a reconnecting stream resumes: the `Last-Event-ID` header or the `after` parameter.
 pub fn resume_after(headers: &HeaderMap, q: &AfterQuery) -> i64 {
@@ -389,7 +416,7 @@ pub async fn staff_events(
     .await?;
     let after = resume_after(&headers, &q);
     let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
-    Ok(stream(state, patient, Side::Staff, after, look))
+    Ok(stream(state, patient, Side::Staff, after, look, Some(user)))
 }
 
 // --- the patient's side ----------------------------------------------------------------------
@@ -479,7 +506,14 @@ pub async fn api_patient_events(
     let after = resume_after(&headers, &q);
     let p = &auth.patient;
     let look = ThreadLook::of(&state, &p.clinic_id, &p.language).await?;
-    Ok(stream(state, auth.patient, Side::Patient, after, look))
+    Ok(stream(
+        state,
+        auth.patient,
+        Side::Patient,
+        after,
+        look,
+        None,
+    ))
 }
 
 // --- pages -------------------------------------------------------------------------------------
@@ -588,5 +622,5 @@ pub async fn patient_events(
     .await?;
     let after = resume_after(&headers, &q);
     let look = ThreadLook::of(&ctx.state, &patient.clinic_id, &ctx.texts().code).await?;
-    Ok(stream(ctx.state.clone(), patient, Side::Patient, after, look).into_response())
+    Ok(stream(ctx.state.clone(), patient, Side::Patient, after, look, None).into_response())
 }

@@ -17,6 +17,7 @@ pub mod audit_log;
 pub mod audit_words;
 pub mod auth;
 pub mod board;
+pub mod board_live;
 pub mod chat;
 pub mod contact;
 pub mod live;
@@ -131,6 +132,7 @@ pub fn table() -> Table {
         .post("/clinic/password", Staff, auth::password_submit)
         // Clinicians (admins who open /clinic are sent to their own pages).
         .get("/clinic", Staff, board::board_page)
+        .get("/clinic/board/events", Clinician, board_live::events)
         .get("/clinic/patients/new", Clinician, board::enrol_form)
         .post("/clinic/patients", Clinician, board::enrol_submit)
         .get("/clinic/patients/{patient}", Clinician, patient::page)

@@ -114,12 +114,21 @@ impl StaffPage {
         );
         if let Some(user) = &self.user {
             let clinic = self.state.app.clinics().get(user.clinic_id()).await?;
+            // The menu's counts: what is waiting, on every page a clinician opens.
+            let work = match user.role {
+                super::auth::Role::Clinician => {
+                    Some(self.state.app.patients().workload(user.clinic_id()).await?)
+                }
+                super::auth::Role::Admin => None,
+            };
             ctx.insert(
                 "staff".into(),
                 json!({
                     "name": user.staff.display_name,
                     "role": user.role.as_str(),
                     "clinic": clinic.map(|c| c.name),
+                    "stamp": work.as_ref().map(super::board_live::stamp),
+                    "work": work,
                 }),
             );
         } else {

@@ -645,6 +645,105 @@ on_both!(
     }
 );
 
+/// Opens a staff SSE stream as the browser would (with the session cookie).
+async fn staff_stream(app: &TestApp, b: &support::staff::Browser, path: &str) -> reqwest::Response {
+    let res = b
+        .client
+        .get(app.url(path))
+        .header(
+            "cookie",
+            format!(
+                "aftercare_staff={}",
+                b.cookie("aftercare_staff").expect("cookie")
+            ),
+        )
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.status().as_u16(), 200, "{path}");
+    res
+}
+
+on_both!(
+    the_board_finds_her_by_name_counts_what_waits_and_refreshes_when_an_escalation_arrives,
+    |app: TestApp| async move {
+        let bea = app.patient_in("north", "labour_epidural", 3).await;
+        let nurse_row = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&nurse_row).await;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let carmen = nurse
+            .send_json(
+                "POST",
+                "/api/v1/clinic/patients",
+                &json!({"display_name": "Carmen Vidal", "procedure": "labour_epidural", "procedure_date": today, "language": "es"}),
+            )
+            .await
+            .json();
+        let carmen_id = carmen["patient"]["id"].as_str().expect("id").to_string();
+
+        // Search by part of her name, any case; the box keeps what was typed.
+        let found = nurse.get("/clinic?name=vID").await;
+        assert_eq!(found.status, 200);
+        assert!(
+            found.text.contains(&carmen_id) && !found.text.contains(&bea.id),
+            "{}",
+            found.text
+        );
+        assert!(found.text.contains("value=\"vID\""));
+        let api = nurse.get("/api/v1/clinic/patients?name=vID").await.json();
+        assert_eq!(api.as_array().map(Vec::len), Some(1));
+
+        // The board as drawn, with its stamp; then an emergency arrives.
+        let board = nurse.get("/clinic").await;
+        assert!(!board.text.contains("count-alert"), "nothing open yet");
+        let at = board
+            .text
+            .find("stamp=")
+            .expect("the board follows its stream")
+            + 6;
+        let stamp = &board.text[at..at + 16];
+        let mut live =
+            staff_stream(&app, &nurse, &format!("/clinic/board/events?stamp={stamp}")).await;
+        emergency(&app, &bea).await;
+        let seen = sse_until(&mut live, "event: board").await;
+        let seen = sse_until_more(&mut live, seen, "open_escalations").await;
+        assert!(seen.contains("\"open_escalations\":1"), "{seen}");
+        assert!(
+            !seen.contains(&bea.id) && !seen.contains(&bea.display_name),
+            "counts only"
+        );
+
+        // The menu counts it on every page.
+        let page = nurse.get("/clinic/contact").await;
+        assert!(page.text.contains("1 open"), "{}", page.text);
+
+        // Deactivated, her open stream ends.
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let done = admin
+            .post_form(&format!("/clinic/staff/{}/deactivate", nurse_row.id), &[])
+            .await;
+        assert_eq!(done.status, 303, "{}", done.text);
+        let end = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match live.chunk().await {
+                    Ok(Some(_)) => continue,
+                    _ => return,
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the stream of a deactivated account ends");
+    }
+);
+
+/// Keeps reading until `needle` is in what has been seen so far.
+async fn sse_until_more(res: &mut reqwest::Response, mut seen: String, needle: &str) -> String {
+    if !seen.contains(needle) {
+        seen.push_str(&sse_until(res, needle).await);
+    }
+    seen
+}
+
 on_both!(
     enrolling_gives_a_working_personal_link_a_code_and_a_qr_code,
     |app: TestApp| async move {
@@ -719,7 +818,11 @@ on_both!(
             )
             .await;
         assert_eq!(unconsented.status, 422);
-        assert!(unconsented.text.contains("consent"), "{}", unconsented.text);
+        assert!(
+            unconsented.text.contains("tick the box"),
+            "{}",
+            unconsented.text
+        );
         assert!(unconsented.text.contains("cora@home.example"));
         assert!(unconsented.text.contains("+34 600 111 222"));
         assert!(unconsented.text.contains("value=\"20\" selected"));
