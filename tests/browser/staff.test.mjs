@@ -178,3 +178,28 @@ test('every workspace page passes axe-core', async () => {
   await admin.goto(`${server.url}/clinic/patients/${calm.id}`);
   await check(admin, 'staff-forbidden');
 });
+
+test('the board updates itself when an escalation arrives, and the menu counts it', async () => {
+  const nurse = await open({ desktop: true });
+  await signIn(nurse, 'nurse@north.example');
+  const bea = nurse.locator('table.board tbody tr', { hasText: 'Bea' });
+  assert.doesNotMatch(await bea.innerText(), /Urgent|Emergency/);
+  await nurse.evaluate(() => { window.__sameBoard = true; });
+
+  // Bea reports stroke signs from her phone: an emergency, escalated.
+  const res = await fetch(`${server.url}/api/v1/checkins`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${calm.link_token}` },
+    body: JSON.stringify({ answers: { stroke_signs: true } }),
+  });
+  assert.equal(res.status, 201);
+
+  await nurse.locator('table.board tbody tr', { hasText: 'Bea' }).filter({ hasText: 'Emergency' })
+    .waitFor({ timeout: 20000 });
+  assert.equal(await nurse.evaluate(() => window.__sameBoard), true, 'no reload happened');
+  const first = nurse.locator('table.board tbody tr').first();
+  assert.match(await first.locator('th').innerText(), /Bea/, 'the unacknowledged emergency leads');
+  assert.match(await nurse.locator('.staff-nav').innerText(), /1 open/);
+  assert.match(await nurse.locator('#board-status').innerText(), /updated/);
+  await check(nurse, 'staff-board-live');
+});
