@@ -323,11 +323,10 @@ pub async fn page(
         .checkins
         .iter()
         .map(|c| {
-            // The day of her recovery as the clinic's calendar had it then.
-            let on = c
-                .created_at
-                .with_timezone(&aftercare_app::clinics::zone(zone.as_deref()))
-                .date_naive();
+            // The day of her recovery as the decision reckoned it (`patients::profile`, by
+            // the UTC calendar, so a re-decision never depends on a zone setting that can
+            // change later): the page and the decision agree.
+            let on = aftercare_app::patients::today(c.created_at);
             let day = (on - record.procedure_date).num_days();
             let birth = record.delivery_date.map(|d| (on - d).num_days());
             json!({
