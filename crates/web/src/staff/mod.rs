@@ -142,6 +142,11 @@ pub fn table() -> Table {
             board::link_page,
         )
         .get("/clinic/patients/{patient}/qr.svg", Clinician, board::qr)
+        .get(
+            "/clinic/patients/{patient}/fhir.json",
+            Clinician,
+            patient::fhir_export,
+        )
         .post(
             "/clinic/patients/{patient}/messages",
             Clinician,

@@ -518,3 +518,39 @@ pub async fn acknowledge_submit(
     let e = acknowledge(&state, &user, &id, note).await?;
     Ok(see_other(&format!("/clinic/patients/{}", e.patient_id)))
 }
+
+/// `GET /clinic/patients/{patient}/fhir.json`: her whole record as a FHIR R4 Bundle, for the
+/// clinic's EHR or a transfer of care; audited (as an export by this member of staff) before
+/// it is handed out.
+pub async fn fhir_export(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let patient = super::board::clinic_patient(&state, user.clinic_id(), &id).await?;
+    let bundle = state
+        .app
+        .export()
+        .patient_bundle(
+            &user.actor,
+            &crate::fhir::canonical(&state),
+            &patient,
+            Some("staff download".into()),
+        )
+        .await?;
+    let mut response = axum::response::IntoResponse::into_response(crate::fhir::Fhir(bundle));
+    let disposition = format!(
+        "attachment; filename=\"aftercare-{}.fhir.json\"",
+        patient.id
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}

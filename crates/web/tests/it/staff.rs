@@ -908,6 +908,15 @@ on_both!(
         assert!(!page.text.contains("<img src=x"), "her note is escaped");
         assert!(page.text.contains("&lt;img src=x"));
 
+        // Her record as a FHIR Bundle, downloaded from her page.
+        assert!(page.text.contains("fhir.json"));
+        let export = nurse.get(&format!("/clinic/patients/{}/fhir.json", patient.id)).await;
+        assert_eq!(export.status, 200);
+        assert!(export.headers["content-type"].to_str().expect("ct").starts_with("application/fhir+json"));
+        assert!(export.headers["content-disposition"].to_str().expect("cd").contains("attachment"));
+        let bundle = export.json();
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert!(bundle["entry"].as_array().is_some_and(|e| e.len() > 2));
         let data = nurse.get(&format!("/api/v1/clinic/patients/{}", patient.id)).await.json();
         assert!(data["timeline"].as_array().is_some_and(|t| t.len() >= 2));
         assert_eq!(data["current_decision"]["level"], "emergency");
@@ -1301,6 +1310,14 @@ on_both!(
                 format!("/clinic/patients/{p}/chat/events"),
                 false,
                 "messages.follow",
+                true,
+            ),
+            (
+                &nurse,
+                "get",
+                format!("/clinic/patients/{p}/fhir.json"),
+                false,
+                "fhir.export",
                 true,
             ),
             (
