@@ -47,10 +47,15 @@ impl Chat<'_> {
         let (actor, patient_id, clinic_id) =
             (actor.clone(), patient.id.clone(), patient.clinic_id.clone());
         let (patient, content) = (patient.clone(), self.0.content.clone());
+        let reach = match sender {
+            Side::Staff => Some(self.0.clinics().reach_now(&patient.clinic_id).await?),
+            Side::Patient => None,
+        };
         self.0
             .write_audited(
                 move |tx| {
                     let (new, patient, content) = (new.clone(), patient.clone(), content.clone());
+                    let reach = reach.clone();
                     Box::pin(async move {
                         // A reply tells her by email, if she asked for emails, unless an
                         // earlier reply she has not read yet already did; read in the commit
@@ -60,9 +65,10 @@ impl Chat<'_> {
                             Side::Patient => None,
                         };
                         let message = tx.post_message(new, now).await?;
-                        if let Some(email) = reply {
-                            let reply =
-                                crate::patient_email::reply_message(&content, &patient, &email);
+                        if let (Some(email), Some(reach)) = (reply, reach) {
+                            let reply = crate::patient_email::reply_message(
+                                &content, &patient, &email, &reach,
+                            );
                             tx.enqueue(reply, now).await?;
                         }
                         Ok(message)

@@ -116,6 +116,14 @@ pub fn local_time(zone_name: Option<&str>, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The number for a `tel:` link: `+` and digits only.
+pub fn dial(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
 /// Whom a patient can reach now, by the clinic's hours in its zone.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reach {
@@ -171,6 +179,22 @@ pub struct Clinics<'a>(pub(crate) &'a App);
 impl Clinics<'_> {
     pub async fn get(&self, id: &str) -> Result<Option<Clinic>> {
         Ok(self.0.store.get_clinic(id).await?)
+    }
+
+    /// The numbers a patient of the clinic should be given now (the server's emergency
+    /// number alone for an unknown clinic).
+    pub async fn reach_now(&self, clinic_id: &str) -> Result<Reach> {
+        let now = self.0.now();
+        let fallback = self.0.emergency_number();
+        Ok(match self.get(clinic_id).await? {
+            Some(clinic) => reach(&clinic, now, fallback),
+            None => Reach {
+                call: None,
+                open_now: false,
+                emergency: fallback.to_string(),
+                crisis_line: None,
+            },
+        })
     }
 
     pub async fn by_slug(&self, slug: &str) -> Result<Option<Clinic>> {

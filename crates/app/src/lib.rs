@@ -58,6 +58,8 @@ pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn DecisionObserver>,
+    /// The emergency number where a clinic has set none (`AFTERCARE_EMERGENCY_NUMBER`).
+    emergency_number: Arc<str>,
 }
 
 impl App {
@@ -68,7 +70,18 @@ impl App {
             store,
             clock: Arc::new(SystemClock),
             observer: Arc::new(Unobserved),
+            emergency_number: Arc::from("112"),
         }
+    }
+
+    /// The emergency number to give where the clinic has not set its own.
+    pub fn with_emergency_number(mut self, number: &str) -> App {
+        self.emergency_number = Arc::from(number);
+        self
+    }
+
+    pub fn emergency_number(&self) -> &str {
+        &self.emergency_number
     }
 
     /// The same application on another clock (a test's [`ManualClock`]).

@@ -53,6 +53,17 @@ fn email_to_her(
         .lang(language)
         .unwrap_or_else(|| content.default_lang());
     let t = content.text(lang);
+    // The numbers for now, as `tel:` links most mail clients open: her clinic's, and the
+    // emergency number in every email.
+    let emergency = format!("tel:{}", crate::clinics::dial(&to.reach.emergency));
+    let numbers = match &to.reach.call {
+        Some(call) => t
+            .ui("email_numbers")
+            .replace("{call}", &format!("tel:{}", crate::clinics::dial(call))),
+        None => t.ui("email_numbers_emergency_only").to_string(),
+    }
+    .replace("{emergency}", &emergency);
+    let text = format!("{}\n\n{numbers}", t.ui(keys.1));
     NewOutboxMessage {
         clinic_id: to.clinic_id.to_string(),
         escalation_id: None,
@@ -63,7 +74,7 @@ fn email_to_her(
         address: to.email.to_string(),
         payload: json!({
             "subject": t.ui(keys.0),
-            "text": t.ui(keys.1),
+            "text": text,
             "link_path": link_path,
             "unsubscribe_path": unsubscribe_path(to.token),
             "type": purpose.as_str(),
@@ -76,6 +87,8 @@ struct PatientEmailTo<'a> {
     clinic_id: &'a str,
     email: &'a str,
     token: &'a str,
+    /// Her clinic's numbers when the email is written.
+    reach: &'a crate::clinics::Reach,
 }
 
 /// "Your clinic has replied", for a patient with an address who has not unsubscribed.
@@ -83,12 +96,14 @@ pub fn reply_message(
     content: &Content,
     patient: &Patient,
     email: &PatientEmail,
+    reach: &crate::clinics::Reach,
 ) -> NewOutboxMessage {
     let to = PatientEmailTo {
         patient_id: &patient.id,
         clinic_id: &patient.clinic_id,
         email: &email.email,
         token: &email.unsubscribe_token,
+        reach,
     };
     let keys = ("reply_email_subject", "reply_email_text");
     email_to_her(
@@ -223,15 +238,21 @@ impl PatientEmails<'_> {
         let mut queued = 0;
         // A day of margin either side of her zone; `reminder_due` decides exactly.
         let since = now.date_naive() - chrono::Duration::days(course_end_day(&content) + 1);
+        let mut reaches = std::collections::HashMap::new();
         for c in self.0.store.reminder_candidates(since).await? {
             let Some(day) = reminder_due(&content, &c, now) else {
                 continue;
             };
+            if !reaches.contains_key(&c.clinic_id) {
+                let reach = self.0.clinics().reach_now(&c.clinic_id).await?;
+                reaches.insert(c.clinic_id.clone(), reach);
+            }
             let to = PatientEmailTo {
                 patient_id: &c.patient_id,
                 clinic_id: &c.clinic_id,
                 email: &c.email,
                 token: &c.unsubscribe_token,
+                reach: &reaches[&c.clinic_id],
             };
             let keys = ("reminder_email_subject", "reminder_email_text");
             let message = email_to_her(

@@ -110,7 +110,8 @@ impl Builder {
     pub fn build(self) -> AppState {
         let metrics = Arc::new(Metrics::default());
         let mut app = App::new(self.content.clone(), self.store)
-            .with_observer(Arc::new(Observed(metrics.clone())));
+            .with_observer(Arc::new(Observed(metrics.clone())))
+            .with_emergency_number(&self.settings.emergency_number);
         if let Some(clock) = self.clock {
             app = app.with_clock(clock);
         }

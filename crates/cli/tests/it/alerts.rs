@@ -694,8 +694,9 @@ async fn her_reminder_arrives_at_her_hour_once_a_day_and_stops_after_unsubscribe
         .as_str()
         .expect("text")
         .contains("https://aftercare.clinic.test/me/diary"));
-    // One sentence and a link: nothing of her answers or her name.
+    // One sentence and a link: nothing of her answers or her name; and the numbers to call.
     assert!(!m.to_string().contains("P0"), "{m}");
+    assert!(m["text"].as_str().expect("text").contains("tel:112"), "{m}");
 
     // Later the same day: no second one; the next day at her hour: one more.
     t.clock.advance(Duration::hours(6));
@@ -776,6 +777,10 @@ async fn reminders_stop_when_her_recovery_course_ends_and_a_reply_tells_her_once
     assert_eq!(mail.len(), before + 1);
     let reply = mail.last().expect("the reply email");
     assert!(reply["text"].as_str().expect("text").contains("/me/chat"));
+    assert!(
+        reply["text"].as_str().expect("text").contains("tel:112"),
+        "{reply}"
+    );
     assert!(
         !reply.to_string().contains("heat help"),
         "the message itself is not emailed"

@@ -31,13 +31,7 @@ pub async fn add_staff(
     Ok(state.app.staff().create(&admin.actor, account).await?)
 }
 
-/// The number for a `tel:` link: `+` and digits only.
-pub fn dial(number: &str) -> String {
-    number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
-}
+pub use aftercare_app::clinics::dial;
 
 /// Saves the clinic's settings page: every field is given (a box left empty clears it).
 pub async fn save(
