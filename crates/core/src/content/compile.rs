@@ -440,6 +440,7 @@ fn compile_actions(
             id: raw.id.get_ref().clone(),
             kind,
             education: raw.education.clone(),
+            booking: raw.booking,
         });
     }
     (actions, ids)
@@ -1026,6 +1027,7 @@ fn compile_texts(
             "fact",
             "rule",
             "action",
+            "booking",
             "plan",
             "watch",
             "urgency",
@@ -1094,6 +1096,23 @@ fn compile_texts(
         .group("action", &action_ids, &["text"])
         .into_iter()
         .map(|mut t| t.remove(0))
+        .collect();
+    // Whom she would see, for each action she can book: every language names each one.
+    let booking_ids: Vec<String> = content
+        .actions
+        .iter()
+        .filter(|a| a.booking)
+        .map(|a| a.id.clone())
+        .collect();
+    let mut booking_texts = reader.group("booking", &booking_ids, &["who"]).into_iter();
+    let booking: Vec<Option<String>> = content
+        .actions
+        .iter()
+        .map(|a| {
+            a.booking
+                .then(|| booking_texts.next().map(|mut t| t.remove(0)))
+                .flatten()
+        })
         .collect();
     let plan_ids: Vec<String> = content
         .plan_items
@@ -1196,6 +1215,7 @@ fn compile_texts(
         facts,
         rules,
         actions,
+        booking,
         plan,
         watch,
         watch_signs,

@@ -136,6 +136,9 @@ pub struct Action {
     pub id: String,
     pub kind: ActionKind,
     pub education: Option<String>,
+    /// A patient can ask her clinic for an appointment for it (its texts then name whom she
+    /// would see, under `[booking.<id>]`).
+    pub booking: bool,
 }
 
 #[derive(Debug, Clone, Default)]

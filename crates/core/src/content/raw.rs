@@ -87,6 +87,9 @@ pub struct RawAction {
     pub id: Spanned<String>,
     pub kind: String,
     pub education: Option<String>,
+    /// A patient can ask her clinic for an appointment for it.
+    #[serde(default)]
+    pub booking: bool,
 }
 
 #[derive(Debug, Deserialize)]

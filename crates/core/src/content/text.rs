@@ -18,6 +18,9 @@ pub struct Texts {
     /// In [`crate::Content::rules`] order.
     pub rules: Vec<RuleText>,
     pub actions: Vec<String>,
+    /// Whom she would see, per action (in [`crate::Content::actions`] order), for the
+    /// actions she can book an appointment for.
+    pub booking: Vec<Option<String>>,
     pub plan: Vec<PlanText>,
     /// Each warning's signs, followed by what to do at its urgency.
     pub watch: Vec<Text>,

@@ -443,3 +443,20 @@ fn a_rule_that_reads_a_question_never_asked_is_refused() {
         show(&errors)
     );
 }
+
+#[test]
+fn an_action_she_can_book_needs_whom_she_would_see_in_every_language() {
+    let sources = broken(
+        "text/es.toml",
+        "[booking.physiotherapy]\nwho = \"Un fisioterapeuta\"\n",
+        "",
+    );
+    let errors = errors(sources);
+    find(
+        &errors,
+        "text/es.toml",
+        Some("booking.physiotherapy"),
+        "missing translation",
+    );
+    assert_eq!(errors.len(), 1, "{}", show(&errors));
+}
