@@ -55,6 +55,19 @@ impl Contacts<'_> {
         Ok(rows)
     }
 
+    /// The requests she sent while signed in, newest first (the caller audits the page that
+    /// shows them).
+    pub async fn of_patient(
+        &self,
+        patient: &aftercare_store::Patient,
+    ) -> Result<Vec<ContactRequest>> {
+        Ok(self
+            .0
+            .store
+            .list_patient_contact_requests(&patient.id)
+            .await?)
+    }
+
     /// The clinic's requests, newest first, without an audit row (counts for the menu).
     pub async fn list(
         &self,

@@ -382,6 +382,8 @@ pub trait Store: OutboxRead + Send + Sync {
         clinic_id: &str,
         handled: Option<bool>,
     ) -> Result<Vec<ContactRequest>>;
+    /// The requests she sent while signed in, newest first.
+    async fn list_patient_contact_requests(&self, patient_id: &str) -> Result<Vec<ContactRequest>>;
 
     // --- announcements --------------------------------------------------------
     /// The most recently started announcement in force at `now`.

@@ -490,11 +490,15 @@ pub struct ContactRequest {
     pub handled_by: Option<String>,
     pub handled_at: Option<Time>,
     pub reply_note: Option<String>,
+    /// The patient who sent it while signed in: it belongs to her record.
+    pub patient_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewContactRequest {
     pub clinic_id: String,
+    /// Set when she was signed in.
+    pub patient_id: Option<String>,
     pub name: String,
     pub contact: String,
     pub message: String,

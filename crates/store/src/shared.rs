@@ -122,7 +122,8 @@ macro_rules! message_cols {
 }
 macro_rules! contact_cols {
     () => {
-        "id, clinic_id, name, contact, message, consent, created_at, handled_by, handled_at, reply_note"
+        "id, clinic_id, name, contact, message, consent, created_at, handled_by, handled_at, reply_note, \
+         patient_id"
     };
 }
 macro_rules! announcement_cols {
@@ -695,7 +696,8 @@ macro_rules! impl_store {
                 let id = new_id();
                 let sql = concat!(
                     "INSERT INTO contact_requests (id, clinic_id, name, contact, message, consent, ",
-                    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", contact_cols!()
+                    "created_at, patient_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                    contact_cols!()
                 );
                 Ok(sqlx::query_as(sql)
                     .bind(id)
@@ -705,6 +707,7 @@ macro_rules! impl_store {
                     .bind(new.message)
                     .bind(new.consent)
                     .bind(now)
+                    .bind(new.patient_id)
                     .fetch_one(&mut *c)
                     .await?)
             }
@@ -1100,6 +1103,15 @@ macro_rules! impl_store {
                 );
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql).bind(clinic_id).bind(handled).fetch_all(&mut *c).await?)
+            }
+
+            async fn list_patient_contact_requests(&self, patient_id: &str) -> Result<Vec<ContactRequest>> {
+                let sql = concat!(
+                    "SELECT ", contact_cols!(), " FROM contact_requests WHERE patient_id = $1 ",
+                    "ORDER BY created_at DESC, id DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(patient_id).fetch_all(&mut *c).await?)
             }
 
             // --- announcements --------------------------------------------------------

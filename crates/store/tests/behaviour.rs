@@ -1540,6 +1540,7 @@ async fn contact_requests(store: Arc<dyn Store>, _raw: Raw) {
     let s = staff(&store, &c.id, "ana@example.org").await;
     let new = |name: &str| NewContactRequest {
         clinic_id: c.id.clone(),
+        patient_id: None,
         name: name.into(),
         contact: "+1 555 0100".into(),
         message: "Please call me".into(),

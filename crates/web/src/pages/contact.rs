@@ -152,6 +152,12 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             patient_id.as_deref(),
             NewContactRequest {
                 clinic_id: clinic.id.clone(),
+                // Hers only when she writes to her own clinic.
+                patient_id: ctx
+                    .patient
+                    .as_ref()
+                    .filter(|p| p.clinic_id == clinic.id)
+                    .map(|p| p.id.clone()),
                 name,
                 contact,
                 message,

@@ -142,6 +142,7 @@ pub async fn page(
                 "handled_at": r.handled_at.map(|t| local_time(zone.as_deref(), t)),
                 "handled_by": r.handled_by.as_ref().and_then(|id| staff.iter().find(|s| &s.id == id)).map(|s| s.display_name.clone()),
                 "reply_note": r.reply_note,
+                "patient_href": r.patient_id.as_ref().map(|p| format!("/clinic/patients/{p}")),
             })
         })
         .collect();

@@ -443,6 +443,23 @@ pub async fn page(
             json!({"at": time(t.at), "kind": t.kind, "text": text})
         })
         .collect();
+    // What she asked the clinic through the contact form while signed in.
+    let contacts: Vec<Value> = state
+        .app
+        .contacts()
+        .of_patient(&record)
+        .await?
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "at": time(r.created_at),
+                "contact": r.contact,
+                "message": r.message,
+                "handled": r.handled_at.map(time),
+            })
+        })
+        .collect();
     page.render(
         "staff/patient.html",
         json!({
@@ -468,6 +485,7 @@ pub async fn page(
             "messages": messages,
             "last_message_id": last_message_id,
             "timeline": timeline,
+            "contacts": contacts,
         }),
     )
     .await

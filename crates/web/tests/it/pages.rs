@@ -1105,3 +1105,53 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
     );
     let _ = patient;
 }
+
+/// A contact request she sends while signed in belongs to her record (the clinic sees it on
+/// her page); one sent signed out belongs to nobody.
+#[tokio::test(flavor = "multi_thread")]
+async fn her_contact_request_belongs_to_her_record() {
+    let app = TestApp::start().await;
+    let her = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.sign_in(&her).await;
+    let sent = b
+        .submit(
+            "/contact",
+            &[
+                ("name", "Ana"),
+                ("contact", "+34 600 000 111"),
+                ("message", "Please call me about my appointment"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let hers = app
+        .store
+        .list_patient_contact_requests(&her.id)
+        .await
+        .expect("read");
+    assert_eq!(hers.len(), 1);
+    assert_eq!(hers[0].patient_id.as_deref(), Some(her.id.as_str()));
+
+    let mut stranger = app.browser();
+    stranger.get("/contact").await;
+    stranger
+        .submit(
+            "/contact",
+            &[
+                ("name", "Someone"),
+                ("contact", "555"),
+                ("message", "Hello"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    let all = app
+        .store
+        .list_contact_requests(&app.clinic_id, None)
+        .await
+        .expect("read");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all.iter().filter(|r| r.patient_id.is_none()).count(), 1);
+}

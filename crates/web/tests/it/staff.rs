@@ -435,6 +435,7 @@ on_both!(
             .create_contact_request(
                 NewContactRequest {
                     clinic_id: alpha.id.clone(),
+                    patient_id: None,
                     name: "Alpha Caller".into(),
                     contact: "alpha-caller@example.com".into(),
                     message: "please call".into(),
@@ -1105,6 +1106,7 @@ on_both!(
             .create_contact_request(
                 NewContactRequest {
                     clinic_id: north.id.clone(),
+                    patient_id: None,
                     name: "Lucia <i>R</i>".into(),
                     contact: "555-0100".into(),
                     message: "Can I start running?".into(),
@@ -1220,6 +1222,7 @@ on_both!(
             .create_contact_request(
                 NewContactRequest {
                     clinic_id: north.id.clone(),
+                    patient_id: None,
                     name: "N".into(),
                     contact: "c".into(),
                     message: "m".into(),
