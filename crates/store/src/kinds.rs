@@ -151,6 +151,20 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where an appointment request is.
+    AppointmentStatus {
+        /// She asked; the clinic has not answered yet.
+        Requested => "requested",
+        /// The clinic offered a time; she has not accepted it yet.
+        Proposed => "proposed",
+        /// A time both sides hold to.
+        Confirmed => "confirmed",
+        /// Called off, by her or by the clinic.
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
     /// Where an outbox message is.
     DeliveryStatus {
         /// Waiting for its next attempt (or being sent, under a lease).

@@ -26,6 +26,8 @@ use serde_json::Value;
 mod shared;
 #[macro_use]
 mod outbox;
+#[macro_use]
+mod appointments;
 mod autocommit;
 mod error;
 mod group_commit;
@@ -34,11 +36,14 @@ mod postgres;
 mod records;
 mod sqlite;
 
+pub use appointments::{
+    Appointment, AppointmentChange, AppointmentRead, AppointmentTx, NewAppointment,
+};
 pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
 pub use kinds::{
-    Action, ActorKind, Channel, CheckinStatus, DeliveryStatus, EscalationSource, Purpose, Role,
-    Side,
+    Action, ActorKind, AppointmentStatus, Channel, CheckinStatus, DeliveryStatus, EscalationSource,
+    Purpose, Role, Side,
 };
 pub use outbox::{
     AlertTarget, AlertingCounts, Delivery, DueAlert, NewAlertTarget, NewOutboxMessage,
@@ -118,7 +123,7 @@ pub type Work = Box<
 /// The writes available inside a unit of work, on its open transaction. Every write Aftercare
 /// makes is one of these; none commits by itself.
 #[async_trait]
-pub trait Tx: OutboxTx + Send {
+pub trait Tx: OutboxTx + AppointmentTx + Send {
     /// Deletes expired staff sessions and replay-cache entries; returns how many rows went.
     async fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<u64>;
 
@@ -286,7 +291,7 @@ pub trait Tx: OutboxTx + Send {
 /// [`Store::transaction`]). `get_*` return `Ok(None)` when absent; changes to a missing row
 /// return [`StoreError::NotFound`].
 #[async_trait]
-pub trait Store: OutboxRead + Send + Sync {
+pub trait Store: OutboxRead + AppointmentRead + Send + Sync {
     // --- operations -------------------------------------------------------
     /// Which database this is.
     fn backend(&self) -> Backend;

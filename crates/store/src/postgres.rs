@@ -132,6 +132,7 @@ async fn insert_entry_and_audit(
 }
 
 impl_store!(PgStore, PgConnection);
+impl_appointments!(PgStore, PgConnection, " FOR UPDATE SKIP LOCKED");
 impl_outbox!(
     PgStore,
     PgConnection,

@@ -465,6 +465,8 @@ pub struct Workload {
     pub unread_messages: i64,
     /// Contact requests not yet handled.
     pub open_contacts: i64,
+    /// Appointment requests the clinic has not answered yet.
+    pub open_appointments: i64,
     /// The newest check-in's time, as text (it only has to change when one arrives).
     pub latest_checkin: Option<String>,
 }

@@ -937,6 +937,8 @@ macro_rules! impl_store {
                     COALESCE(SUM(unread_messages), 0) AS unread_messages, \
                     (SELECT COUNT(*) FROM contact_requests \
                         WHERE clinic_id = $1 AND handled_at IS NULL) AS open_contacts, \
+                    (SELECT COUNT(*) FROM appointments \
+                        WHERE clinic_id = $1 AND status = 'requested') AS open_appointments, \
                     CAST(MAX(last_checkin_at) AS TEXT) AS latest_checkin \
                     FROM patients WHERE clinic_id = $1";
                 let mut c = self.reader().await?;

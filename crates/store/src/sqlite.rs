@@ -225,6 +225,7 @@ async fn notify_chat(_c: &mut SqliteConnection, _patient_id: &str, _message_id: 
 
 impl_store!(SqliteStore, SqliteConnection);
 impl_outbox!(SqliteStore, SqliteConnection, "", "");
+impl_appointments!(SqliteStore, SqliteConnection, "");
 
 /// Creates a missing directory (and its parents) that only its owner can enter. An existing
 /// one is left as it is: it may be shared (the CLI narrows its own data directory).

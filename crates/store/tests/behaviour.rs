@@ -249,8 +249,137 @@ behaviour!(
     an_escalation_is_committed_with_its_first_alert_due,
     outbox_messages_are_leased_retried_and_finished,
     her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log,
+    appointments_change_only_from_the_status_read_and_are_reminded_once,
     backup,
 );
+
+/// An appointment request moves by compare-and-set on the status its reader saw; a confirmed
+/// one is reminded once, again only if its time moves; the clinic's open list leaves out the
+/// cancelled.
+async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
+    store: Arc<dyn Store>,
+    _raw: Raw,
+) {
+    let c = clinic(&store, "north").await;
+    let s = staff(&store, &c.id, "ana@example.org").await;
+    let p = patient(&store, &c.id, "ANA-0001").await;
+    let new = NewAppointment {
+        clinic_id: c.id.clone(),
+        patient_id: p.id.clone(),
+        kind: "physiotherapy".into(),
+        preferred: "Mornings, not Fridays".into(),
+        checkin_id: None,
+    };
+    let asked = transaction(&*store, move |tx| {
+        tx.create_appointment(new.clone(), at(2, 9, 0))
+    })
+    .await
+    .unwrap();
+    assert_eq!(asked.status, AppointmentStatus::Requested);
+    assert_eq!(store.workload(&c.id).await.unwrap().open_appointments, 1);
+
+    let confirm = |from, time| AppointmentChange {
+        id: asked.id.clone(),
+        from,
+        to: AppointmentStatus::Confirmed,
+        starts_at: Some(time),
+        clinic_note: Some("Room 3".into()),
+        handled_by: Some(s.id.clone()),
+    };
+    let first = confirm(AppointmentStatus::Requested, at(5, 10, 0));
+    let done = transaction(&*store, move |tx| {
+        tx.change_appointment(first.clone(), at(2, 10, 0))
+    })
+    .await
+    .unwrap()
+    .expect("confirmed");
+    assert_eq!(done.starts_at, Some(at(5, 10, 0)));
+    // A second change from the status it no longer has changes nothing.
+    let stale = confirm(AppointmentStatus::Requested, at(6, 10, 0));
+    let lost = transaction(&*store, move |tx| {
+        tx.change_appointment(stale.clone(), at(2, 10, 1))
+    })
+    .await
+    .unwrap();
+    assert!(lost.is_none());
+    assert_eq!(store.workload(&c.id).await.unwrap().open_appointments, 0);
+
+    // The day before: due once.
+    let due = transaction(&*store, |tx| {
+        tx.due_appointment_reminders(at(5, 0, 0), at(6, 0, 0), 10)
+    })
+    .await
+    .unwrap();
+    assert_eq!(due.len(), 1);
+    let id = asked.id.clone();
+    assert!(transaction(&*store, move |tx| tx
+        .mark_appointment_reminded(id.clone(), at(4, 10, 0)))
+    .await
+    .unwrap());
+    let id = asked.id.clone();
+    assert!(!transaction(&*store, move |tx| tx
+        .mark_appointment_reminded(id.clone(), at(4, 10, 1)))
+    .await
+    .unwrap());
+    // Moved to another day: reminded again.
+    let moved = confirm(AppointmentStatus::Confirmed, at(7, 10, 0));
+    transaction(&*store, move |tx| {
+        tx.change_appointment(moved.clone(), at(4, 11, 0))
+    })
+    .await
+    .unwrap()
+    .expect("moved");
+    let due = transaction(&*store, |tx| {
+        tx.due_appointment_reminders(at(7, 0, 0), at(8, 0, 0), 10)
+    })
+    .await
+    .unwrap();
+    assert_eq!(due.len(), 1, "a moved appointment is reminded again");
+
+    // She cancels: out of the open list, never reminded.
+    let cancel = AppointmentChange {
+        id: asked.id.clone(),
+        from: AppointmentStatus::Confirmed,
+        to: AppointmentStatus::Cancelled,
+        starts_at: None,
+        clinic_note: None,
+        handled_by: None,
+    };
+    let cancelled = transaction(&*store, move |tx| {
+        tx.change_appointment(cancel.clone(), at(5, 8, 0))
+    })
+    .await
+    .unwrap()
+    .expect("cancelled");
+    assert_eq!(
+        cancelled.clinic_note.as_deref(),
+        Some("Room 3"),
+        "the note is kept"
+    );
+    assert!(store
+        .list_clinic_appointments(&c.id, true, 50)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .list_clinic_appointments(&c.id, false, 50)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.list_patient_appointments(&p.id).await.unwrap().len(),
+        1
+    );
+    let due = transaction(&*store, |tx| {
+        tx.due_appointment_reminders(at(7, 0, 0), at(8, 0, 0), 10)
+    })
+    .await
+    .unwrap();
+    assert!(due.is_empty());
+}
 
 // ---------------------------------------------------------------------------
 // Fixtures

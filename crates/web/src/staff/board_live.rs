@@ -34,6 +34,7 @@ pub fn stamp(work: &Workload) -> String {
         work.awaiting_reply,
         work.unread_messages,
         work.open_contacts,
+        work.open_appointments,
         &work.latest_checkin,
     )
         .hash(&mut h);

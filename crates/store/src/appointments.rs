@@ -1,0 +1,250 @@
+//! Appointment requests: a patient asks her clinic for an appointment with the kind of
+//! clinician a decision names; the clinic proposes or confirms a time; she accepts or cancels.
+//!
+//! Every change is a compare-and-set on the status the caller read ([`AppointmentChange`]),
+//! so a patient's cancellation and a clinician's confirmation at the same moment cannot both
+//! win. The rules of which change may follow which live in the application layer.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{AppointmentStatus, Result};
+
+type Time = DateTime<Utc>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Appointment {
+    pub id: String,
+    pub clinic_id: String,
+    pub patient_id: String,
+    /// An action id of the content that she can book (e.g. `physiotherapy`).
+    pub kind: String,
+    /// The times that suit her, as she wrote them.
+    pub preferred: String,
+    pub checkin_id: Option<String>,
+    pub status: AppointmentStatus,
+    /// The time the clinic proposed or confirmed.
+    pub starts_at: Option<Time>,
+    /// What the clinic told her with it (where, whom to ask for).
+    pub clinic_note: Option<String>,
+    pub handled_by: Option<String>,
+    pub created_at: Time,
+    pub updated_at: Time,
+    /// When the reminder of the day before went out.
+    pub reminded_at: Option<Time>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub clinic_id: String,
+    pub patient_id: String,
+    pub kind: String,
+    pub preferred: String,
+    pub checkin_id: Option<String>,
+}
+
+/// A change of an appointment, made only if it is still in the status `from` (as read).
+#[derive(Debug, Clone)]
+pub struct AppointmentChange {
+    pub id: String,
+    pub from: AppointmentStatus,
+    pub to: AppointmentStatus,
+    /// A new time (also clears the reminder mark, so a moved appointment is reminded again).
+    pub starts_at: Option<Time>,
+    pub clinic_note: Option<String>,
+    pub handled_by: Option<String>,
+}
+
+/// The writes, inside a unit of work.
+#[async_trait]
+pub trait AppointmentTx: Send {
+    async fn create_appointment(&mut self, new: NewAppointment, now: Time) -> Result<Appointment>;
+    /// `None` when it is no longer in `change.from` (someone else changed it first).
+    async fn change_appointment(
+        &mut self,
+        change: AppointmentChange,
+        now: Time,
+    ) -> Result<Option<Appointment>>;
+    /// Confirmed appointments starting in `[from, until)` not yet reminded, locked for this
+    /// unit of work (PostgreSQL skips those another server holds).
+    async fn due_appointment_reminders(
+        &mut self,
+        from: Time,
+        until: Time,
+        limit: i64,
+    ) -> Result<Vec<Appointment>>;
+    /// `false` when it was reminded already, or is no longer confirmed.
+    async fn mark_appointment_reminded(&mut self, id: String, now: Time) -> Result<bool>;
+}
+
+/// The reads.
+#[async_trait]
+pub trait AppointmentRead: Send + Sync {
+    async fn get_appointment(&self, id: &str) -> Result<Option<Appointment>>;
+    /// Hers, newest first.
+    async fn list_patient_appointments(&self, patient_id: &str) -> Result<Vec<Appointment>>;
+    /// The clinic's, newest first; with `open`, only those not cancelled.
+    async fn list_clinic_appointments(
+        &self,
+        clinic_id: &str,
+        open: bool,
+        limit: i64,
+    ) -> Result<Vec<Appointment>>;
+}
+
+macro_rules! appointment_cols {
+    () => {
+        "id, clinic_id, patient_id, kind, preferred, checkin_id, status, starts_at, \
+         clinic_note, handled_by, created_at, updated_at, reminded_at"
+    };
+}
+
+/// Implements the appointment traits for `$store` and its connection `$conn`; `$lock` ends
+/// the query that takes reminders for this transaction.
+macro_rules! impl_appointments {
+    ($store:ty, $conn:ty, $lock:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::appointments::AppointmentTx for $conn {
+            async fn create_appointment(
+                &mut self,
+                new: $crate::NewAppointment,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<$crate::Appointment> {
+                let sql = concat!(
+                    "INSERT INTO appointments (id, clinic_id, patient_id, kind, preferred, ",
+                    "checkin_id, status, created_at, updated_at) ",
+                    "VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7, $7) RETURNING ",
+                    appointment_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind($crate::new_id())
+                    .bind(new.clinic_id)
+                    .bind(new.patient_id)
+                    .bind(new.kind)
+                    .bind(new.preferred)
+                    .bind(new.checkin_id)
+                    .bind(now)
+                    .fetch_one(&mut *self)
+                    .await?)
+            }
+
+            async fn change_appointment(
+                &mut self,
+                change: $crate::AppointmentChange,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<Option<$crate::Appointment>> {
+                let sql = concat!(
+                    "UPDATE appointments SET status = $3, ",
+                    "reminded_at = CASE WHEN $4 IS NULL THEN reminded_at ELSE NULL END, ",
+                    "starts_at = COALESCE($4, starts_at), ",
+                    "clinic_note = COALESCE($5, clinic_note), ",
+                    "handled_by = COALESCE($6, handled_by), updated_at = $7 ",
+                    "WHERE id = $1 AND status = $2 RETURNING ",
+                    appointment_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(change.id)
+                    .bind(change.from)
+                    .bind(change.to)
+                    .bind(change.starts_at)
+                    .bind(change.clinic_note)
+                    .bind(change.handled_by)
+                    .bind(now)
+                    .fetch_optional(&mut *self)
+                    .await?)
+            }
+
+            async fn due_appointment_reminders(
+                &mut self,
+                from: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::Appointment>> {
+                let sql = concat!(
+                    "SELECT ",
+                    appointment_cols!(),
+                    " FROM appointments WHERE status = 'confirmed' AND reminded_at IS NULL ",
+                    "AND starts_at >= $1 AND starts_at < $2 ORDER BY starts_at, id LIMIT $3",
+                    $lock
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(from)
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await?)
+            }
+
+            async fn mark_appointment_reminded(
+                &mut self,
+                id: String,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE appointments SET reminded_at = $2 WHERE id = $1 \
+                     AND status = 'confirmed' AND reminded_at IS NULL",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::appointments::AppointmentRead for $store {
+            async fn get_appointment(
+                &self,
+                id: &str,
+            ) -> $crate::Result<Option<$crate::Appointment>> {
+                let sql = concat!(
+                    "SELECT ",
+                    appointment_cols!(),
+                    " FROM appointments WHERE id = $1"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(id).fetch_optional(&mut *c).await?)
+            }
+
+            async fn list_patient_appointments(
+                &self,
+                patient_id: &str,
+            ) -> $crate::Result<Vec<$crate::Appointment>> {
+                let sql = concat!(
+                    "SELECT ",
+                    appointment_cols!(),
+                    " FROM appointments WHERE patient_id = $1 ORDER BY created_at DESC, id DESC"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+
+            async fn list_clinic_appointments(
+                &self,
+                clinic_id: &str,
+                open: bool,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::Appointment>> {
+                let sql = concat!(
+                    "SELECT ",
+                    appointment_cols!(),
+                    " FROM appointments WHERE clinic_id = $1 ",
+                    "AND ($2 = FALSE OR status <> 'cancelled') ",
+                    "ORDER BY created_at DESC, id DESC LIMIT $3"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql)
+                    .bind(clinic_id)
+                    .bind(open)
+                    .bind(limit)
+                    .fetch_all(&mut *c)
+                    .await?)
+            }
+        }
+    };
+}
