@@ -589,9 +589,11 @@ impl Alerts<'_> {
     pub async fn tick(&self, courier: &dyn Courier) -> Result<()> {
         let fanned = self.fan_out().await;
         let reminded = self.0.patient_emails().send_due_reminders().await;
+        let appointments = self.0.appointments().send_due_reminders().await;
         let delivered = self.deliver(courier).await;
         fanned?;
         reminded?;
+        appointments?;
         delivered?;
         Ok(())
     }

@@ -10,6 +10,7 @@
 //! The layer reads the time from its [`Clock`], never from the system, so tests can move time.
 
 pub mod alerts;
+pub mod appointments;
 pub mod announcements;
 pub mod audit;
 pub mod cds;
@@ -131,6 +132,9 @@ impl App {
     }
     pub fn alerts(&self) -> alerts::Alerts<'_> {
         alerts::Alerts(self)
+    }
+    pub fn appointments(&self) -> appointments::Appointments<'_> {
+        appointments::Appointments(self)
     }
     pub fn announcements(&self) -> announcements::Announcements<'_> {
         announcements::Announcements(self)

@@ -49,6 +49,19 @@ fn email_to_her(
     to: &PatientEmailTo<'_>,
     purpose: Purpose,
 ) -> NewOutboxMessage {
+    email_to_her_with(content, language, keys, link_path, to, purpose, &[])
+}
+
+/// The same, with `{name}` placeholders of the subject and text filled in.
+fn email_to_her_with(
+    content: &Content,
+    language: &str,
+    keys: (&str, &str),
+    link_path: &str,
+    to: &PatientEmailTo<'_>,
+    purpose: Purpose,
+    fill: &[(&str, String)],
+) -> NewOutboxMessage {
     let lang = content
         .lang(language)
         .unwrap_or_else(|| content.default_lang());
@@ -63,7 +76,12 @@ fn email_to_her(
         None => t.ui("email_numbers_emergency_only").to_string(),
     }
     .replace("{emergency}", &emergency);
-    let text = format!("{}\n\n{numbers}", t.ui(keys.1));
+    let filled = |key: &str| {
+        fill.iter().fold(t.ui(key).to_string(), |s, (name, value)| {
+            s.replace(&format!("{{{name}}}"), value)
+        })
+    };
+    let text = format!("{}\n\n{numbers}", filled(keys.1));
     NewOutboxMessage {
         clinic_id: to.clinic_id.to_string(),
         escalation_id: None,
@@ -73,7 +91,7 @@ fn email_to_her(
         channel: Channel::Email,
         address: to.email.to_string(),
         payload: json!({
-            "subject": t.ui(keys.0),
+            "subject": filled(keys.0),
             "text": text,
             "link_path": link_path,
             "unsubscribe_path": unsubscribe_path(to.token),
@@ -113,6 +131,36 @@ pub fn reply_message(
         "/me/chat",
         &to,
         Purpose::Reply,
+    )
+}
+
+/// An email to her about her appointment requests (`keys`: subject and text, whose `{time}`
+/// is filled in), linking to her appointments page.
+pub fn appointment_message(
+    content: &Content,
+    patient: &Patient,
+    email: &PatientEmail,
+    reach: &crate::clinics::Reach,
+    keys: (&str, &str),
+    purpose: Purpose,
+    time: Option<String>,
+) -> NewOutboxMessage {
+    let to = PatientEmailTo {
+        patient_id: &patient.id,
+        clinic_id: &patient.clinic_id,
+        email: &email.email,
+        token: &email.unsubscribe_token,
+        reach,
+    };
+    let fill = [("time", time.unwrap_or_default())];
+    email_to_her_with(
+        content,
+        &patient.language,
+        keys,
+        "/me/appointments",
+        &to,
+        purpose,
+        &fill,
     )
 }
 

@@ -26,6 +26,8 @@ pub struct Appointment {
     pub status: AppointmentStatus,
     /// The time the clinic proposed or confirmed.
     pub starts_at: Option<Time>,
+    /// How long the clinic booked it for.
+    pub minutes: Option<i32>,
     /// What the clinic told her with it (where, whom to ask for).
     pub clinic_note: Option<String>,
     pub handled_by: Option<String>,
@@ -52,6 +54,7 @@ pub struct AppointmentChange {
     pub to: AppointmentStatus,
     /// A new time (also clears the reminder mark, so a moved appointment is reminded again).
     pub starts_at: Option<Time>,
+    pub minutes: Option<i32>,
     pub clinic_note: Option<String>,
     pub handled_by: Option<String>,
 }
@@ -95,7 +98,7 @@ pub trait AppointmentRead: Send + Sync {
 
 macro_rules! appointment_cols {
     () => {
-        "id, clinic_id, patient_id, kind, preferred, checkin_id, status, starts_at, \
+        "id, clinic_id, patient_id, kind, preferred, checkin_id, status, starts_at, minutes, \
          clinic_note, handled_by, created_at, updated_at, reminded_at"
     };
 }
@@ -139,7 +142,8 @@ macro_rules! impl_appointments {
                     "reminded_at = CASE WHEN $4 IS NULL THEN reminded_at ELSE NULL END, ",
                     "starts_at = COALESCE($4, starts_at), ",
                     "clinic_note = COALESCE($5, clinic_note), ",
-                    "handled_by = COALESCE($6, handled_by), updated_at = $7 ",
+                    "handled_by = COALESCE($6, handled_by), updated_at = $7, ",
+                    "minutes = COALESCE($8, minutes) ",
                     "WHERE id = $1 AND status = $2 RETURNING ",
                     appointment_cols!()
                 );
@@ -151,6 +155,7 @@ macro_rules! impl_appointments {
                     .bind(change.clinic_note)
                     .bind(change.handled_by)
                     .bind(now)
+                    .bind(change.minutes)
                     .fetch_optional(&mut *self)
                     .await?)
             }

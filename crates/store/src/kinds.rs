@@ -257,6 +257,11 @@ text_enum! {
         PatientEmailSet => "patient.email.set",
         PatientPhoneSet => "patient.phone.set",
         PatientUnsubscribe => "patient.unsubscribe",
+        AppointmentRequest => "appointment.request",
+        AppointmentAnswer => "appointment.answer",
+        AppointmentAccept => "appointment.accept",
+        AppointmentCancel => "appointment.cancel",
+        AppointmentList => "appointment.list",
     }
 }
 

@@ -244,6 +244,9 @@ pub trait OutboxTx: Send {
     /// her address when she has one, has not unsubscribed, and has no unread message from the
     /// clinic (an earlier reply's email already told her).
     async fn reply_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>>;
+    /// Her address for any other email, read (and her row locked) in the unit of work that
+    /// queues it: `None` without one, or after she unsubscribed.
+    async fn email_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>>;
 }
 
 /// The outbox's reads.
@@ -554,6 +557,22 @@ macro_rules! impl_outbox {
                         .await?;
                 }
                 Ok(stopped)
+            }
+
+            async fn email_address(
+                &mut self,
+                patient_id: String,
+            ) -> $crate::Result<Option<$crate::PatientEmail>> {
+                lock_patient(&mut *self, &patient_id).await?;
+                let sql = concat!(
+                    "SELECT ", patient_email_cols!(), " FROM patients ",
+                    "WHERE id = $1 AND email IS NOT NULL AND unsubscribe_token IS NOT NULL ",
+                    "AND emails_stopped_at IS NULL"
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(patient_id)
+                    .fetch_optional(&mut *self)
+                    .await?)
             }
 
             async fn reply_address(

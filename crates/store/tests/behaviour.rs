@@ -283,6 +283,7 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
         from,
         to: AppointmentStatus::Confirmed,
         starts_at: Some(time),
+        minutes: Some(30),
         clinic_note: Some("Room 3".into()),
         handled_by: Some(s.id.clone()),
     };
@@ -342,6 +343,7 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
         from: AppointmentStatus::Confirmed,
         to: AppointmentStatus::Cancelled,
         starts_at: None,
+        minutes: None,
         clinic_note: None,
         handled_by: None,
     };

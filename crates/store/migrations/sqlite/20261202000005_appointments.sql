@@ -13,6 +13,8 @@ CREATE TABLE appointments (
     status      TEXT NOT NULL DEFAULT 'requested'
                 CHECK (status IN ('requested', 'proposed', 'confirmed', 'cancelled')),
     starts_at   TEXT,
+    -- How long the clinic booked it for.
+    minutes     INTEGER CHECK (minutes IS NULL OR minutes BETWEEN 5 AND 480),
     clinic_note TEXT,
     handled_by  TEXT REFERENCES staff (id),
     created_at  TEXT NOT NULL,

@@ -62,6 +62,11 @@ pub fn describe(code: &str) -> String {
         Action::PatientEmailSet => "changed her email settings",
         Action::PatientPhoneSet => "changed her telephone number",
         Action::PatientUnsubscribe => "unsubscribed from emails",
+        Action::AppointmentRequest => "asked for an appointment",
+        Action::AppointmentAnswer => "offered or confirmed an appointment time",
+        Action::AppointmentAccept => "accepted the appointment time offered",
+        Action::AppointmentCancel => "cancelled an appointment",
+        Action::AppointmentList => "read the appointment requests",
     };
     words.to_string()
 }

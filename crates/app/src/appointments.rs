@@ -1,0 +1,395 @@
+//! Appointment requests. After a `soon` or `self_care` decision a patient can ask her clinic
+//! for an appointment with the kind of clinician the decision names (the content marks which
+//! actions can be booked), saying which times suit her. The clinic proposes a time (she then
+//! accepts it) or confirms one; either side can cancel. Each change is audited and, when it
+//! is news for her, tells her by email (with her consent) in the same commit; a confirmed
+//! appointment is reminded by email the day before.
+//!
+//! An urgent or emergency decision offers no booking: it tells her to call, and an
+//! appointment days away must never look like the answer.
+
+use aftercare_core::{Content, Level};
+use aftercare_store::{
+    Appointment, AppointmentChange, AppointmentStatus, NewAppointment, Patient, Purpose,
+};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::audit::{entry, Action, Actor, Subject};
+use crate::{limits, App, Error, Result};
+
+/// The longest "times that suit me", and the longest note from the clinic.
+pub const TEXT_LIMIT: usize = 500;
+/// How long an appointment can be booked for, in minutes.
+pub const MINUTES: std::ops::RangeInclusive<i32> = 5..=480;
+/// How long before it starts an appointment is reminded.
+pub const REMINDER_AHEAD: Duration = Duration::hours(24);
+
+/// The kinds of appointment (action ids) the content lets a patient book.
+pub fn bookable(content: &Content) -> Vec<&str> {
+    content
+        .actions
+        .iter()
+        .filter(|a| a.booking)
+        .map(|a| a.id.as_str())
+        .collect()
+}
+
+/// What she can ask for after a decision at `level` naming `actions`: the bookable ones it
+/// names, else every bookable kind; nothing after an urgent or emergency decision.
+pub fn offered<'c>(content: &'c Content, level: Level, actions: &[&str]) -> Vec<&'c str> {
+    if level > Level::Soon {
+        return Vec::new();
+    }
+    let all = bookable(content);
+    let named: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|k| actions.contains(k))
+        .collect();
+    if named.is_empty() {
+        all
+    } else {
+        named
+    }
+}
+
+/// Her request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub kind: String,
+    pub preferred: String,
+    /// The check-in whose decision she asks from.
+    pub checkin_id: Option<String>,
+}
+
+/// The clinic's answer: a time, proposed to her or confirmed.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub starts_at: DateTime<Utc>,
+    pub minutes: i32,
+    pub note: Option<String>,
+    /// Confirmed at once (`false`: proposed, she accepts it).
+    pub confirm: bool,
+}
+
+/// Who calls an appointment off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledBy {
+    Patient,
+    Clinic,
+}
+
+pub struct Appointments<'a>(pub(crate) &'a App);
+
+impl Appointments<'_> {
+    /// Her request, validated and audited in one commit.
+    pub async fn request(&self, actor: &Actor, patient: &Patient, r: Request) -> Result<Appointment> {
+        let content = self.0.content();
+        if !bookable(content).contains(&r.kind.as_str()) {
+            return Err(Error::invalid("kind", "kind: not something the clinic books"));
+        }
+        let preferred = limits::required("preferred", &r.preferred, TEXT_LIMIT)?;
+        if let Some(id) = &r.checkin_id {
+            let checkin = self.0.checkins().get(patient, id).await?;
+            let level = Level::parse(&checkin.level).unwrap_or(Level::Emergency);
+            if level > Level::Soon {
+                return Err(Error::invalid(
+                    "checkin",
+                    "checkin: this answer asks you to call, not to book",
+                ));
+            }
+        }
+        let now = self.0.now();
+        let new = NewAppointment {
+            clinic_id: patient.clinic_id.clone(),
+            patient_id: patient.id.clone(),
+            kind: r.kind,
+            preferred,
+            checkin_id: r.checkin_id,
+        };
+        let (actor, p) = (actor.clone(), patient.clone());
+        self.0
+            .write_audited(
+                move |tx| tx.create_appointment(new.clone(), now),
+                move |a: &Appointment| {
+                    let subject = Subject::patient(&p).detail(a.id.clone());
+                    entry(&actor, Action::AppointmentRequest, subject, now)
+                },
+            )
+            .await
+    }
+
+    /// Hers, newest first (the caller audits the page that shows them).
+    pub async fn of_patient(&self, patient: &Patient) -> Result<Vec<Appointment>> {
+        Ok(self.0.store.list_patient_appointments(&patient.id).await?)
+    }
+
+    /// The clinic's, newest first (`open`: not cancelled), audited.
+    pub async fn of_clinic(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        open: bool,
+    ) -> Result<Vec<Appointment>> {
+        let rows = self
+            .0
+            .store
+            .list_clinic_appointments(clinic_id, open, 500)
+            .await?;
+        let subject = Subject::clinic(clinic_id).detail(format!("{} requests", rows.len()));
+        self.0
+            .audit()
+            .record(actor, Action::AppointmentList, subject)
+            .await?;
+        Ok(rows)
+    }
+
+    /// One of the clinic's; `NotFound` for another clinic's.
+    pub async fn of_clinic_by_id(&self, clinic_id: &str, id: &str) -> Result<Appointment> {
+        match self.0.store.get_appointment(id).await? {
+            Some(a) if a.clinic_id == clinic_id => Ok(a),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// One of hers; `NotFound` for anyone else's.
+    fn hers(patient: &Patient, a: Option<Appointment>) -> Result<Appointment> {
+        match a {
+            Some(a) if a.patient_id == patient.id => Ok(a),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// The clinic proposes or confirms a time (also to move one already set); she is told.
+    pub async fn answer(
+        &self,
+        actor: &Actor,
+        clinic_id: &str,
+        id: &str,
+        answer: Answer,
+    ) -> Result<Appointment> {
+        let current = self.of_clinic_by_id(clinic_id, id).await?;
+        if current.status == AppointmentStatus::Cancelled {
+            return Err(Error::Conflict("this appointment was cancelled".into()));
+        }
+        if !MINUTES.contains(&answer.minutes) {
+            return Err(Error::invalid("minutes", "minutes: from 5 to 480"));
+        }
+        let now = self.0.now();
+        if answer.starts_at <= now {
+            return Err(Error::invalid("starts_at", "starts_at: must be in the future"));
+        }
+        let note = limits::optional("note", answer.note, TEXT_LIMIT)?;
+        let to = if answer.confirm {
+            AppointmentStatus::Confirmed
+        } else {
+            AppointmentStatus::Proposed
+        };
+        let change = AppointmentChange {
+            id: current.id.clone(),
+            from: current.status,
+            to,
+            starts_at: Some(answer.starts_at),
+            minutes: Some(answer.minutes),
+            clinic_note: note,
+            handled_by: actor.id.clone(),
+        };
+        let keys = match to {
+            AppointmentStatus::Confirmed => ("appointment_confirmed_subject", "appointment_confirmed_text"),
+            _ => ("appointment_proposed_subject", "appointment_proposed_text"),
+        };
+        self.change(actor, &current, change, Action::AppointmentAnswer, Some(keys))
+            .await
+    }
+
+    /// She accepts the time the clinic proposed.
+    pub async fn accept(&self, actor: &Actor, patient: &Patient, id: &str) -> Result<Appointment> {
+        let current = Self::hers(patient, self.0.store.get_appointment(id).await?)?;
+        if current.status != AppointmentStatus::Proposed {
+            return Err(Error::Conflict("there is no proposed time to accept".into()));
+        }
+        let change = AppointmentChange {
+            id: current.id.clone(),
+            from: current.status,
+            to: AppointmentStatus::Confirmed,
+            starts_at: None,
+            minutes: None,
+            clinic_note: None,
+            handled_by: None,
+        };
+        self.change(actor, &current, change, Action::AppointmentAccept, None)
+            .await
+    }
+
+    /// Calls it off: hers by her (`patient`), or the clinic's by a member of staff.
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        by: CancelledBy,
+        current: Appointment,
+    ) -> Result<Appointment> {
+        if current.status == AppointmentStatus::Cancelled {
+            return Ok(current);
+        }
+        let change = AppointmentChange {
+            id: current.id.clone(),
+            from: current.status,
+            to: AppointmentStatus::Cancelled,
+            starts_at: None,
+            minutes: None,
+            clinic_note: None,
+            handled_by: None,
+        };
+        // She is told when the clinic calls it off; she knows when she does.
+        let keys = (by == CancelledBy::Clinic)
+            .then_some(("appointment_cancelled_subject", "appointment_cancelled_text"));
+        self.change(actor, &current, change, Action::AppointmentCancel, keys)
+            .await
+    }
+
+    /// Hers, for [`Self::cancel`]; `NotFound` for anyone else's.
+    pub async fn hers_by_id(&self, patient: &Patient, id: &str) -> Result<Appointment> {
+        Self::hers(patient, self.0.store.get_appointment(id).await?)
+    }
+
+    /// A change, its audit row and (with `email`) the email that tells her, in one commit;
+    /// `Conflict` when someone changed it since it was read.
+    async fn change(
+        &self,
+        actor: &Actor,
+        current: &Appointment,
+        change: AppointmentChange,
+        action: Action,
+        email: Option<(&'static str, &'static str)>,
+    ) -> Result<Appointment> {
+        let now = self.0.now();
+        let patient = self
+            .0
+            .store
+            .get_patient(&current.patient_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let reach = self.0.clinics().reach_now(&patient.clinic_id).await?;
+        let zone = self
+            .0
+            .clinics()
+            .get(&patient.clinic_id)
+            .await?
+            .and_then(|c| c.time_zone);
+        let content = self.0.content.clone();
+        let (actor, p) = (actor.clone(), patient.clone());
+        let changed = self
+            .0
+            .write_audited(
+                move |tx| {
+                    let (change, patient, content, reach, zone) = (
+                        change.clone(),
+                        patient.clone(),
+                        content.clone(),
+                        reach.clone(),
+                        zone.clone(),
+                    );
+                    Box::pin(async move {
+                        let Some(changed) = tx.change_appointment(change, now).await? else {
+                            return Ok(None);
+                        };
+                        if let Some(keys) = email {
+                            if let Some(address) = tx.email_address(patient.id.clone()).await? {
+                                let time = changed
+                                    .starts_at
+                                    .map(|t| crate::clinics::local_time(zone.as_deref(), t));
+                                let message = crate::patient_email::appointment_message(
+                                    &content,
+                                    &patient,
+                                    &address,
+                                    &reach,
+                                    keys,
+                                    Purpose::Reply,
+                                    time,
+                                );
+                                tx.enqueue(message, now).await?;
+                            }
+                        }
+                        Ok(Some(changed))
+                    })
+                },
+                move |changed: &Option<Appointment>| {
+                    let detail = changed
+                        .as_ref()
+                        .map(|a| format!("{} {}", a.id, a.status))
+                        .unwrap_or_else(|| "no change: changed meanwhile".into());
+                    entry(&actor, action, Subject::patient(&p).detail(detail), now)
+                },
+            )
+            .await?;
+        changed.ok_or_else(|| Error::Conflict("the appointment was changed meanwhile; reload".into()))
+    }
+
+    /// Queues the reminders of confirmed appointments starting within a day, each in one
+    /// commit with its mark (so no appointment is reminded twice, whichever server gets there
+    /// first); returns how many went out.
+    pub async fn send_due_reminders(&self) -> Result<usize> {
+        let now = self.0.now();
+        let content = self.0.content.clone();
+        let mut sent = 0;
+        let due: Vec<Appointment> = {
+            let until = now + REMINDER_AHEAD;
+            self.0
+                .store
+                .transaction(move |tx| tx.due_appointment_reminders(now, until, 200))
+                .await?
+        };
+        for a in due {
+            let Some(patient) = self.0.store.get_patient(&a.patient_id).await? else {
+                continue;
+            };
+            let reach = self.0.clinics().reach_now(&patient.clinic_id).await?;
+            let zone = self
+                .0
+                .clinics()
+                .get(&patient.clinic_id)
+                .await?
+                .and_then(|c| c.time_zone);
+            let time = a
+                .starts_at
+                .map(|t| crate::clinics::local_time(zone.as_deref(), t));
+            let content = content.clone();
+            let id = a.id.clone();
+            let queued: bool = self
+                .0
+                .store
+                .transaction(move |tx| {
+                    let (id, patient, content, reach, time) = (
+                        id.clone(),
+                        patient.clone(),
+                        content.clone(),
+                        reach.clone(),
+                        time.clone(),
+                    );
+                    Box::pin(async move {
+                        if !tx.mark_appointment_reminded(id, now).await? {
+                            return Ok(false);
+                        }
+                        let Some(address) = tx.email_address(patient.id.clone()).await? else {
+                            return Ok(false);
+                        };
+                        let keys = ("appointment_reminder_subject", "appointment_reminder_text");
+                        let message = crate::patient_email::appointment_message(
+                            &content,
+                            &patient,
+                            &address,
+                            &reach,
+                            keys,
+                            Purpose::Reminder,
+                            time,
+                        );
+                        tx.enqueue(message, now).await?;
+                        Ok(true)
+                    })
+                })
+                .await?;
+            sent += usize::from(queued);
+        }
+        Ok(sent)
+    }
+}
