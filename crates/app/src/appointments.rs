@@ -83,10 +83,18 @@ pub struct Appointments<'a>(pub(crate) &'a App);
 
 impl Appointments<'_> {
     /// Her request, validated and audited in one commit.
-    pub async fn request(&self, actor: &Actor, patient: &Patient, r: Request) -> Result<Appointment> {
+    pub async fn request(
+        &self,
+        actor: &Actor,
+        patient: &Patient,
+        r: Request,
+    ) -> Result<Appointment> {
         let content = self.0.content();
         if !bookable(content).contains(&r.kind.as_str()) {
-            return Err(Error::invalid("kind", "kind: not something the clinic books"));
+            return Err(Error::invalid(
+                "kind",
+                "kind: not something the clinic books",
+            ));
         }
         let preferred = limits::required("preferred", &r.preferred, TEXT_LIMIT)?;
         if let Some(id) = &r.checkin_id {
@@ -177,7 +185,10 @@ impl Appointments<'_> {
         }
         let now = self.0.now();
         if answer.starts_at <= now {
-            return Err(Error::invalid("starts_at", "starts_at: must be in the future"));
+            return Err(Error::invalid(
+                "starts_at",
+                "starts_at: must be in the future",
+            ));
         }
         let note = limits::optional("note", answer.note, TEXT_LIMIT)?;
         let to = if answer.confirm {
@@ -195,18 +206,29 @@ impl Appointments<'_> {
             handled_by: actor.id.clone(),
         };
         let keys = match to {
-            AppointmentStatus::Confirmed => ("appointment_confirmed_subject", "appointment_confirmed_text"),
+            AppointmentStatus::Confirmed => (
+                "appointment_confirmed_subject",
+                "appointment_confirmed_text",
+            ),
             _ => ("appointment_proposed_subject", "appointment_proposed_text"),
         };
-        self.change(actor, &current, change, Action::AppointmentAnswer, Some(keys))
-            .await
+        self.change(
+            actor,
+            &current,
+            change,
+            Action::AppointmentAnswer,
+            Some(keys),
+        )
+        .await
     }
 
     /// She accepts the time the clinic proposed.
     pub async fn accept(&self, actor: &Actor, patient: &Patient, id: &str) -> Result<Appointment> {
         let current = Self::hers(patient, self.0.store.get_appointment(id).await?)?;
         if current.status != AppointmentStatus::Proposed {
-            return Err(Error::Conflict("there is no proposed time to accept".into()));
+            return Err(Error::Conflict(
+                "there is no proposed time to accept".into(),
+            ));
         }
         let change = AppointmentChange {
             id: current.id.clone(),
@@ -241,8 +263,10 @@ impl Appointments<'_> {
             handled_by: None,
         };
         // She is told when the clinic calls it off; she knows when she does.
-        let keys = (by == CancelledBy::Clinic)
-            .then_some(("appointment_cancelled_subject", "appointment_cancelled_text"));
+        let keys = (by == CancelledBy::Clinic).then_some((
+            "appointment_cancelled_subject",
+            "appointment_cancelled_text",
+        ));
         self.change(actor, &current, change, Action::AppointmentCancel, keys)
             .await
     }
@@ -322,7 +346,8 @@ impl Appointments<'_> {
                 },
             )
             .await?;
-        changed.ok_or_else(|| Error::Conflict("the appointment was changed meanwhile; reload".into()))
+        changed
+            .ok_or_else(|| Error::Conflict("the appointment was changed meanwhile; reload".into()))
     }
 
     /// Queues the reminders of confirmed appointments starting within a day, each in one

@@ -2,7 +2,7 @@
 //! shell (`aftercare export`). The export is audited before it is handed out.
 
 use aftercare_fhir::bundle::{
-    self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
+    self, AppointmentInfo, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
 };
 use aftercare_fhir::Canonical;
 use aftercare_store::Patient;
@@ -44,6 +44,13 @@ impl Export<'_> {
                 break;
             }
         }
+        let appointments = store.list_patient_appointments(&patient.id).await?;
+        let content = self.0.content();
+        let texts = content.text(
+            content
+                .lang(&patient.language)
+                .unwrap_or_else(|| content.default_lang()),
+        );
         let record = PatientRecord {
             patient: PatientInfo {
                 id: patient.id.clone(),
@@ -78,6 +85,31 @@ impl Export<'_> {
                     body: m.body,
                     sent: m.created_at,
                     read_at: m.read_at,
+                })
+                .collect(),
+            appointments: appointments
+                .into_iter()
+                .map(|a| AppointmentInfo {
+                    who: texts
+                        .booking
+                        .get(
+                            content
+                                .actions
+                                .iter()
+                                .position(|x| x.id == a.kind)
+                                .unwrap_or(usize::MAX),
+                        )
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| a.kind.clone()),
+                    id: a.id,
+                    kind: a.kind,
+                    preferred: a.preferred,
+                    status: a.status.as_str().to_string(),
+                    starts_at: a.starts_at,
+                    minutes: a.minutes,
+                    note: a.clinic_note,
+                    created_at: a.created_at,
                 })
                 .collect(),
         };

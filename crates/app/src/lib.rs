@@ -10,8 +10,8 @@
 //! The layer reads the time from its [`Clock`], never from the system, so tests can move time.
 
 pub mod alerts;
-pub mod appointments;
 pub mod announcements;
+pub mod appointments;
 pub mod audit;
 pub mod cds;
 pub mod chat;

@@ -21,6 +21,26 @@ pub struct PatientRecord {
     pub checkins: Vec<CheckinInfo>,
     pub diary: Vec<DiaryInfo>,
     pub messages: Vec<MessageInfo>,
+    pub appointments: Vec<AppointmentInfo>,
+}
+
+/// An appointment request: a `ServiceRequest`, and once the clinic has offered or booked a
+/// time, an `Appointment` based on it.
+#[derive(Debug, Clone)]
+pub struct AppointmentInfo {
+    pub id: String,
+    /// The action id of the content she asked for, e.g. `physiotherapy`.
+    pub kind: String,
+    /// Whom she would see, in the record's language.
+    pub who: String,
+    /// The times that suit her, as she wrote them.
+    pub preferred: String,
+    /// `requested`, `proposed`, `confirmed` or `cancelled`.
+    pub status: String,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub minutes: Option<i32>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +199,11 @@ pub fn patient_bundle(
     for m in messages {
         resources.push(communication(&pid, &subject, m));
     }
+    let mut appointments: Vec<&AppointmentInfo> = record.appointments.iter().collect();
+    appointments.sort_by_key(|a| a.created_at);
+    for a in appointments {
+        resources.extend(appointment(canonical, &subject, a));
+    }
     let entries: Vec<Json> = resources
         .into_iter()
         .map(|r| {
@@ -294,6 +319,70 @@ pub fn pain_observation(
         o["derivedFrom"] = json!([{ "reference": d }]);
     }
     o
+}
+
+/// Her request as a `ServiceRequest` (a proposal: she asks, the clinic decides) and, once a time
+/// is offered or booked, the `Appointment` that answers it. A cancelled request is `revoked`,
+/// its appointment `cancelled`; one never given a time has no appointment (FHIR's app-3: only
+/// proposed or cancelled appointments may lack a start and end).
+fn appointment(canonical: &Canonical, subject: &str, a: &AppointmentInfo) -> Vec<Json> {
+    let req_id = fhir_id(&format!("appt-req-{}", a.id));
+    let code = json!({
+        "coding": [{ "system": canonical.actions(), "code": a.kind }],
+        "text": a.who,
+    });
+    let request_status = match a.status.as_str() {
+        "cancelled" => "revoked",
+        "confirmed" => "completed",
+        _ => "active",
+    };
+    let mut request = json!({
+        "resourceType": "ServiceRequest",
+        "id": req_id,
+        "status": request_status,
+        "intent": "proposal",
+        "code": code,
+        "subject": { "reference": subject },
+        "authoredOn": instant(a.created_at),
+        "requester": { "reference": subject },
+        "patientInstruction": a.preferred,
+    });
+    if let Some(r) = request
+        .as_object_mut()
+        .filter(|_| a.preferred.trim().is_empty())
+    {
+        r.remove("patientInstruction");
+    }
+    let mut out = vec![request];
+    let (Some(start), Some(minutes)) = (a.starts_at, a.minutes) else {
+        return out;
+    };
+    let status = match a.status.as_str() {
+        "confirmed" => "booked",
+        "cancelled" => "cancelled",
+        _ => "proposed",
+    };
+    let participant_status = if status == "proposed" {
+        "needs-action"
+    } else {
+        "accepted"
+    };
+    let mut appointment = json!({
+        "resourceType": "Appointment",
+        "id": fhir_id(&format!("appt-{}", a.id)),
+        "status": status,
+        "serviceType": [code],
+        "start": instant(start),
+        "end": instant(start + chrono::Duration::minutes(i64::from(minutes))),
+        "minutesDuration": minutes,
+        "basedOn": [{ "reference": format!("ServiceRequest/{req_id}") }],
+        "participant": [{ "actor": { "reference": subject }, "status": participant_status }],
+    });
+    if let Some(note) = a.note.as_ref().filter(|n| !n.trim().is_empty()) {
+        appointment["patientInstruction"] = json!(note);
+    }
+    out.push(appointment);
+    out
 }
 
 fn communication(pid: &str, subject: &str, m: &MessageInfo) -> Json {

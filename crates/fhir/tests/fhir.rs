@@ -9,7 +9,7 @@
 use aftercare_core::{triage, Case, Content, DecisionView};
 use aftercare_fhir::assessment::{self, Assessment, Context};
 use aftercare_fhir::bundle::{
-    self, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
+    self, AppointmentInfo, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
 };
 use aftercare_fhir::import::{self, ResponseMeta};
 use aftercare_fhir::{cds, outcome, questionnaire, Canonical};
@@ -153,6 +153,30 @@ fn record(content: &Content) -> PatientRecord {
                 body: "Gracias, la llamamos hoy.".into(),
                 sent: time("2025-03-02T10:06:00Z"),
                 read_at: None,
+            },
+        ],
+        appointments: vec![
+            AppointmentInfo {
+                id: "a1".into(),
+                kind: "physiotherapy".into(),
+                who: "Un fisioterapeuta".into(),
+                preferred: "Por las mañanas".into(),
+                status: "confirmed".into(),
+                starts_at: Some(time("2025-03-10T09:00:00Z")),
+                minutes: Some(45),
+                note: Some("Sala 3".into()),
+                created_at: time("2025-03-03T19:00:00Z"),
+            },
+            AppointmentInfo {
+                id: "a2".into(),
+                kind: "see_clinician".into(),
+                who: "Un médico de la clínica".into(),
+                preferred: "Cualquier tarde".into(),
+                status: "requested".into(),
+                starts_at: None,
+                minutes: None,
+                note: None,
+                created_at: time("2025-03-03T19:05:00Z"),
             },
         ],
     }

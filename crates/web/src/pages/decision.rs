@@ -183,7 +183,7 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
     };
     ctx.render(
         "decision.html",
-        json!({ "d": page, "stored": true, "answers": [] }),
+        json!({ "d": page, "stored": true, "answers": [], "checkin_id": checkin.id }),
     )
     .await
 }

@@ -22,6 +22,7 @@
 //! Patient identity is the secret token of her personal link, kept in an HttpOnly, Secure,
 //! SameSite=Lax cookie ([`session`]); every read or write of her data is audited.
 
+pub mod appointments;
 pub mod chart;
 pub mod checkin;
 pub mod contact;
@@ -82,6 +83,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/signout", post(session::sign_out))
         .route("/me", get(session::me))
         .route("/me/email", post(session::save_email))
+        .route(
+            "/me/appointments",
+            get(appointments::page).post(appointments::request),
+        )
+        .route(
+            "/me/appointments/{appointment}/accept",
+            post(appointments::accept),
+        )
+        .route(
+            "/me/appointments/{appointment}/cancel",
+            post(appointments::cancel),
+        )
         .route("/me/checkins/{id}", get(decision::stored))
         .route("/me/diary", get(diary::page).post(diary::write))
         .route("/checkin", get(checkin::begin).post(checkin::step))

@@ -29,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "contact_sent.html",
     "error.html",
     "unsubscribe.html",
+    "appointments.html",
 );
 
 pub struct Templates {

@@ -13,6 +13,7 @@
 
 pub mod alerts;
 pub mod announcements;
+pub mod appointments;
 pub mod audit_log;
 pub mod audit_words;
 pub mod auth;
@@ -133,6 +134,17 @@ pub fn table() -> Table {
         // Clinicians (admins who open /clinic are sent to their own pages).
         .get("/clinic", Staff, board::board_page)
         .get("/clinic/board/events", Clinician, board_live::events)
+        .get("/clinic/appointments", Clinician, appointments::page)
+        .post(
+            "/clinic/appointments/{appointment}/answer",
+            Clinician,
+            appointments::answer,
+        )
+        .post(
+            "/clinic/appointments/{appointment}/cancel",
+            Clinician,
+            appointments::cancel,
+        )
         .get("/clinic/patients/new", Clinician, board::enrol_form)
         .post("/clinic/patients", Clinician, board::enrol_submit)
         .get("/clinic/patients/{patient}", Clinician, patient::page)

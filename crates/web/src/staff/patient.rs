@@ -443,6 +443,13 @@ pub async fn page(
             json!({"at": time(t.at), "kind": t.kind, "text": text})
         })
         .collect();
+    let names = std::collections::HashMap::from([(p.id.clone(), p.display_name.clone())]);
+    let appointments = super::appointments::rows(
+        state,
+        &state.app.appointments().of_patient(&record).await?,
+        zone.as_deref(),
+        &names,
+    );
     // What she asked the clinic through the contact form while signed in.
     let contacts: Vec<Value> = state
         .app
@@ -486,6 +493,7 @@ pub async fn page(
             "last_message_id": last_message_id,
             "timeline": timeline,
             "contacts": contacts,
+            "appointments": appointments,
         }),
     )
     .await

@@ -30,6 +30,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "staff/layout.html",
     "staff/login.html",
     "staff/board.html",
+    "staff/appointments.html",
     "staff/enrol.html",
     "staff/link.html",
     "staff/patient.html",
