@@ -786,3 +786,89 @@ async fn reminders_stop_when_her_recovery_course_ends_and_a_reply_tells_her_once
         "the message itself is not emailed"
     );
 }
+
+/// Her appointment: she asks, the clinic confirms a time and she gets an email saying so (a
+/// link and the time, nothing clinical); the day before, one reminder; a second round sends
+/// no second one; after she cancels, nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appointment_she_asked_for_is_confirmed_by_email_and_reminded_the_day_before_once() {
+    let Some(receivers) = Receivers::start() else {
+        return;
+    };
+    let t = in_process(&receivers).await;
+    let her = aftercare_app::patient_email::EmailSettings {
+        email: "cleo@home.test".into(),
+        reminder_hour: None,
+        consent: true,
+    };
+    t.app
+        .patient_emails()
+        .set(&Actor::system(), &t.patient, her)
+        .await
+        .expect("saved");
+    let asked = t
+        .app
+        .appointments()
+        .request(
+            &Actor::system(),
+            &t.patient,
+            aftercare_app::appointments::Request {
+                kind: "physiotherapy".into(),
+                preferred: "Mornings".into(),
+                checkin_id: None,
+            },
+        )
+        .await
+        .expect("asked");
+    let at = t.app.now() + Duration::days(3);
+    let answer = aftercare_app::appointments::Answer {
+        starts_at: at,
+        minutes: 30,
+        note: Some("Room 3".into()),
+        confirm: true,
+    };
+    t.app
+        .appointments()
+        .answer(&Actor::system(), &t.patient.clinic_id, &asked.id, answer)
+        .await
+        .expect("confirmed");
+    t.tick().await;
+    let mail = receivers.mail_to("cleo@home.test").await;
+    assert_eq!(mail.len(), 1, "told once that it is booked: {mail:?}");
+    let text = mail[0]["text"].as_str().expect("text");
+    assert!(
+        text.contains("/me/appointments") && text.contains("tel:"),
+        "{text}"
+    );
+    assert!(!text.contains("physio"), "not what she is seen for: {text}");
+
+    // Two days on: the day before. One reminder, however many rounds.
+    t.clock.advance(Duration::days(2) + Duration::hours(1));
+    t.tick().await;
+    t.tick().await;
+    let mail = receivers.mail_to("cleo@home.test").await;
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    assert!(mail[1]["subject"]
+        .as_str()
+        .expect("subject")
+        .contains("tomorrow"));
+
+    // She cancels; nothing else is sent.
+    let current = t
+        .app
+        .appointments()
+        .hers_by_id(&t.patient, &asked.id)
+        .await
+        .expect("hers");
+    t.app
+        .appointments()
+        .cancel(
+            &Actor::system(),
+            aftercare_app::appointments::CancelledBy::Patient,
+            current,
+        )
+        .await
+        .expect("cancelled");
+    t.tick().await;
+    assert_eq!(receivers.mail_to("cleo@home.test").await.len(), 2);
+}

@@ -156,7 +156,8 @@ pub async fn page(
     ctx: Ctx,
     crate::extract::ValidQuery(q): crate::extract::ValidQuery<PageQuery>,
 ) -> Result<Response, AppError> {
-    render(&ctx, StatusCode::OK, &q, None, json!({})).await
+    let typed = json!({"kind": null, "preferred": ""});
+    render(&ctx, StatusCode::OK, &q, None, typed).await
 }
 
 /// `POST /me/appointments`: her request.

@@ -295,6 +295,22 @@ on_both!(
 
 // --- clinics are separate ----------------------------------------------------------------------
 
+/// An appointment request of hers, straight into the store.
+async fn appointment_for(app: &TestApp, patient: &Patient) -> aftercare_store::Appointment {
+    let new = aftercare_store::NewAppointment {
+        clinic_id: patient.clinic_id.clone(),
+        patient_id: patient.id.clone(),
+        kind: "physiotherapy".into(),
+        preferred: "Mornings".into(),
+        checkin_id: None,
+    };
+    aftercare_store::transaction(&*app.store, move |tx| {
+        tx.create_appointment(new.clone(), chrono::Utc::now())
+    })
+    .await
+    .expect("appointment")
+}
+
 /// A request body good enough that only access control can refuse it.
 fn body_for(path: &str) -> Vec<(&'static str, String)> {
     let today = chrono::Utc::now().date_naive().to_string();
@@ -302,6 +318,13 @@ fn body_for(path: &str) -> Vec<(&'static str, String)> {
         vec![("body", "hello".into())]
     } else if path.ends_with("/acknowledge") {
         vec![("note", "called her".into())]
+    } else if path.ends_with("/answer") {
+        let at = chrono::Utc::now() + chrono::Duration::days(3);
+        vec![
+            ("starts_at", at.format("%Y-%m-%dT%H:%M").to_string()),
+            ("minutes", "30".into()),
+            ("action", "confirm".into()),
+        ]
     } else if path.ends_with("/handled") {
         vec![("reply_note", "rang back".into())]
     } else if path.ends_with("/patients") {
@@ -451,10 +474,12 @@ on_both!(
             &json!({"body": "alpha secret"}),
         )
         .await;
+        let appointment = appointment_for(&app, &patient).await;
         let fill = |p: &str| {
             p.replace("{patient}", &patient.id)
                 .replace("{escalation}", &escalation.id)
                 .replace("{request}", &request.id)
+                .replace("{appointment}", &appointment.id)
         };
         let secrets = [
             patient.id.as_str(),
@@ -744,6 +769,115 @@ async fn sse_until_more(res: &mut reqwest::Response, mut seen: String, needle: &
     }
     seen
 }
+
+on_both!(
+    she_asks_for_an_appointment_the_clinic_proposes_a_time_and_she_accepts_it,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
+        let her = app.browser();
+        her.get(&format!("/p/{}", patient.link_token.expose()))
+            .await;
+
+        let page = her.get("/me/appointments").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(
+            page.text.contains("value=\"physiotherapy\""),
+            "{}",
+            page.text
+        );
+        let empty = her
+            .post_form(
+                "/me/appointments",
+                &[("kind", "physiotherapy"), ("preferred", "  ")],
+            )
+            .await;
+        assert_eq!(empty.status, 422, "she must say which times suit her");
+        let asked = her
+            .post_form(
+                "/me/appointments",
+                &[("kind", "physiotherapy"), ("preferred", "Weekday mornings")],
+            )
+            .await;
+        assert_eq!(asked.status, 303);
+        let mine = her.get(asked.location().expect("back to her list")).await;
+        assert!(
+            mine.text.contains("Waiting for your clinic"),
+            "{}",
+            mine.text
+        );
+
+        // The clinic: counted in the menu, listed with what she wrote.
+        let board = nurse.get("/clinic").await;
+        assert!(board.text.contains("1 new"), "{}", board.text);
+        let list = nurse.get("/clinic/appointments").await;
+        assert!(list.text.contains("Weekday mornings") && list.text.contains("A physiotherapist"));
+        let id = app
+            .store
+            .list_patient_appointments(&patient.id)
+            .await
+            .expect("read")[0]
+            .id
+            .clone();
+        let at = chrono::Utc::now() + chrono::Duration::days(4);
+        let proposed = nurse
+            .post_form(
+                &format!("/clinic/appointments/{id}/answer"),
+                &[
+                    ("starts_at", &at.format("%Y-%m-%dT%H:%M").to_string()),
+                    ("minutes", "45"),
+                    ("note", "Room 3, ask for Marta"),
+                    ("action", "propose"),
+                ],
+            )
+            .await;
+        assert_eq!(proposed.status, 303, "{}", proposed.text);
+        let past = nurse
+            .post_form(
+                &format!("/clinic/appointments/{id}/answer"),
+                &[
+                    ("starts_at", "2020-01-01T09:00"),
+                    ("minutes", "45"),
+                    ("action", "confirm"),
+                ],
+            )
+            .await;
+        assert_eq!(past.status, 422, "a time in the past is refused");
+
+        // She sees the offer and accepts it.
+        let offer = her.get("/me/appointments").await;
+        assert!(offer.text.contains("Your clinic offers"), "{}", offer.text);
+        assert!(offer.text.contains("Room 3, ask for Marta"));
+        let accepted = her
+            .post_form(&format!("/me/appointments/{id}/accept"), &[])
+            .await;
+        assert_eq!(accepted.status, 303);
+        let booked = her.get("/me/appointments").await;
+        assert!(booked.text.contains("Booked:"), "{}", booked.text);
+        let again = her
+            .post_form(&format!("/me/appointments/{id}/accept"), &[])
+            .await;
+        assert_eq!(again.status, 409, "nothing left to accept");
+        // Her record shows it; another patient cannot touch it.
+        let record = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        assert!(record.text.contains("Her appointment requests"));
+        let other = app.patient_in("north", "labour_epidural", 2).await;
+        let stranger = app.browser();
+        stranger
+            .get(&format!("/p/{}", other.link_token.expose()))
+            .await;
+        let refused = stranger
+            .post_form(&format!("/me/appointments/{id}/cancel"), &[])
+            .await;
+        assert_eq!(refused.status, 404);
+
+        // After an emergency answer she is told to call, not offered a booking.
+        emergency(&app, &patient).await;
+        let call = her.get("/me/appointments").await;
+        assert!(call.text.contains("asks you to call"), "{}", call.text);
+        assert!(!call.text.contains("name=\"preferred\""));
+    }
+);
 
 on_both!(
     enrolling_gives_a_working_personal_link_a_code_and_a_qr_code,
@@ -1239,6 +1373,7 @@ on_both!(
         her.get(&format!("/p/{}", patient.link_token.expose()))
             .await;
         let p = patient.id.as_str();
+        let appointment = appointment_for(&app, &patient).await;
 
         // (who, method, path, api, expected action, about the patient?)
         let calls: Vec<(&Browser, &str, String, bool, &str, bool)> = vec![
@@ -1357,6 +1492,30 @@ on_both!(
             ),
             (
                 &nurse,
+                "get",
+                "/clinic/appointments".into(),
+                false,
+                "appointment.list",
+                false,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/clinic/appointments/{}/answer", appointment.id),
+                false,
+                "appointment.answer",
+                true,
+            ),
+            (
+                &nurse,
+                "post",
+                format!("/clinic/appointments/{}/cancel", appointment.id),
+                false,
+                "appointment.cancel",
+                true,
+            ),
+            (
+                &nurse,
                 "post",
                 format!("/clinic/contact/{}/handled", request.id),
                 false,
@@ -1426,6 +1585,7 @@ on_both!(
             if r.path.contains("{patient}")
                 || r.path.contains("{escalation}")
                 || r.path.contains("{request}")
+                || r.path.contains("{appointment}")
             {
                 let method = r.method.as_str().to_lowercase();
                 assert!(
