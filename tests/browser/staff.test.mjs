@@ -179,6 +179,45 @@ test('every workspace page passes axe-core', async () => {
   await check(admin, 'staff-forbidden');
 });
 
+test('she asks for an appointment on her phone, the clinic proposes a time, she accepts it', async () => {
+  const env = { AFTERCARE_ADMIN_PASSWORD: PASSWORD };
+  const dana = server.admin([
+    'enrol-patient', '--clinic', 'north', '--name', 'Dana',
+    '--procedure', 'labour_epidural', '--procedure-date', isoDay(-3), '--language', 'es',
+  ], env);
+  const her = await open({ locale: 'es-ES' });
+  await her.goto(`${server.url}/p/${dana.link_token}`);
+  await her.getByRole('link', { name: 'Citas' }).click();
+  await her.waitForLoadState('load');
+  await check(her, 'patient-appointments-es');
+  await her.getByLabel('¿A quién le gustaría ver?').selectOption('physiotherapy');
+  await her.getByLabel('¿Qué días y horas le vienen bien?').fill('Por las mañanas');
+  await Promise.all([her.waitForURL(/done=asked/), her.getByRole('button', { name: 'Enviar mi petición' }).click()]);
+  assert.match(await her.locator('[role=status]').innerText(), /enviado/);
+
+  const nurse = await open({ desktop: true });
+  await signIn(nurse, 'nurse@north.example');
+  assert.match(await nurse.locator('.staff-nav').innerText(), /Appointments\s+1 new/);
+  await nurse.getByRole('link', { name: /Appointments/ }).click();
+  await nurse.waitForLoadState('load');
+  const card = nurse.locator('section.card', { hasText: 'Dana' });
+  assert.match(await card.innerText(), /Por las mañanas/);
+  await card.getByLabel('Date and time').fill(`${isoDay(4)}T10:30`);
+  await card.getByLabel(/Note to her/).fill('Sala 3');
+  await Promise.all([nurse.waitForLoadState('load'), card.getByRole('button', { name: 'Propose this time' }).click()]);
+  await check(nurse, 'staff-appointments');
+
+  await her.reload();
+  assert.match(await her.locator('.appointments').innerText(), /Su clínica le ofrece/);
+  await Promise.all([her.waitForURL(/done=accepted/), her.getByRole('button', { name: 'Aceptar esta hora' }).click()]);
+  assert.match(await her.locator('.appointments').innerText(), /Reservada/);
+  await check(her, 'patient-appointment-booked');
+  // Back: the list again, nothing sent twice.
+  await her.goBack();
+  await her.waitForLoadState('load');
+  assert.equal(await her.locator('.appointments li').count(), 1);
+});
+
 test('the board updates itself when an escalation arrives, and the menu counts it', async () => {
   const nurse = await open({ desktop: true });
   await signIn(nurse, 'nurse@north.example');
