@@ -596,6 +596,36 @@ pub async fn link_page(
         None,
     )
     .await?;
+    // The sheet she takes home: in her language, addressed to her, with her clinic's numbers.
+    let content = &state.content;
+    let lang = content
+        .lang(&patient.language)
+        .unwrap_or_else(|| content.default_lang());
+    let t = content.text(lang);
+    let clinic = state.app.clinics().get(&patient.clinic_id).await?;
+    let reach = state.app.clinics().reach_now(&patient.clinic_id).await?;
+    let dial = aftercare_app::clinics::dial;
+    let start_url = format!("{}/start", state.settings.public_url.trim_end_matches('/'));
+    let handout = json!({
+        "lang": t.code,
+        "title": t.ui("handout_title"),
+        "greeting": t.ui("handout_greeting").replace("{name}", &patient.display_name),
+        "intro": t.ui("handout_intro"),
+        "link_h": t.ui("handout_link"),
+        "qr_alt": t.ui("handout_qr_alt"),
+        "code_h": t.ui("handout_code"),
+        "start": t.ui("handout_start").replace("{url}", &start_url),
+        "private": t.ui("handout_private"),
+        "clinic_h": t.ui("handout_clinic").replace("{clinic}", clinic.as_ref().map_or("", |c| c.name.as_str())),
+        "day_label": t.ui("handout_day_phone"),
+        "night_label": t.ui("handout_night_phone"),
+        "emergency": t.ui("handout_emergency").replace("{number}", &reach.emergency),
+        "emergency_dial": dial(&reach.emergency),
+        "phone": clinic.as_ref().and_then(|c| c.phone.clone()),
+        "phone_dial": clinic.as_ref().and_then(|c| c.phone.as_deref().map(dial)),
+        "night": clinic.as_ref().and_then(|c| c.out_of_hours_phone.clone()),
+        "night_dial": clinic.as_ref().and_then(|c| c.out_of_hours_phone.as_deref().map(dial)),
+    });
     page.render(
         "staff/link.html",
         json!({
@@ -603,7 +633,8 @@ pub async fn link_page(
             "name": patient.display_name,
             "link": personal_link(state, &patient),
             "code": format_code(&patient.enrolment_code),
-            "start_url": format!("{}/start", state.settings.public_url.trim_end_matches('/')),
+            "start_url": start_url,
+            "h": handout,
         }),
     )
     .await

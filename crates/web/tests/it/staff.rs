@@ -917,6 +917,14 @@ on_both!(
         let qr = nurse.get(enrolled["qr_svg"].as_str().expect("qr")).await;
         assert_eq!(qr.status, 200);
         assert!(qr.text.contains("<svg"));
+        // Her sheet to take home: in her language, addressed to her, with the numbers to call.
+        let sheet = nurse
+            .get(&format!("/clinic/patients/{}/link", patient.id))
+            .await;
+        assert!(sheet.text.contains("lang=\"es\""), "{}", sheet.text);
+        assert!(sheet.text.contains("Cómo entrar en Aftercare"));
+        assert!(sheet.text.contains("Hola, Ana:"));
+        assert!(sheet.text.contains("tel:112"));
 
         // Without the CSRF token a cookie-authenticated write is refused.
         let res = nurse
