@@ -168,6 +168,18 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
     .await?;
     let base = checkin.created_at.date_naive();
     let answers = checkin.answers.as_object().cloned().unwrap_or_default();
+    // What a printed copy carries: whose it is, from which clinic, when she answered (in the
+    // clinic's zone), what she answered, and whom to call.
+    let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
+    let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
+    let known =
+        aftercare_app::patients::profile(patient, checkin.created_at).facts(&ctx.state.content);
+    let printout = json!({
+        "name": patient.display_name,
+        "clinic": clinic.as_ref().map(|c| c.name.clone()),
+        "at": aftercare_app::clinics::local_time(zone.as_deref(), checkin.created_at),
+        "answers": answer_summary(&ctx.state.content, known, &answers, ctx.lang),
+    });
     let page = if checkin.content_version == ctx.state.content.version {
         match ctx
             .state
@@ -183,7 +195,55 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
     };
     ctx.render(
         "decision.html",
-        json!({ "d": page, "stored": true, "answers": [], "checkin_id": checkin.id }),
+        json!({
+            "d": page,
+            "stored": true,
+            "answers": [],
+            "checkin_id": checkin.id,
+            "printout": printout,
+        }),
     )
     .await
+}
+
+/// Her answers in words, in `lang`: each question with her answer, the ones that made the
+/// decision urgent or an emergency first and flagged (`red_flag`). For her printout and the
+/// clinic's page.
+pub fn answer_summary(
+    content: &aftercare_core::Content,
+    known: serde_json::Map<String, Value>,
+    answers: &serde_json::Map<String, Value>,
+    lang: Lang,
+) -> Vec<Value> {
+    use aftercare_core::{deciding_facts, triage, Case, Level};
+    let texts = content.text(lang);
+    let flagged = Case::from_answers_over(content, known, answers)
+        .map(|case| deciding_facts(content, &triage(content, &case), Level::Urgent))
+        .unwrap_or_default();
+    let mut rows: Vec<(bool, usize, Value)> = content
+        .facts
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, f)| {
+            let v = answers.get(&f.id)?;
+            let q = aftercare_core::QuestionView::new(content, idx as u16, lang);
+            let answer = match v {
+                Value::Bool(b) => texts.ui(if *b { "yes" } else { "no" }).to_string(),
+                Value::String(s) => q
+                    .options
+                    .iter()
+                    .find(|o| o.value == s)
+                    .map_or_else(|| s.clone(), |o| o.label.to_string()),
+                other => other.to_string(),
+            };
+            let flag = flagged.contains(&(idx as u16));
+            Some((
+                flag,
+                idx,
+                json!({"question": q.question, "answer": answer, "red_flag": flag}),
+            ))
+        })
+        .collect();
+    rows.sort_by_key(|(flag, idx, _)| (!*flag, *idx));
+    rows.into_iter().map(|(_, _, row)| row).collect()
 }

@@ -239,44 +239,13 @@ use serde_json::json;
 /// Her answers of a check-in as the clinician reads them: the answers that made it urgent or an
 /// emergency first (flagged), then the others in questionnaire order.
 fn answer_rows(state: &AppState, patient: &Patient, c: &CheckinView) -> Vec<Value> {
-    use aftercare_core::{deciding_facts, triage, Case, Level};
     let content = &state.content;
-    let lang = content.default_lang();
-    let texts = content.text(lang);
     let Some(answers) = c.answers.as_object() else {
         return Vec::new();
     };
     // Decided again as of the time she answered (over what the clinic knew of her then).
     let known = aftercare_app::patients::profile(patient, c.created_at).facts(content);
-    let flagged = Case::from_answers_over(content, known, answers)
-        .map(|case| deciding_facts(content, &triage(content, &case), Level::Urgent))
-        .unwrap_or_default();
-    let mut rows: Vec<(bool, usize, Value)> = content
-        .facts
-        .iter()
-        .enumerate()
-        .filter_map(|(idx, f)| {
-            let v = answers.get(&f.id)?;
-            let q = aftercare_core::QuestionView::new(content, idx as u16, lang);
-            let answer = match v {
-                Value::Bool(b) => texts.ui(if *b { "yes" } else { "no" }).to_string(),
-                Value::String(s) => q
-                    .options
-                    .iter()
-                    .find(|o| o.value == s)
-                    .map_or_else(|| s.clone(), |o| o.label.to_string()),
-                other => other.to_string(),
-            };
-            let flag = flagged.contains(&(idx as u16));
-            Some((
-                flag,
-                idx,
-                json!({"question": q.question, "answer": answer, "red_flag": flag}),
-            ))
-        })
-        .collect();
-    rows.sort_by_key(|(flag, idx, _)| (!*flag, *idx));
-    rows.into_iter().map(|(_, _, row)| row).collect()
+    crate::pages::decision::answer_summary(content, known, answers, content.default_lang())
 }
 
 /// A time on the page, in the clinic's zone.

@@ -326,6 +326,12 @@ async fn a_second_patient_cannot_read_the_first_patients_diary_or_check_ins() {
         .await;
     let checkin_path = stored.location.expect("a stored check-in");
     assert!(checkin_path.starts_with("/me/checkins/"));
+    // A printed copy says whose it is, when she answered (with the zone) and what.
+    let printed = a.get(&checkin_path).await;
+    assert!(printed.body.contains("printout-head"), "{}", printed.body);
+    assert!(printed.body.contains("Ana"));
+    assert!(printed.body.contains("Answered on") && printed.body.contains(" UTC."));
+    assert!(printed.body.contains("Your answers"));
 
     let mut b = app.browser();
     b.get("/").await;
