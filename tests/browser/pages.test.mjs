@@ -95,11 +95,16 @@ test('a week of diary entries shows seven points on the chart', async () => {
     await page.locator('#day').fill(isoDay(-i + 1));
     await page.locator(`#pain input[value="${Math.max(0, i - 1)}"]`).check();
     if (i === 1) await page.locator('#note').fill('Better <script>alert(1)</script> today');
-    await page.getByRole('button', { name: "Save today's entry" }).click();
+    const save = page.getByRole('button', { name: /^Save the entry for / });
+    const expected = new Date(`${isoDay(-i + 1)}T12:00:00`).toLocaleDateString('en-GB', { weekday: 'long' });
+    assert.match(await save.innerText(), new RegExp(expected), 'the button names the day it saves');
+    await save.click();
     await page.waitForLoadState('load');
     assert.equal(await page.locator('.notice').count(), 1, `entry ${8 - i} saved`);
   }
   assert.equal(await page.locator('svg.pain-chart circle.pain-point').count(), 7);
+  // The expected course is labelled in place on the chart.
+  assert.match(await page.locator('svg.pain-chart').innerHTML(), /Needle site settled/);
   assert.equal(await page.locator('table tbody tr').count(), 7);
   assert.match(await page.locator('table').innerText(), /<script>alert\(1\)<\/script>/, 'the note shows as text');
   await check(page, 'diary-week');

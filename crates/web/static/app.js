@@ -33,6 +33,18 @@
 
     // The chat: new messages arrive over server-sent events. Text only, never markup.
     document.querySelectorAll('[data-chat-stream]').forEach(followChat);
+    // The diary's button names the day it saves, following the date box.
+    var saveFor = document.querySelector('[data-save-for]');
+    var dayBox = document.getElementById('day');
+    if (saveFor && dayBox) {
+      dayBox.addEventListener('change', function () {
+        var d = new Date(dayBox.value + 'T12:00:00');
+        if (isNaN(d.getTime())) { return; }
+        var label = d.toLocaleDateString(document.documentElement.lang || undefined,
+          { weekday: 'long', day: 'numeric', month: 'long' });
+        saveFor.textContent = saveFor.getAttribute('data-save-for').replace('{date}', label);
+      });
+    }
     var board = document.querySelector('[data-board-stream]');
     if (board) { followBoard(board); }
 

@@ -1187,11 +1187,14 @@ fn compile_texts(
         .iter()
         .map(|m| m.id.clone())
         .collect();
-    let milestones = reader
-        .group("milestone", &milestone_ids, &["text"])
+    let (milestones, milestone_labels) = reader
+        .group("milestone", &milestone_ids, &["text", "label"])
         .into_iter()
-        .map(|mut t| t.remove(0))
-        .collect();
+        .map(|mut t| {
+            let label = t.remove(1);
+            (t.remove(0), label)
+        })
+        .unzip();
     let mut ui = HashMap::new();
     if let Some(table) = file.groups.get("ui").and_then(|u| u.as_table()) {
         for (key, value) in table {
@@ -1222,6 +1225,7 @@ fn compile_texts(
         urgency_headings,
         incomplete,
         milestones,
+        milestone_labels,
     })
 }
 

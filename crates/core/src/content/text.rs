@@ -34,6 +34,8 @@ pub struct Texts {
     /// ruled out.
     pub incomplete: LevelText,
     pub milestones: Vec<String>,
+    /// A few words for each milestone, written beside its line on the chart.
+    pub milestone_labels: Vec<String>,
     /// The words around the clinical texts (headings, buttons, labels), by key. Every language
     /// has the same keys.
     pub ui: HashMap<String, String>,

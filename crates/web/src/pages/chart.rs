@@ -34,6 +34,8 @@ pub struct Point {
     pub y: f64,
     pub day: i64,
     pub pain: i64,
+    /// This day's entry raised an alert to the clinic.
+    pub alert: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,14 +47,24 @@ pub struct Tick {
 #[derive(Debug, Serialize)]
 pub struct Mark {
     pub x: f64,
+    /// Where its label starts, and which way it runs (lines near the right edge are labelled
+    /// to their left, so the words stay inside the chart).
+    pub label_x: f64,
+    pub anchor: &'static str,
     pub number: usize,
     pub day: i64,
     pub text: String,
 }
 
-/// The chart of `(day, pain)` points over days `0..=last_day`, with milestones `(day, text)`
-/// drawn when they fall inside the range.
-pub fn build(points: &[(i64, i64)], last_day: i64, milestones: &[(i64, String)]) -> Chart {
+/// The chart of `(day, pain)` points over days `0..=last_day`, with milestones `(day, label)`
+/// drawn when they fall inside the range, and the days in `alerts` (whose entry raised an
+/// alert) marked.
+pub fn build(
+    points: &[(i64, i64)],
+    last_day: i64,
+    milestones: &[(i64, String)],
+    alerts: &[i64],
+) -> Chart {
     let max_day = points
         .iter()
         .map(|p| p.0)
@@ -72,6 +84,7 @@ pub fn build(points: &[(i64, i64)], last_day: i64, milestones: &[(i64, String)])
             y: round(y(pain)),
             day,
             pain,
+            alert: alerts.contains(&day),
         })
         .collect();
     let line = points
@@ -103,11 +116,17 @@ pub fn build(points: &[(i64, i64)], last_day: i64, milestones: &[(i64, String)])
         .iter()
         .enumerate()
         .filter(|(_, (day, _))| *day <= max_day)
-        .map(|(i, (day, text))| Mark {
-            x: round(x(*day)),
-            number: i + 1,
-            day: *day,
-            text: text.clone(),
+        .map(|(i, (day, text))| {
+            let at = x(*day);
+            let near_right = at > WIDTH * 0.6;
+            Mark {
+                x: round(at),
+                label_x: round(if near_right { at - 4.0 } else { at + 4.0 }),
+                anchor: if near_right { "end" } else { "start" },
+                number: i + 1,
+                day: *day,
+                text: text.clone(),
+            }
         })
         .collect();
     Chart {
@@ -132,8 +151,26 @@ mod tests {
     #[test]
     fn seven_entries_make_seven_points_and_the_milestone_inside_the_range_is_marked() {
         let pts: Vec<(i64, i64)> = (1..=7).map(|d| (d, 8 - d)).collect();
-        let c = build(&pts, 7, &[(3, "settled".into()), (42, "later".into())]);
+        let c = build(
+            &pts,
+            7,
+            &[(3, "settled".into()), (42, "later".into())],
+            &[5],
+        );
         assert_eq!(c.points.len(), 7);
+        assert_eq!(
+            c.points
+                .iter()
+                .filter(|p| p.alert)
+                .map(|p| p.day)
+                .collect::<Vec<_>>(),
+            vec![5],
+            "the day that raised an alert is marked"
+        );
+        assert_eq!(
+            c.milestones[0].text, "settled",
+            "the line is labelled in place"
+        );
         assert_eq!(c.line.split(' ').count(), 7);
         assert_eq!(c.milestones.len(), 1);
         assert!(c.points.iter().all(|p| p.x >= LEFT && p.x <= WIDTH - RIGHT));

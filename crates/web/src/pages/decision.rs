@@ -178,7 +178,11 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
         "name": patient.display_name,
         "clinic": clinic.as_ref().map(|c| c.name.clone()),
         "at": aftercare_app::clinics::local_time(zone.as_deref(), checkin.created_at),
-        "answers": answer_summary(&ctx.state.content, known, &answers, ctx.lang),
+        "answers": answer_summary(&ctx.state.content, known, &answers, ctx.lang)
+            .into_iter()
+            .filter(|a| a["no"] != Value::Bool(true))
+            .collect::<Vec<_>>(),
+        "noes": answers.values().filter(|v| **v == Value::Bool(false)).count(),
     });
     let page = if checkin.content_version == ctx.state.content.version {
         match ctx
@@ -240,7 +244,13 @@ pub fn answer_summary(
             Some((
                 flag,
                 idx,
-                json!({"question": q.question, "answer": answer, "red_flag": flag}),
+                json!({
+                    "question": q.question,
+                    "answer": answer,
+                    "red_flag": flag,
+                    // A plain "no": the printout counts these instead of listing them.
+                    "no": *v == Value::Bool(false),
+                }),
             ))
         })
         .collect();

@@ -138,7 +138,18 @@ async fn render(
         .map(|(m, t)| (i64::from(m.day), t.clone()))
         .collect();
     let days_since = (today - patient.procedure_date).num_days();
-    let chart = chart::build(&points, days_since, &milestones);
+    let labels: Vec<(i64, String)> = ctx
+        .state
+        .content
+        .course
+        .milestones
+        .iter()
+        .zip(&texts.milestone_labels)
+        .map(|(m, t)| (i64::from(m.day), t.clone()))
+        .collect();
+    // The days whose entry raised an alert to her clinic.
+    let alerts = alert_days(&ctx.state, patient).await?;
+    let chart = chart::build(&points, days_since, &labels, &alerts);
     let rows: Vec<Value> = entries
         .iter()
         .rev()
@@ -188,6 +199,10 @@ async fn render(
     let mut page = json!({
         "form": {
             "day": form.day,
+            // The button names the day it saves (the page script follows the date box).
+            "day_label": chrono::NaiveDate::parse_from_str(&form.day, "%Y-%m-%d")
+                .map(|d| format_date(texts, d))
+                .unwrap_or_default(),
             "min_day": patient.procedure_date.to_string(),
             "max_day": today.to_string(),
             "note": form.note,
@@ -300,4 +315,27 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// The days of her recovery whose diary entry raised an escalation to her clinic.
+pub async fn alert_days(
+    state: &crate::state::AppState,
+    patient: &aftercare_store::Patient,
+) -> Result<Vec<i64>, AppError> {
+    Ok(state
+        .app
+        .escalations()
+        .list(patient, false)
+        .await?
+        .iter()
+        .filter(|e| e.source == aftercare_store::EscalationSource::Diary)
+        .filter_map(|e| {
+            e.source_ref
+                .rsplit('/')
+                .next()?
+                .parse::<chrono::NaiveDate>()
+                .ok()
+        })
+        .map(|day| (day - patient.procedure_date).num_days())
+        .collect())
 }

@@ -347,13 +347,22 @@ pub async fn page(
         .iter()
         .map(|p| (p.day, i64::from(p.pain)))
         .collect();
-    let milestones: Vec<(i64, String)> = v
-        .recovery
-        .expected_course
+    let texts = state.content.text(super::view::staff_lang(state));
+    let milestones: Vec<(i64, String)> = state
+        .content
+        .course
+        .milestones
         .iter()
-        .map(|m| (i64::from(m.day), m.text.clone()))
+        .zip(&texts.milestone_labels)
+        .map(|(m, label)| (i64::from(m.day), label.clone()))
         .collect();
-    let chart = crate::pages::chart::build(&points, v.recovery.days_since_procedure, &milestones);
+    let alerts = crate::pages::diary::alert_days(state, &record).await?;
+    let chart = crate::pages::chart::build(
+        &points,
+        v.recovery.days_since_procedure,
+        &milestones,
+        &alerts,
+    );
     let diary: Vec<Value> = v
         .diary
         .iter()
