@@ -70,6 +70,18 @@ pub struct Answer {
     pub note: Option<String>,
     /// Confirmed at once (`false`: proposed, she accepts it).
     pub confirm: bool,
+    /// When the appointment had last changed on the page the clinician answered from.
+    pub seen: Option<DateTime<Utc>>,
+}
+
+/// `Conflict` when the appointment changed after the page that acts on it was drawn.
+fn still_as_seen(current: &Appointment, seen: Option<DateTime<Utc>>) -> Result<()> {
+    match seen {
+        Some(seen) if seen != current.updated_at => Err(Error::Conflict(
+            "the appointment has changed since this page was opened; reload it".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Who calls an appointment off.
@@ -97,15 +109,14 @@ impl Appointments<'_> {
             ));
         }
         let preferred = limits::required("preferred", &r.preferred, TEXT_LIMIT)?;
-        if let Some(id) = &r.checkin_id {
-            let checkin = self.0.checkins().get(patient, id).await?;
-            let level = Level::parse(&checkin.level).unwrap_or(Level::Emergency);
-            if level > Level::Soon {
-                return Err(Error::invalid(
-                    "checkin",
-                    "checkin: this answer asks you to call, not to book",
-                ));
-            }
+        if self
+            .calls_for_calling(patient, r.checkin_id.as_deref())
+            .await?
+        {
+            return Err(Error::invalid(
+                "checkin",
+                "checkin: her answers ask her to call, not to book",
+            ));
         }
         let now = self.0.now();
         let new = NewAppointment {
@@ -125,6 +136,26 @@ impl Appointments<'_> {
                 },
             )
             .await
+    }
+
+    /// Whether she must call rather than book: the decision she asks from, her latest, or an
+    /// episode the clinic has not closed is urgent or an emergency. An older calm decision
+    /// never opens a booking past a later emergency.
+    pub async fn calls_for_calling(
+        &self,
+        patient: &Patient,
+        checkin: Option<&str>,
+    ) -> Result<bool> {
+        let level = |l: &str| Level::parse(l).unwrap_or(Level::Emergency);
+        let mut highest = patient.episode_level.as_deref().map(level);
+        if let Some(id) = checkin {
+            let c = self.0.checkins().get(patient, id).await?;
+            highest = highest.max(Some(level(&c.level)));
+        }
+        if let Some(latest) = self.0.checkins().list(patient).await?.into_iter().next() {
+            highest = highest.max(Some(level(&latest.level)));
+        }
+        Ok(highest.is_some_and(|l| l > Level::Soon))
     }
 
     /// Hers, newest first (the caller audits the page that shows them).
@@ -177,6 +208,7 @@ impl Appointments<'_> {
         answer: Answer,
     ) -> Result<Appointment> {
         let current = self.of_clinic_by_id(clinic_id, id).await?;
+        still_as_seen(&current, answer.seen)?;
         if current.status == AppointmentStatus::Cancelled {
             return Err(Error::Conflict("this appointment was cancelled".into()));
         }
@@ -199,6 +231,7 @@ impl Appointments<'_> {
         let change = AppointmentChange {
             id: current.id.clone(),
             from: current.status,
+            seen: current.updated_at,
             to,
             starts_at: Some(answer.starts_at),
             minutes: Some(answer.minutes),
@@ -222,9 +255,16 @@ impl Appointments<'_> {
         .await
     }
 
-    /// She accepts the time the clinic proposed.
-    pub async fn accept(&self, actor: &Actor, patient: &Patient, id: &str) -> Result<Appointment> {
+    /// She accepts the time the clinic proposed (the one her page showed at `seen`).
+    pub async fn accept(
+        &self,
+        actor: &Actor,
+        patient: &Patient,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+    ) -> Result<Appointment> {
         let current = Self::hers(patient, self.0.store.get_appointment(id).await?)?;
+        still_as_seen(&current, seen)?;
         if current.status != AppointmentStatus::Proposed {
             return Err(Error::Conflict(
                 "there is no proposed time to accept".into(),
@@ -233,6 +273,7 @@ impl Appointments<'_> {
         let change = AppointmentChange {
             id: current.id.clone(),
             from: current.status,
+            seen: current.updated_at,
             to: AppointmentStatus::Confirmed,
             starts_at: None,
             minutes: None,
@@ -249,13 +290,16 @@ impl Appointments<'_> {
         actor: &Actor,
         by: CancelledBy,
         current: Appointment,
+        seen: Option<DateTime<Utc>>,
     ) -> Result<Appointment> {
         if current.status == AppointmentStatus::Cancelled {
             return Ok(current);
         }
+        still_as_seen(&current, seen)?;
         let change = AppointmentChange {
             id: current.id.clone(),
             from: current.status,
+            seen: current.updated_at,
             to: AppointmentStatus::Cancelled,
             starts_at: None,
             minutes: None,
@@ -317,6 +361,14 @@ impl Appointments<'_> {
                         let Some(changed) = tx.change_appointment(change, now).await? else {
                             return Ok(None);
                         };
+                        // Booked less than a day ahead: the email saying so is her reminder.
+                        if let Some(start) = changed.starts_at.filter(|s| {
+                            changed.status == AppointmentStatus::Confirmed
+                                && *s < now + REMINDER_AHEAD
+                        }) {
+                            tx.mark_appointment_reminded(changed.id.clone(), start, now)
+                                .await?;
+                        }
                         if let Some(keys) = email {
                             if let Some(address) = tx.email_address(patient.id.clone()).await? {
                                 let time = changed
@@ -379,6 +431,9 @@ impl Appointments<'_> {
                 .starts_at
                 .map(|t| crate::clinics::local_time(zone.as_deref(), t));
             let content = content.clone();
+            let Some(start) = a.starts_at else {
+                continue;
+            };
             let id = a.id.clone();
             let queued: bool = self
                 .0
@@ -392,7 +447,8 @@ impl Appointments<'_> {
                         time.clone(),
                     );
                     Box::pin(async move {
-                        if !tx.mark_appointment_reminded(id, now).await? {
+                        // Only for the time read: a moved appointment is reminded of its new one.
+                        if !tx.mark_appointment_reminded(id, start, now).await? {
                             return Ok(false);
                         }
                         let Some(address) = tx.email_address(patient.id.clone()).await? else {

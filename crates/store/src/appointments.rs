@@ -46,11 +46,13 @@ pub struct NewAppointment {
     pub checkin_id: Option<String>,
 }
 
-/// A change of an appointment, made only if it is still in the status `from` (as read).
+/// A change of an appointment, made only if it is still as read: in the status `from`, last
+/// changed at `seen` (so nobody acts on a time that moved since their page showed it).
 #[derive(Debug, Clone)]
 pub struct AppointmentChange {
     pub id: String,
     pub from: AppointmentStatus,
+    pub seen: Time,
     pub to: AppointmentStatus,
     /// A new time (also clears the reminder mark, so a moved appointment is reminded again).
     pub starts_at: Option<Time>,
@@ -77,8 +79,14 @@ pub trait AppointmentTx: Send {
         until: Time,
         limit: i64,
     ) -> Result<Vec<Appointment>>;
-    /// `false` when it was reminded already, or is no longer confirmed.
-    async fn mark_appointment_reminded(&mut self, id: String, now: Time) -> Result<bool>;
+    /// `false` when it was reminded already, is no longer confirmed, or no longer starts at
+    /// `starts_at` (the reminder read an old time).
+    async fn mark_appointment_reminded(
+        &mut self,
+        id: String,
+        starts_at: Time,
+        now: Time,
+    ) -> Result<bool>;
 }
 
 /// The reads.
@@ -144,7 +152,7 @@ macro_rules! impl_appointments {
                     "clinic_note = COALESCE($5, clinic_note), ",
                     "handled_by = COALESCE($6, handled_by), updated_at = $7, ",
                     "minutes = COALESCE($8, minutes) ",
-                    "WHERE id = $1 AND status = $2 RETURNING ",
+                    "WHERE id = $1 AND status = $2 AND updated_at = $9 RETURNING ",
                     appointment_cols!()
                 );
                 Ok(sqlx::query_as(sql)
@@ -156,6 +164,7 @@ macro_rules! impl_appointments {
                     .bind(change.handled_by)
                     .bind(now)
                     .bind(change.minutes)
+                    .bind(change.seen)
                     .fetch_optional(&mut *self)
                     .await?)
             }
@@ -184,14 +193,16 @@ macro_rules! impl_appointments {
             async fn mark_appointment_reminded(
                 &mut self,
                 id: String,
+                starts_at: chrono::DateTime<chrono::Utc>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "UPDATE appointments SET reminded_at = $2 WHERE id = $1 \
-                     AND status = 'confirmed' AND reminded_at IS NULL",
+                     AND status = 'confirmed' AND reminded_at IS NULL AND starts_at = $3",
                 )
                 .bind(id)
                 .bind(now)
+                .bind(starts_at)
                 .execute(&mut *self)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -278,16 +278,17 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
     assert_eq!(asked.status, AppointmentStatus::Requested);
     assert_eq!(store.workload(&c.id).await.unwrap().open_appointments, 1);
 
-    let confirm = |from, time| AppointmentChange {
+    let confirm = |from, seen, time| AppointmentChange {
         id: asked.id.clone(),
         from,
+        seen,
         to: AppointmentStatus::Confirmed,
         starts_at: Some(time),
         minutes: Some(30),
         clinic_note: Some("Room 3".into()),
         handled_by: Some(s.id.clone()),
     };
-    let first = confirm(AppointmentStatus::Requested, at(5, 10, 0));
+    let first = confirm(AppointmentStatus::Requested, asked.updated_at, at(5, 10, 0));
     let done = transaction(&*store, move |tx| {
         tx.change_appointment(first.clone(), at(2, 10, 0))
     })
@@ -295,14 +296,22 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
     .unwrap()
     .expect("confirmed");
     assert_eq!(done.starts_at, Some(at(5, 10, 0)));
-    // A second change from the status it no longer has changes nothing.
-    let stale = confirm(AppointmentStatus::Requested, at(6, 10, 0));
+    // A second change from the status it no longer has changes nothing; nor one from the
+    // right status but an older reading (someone changed it since that page was drawn).
+    let stale = confirm(AppointmentStatus::Requested, asked.updated_at, at(6, 10, 0));
     let lost = transaction(&*store, move |tx| {
         tx.change_appointment(stale.clone(), at(2, 10, 1))
     })
     .await
     .unwrap();
     assert!(lost.is_none());
+    let old_reading = confirm(AppointmentStatus::Confirmed, asked.updated_at, at(6, 10, 0));
+    let lost = transaction(&*store, move |tx| {
+        tx.change_appointment(old_reading.clone(), at(2, 10, 2))
+    })
+    .await
+    .unwrap();
+    assert!(lost.is_none(), "a change made on an old reading is refused");
     assert_eq!(store.workload(&c.id).await.unwrap().open_appointments, 0);
 
     // The day before: due once.
@@ -313,18 +322,37 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
     .unwrap();
     assert_eq!(due.len(), 1);
     let id = asked.id.clone();
-    assert!(transaction(&*store, move |tx| tx
-        .mark_appointment_reminded(id.clone(), at(4, 10, 0)))
+    assert!(
+        !transaction(&*store, move |tx| tx.mark_appointment_reminded(
+            id.clone(),
+            at(9, 10, 0),
+            at(4, 10, 0)
+        ))
+        .await
+        .unwrap(),
+        "a reminder read for another time is not marked"
+    );
+    let id = asked.id.clone();
+    assert!(transaction(&*store, move |tx| tx.mark_appointment_reminded(
+        id.clone(),
+        at(5, 10, 0),
+        at(4, 10, 0)
+    ))
     .await
     .unwrap());
     let id = asked.id.clone();
-    assert!(!transaction(&*store, move |tx| tx
-        .mark_appointment_reminded(id.clone(), at(4, 10, 1)))
-    .await
-    .unwrap());
+    assert!(
+        !transaction(&*store, move |tx| tx.mark_appointment_reminded(
+            id.clone(),
+            at(5, 10, 0),
+            at(4, 10, 1)
+        ))
+        .await
+        .unwrap()
+    );
     // Moved to another day: reminded again.
-    let moved = confirm(AppointmentStatus::Confirmed, at(7, 10, 0));
-    transaction(&*store, move |tx| {
+    let moved = confirm(AppointmentStatus::Confirmed, done.updated_at, at(7, 10, 0));
+    let moved = transaction(&*store, move |tx| {
         tx.change_appointment(moved.clone(), at(4, 11, 0))
     })
     .await
@@ -341,6 +369,7 @@ async fn appointments_change_only_from_the_status_read_and_are_reminded_once(
     let cancel = AppointmentChange {
         id: asked.id.clone(),
         from: AppointmentStatus::Confirmed,
+        seen: moved.updated_at,
         to: AppointmentStatus::Cancelled,
         starts_at: None,
         minutes: None,

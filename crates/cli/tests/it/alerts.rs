@@ -826,6 +826,7 @@ async fn an_appointment_she_asked_for_is_confirmed_by_email_and_reminded_the_day
         minutes: 30,
         note: Some("Room 3".into()),
         confirm: true,
+        seen: Some(asked.updated_at),
     };
     t.app
         .appointments()
@@ -866,6 +867,7 @@ async fn an_appointment_she_asked_for_is_confirmed_by_email_and_reminded_the_day
             &Actor::system(),
             aftercare_app::appointments::CancelledBy::Patient,
             current,
+            None,
         )
         .await
         .expect("cancelled");

@@ -61,6 +61,8 @@ pub fn rows(ctx: &Ctx, list: &[Appointment], zone: Option<&str>) -> Vec<Value> {
                 "state": state,
                 "preferred": a.preferred,
                 "note": a.clinic_note,
+                // The change this page shows, so a later one is not acted on blindly.
+                "seen": a.updated_at.to_rfc3339(),
                 "can_accept": a.status == AppointmentStatus::Proposed,
                 "can_cancel": a.status != AppointmentStatus::Cancelled,
             })
@@ -68,8 +70,16 @@ pub fn rows(ctx: &Ctx, list: &[Appointment], zone: Option<&str>) -> Vec<Value> {
         .collect()
 }
 
+/// When a form says which change of the appointment its page showed.
+pub fn seen(form: &Form) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(&form.text("seen"))
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 /// The kinds she may ask for now: after the decision she came from, or her latest; none when
-/// that decision asks her to call (`call_instead`).
+/// her answers ask her to call (`call_instead`): that decision, her latest, or an open episode
+/// is urgent or an emergency.
 async fn offer(
     ctx: &Ctx,
     checkin: Option<&str>,
@@ -101,7 +111,12 @@ async fn offer(
         .into_iter()
         .map(|k| json!({"value": k, "label": who(ctx, k)}))
         .collect();
-    Ok((kinds, level > Level::Soon, chosen.map(|c| c.id)))
+    let call = app
+        .appointments()
+        .calls_for_calling(patient, checkin)
+        .await?
+        || level > Level::Soon;
+    Ok((kinds, call, chosen.map(|c| c.id)))
 }
 
 async fn render(
@@ -203,23 +218,23 @@ pub async fn request(ctx: Ctx, form: Form) -> Result<Response, AppError> {
 }
 
 /// `POST /me/appointments/{appointment}/accept`.
-pub async fn accept(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
+pub async fn accept(ctx: Ctx, Path(id): Path<String>, form: Form) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?.clone();
     ctx.state
         .app
         .appointments()
-        .accept(&ctx.actor, &patient, &id)
+        .accept(&ctx.actor, &patient, &id, seen(&form))
         .await?;
     Ok(Redirect::to("/me/appointments?done=accepted").into_response())
 }
 
 /// `POST /me/appointments/{appointment}/cancel`.
-pub async fn cancel(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
+pub async fn cancel(ctx: Ctx, Path(id): Path<String>, form: Form) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?.clone();
     let app = &ctx.state.app;
     let current = app.appointments().hers_by_id(&patient, &id).await?;
     app.appointments()
-        .cancel(&ctx.actor, CancelledBy::Patient, current)
+        .cancel(&ctx.actor, CancelledBy::Patient, current, seen(&form))
         .await?;
     Ok(Redirect::to("/me/appointments?done=cancelled").into_response())
 }

@@ -174,15 +174,25 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
     let zone = clinic.as_ref().and_then(|c| c.time_zone.clone());
     let known =
         aftercare_app::patients::profile(patient, checkin.created_at).facts(&ctx.state.content);
+    // A plain "no" is counted, not listed (unless it decided something).
+    let (listed, dropped): (Vec<Value>, Vec<Value>) =
+        answer_summary(&ctx.state.content, known, &answers, ctx.lang)
+            .into_iter()
+            .partition(|a| a["no"] != Value::Bool(true) || a["red_flag"] == Value::Bool(true));
+    let noes = dropped.len();
+    // The booking link only where her answers do not ask her to call.
+    let can_book = !ctx
+        .state
+        .app
+        .appointments()
+        .calls_for_calling(patient, Some(&checkin.id))
+        .await?;
     let printout = json!({
         "name": patient.display_name,
         "clinic": clinic.as_ref().map(|c| c.name.clone()),
         "at": aftercare_app::clinics::local_time(zone.as_deref(), checkin.created_at),
-        "answers": answer_summary(&ctx.state.content, known, &answers, ctx.lang)
-            .into_iter()
-            .filter(|a| a["no"] != Value::Bool(true))
-            .collect::<Vec<_>>(),
-        "noes": answers.values().filter(|v| **v == Value::Bool(false)).count(),
+        "answers": listed,
+        "noes": noes,
     });
     let page = if checkin.content_version == ctx.state.content.version {
         match ctx
@@ -204,6 +214,7 @@ pub async fn stored(ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppErr
             "stored": true,
             "answers": [],
             "checkin_id": checkin.id,
+            "can_book": can_book,
             "printout": printout,
         }),
     )

@@ -61,6 +61,7 @@ pub fn rows(
                 "note": a.clinic_note,
                 "asked_at": time(a.created_at),
                 "open": a.status != AppointmentStatus::Cancelled,
+                "seen": a.updated_at.to_rfc3339(),
             })
         })
         .collect()
@@ -132,6 +133,7 @@ pub async fn answer(
             minutes,
             note: Some(form.text("note")),
             confirm: form.text("action") == "confirm",
+            seen: crate::pages::appointments::seen(&form),
         };
         Ok::<_, AppError>(
             page.state
@@ -156,6 +158,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Clinician(user): Clinician,
     Path(id): Path<String>,
+    form: Form,
 ) -> Result<Response, AppError> {
     let app = &state.app;
     let current = app
@@ -163,7 +166,12 @@ pub async fn cancel(
         .of_clinic_by_id(user.clinic_id(), &id)
         .await?;
     app.appointments()
-        .cancel(&user.actor, CancelledBy::Clinic, current)
+        .cancel(
+            &user.actor,
+            CancelledBy::Clinic,
+            current,
+            crate::pages::appointments::seen(&form),
+        )
         .await?;
     Ok(see_other("/clinic/appointments"))
 }

@@ -844,7 +844,17 @@ on_both!(
             .await;
         assert_eq!(past.status, 422, "a time in the past is refused");
 
-        // She sees the offer and accepts it.
+        // She sees the offer and accepts it; a page drawn before a later change cannot accept.
+        let stale = her
+            .post_form(
+                &format!("/me/appointments/{id}/accept"),
+                &[("seen", "2020-01-01T00:00:00+00:00")],
+            )
+            .await;
+        assert_eq!(
+            stale.status, 409,
+            "an old page cannot accept a time it did not show"
+        );
         let offer = her.get("/me/appointments").await;
         assert!(offer.text.contains("Your clinic offers"), "{}", offer.text);
         assert!(offer.text.contains("Room 3, ask for Marta"));
@@ -871,11 +881,23 @@ on_both!(
             .await;
         assert_eq!(refused.status, 404);
 
-        // After an emergency answer she is told to call, not offered a booking.
+        // After an emergency answer she is told to call, not offered a booking; a request
+        // posted anyway is refused by the application.
         emergency(&app, &patient).await;
         let call = her.get("/me/appointments").await;
         assert!(call.text.contains("asks you to call"), "{}", call.text);
+        assert!(
+            call.text.contains("tel:112"),
+            "the emergency number to call"
+        );
         assert!(!call.text.contains("name=\"preferred\""));
+        let forced = her
+            .post_form(
+                "/me/appointments",
+                &[("kind", "physiotherapy"), ("preferred", "Any time")],
+            )
+            .await;
+        assert_eq!(forced.status, 422, "the application refuses it too");
     }
 );
 
