@@ -368,12 +368,28 @@ pub async fn page(
         .iter()
         .rev()
         .map(|d| {
+            // The day's answers (legs, fever...), the ones that raised the level first.
+            let answers = d
+                .facts
+                .as_object()
+                .map(|facts| {
+                    let known = aftercare_app::patients::profile(&record, d.recorded_at)
+                        .facts(&state.content);
+                    crate::pages::decision::answer_summary(
+                        &state.content,
+                        known,
+                        facts,
+                        state.content.default_lang(),
+                    )
+                })
+                .unwrap_or_default();
             json!({
                 "day": d.day.to_string(),
                 "days": (d.day - p.procedure_date).num_days(),
                 "pain": d.pain,
                 "note": d.note,
                 "version": d.version,
+                "answers": answers,
             })
         })
         .collect();

@@ -1059,7 +1059,7 @@ on_both!(
     |app: TestApp| async move {
         let patient = app.patient_in("north", "labour_epidural", 2).await;
         let today = chrono::Utc::now().date_naive();
-        app.put_json(&format!("/api/v1/diary/{today}"), Some(patient.link_token.expose()), &json!({"pain": 4, "note": "<img src=x onerror=alert(1)>"}))
+        app.put_json(&format!("/api/v1/diary/{today}"), Some(patient.link_token.expose()), &json!({"pain": 4, "note": "<img src=x onerror=alert(1)>", "facts": {"fever": true}}))
             .await;
         emergency(&app, &patient).await;
         let nurse_row = app.staff("north", "clinician").await;
@@ -1067,6 +1067,8 @@ on_both!(
         let page = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
         assert_eq!(page.status, 200);
         assert!(page.text.contains("EM-STROKE"), "the reason is shown");
+        assert!(page.text.contains("Her answers"), "the diary day shows what she answered");
+        assert!(page.text.contains("<strong class=\"red-flag\">Red flag:"), "her fever that day is flagged: {}", page.text);
         assert!(page.text.contains("Source:"));
         assert!(page.text.contains("pain-chart"));
         assert!(page.text.contains("Open escalations"));
