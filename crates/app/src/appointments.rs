@@ -34,6 +34,17 @@ pub fn bookable(content: &Content) -> Vec<&str> {
         .collect()
 }
 
+/// Whom she would see for `kind`, in the language of `texts` (the kind itself if the content
+/// no longer books it).
+pub fn who(content: &Content, texts: &aftercare_core::content::Texts, kind: &str) -> String {
+    content
+        .actions
+        .iter()
+        .position(|a| a.id == kind)
+        .and_then(|i| texts.booking.get(i).cloned().flatten())
+        .unwrap_or_else(|| kind.to_string())
+}
+
 /// What she can ask for after a decision at `level` naming `actions`: the bookable ones it
 /// names, else every bookable kind; nothing after an urgent or emergency decision.
 pub fn offered<'c>(content: &'c Content, level: Level, actions: &[&str]) -> Vec<&'c str> {
@@ -337,13 +348,7 @@ impl Appointments<'_> {
             .get_patient(&current.patient_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let reach = self.0.clinics().reach_now(&patient.clinic_id).await?;
-        let zone = self
-            .0
-            .clinics()
-            .get(&patient.clinic_id)
-            .await?
-            .and_then(|c| c.time_zone);
+        let (reach, zone) = self.0.clinics().reach_and_zone(&patient.clinic_id).await?;
         let content = self.0.content.clone();
         let (actor, p) = (actor.clone(), patient.clone());
         let changed = self
@@ -420,13 +425,7 @@ impl Appointments<'_> {
             let Some(patient) = self.0.store.get_patient(&a.patient_id).await? else {
                 continue;
             };
-            let reach = self.0.clinics().reach_now(&patient.clinic_id).await?;
-            let zone = self
-                .0
-                .clinics()
-                .get(&patient.clinic_id)
-                .await?
-                .and_then(|c| c.time_zone);
+            let (reach, zone) = self.0.clinics().reach_and_zone(&patient.clinic_id).await?;
             let time = a
                 .starts_at
                 .map(|t| crate::clinics::local_time(zone.as_deref(), t));

@@ -184,16 +184,29 @@ impl Clinics<'_> {
     /// The numbers a patient of the clinic should be given now (the server's emergency
     /// number alone for an unknown clinic).
     pub async fn reach_now(&self, clinic_id: &str) -> Result<Reach> {
+        Ok(self.reach_and_zone(clinic_id).await?.0)
+    }
+
+    /// The clinic's time zone (its name), if it has set one; `None` for an unknown clinic.
+    pub async fn zone_of(&self, clinic_id: &str) -> Result<Option<String>> {
+        Ok(self.get(clinic_id).await?.and_then(|c| c.time_zone))
+    }
+
+    /// The numbers, and the clinic's time zone (for the times an email gives), in one read.
+    pub async fn reach_and_zone(&self, clinic_id: &str) -> Result<(Reach, Option<String>)> {
         let now = self.0.now();
         let fallback = self.0.emergency_number();
         Ok(match self.get(clinic_id).await? {
-            Some(clinic) => reach(&clinic, now, fallback),
-            None => Reach {
-                call: None,
-                open_now: false,
-                emergency: fallback.to_string(),
-                crisis_line: None,
-            },
+            Some(clinic) => (reach(&clinic, now, fallback), clinic.time_zone),
+            None => (
+                Reach {
+                    call: None,
+                    open_now: false,
+                    emergency: fallback.to_string(),
+                    crisis_line: None,
+                },
+                None,
+            ),
         })
     }
 

@@ -90,18 +90,7 @@ impl Export<'_> {
             appointments: appointments
                 .into_iter()
                 .map(|a| AppointmentInfo {
-                    who: texts
-                        .booking
-                        .get(
-                            content
-                                .actions
-                                .iter()
-                                .position(|x| x.id == a.kind)
-                                .unwrap_or(usize::MAX),
-                        )
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_else(|| a.kind.clone()),
+                    who: crate::appointments::who(content, texts, &a.kind),
                     id: a.id,
                     kind: a.kind,
                     preferred: a.preferred,

@@ -26,13 +26,7 @@ pub struct PageQuery {
 
 /// Whom she would see, in her language.
 fn who(ctx: &Ctx, kind: &str) -> String {
-    let content = &ctx.state.content;
-    content
-        .actions
-        .iter()
-        .position(|a| a.id == kind)
-        .and_then(|i| ctx.texts().booking.get(i).cloned().flatten())
-        .unwrap_or_else(|| kind.to_string())
+    aftercare_app::appointments::who(&ctx.state.content, ctx.texts(), kind)
 }
 
 /// Her appointments as the page shows them.
@@ -138,11 +132,7 @@ async fn render(
         Some(format!("{} appointments", list.len())),
     )
     .await?;
-    let zone = app
-        .clinics()
-        .get(&patient.clinic_id)
-        .await?
-        .and_then(|c| c.time_zone);
+    let zone = app.clinics().zone_of(&patient.clinic_id).await?;
     let (kinds, call_instead, checkin) = offer(ctx, q.checkin.as_deref()).await?;
     let done = q.done.as_deref().and_then(|d| match d {
         "asked" => Some(ctx.texts().ui("appt_done_asked")),

@@ -16,14 +16,8 @@ use serde_json::{json, Value};
 
 /// Whom she would see, as the workspace (in English) says it.
 pub fn who(state: &AppState, kind: &str) -> String {
-    let content = &state.content;
-    let texts = content.text(super::view::staff_lang(state));
-    content
-        .actions
-        .iter()
-        .position(|a| a.id == kind)
-        .and_then(|i| texts.booking.get(i).cloned().flatten())
-        .unwrap_or_else(|| kind.to_string())
+    let texts = state.content.text(super::view::staff_lang(state));
+    aftercare_app::appointments::who(&state.content, texts, kind)
 }
 
 /// A status as the workspace says it.

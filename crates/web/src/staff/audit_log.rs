@@ -56,12 +56,7 @@ impl AuditFilter {
 }
 
 async fn clinic_zone(state: &AppState, user: &StaffUser) -> Result<Option<String>, AppError> {
-    Ok(state
-        .app
-        .clinics()
-        .get(user.clinic_id())
-        .await?
-        .and_then(|c| c.time_zone))
+    Ok(state.app.clinics().zone_of(user.clinic_id()).await?)
 }
 
 /// One page of the clinic's audit log, newest first (the read is recorded first).

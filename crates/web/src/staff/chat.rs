@@ -66,11 +66,7 @@ impl ThreadLook {
     /// The look of a thread of `clinic_id`, with roles named in `lang`.
     pub async fn of(state: &AppState, clinic_id: &str, lang: &str) -> Result<Self, AppError> {
         let app = &state.app;
-        let zone = app
-            .clinics()
-            .get(clinic_id)
-            .await?
-            .and_then(|c| c.time_zone);
+        let zone = app.clinics().zone_of(clinic_id).await?;
         let content = &state.content;
         let texts = content.text(content.lang(lang).unwrap_or_else(|| content.default_lang()));
         let authors = app

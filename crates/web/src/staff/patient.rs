@@ -261,12 +261,7 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let state = &page.state;
     let (record, v) = view(state, &user, &id).await?;
-    let zone = state
-        .app
-        .clinics()
-        .get(user.clinic_id())
-        .await?
-        .and_then(|c| c.time_zone);
+    let zone = page.zone().await?;
     let time = |t: DateTime<Utc>| time_in(zone.as_deref(), t);
     let email = state.app.patient_emails().get(&record).await?;
     let staff = state.app.staff().list(user.clinic_id()).await?;

@@ -87,13 +87,7 @@ impl StaffPage {
         let Some(user) = &self.user else {
             return Ok(None);
         };
-        Ok(self
-            .state
-            .app
-            .clinics()
-            .get(user.clinic_id())
-            .await?
-            .and_then(|c| c.time_zone))
+        Ok(self.state.app.clinics().zone_of(user.clinic_id()).await?)
     }
 
     pub async fn render(&self, template: &str, page: Value) -> Result<Response, AppError> {
