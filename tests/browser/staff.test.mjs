@@ -242,3 +242,33 @@ test('the board updates itself when an escalation arrives, and the menu counts i
   assert.match(await nurse.locator('#board-status').innerText(), /updated/);
   await check(nurse, 'staff-board-live');
 });
+
+test('a clinician who prefers Spanish chooses it once and reads the workspace in Spanish', async () => {
+  server.admin(['create-user', '--clinic', 'north', '--email', 'luz@north.example', '--name', 'Luz Ortega', '--role', 'clinician'], { AFTERCARE_ADMIN_PASSWORD: PASSWORD });
+  const page = await open({ desktop: true });
+  await signIn(page, 'luz@north.example');
+  await page.getByRole('link', { name: 'Your account' }).click();
+  await page.getByLabel('Show the workspace in').selectOption('es');
+  await page.getByRole('button', { name: 'Save language' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Su cuenta' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'es');
+  await check(page, 'staff-account-es');
+
+  await page.getByRole('link', { name: 'Pacientes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Pacientes' }).waitFor();
+  const first = page.locator('table.board tbody tr').first();
+  assert.match(await first.innerText(), /Emergencia/, 'the emergency first, its level in Spanish');
+  await check(page, 'staff-board-es');
+
+  await first.getByRole('link').first().click();
+  await page.getByRole('heading', { name: 'Alertas abiertas' }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /Open escalations|Her answers/);
+  await check(page, 'staff-patient-es');
+
+  // Signing out and in again keeps her choice (it is her account's, not the browser's).
+  await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+  await page.getByLabel('Correo electrónico').fill('luz@north.example');
+  await page.getByLabel('Contraseña').fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/clinic$/), page.getByRole('button', { name: 'Entrar' }).click()]);
+  await page.getByRole('heading', { level: 1, name: 'Pacientes' }).waitFor();
+});

@@ -17,11 +17,16 @@ pub const NAME_LIMIT: usize = crate::limits::NAME;
 /// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
 /// with their labels in the first language.
 pub fn procedures(content: &Content) -> Vec<(String, String)> {
+    procedures_in(content, content.default_lang())
+}
+
+/// The procedures as [`procedures`] lists them, labelled in `lang`.
+pub fn procedures_in(content: &Content, lang: aftercare_core::Lang) -> Vec<(String, String)> {
     let Some(idx) = content.fact_index("procedure") else {
         return Vec::new();
     };
     let fact = &content.facts[idx as usize];
-    let labels = &content.text(content.default_lang()).facts[idx as usize].values;
+    let labels = &content.text(lang).facts[idx as usize].values;
     match &fact.kind {
         FactKind::Enum { values, .. } => values
             .iter()

@@ -374,6 +374,47 @@ impl StaffAccounts<'_> {
     }
 }
 
+impl StaffAccounts<'_> {
+    /// Sets the workspace language of her own account (`None`: follow the browser); audited.
+    /// The code must be one of the content's languages.
+    pub async fn set_language(
+        &self,
+        actor: &Actor,
+        staff: &Staff,
+        language: Option<String>,
+    ) -> Result<Staff> {
+        if let Some(code) = &language {
+            if self.0.content.lang(code).is_none() {
+                return Err(Error::invalid(
+                    "language",
+                    "language: not one of the content's",
+                ));
+            }
+        }
+        let now = self.0.now();
+        let detail = language.clone().unwrap_or_else(|| "browser".into());
+        let row = entry(
+            actor,
+            Action::StaffLanguage,
+            Subject::clinic(&staff.clinic_id).detail(detail),
+            now,
+        );
+        let id = staff.id.clone();
+        self.0
+            .write_audited(
+                move |tx| tx.set_staff_language(id.clone(), language.clone()),
+                move |_| row.clone(),
+            )
+            .await?;
+        Ok(self
+            .0
+            .store
+            .get_staff(&staff.id)
+            .await?
+            .unwrap_or_else(|| staff.clone()))
+    }
+}
+
 /// How long a one-time password link works.
 pub const RESET_HOURS: i64 = 24;
 

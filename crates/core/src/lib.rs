@@ -23,7 +23,7 @@ pub mod recovery;
 pub mod view;
 
 pub use case::{Case, CaseError, Value};
-pub use content::{Content, ContentError, ContentErrors, Lang};
+pub use content::{Content, ContentError, ContentErrors, Lang, Texts};
 pub use engine::{deciding_facts, triage, Decision, Status};
 pub use level::Level;
 pub use plan::CarePlan;

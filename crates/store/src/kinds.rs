@@ -248,6 +248,8 @@ text_enum! {
         StaffDeactivate => "staff.deactivate",
         StaffReactivate => "staff.reactivate",
         StaffRoleChange => "staff.role",
+        /// A member of staff chose the workspace's language.
+        StaffLanguage => "staff.language",
         StaffPasswordResetIssued => "staff.password_reset_issued",
         StaffPasswordReset => "staff.password_reset",
         AlertTargetAdd => "alert.target.add",

@@ -157,6 +157,12 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     /// Sets or clears her telephone number.
     async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()>;
     async fn set_staff_role(&mut self, staff_id: String, role: Role) -> Result<()>;
+    /// Sets the workspace language a member of staff prefers (`None`: her browser's).
+    async fn set_staff_language(
+        &mut self,
+        staff_id: String,
+        language: Option<String>,
+    ) -> Result<()>;
     /// Stores the digest of a one-time password link (replacing an unused earlier one).
     async fn create_password_reset(
         &mut self,

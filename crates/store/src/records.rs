@@ -105,6 +105,9 @@ pub struct Staff {
     pub created_at: Time,
     /// When an admin deactivated the account: it cannot sign in until reactivated.
     pub deactivated_at: Option<Time>,
+    /// The workspace language she chose (a content language code); `None` follows her
+    /// browser.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone)]

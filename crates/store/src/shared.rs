@@ -33,7 +33,7 @@ macro_rules! clinic_cols {
     };
 }
 macro_rules! staff_cols {
-    () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at, deactivated_at" };
+    () => { "id, clinic_id, email, display_name, role, password_hash, failed_logins, locked_until, created_at, deactivated_at, language" };
 }
 macro_rules! session_cols {
     () => {
@@ -608,6 +608,10 @@ macro_rules! impl_store {
 
             async fn set_staff_role(&mut self, staff_id: String, role: $crate::Role) -> Result<()> {
                 execute_one(self, "UPDATE staff SET role = $2 WHERE id = $1", staff_id, role).await
+            }
+
+            async fn set_staff_language(&mut self, staff_id: String, language: Option<String>) -> Result<()> {
+                execute_one(self, "UPDATE staff SET language = $2 WHERE id = $1", staff_id, language).await
             }
 
             async fn create_password_reset(&mut self, token_hash: String, staff_id: String, expires_at: Time, now: Time) -> Result<()> {

@@ -105,7 +105,10 @@
             if (n) { c.replaceWith(document.importNode(n, true)); }
           });
           var status = document.getElementById('board-status');
-          if (status) { status.textContent = 'List updated at ' + new Date().toLocaleTimeString() + '.'; }
+          if (status) {
+            var words = status.getAttribute('data-updated') || 'List updated at {time}.';
+            status.textContent = words.replace('{time}', new Date().toLocaleTimeString(document.documentElement.lang || undefined));
+          }
         })
         .catch(function () {});
     });

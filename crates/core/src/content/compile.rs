@@ -226,27 +226,25 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
     }
     if let Some(first) = content.texts.first() {
         for other in &content.texts[1..] {
-            for key in first.ui.keys().filter(|k| !other.ui.contains_key(*k)) {
+            for group in ["ui", "workspace"] {
+                let (a, b) = (first.flat(group), other.flat(group));
                 let file = format!("text/{}.toml", other.code);
-                cx.error(
-                    &Loc {
-                        file,
+                for key in a.keys().filter(|k| !b.contains_key(*k)) {
+                    let at = Loc {
+                        file: file.clone(),
                         line: None,
-                        id: Some(format!("ui.{key}")),
-                    },
-                    "missing translation",
-                );
-            }
-            for key in other.ui.keys().filter(|k| !first.ui.contains_key(*k)) {
-                let file = format!("text/{}.toml", other.code);
-                cx.error(
-                    &Loc {
-                        file,
+                        id: Some(format!("{group}.{key}")),
+                    };
+                    cx.error(&at, "missing translation");
+                }
+                for key in b.keys().filter(|k| !a.contains_key(*k)) {
+                    let at = Loc {
+                        file: file.clone(),
                         line: None,
-                        id: Some(format!("ui.{key}")),
-                    },
-                    format!("not in text/{}.toml", first.code),
-                );
+                        id: Some(format!("{group}.{key}")),
+                    };
+                    cx.error(&at, format!("not in text/{}.toml", first.code));
+                }
             }
         }
     }
@@ -1034,6 +1032,7 @@ fn compile_texts(
             "status",
             "milestone",
             "ui",
+            "workspace",
         ]
         .contains(&group.as_str())
         {
@@ -1195,22 +1194,11 @@ fn compile_texts(
             (t.remove(0), label)
         })
         .unzip();
-    let mut ui = HashMap::new();
-    if let Some(table) = file.groups.get("ui").and_then(|u| u.as_table()) {
-        for (key, value) in table {
-            match value.as_str() {
-                Some(text) if !text.trim().is_empty() => {
-                    ui.insert(key.clone(), text.to_string());
-                }
-                _ => {
-                    let at = reader.loc("ui", key);
-                    reader.cx.error(&at, "a ui text must be a non-empty string");
-                }
-            }
-        }
-    }
+    let ui = flat_group(&mut reader, "ui");
+    let workspace = flat_group(&mut reader, "workspace");
     Some(Texts {
         ui,
+        workspace,
         code: file.meta.language.clone(),
         name: file.meta.name.clone(),
         levels,
@@ -1227,6 +1215,27 @@ fn compile_texts(
         milestones,
         milestone_labels,
     })
+}
+
+/// A group of free texts by key (the words around the clinical texts): each a non-empty string.
+fn flat_group(reader: &mut TextReader, group: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Some(table) = reader.groups.get(group).and_then(|u| u.as_table()) {
+        for (key, value) in table {
+            match value.as_str() {
+                Some(text) if !text.trim().is_empty() => {
+                    out.insert(key.clone(), text.to_string());
+                }
+                _ => {
+                    let at = reader.loc(group, key);
+                    reader
+                        .cx
+                        .error(&at, format!("a {group} text must be a non-empty string"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Replaces `{name}` placeholders with the item's parameters (each checked above).

@@ -39,6 +39,9 @@ pub struct Texts {
     /// The words around the clinical texts (headings, buttons, labels), by key. Every language
     /// has the same keys.
     pub ui: HashMap<String, String>,
+    /// The clinic workspace's words, by key (a member of staff reads the workspace in the
+    /// language she prefers). Every language has the same keys.
+    pub workspace: HashMap<String, String>,
 }
 
 impl Texts {
@@ -46,6 +49,19 @@ impl Texts {
     /// (a test walks the pages and the CLI to catch that).
     pub fn ui<'a>(&'a self, key: &'a str) -> &'a str {
         self.ui.get(key).map(String::as_str).unwrap_or(key)
+    }
+
+    /// A workspace text; the key itself if it is missing (as [`Texts::ui`]).
+    pub fn ws<'a>(&'a self, key: &'a str) -> &'a str {
+        self.workspace.get(key).map(String::as_str).unwrap_or(key)
+    }
+
+    /// One of the groups of free texts by key (`ui` or `workspace`).
+    pub fn flat(&self, group: &str) -> &HashMap<String, String> {
+        match group {
+            "workspace" => &self.workspace,
+            _ => &self.ui,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::auth::{Admin, StaffUser};
-use super::view::{see_other, StaffPage};
+use super::view::{see_other, word, StaffPage};
 use crate::error::AppError;
 use crate::pages::form::Form;
 
@@ -25,6 +25,7 @@ async fn render(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let app = &page.state.app;
+    let texts = page.texts();
     let clinic = user.clinic_id();
     let targets: Vec<Value> = app
         .alerts()
@@ -35,6 +36,8 @@ async fn render(
             json!({
                 "id": t.id, "channel": t.channel, "address": t.address,
                 "min_level": t.min_level, "tier": t.tier,
+                "channel_label": word(texts, "channel", t.channel.as_str()),
+                "min_level_label": super::board::level_label(texts, Some(&t.min_level)),
             })
         })
         .collect();
@@ -49,6 +52,8 @@ async fn render(
                 "created_at": aftercare_app::clinics::local_time(zone.as_deref(), m.created_at),
                 "purpose": m.purpose, "channel": m.channel, "address": m.address,
                 "status": m.status, "attempts": m.attempts, "error": m.last_error,
+                "purpose_label": word(texts, "purpose", m.purpose.as_str()),
+                "status_label": word(texts, "delivery", m.status.as_str()),
                 "failed": m.status == DeliveryStatus::Failed,
             })
         })
@@ -81,7 +86,7 @@ pub async fn add(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Resp
     let level = Level::parse(&form.text("min_level"));
     let tier = form.text("tier").parse::<i32>().ok();
     let (Some(channel), Some(min_level), Some(tier)) = (channel, level, tier) else {
-        let why = "Choose email or webhook, a level and a tier.".to_string();
+        let why = page.ws("alerts_error_choose");
         return render(&page, &user, None, Some(why)).await;
     };
     let target = NewTarget {
@@ -101,11 +106,12 @@ pub async fn add(page: StaffPage, Admin(user): Admin, form: Form) -> Result<Resp
             let added = json!({"address": t.address, "secret": t.secret});
             render(&page, &user, Some(added), None).await
         }
-        Err(aftercare_app::Error::Invalid { detail, .. }) => {
-            render(&page, &user, None, Some(detail)).await
+        Err(aftercare_app::Error::Invalid { field, detail }) => {
+            let why = page.form_error(Some(&field), detail);
+            render(&page, &user, None, Some(why)).await
         }
         Err(aftercare_app::Error::Conflict(_)) => {
-            let why = "That address is already a target.".to_string();
+            let why = page.ws("alerts_error_duplicate");
             render(&page, &user, None, Some(why)).await
         }
         Err(e) => Err(e.into()),

@@ -142,7 +142,8 @@ pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<R
     .await;
     match result {
         Ok(_) => Ok(see_other("/clinic/announcements")),
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(AppError::BadRequest { field, detail }) => {
+            let detail = page.form_error(field.as_deref(), detail);
             let values = json!({
                 "text_en": form.text("text_en"), "text_es": form.text("text_es"),
                 "starts_at": form.text("starts_at"), "ends_at": form.text("ends_at"),

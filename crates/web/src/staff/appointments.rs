@@ -8,31 +8,34 @@ use crate::error::AppError;
 use crate::pages::form::Form;
 use crate::state::AppState;
 use aftercare_app::appointments::{Answer, CancelledBy};
+use aftercare_core::Texts;
 use aftercare_store::{Appointment, AppointmentStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-/// Whom she would see, as the workspace (in English) says it.
-pub fn who(state: &AppState, kind: &str) -> String {
-    let texts = state.content.text(super::view::staff_lang(state));
+/// Whom she would see, as the workspace says it (in the reader's language).
+pub fn who(state: &AppState, texts: &Texts, kind: &str) -> String {
     aftercare_app::appointments::who(&state.content, texts, kind)
 }
 
 /// A status as the workspace says it.
-pub fn status_label(status: AppointmentStatus) -> &'static str {
-    match status {
-        AppointmentStatus::Requested => "New request",
-        AppointmentStatus::Proposed => "Time proposed, waiting for her",
-        AppointmentStatus::Confirmed => "Booked",
-        AppointmentStatus::Cancelled => "Cancelled",
-    }
+pub fn status_label(texts: &Texts, status: AppointmentStatus) -> String {
+    texts
+        .ws(match status {
+            AppointmentStatus::Requested => "appt_status_requested",
+            AppointmentStatus::Proposed => "appt_status_proposed",
+            AppointmentStatus::Confirmed => "appt_status_confirmed",
+            AppointmentStatus::Cancelled => "appt_status_cancelled",
+        })
+        .to_string()
 }
 
 /// Rows for a template; `names` gives each patient's name by id.
 pub fn rows(
     state: &AppState,
+    texts: &Texts,
     list: &[Appointment],
     zone: Option<&str>,
     names: &std::collections::HashMap<String, String>,
@@ -45,10 +48,10 @@ pub fn rows(
                 "id": a.id,
                 "patient_id": a.patient_id,
                 "patient": names.get(&a.patient_id).cloned().unwrap_or_else(|| a.patient_id.clone()),
-                "who": who(state, &a.kind),
+                "who": who(state, texts, &a.kind),
                 "preferred": a.preferred,
                 "status": a.status.as_str(),
-                "status_label": status_label(a.status),
+                "status_label": status_label(texts, a.status),
                 "starts_at": a.starts_at.map(time),
                 "starts_at_input": a.starts_at.map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()),
                 "minutes": a.minutes.unwrap_or(30),
@@ -87,7 +90,7 @@ async fn render(
     }
     let zone = page.zone().await?;
     // New requests first, then the rest newest first.
-    let mut rows = rows(state, &list, zone.as_deref(), &names);
+    let mut rows = rows(state, page.texts(), &list, zone.as_deref(), &names);
     rows.sort_by_key(|r| r["status"] != "requested");
     page.render_status(
         status,
@@ -140,8 +143,14 @@ pub async fn answer(
     .await;
     match result {
         Ok(_) => Ok(see_other("/clinic/appointments")),
-        Err(AppError::BadRequest { detail, .. }) => {
-            render(&page, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(detail)).await
+        Err(AppError::BadRequest { field, .. }) => {
+            let key = match field.as_deref() {
+                Some("starts_at") => "appt_error_starts_at",
+                Some("minutes") => "appt_error_minutes",
+                _ => "appt_error_other",
+            };
+            let error = page.ws(key);
+            render(&page, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
         }
         Err(e) => Err(e),
     }

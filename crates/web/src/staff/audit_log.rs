@@ -263,8 +263,8 @@ pub async fn audit_page(
         .map(|r| {
             json!({
                 "at": aftercare_app::clinics::local_time(zone.as_deref(), r.at),
-                "who": names.actor(r),
-                "what": super::audit_words::describe(&r.action),
+                "who": names.actor(page.texts(), r),
+                "what": super::audit_words::describe(page.texts(), &r.action),
                 "code": r.action,
                 "patient": names.patient(r.patient_id.as_deref()),
                 "patient_href": r.patient_id.as_ref().map(|p| format!("/clinic/audit?patient={}", url_component(p))),

@@ -1,74 +1,23 @@
 //! The audit log in plain words for the people who read it: what each recorded event means,
 //! and who did it by name. The stored codes stay as they are (the CSV export keeps them).
 
+use aftercare_core::Texts;
 use aftercare_store::{Action, ActorKind, AuditEntry};
 use std::collections::HashMap;
 
-/// What an event code means, in a few words; an unknown code (one an older version wrote)
-/// reads as itself.
-pub fn describe(code: &str) -> String {
-    let Some(action) = Action::parse(code) else {
-        return code.to_string();
-    };
-    let words = match action {
-        Action::AnnouncementCreate => "posted an announcement",
-        Action::AuditExport => "downloaded the audit log",
-        Action::AuditRead => "read the audit log",
-        Action::BoardRead => "opened the patient board",
-        Action::CdsFeedback => "sent feedback on a card",
-        Action::CdsPatientView => "asked for a card (chart opened)",
-        Action::CdsEncounterDischarge => "asked for a card (discharge)",
-        Action::CheckinAnswer => "answered check-in questions",
-        Action::CheckinFinal => "finished a check-in",
-        Action::CheckinList => "listed check-ins",
-        Action::CheckinOpen => "opened a check-in",
-        Action::CheckinRead => "read a check-in",
-        Action::CheckinStart => "started a check-in",
-        Action::ClinicCreate => "created the clinic",
-        Action::ClinicSettings => "changed the clinic's settings",
-        Action::ContactCreate => "sent a contact request",
-        Action::ContactHandled => "marked a contact request handled",
-        Action::ContactList => "read the contact requests",
-        Action::DiaryList => "read the diary",
-        Action::DiaryRead => "read a diary day",
-        Action::DiaryWrite => "wrote a diary day",
-        Action::EscalationAcknowledge => "acknowledged an escalation",
-        Action::EscalationClose => "closed an episode",
-        Action::FhirExport => "exported the record (FHIR)",
-        Action::MessageWrite => "wrote a chat message",
-        Action::MessagesFollow => "followed the chat live",
-        Action::MessagesRead => "read the chat",
-        Action::PatientEnrol => "enrolled the patient",
-        Action::PatientHome => "opened her home page",
-        Action::PatientLinkRead => "viewed her sign-in link and code",
-        Action::PatientRead => "opened the patient's record",
-        Action::PatientSignIn => "signed in (patient)",
-        Action::RecoveryRead => "read the recovery chart",
-        Action::StaffCreate => "created a staff account",
-        Action::StaffLogin => "signed in",
-        Action::StaffLoginFailed => "failed to sign in (wrong password)",
-        Action::StaffLoginLocked => "was locked out after failed sign-ins",
-        Action::StaffLogout => "signed out",
-        Action::StaffPasswordChanged => "changed their password",
-        Action::StaffDeactivate => "deactivated a staff account",
-        Action::StaffReactivate => "reactivated a staff account",
-        Action::StaffRoleChange => "changed a staff member's role",
-        Action::StaffPasswordResetIssued => "issued a password reset link",
-        Action::StaffPasswordReset => "set a new password from a reset link",
-        Action::AlertTargetAdd => "added an alert destination",
-        Action::AlertTargetRemove => "removed an alert destination",
-        Action::AlertTest => "sent a test alert",
-        Action::DeliveryLogRead => "read the alert delivery log",
-        Action::PatientEmailSet => "changed her email settings",
-        Action::PatientPhoneSet => "changed her telephone number",
-        Action::PatientUnsubscribe => "unsubscribed from emails",
-        Action::AppointmentRequest => "asked for an appointment",
-        Action::AppointmentAnswer => "offered or confirmed an appointment time",
-        Action::AppointmentAccept => "accepted the appointment time offered",
-        Action::AppointmentCancel => "cancelled an appointment",
-        Action::AppointmentList => "read the appointment requests",
-    };
-    words.to_string()
+/// The text key of an event's plain words: `audit_event_` and its code, dots and dashes as
+/// underscores.
+fn event_key(action: Action) -> String {
+    format!("audit_event_{}", action.as_str().replace(['.', '-'], "_"))
+}
+
+/// What an event code means, in a few words of the reader's language; an unknown code (one an
+/// older version wrote) reads as itself.
+pub fn describe(texts: &Texts, code: &str) -> String {
+    match Action::parse(code) {
+        Some(action) => texts.ws(&event_key(action)).to_string(),
+        None => code.to_string(),
+    }
 }
 
 /// Names for the ids in a page of the log: staff and patients of the clinic.
@@ -80,24 +29,26 @@ pub struct Names {
 
 impl Names {
     /// Who did it, as a reader says it.
-    pub fn actor(&self, row: &AuditEntry) -> String {
+    pub fn actor(&self, texts: &Texts, row: &AuditEntry) -> String {
         let id = row.actor_id.as_deref().unwrap_or("");
         match row.actor_kind {
             ActorKind::Staff => self
                 .staff
                 .get(id)
                 .cloned()
-                .unwrap_or_else(|| format!("staff account {id}")),
+                .unwrap_or_else(|| texts.ws("audit_actor_staff").replace("{id}", id)),
             ActorKind::Patient => match self.patients.get(id) {
-                Some(name) => format!("{name} (patient)"),
-                None => "a patient".to_string(),
+                Some(name) => texts.ws("audit_actor_patient").replace("{name}", name),
+                None => texts.ws("audit_actor_a_patient").to_string(),
             },
             ActorKind::Ehr => match id {
-                "" => "an EHR".to_string(),
-                issuer => format!("EHR {issuer}"),
+                "" => texts.ws("audit_actor_ehr").to_string(),
+                issuer => texts
+                    .ws("audit_actor_ehr_named")
+                    .replace("{issuer}", issuer),
             },
-            ActorKind::Anonymous => "someone not signed in".to_string(),
-            ActorKind::System => "Aftercare (server or shell)".to_string(),
+            ActorKind::Anonymous => texts.ws("audit_actor_anonymous").to_string(),
+            ActorKind::System => texts.ws("audit_actor_system").to_string(),
         }
     }
 
@@ -116,14 +67,22 @@ impl Names {
 mod tests {
     use super::*;
 
-    /// Every event the code writes has words; nothing reads as a bare code.
+    /// Every event the code writes has words in every language; nothing reads as a bare code
+    /// or a missing key.
     #[test]
     fn every_action_has_plain_words() {
-        for a in Action::ALL {
-            let words = describe(a.as_str());
-            assert_ne!(words, a.as_str());
-            assert!(!words.contains('.') && !words.contains('_'), "{words}");
+        let content = aftercare_core::Content::bundled().expect("content");
+        for (code, _) in content.languages() {
+            let texts = content.text(content.lang(code).expect("lang"));
+            for a in Action::ALL {
+                let words = describe(texts, a.as_str());
+                assert_ne!(words, a.as_str());
+                assert!(
+                    !words.contains('.') && !words.contains('_'),
+                    "{code}: {words}"
+                );
+            }
+            assert_eq!(describe(texts, "old.code"), "old.code");
         }
-        assert_eq!(describe("old.code"), "old.code");
     }
 }

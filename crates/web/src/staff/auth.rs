@@ -32,8 +32,6 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub use aftercare_app::staff::{LOCK_MINUTES, MAX_FAILURES, MAX_PASSWORD, MIN_PASSWORD};
 /// Login attempts per client address per window ([`login_limit`]).
 pub const ADDRESS_ATTEMPTS: usize = 20;
-/// The one answer to a refused login.
-pub const LOGIN_REFUSED: &str = "The email or password is not right (or the account is locked for a while after too many attempts).";
 
 pub use aftercare_app::staff::Role;
 
@@ -431,7 +429,7 @@ use super::view::{see_other, StaffPage};
 use crate::pages::form::Form;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// `GET /clinic/login`.
 pub async fn login_form(page: StaffPage) -> Result<Response, AppError> {
@@ -457,14 +455,18 @@ pub async fn login_submit(
             let old = presented_token(&headers);
             let (cookie, _) =
                 start_session(&page.state, &staff, old.as_deref(), address.as_deref()).await?;
-            Ok(with_cookie(see_other("/clinic"), cookie))
+            let response = with_cookie(see_other("/clinic"), cookie);
+            Ok(match staff.language.as_deref() {
+                Some(code) => with_lang_cookie(response, Some(code)),
+                None => response,
+            })
         }
         Err(LoginError::Refused) => {
             page.user = None;
             page.render_status(
                 StatusCode::UNAUTHORIZED,
                 "staff/login.html",
-                json!({"email": email, "error": LOGIN_REFUSED}),
+                json!({"email": email, "error": page.ws("login_refused")}),
             )
             .await
         }
@@ -473,7 +475,7 @@ pub async fn login_submit(
             page.render_status(
                 StatusCode::TOO_MANY_REQUESTS,
                 "staff/login.html",
-                json!({"email": email, "error": "Too many attempts from this computer. Wait ten minutes, then try again."}),
+                json!({"email": email, "error": page.ws("login_rate_limited")}),
             )
             .await
         }
@@ -490,13 +492,28 @@ pub async fn logout_submit(
     Ok(with_cookie(see_other("/clinic/login"), cookie))
 }
 
-/// `GET /clinic/password`.
-pub async fn password_form(page: StaffPage, _user: StaffUser) -> Result<Response, AppError> {
-    page.render(
-        "staff/password.html",
-        json!({"min": MIN_PASSWORD, "done": false, "error": null}),
-    )
-    .await
+/// The account page's context: the password form and her language choice.
+fn account(page: &StaffPage, user: &StaffUser, done: Option<&str>, error: Option<String>) -> Value {
+    let chosen = user.staff.language.as_deref();
+    let languages: Vec<Value> = page
+        .state
+        .content
+        .languages()
+        .map(|(code, name)| json!({"code": code, "name": name, "chosen": Some(code) == chosen}))
+        .collect();
+    json!({
+        "min": MIN_PASSWORD,
+        "done": done,
+        "error": error,
+        "languages": languages,
+        "browser": chosen.is_none(),
+    })
+}
+
+/// `GET /clinic/password`: her account (password and language).
+pub async fn password_form(page: StaffPage, user: StaffUser) -> Result<Response, AppError> {
+    let ctx = account(&page, &user, None, None);
+    page.render("staff/password.html", ctx).await
 }
 
 /// `POST /clinic/password`.
@@ -509,22 +526,54 @@ pub async fn password_submit(
     let new = form.get("new_password").unwrap_or_default();
     match change_password(&page.state, &user, current, new).await {
         Ok((cookie, _)) => {
-            let response = page
-                .render(
-                    "staff/password.html",
-                    json!({"min": MIN_PASSWORD, "done": true, "error": null}),
-                )
-                .await?;
+            let ctx = account(&page, &user, Some("password"), None);
+            let response = page.render("staff/password.html", ctx).await?;
             Ok(with_cookie(response, cookie))
         }
-        Err(AppError::BadRequest { detail, .. }) => {
-            page.render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "staff/password.html",
-                json!({"min": MIN_PASSWORD, "done": false, "error": detail}),
-            )
-            .await
+        Err(AppError::BadRequest { field, .. }) => {
+            let key = match field.as_deref() {
+                Some("current_password") => "account_current_wrong",
+                _ => "account_new_invalid",
+            };
+            let error = page.ws(key).replace("{min}", &MIN_PASSWORD.to_string());
+            let ctx = account(&page, &user, None, Some(error));
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "staff/password.html", ctx)
+                .await
         }
         Err(e) => Err(e),
+    }
+}
+
+/// `POST /clinic/account/language`: the workspace's language for her account (empty: her
+/// browser's). The page answers in the new language at once.
+pub async fn language_submit(
+    mut page: StaffPage,
+    user: StaffUser,
+    form: Form,
+) -> Result<Response, AppError> {
+    let code = Some(form.text("language")).filter(|c| !c.is_empty());
+    let staff = page
+        .state
+        .app
+        .staff()
+        .set_language(&user.actor, &user.staff, code)
+        .await?;
+    page.lang = super::view::staff_lang(&page.state, staff.language.as_deref(), &HeaderMap::new());
+    let user = StaffUser {
+        staff: staff.clone(),
+        ..user
+    };
+    page.user = Some(user.clone());
+    let ctx = account(&page, &user, Some("language"), None);
+    let response = page.render("staff/password.html", ctx).await?;
+    Ok(with_lang_cookie(response, staff.language.as_deref()))
+}
+
+/// Remembers her language for pages rendered without her session (see
+/// [`super::view::STAFF_LANG_COOKIE`]).
+fn with_lang_cookie(response: Response, code: Option<&str>) -> Response {
+    match HeaderValue::from_str(&super::view::remember_lang(code)) {
+        Ok(v) => with_cookie(response, v),
+        Err(_) => response,
     }
 }

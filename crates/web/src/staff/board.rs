@@ -13,7 +13,7 @@ use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::state::AppState;
-use aftercare_core::Content;
+use aftercare_core::{Content, Lang, Level, Texts};
 use aftercare_store::{BoardCursor, BoardFilter, Patient};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -404,21 +404,19 @@ use super::view::{see_other, StaffPage};
 use crate::pages::form::Form;
 use serde_json::{json, Value};
 
-/// A level's short label for staff.
-pub fn level_label(level: Option<&str>) -> &'static str {
-    match level {
-        Some("emergency") => "Emergency",
-        Some("urgent") => "Urgent",
-        Some("soon") => "Soon",
-        Some("self_care") => "Self-care",
-        Some(_) => "Other",
-        None => "No check-in",
-    }
+/// A level's short label in the workspace's language (`None`: no check-in yet).
+pub fn level_label(texts: &Texts, level: Option<&str>) -> String {
+    let key = match level.and_then(Level::parse) {
+        Some(l) => format!("level_{}", l.as_str()),
+        None if level.is_some() => return level.unwrap_or_default().to_string(),
+        None => "level_none".to_string(),
+    };
+    texts.ws(&key).to_string()
 }
 
-/// A procedure's label.
-pub fn procedure_label(content: &Content, procedure: &str) -> String {
-    procedures(content)
+/// A procedure's label in `lang`.
+pub fn procedure_label(content: &Content, lang: Lang, procedure: &str) -> String {
+    aftercare_app::enrolment::procedures_in(content, lang)
         .into_iter()
         .find(|(v, _)| v == procedure)
         .map(|(_, l)| l)
@@ -426,17 +424,18 @@ pub fn procedure_label(content: &Content, procedure: &str) -> String {
 }
 
 /// How long ago, in words a glance can take.
-pub fn ago(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
+pub fn ago(texts: &Texts, now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
     let Some(then) = then else {
-        return "Never".into();
+        return texts.ws("ago_never").to_string();
     };
     let minutes = (now - then).num_minutes().max(0);
-    match minutes {
-        0..=1 => "Just now".into(),
-        2..=59 => format!("{minutes} min ago"),
-        60..=2879 => format!("{} h ago", minutes / 60),
-        _ => format!("{} days ago", minutes / 1440),
-    }
+    let (key, count) = match minutes {
+        0..=1 => ("ago_now", 0),
+        2..=59 => ("ago_minutes", minutes),
+        60..=2879 => ("ago_hours", minutes / 60),
+        _ => ("ago_days", minutes / 1440),
+    };
+    texts.ws(key).replace("{count}", &count.to_string())
 }
 
 /// `GET /clinic`: the board for clinicians; admins go to their pages.
@@ -449,6 +448,7 @@ pub async fn board_page(
         return Ok(see_other("/clinic/staff"));
     }
     let state = &page.state;
+    let texts = page.texts();
     let (rows, filter) = read_board(state, &user, &q).await?;
     let now = state.now();
     let today = now.date_naive();
@@ -469,13 +469,13 @@ pub async fn board_page(
                 "id": p.id,
                 "name": p.display_name,
                 "level": board_level(p).map_or("none", |l| l.as_str()),
-                "level_label": level_label(board_level(p).map(|l| l.as_str())),
+                "level_label": level_label(texts, board_level(p).map(|l| l.as_str())),
                 "awaiting_reply": p.awaiting_reply,
                 "open_escalations": p.open_escalations,
                 "overdue": overdue.contains(&p.id),
                 "unread": p.unread_messages,
-                "last_checkin": ago(now, p.last_checkin_at),
-                "procedure": procedure_label(&state.content, &p.procedure),
+                "last_checkin": ago(texts, now, p.last_checkin_at),
+                "procedure": procedure_label(&state.content, page.lang, &p.procedure),
                 "days": (today - p.procedure_date).num_days(),
             })
         })
@@ -484,8 +484,8 @@ pub async fn board_page(
         "staff/board.html",
         json!({
             "patients": patients,
-            "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label((*l != "none").then_some(*l))})).collect::<Vec<_>>(),
-            "procedures": procedure_options(&state.content),
+            "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label(texts, (*l != "none").then_some(*l))})).collect::<Vec<_>>(),
+            "procedures": procedure_options(&state.content, page.lang),
             "filter": {"level": filter.level, "procedure": filter.procedure, "name": filter.name},
             "more": more,
         }),
@@ -493,8 +493,8 @@ pub async fn board_page(
     .await
 }
 
-fn procedure_options(content: &Content) -> Vec<Value> {
-    procedures(content)
+fn procedure_options(content: &Content, lang: Lang) -> Vec<Value> {
+    aftercare_app::enrolment::procedures_in(content, lang)
         .into_iter()
         .map(|(value, label)| json!({"value": value, "label": label}))
         .collect()
@@ -503,7 +503,7 @@ fn procedure_options(content: &Content) -> Vec<Value> {
 fn enrol_context(page: &StaffPage, form: Value, error: Option<String>) -> Value {
     let state = &page.state;
     json!({
-        "procedures": procedure_options(&state.content),
+        "procedures": procedure_options(&state.content, page.lang),
         "languages": state.content.languages().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
         "today": state.now().date_naive().to_string(),
         "hours": (5..=22).map(|h| json!({"value": h, "label": format!("{h:02}:00")})).collect::<Vec<_>>(),
@@ -559,7 +559,8 @@ pub async fn enrol_submit(
     };
     match result {
         Ok(patient) => Ok(see_other(&format!("/clinic/patients/{}/link", patient.id))),
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(AppError::BadRequest { field, detail }) => {
+            let detail = page.form_error(field.as_deref(), detail);
             let values = json!({
                 "display_name": form.text("display_name"),
                 "procedure": form.text("procedure"),

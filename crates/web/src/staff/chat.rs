@@ -32,8 +32,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// The longest message, in characters.
 pub use aftercare_app::chat::{check_body, BODY_LIMIT};
-/// The workspace's language (English until it is translated).
-pub const STAFF_LANGUAGE: &str = "en";
+/// The language a member of staff reads the thread's signatures in: her account's choice,
+/// else the content's default.
+pub fn reader_language(user: &super::auth::StaffUser) -> &str {
+    user.staff.language.as_deref().unwrap_or("en")
+}
 /// Messages per page of the thread.
 pub const PAGE: i64 = 200;
 
@@ -363,7 +366,7 @@ pub async fn api_staff_list(
         q.after.unwrap_or(0),
     )
     .await?;
-    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
     Ok(Json(messages.iter().map(|m| look.show(m)).collect()))
 }
 
@@ -388,7 +391,7 @@ pub async fn api_staff_post(
     user.check_csrf(&headers)?;
     let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
     let m = post(&state, &patient, Side::Staff, &user.actor, &body.body).await?;
-    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
     Ok((StatusCode::CREATED, Json(look.show(&m))))
 }
 
@@ -411,7 +414,7 @@ pub async fn staff_events(
     )
     .await?;
     let after = resume_after(&headers, &q);
-    let look = ThreadLook::of(&state, user.clinic_id(), STAFF_LANGUAGE).await?;
+    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
     Ok(stream(state, patient, Side::Staff, after, look, Some(user)))
 }
 

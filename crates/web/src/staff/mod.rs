@@ -131,6 +131,7 @@ pub fn table() -> Table {
         .post("/clinic/logout", Staff, auth::logout_submit)
         .get("/clinic/password", Staff, auth::password_form)
         .post("/clinic/password", Staff, auth::password_submit)
+        .post("/clinic/account/language", Staff, auth::language_submit)
         // Clinicians (admins who open /clinic are sent to their own pages).
         .get("/clinic", Staff, board::board_page)
         .get("/clinic/board/events", Clinician, board_live::events)

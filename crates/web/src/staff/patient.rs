@@ -14,6 +14,7 @@ use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::state::AppState;
+use aftercare_core::Lang;
 use aftercare_store::{Escalation, Patient};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -231,21 +232,41 @@ pub async fn api_acknowledge(
 // --- pages -------------------------------------------------------------------------------------
 
 use super::board::{level_label, procedure_label};
-use super::view::{see_other, StaffPage};
+use super::view::{see_other, word, StaffPage};
 use crate::pages::form::Form;
 use axum::response::Response;
 use serde_json::json;
 
 /// Her answers of a check-in as the clinician reads them: the answers that made it urgent or an
 /// emergency first (flagged), then the others in questionnaire order.
-fn answer_rows(state: &AppState, patient: &Patient, c: &CheckinView) -> Vec<Value> {
+fn answer_rows(state: &AppState, lang: Lang, patient: &Patient, c: &CheckinView) -> Vec<Value> {
     let content = &state.content;
     let Some(answers) = c.answers.as_object() else {
         return Vec::new();
     };
     // Decided again as of the time she answered (over what the clinic knew of her then).
     let known = aftercare_app::patients::profile(patient, c.created_at).facts(content);
-    crate::pages::decision::answer_summary(content, known, answers, content.default_lang())
+    crate::pages::decision::answer_summary(content, known, answers, lang)
+}
+
+/// The reasons of a stored decision, each with its level as the workspace says it.
+fn reasons(texts: &aftercare_core::Texts, stored: Option<&Value>) -> Value {
+    let Some(Value::Array(list)) = stored else {
+        return Value::Null;
+    };
+    Value::Array(
+        list.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if let Value::Object(m) = &mut r {
+                    let level = m.get("level").and_then(Value::as_str).map(str::to_string);
+                    let label = super::board::level_label(texts, level.as_deref());
+                    m.insert("level_label".into(), Value::String(label));
+                }
+                r
+            })
+            .collect(),
+    )
 }
 
 /// A time on the page, in the clinic's zone.
@@ -260,6 +281,7 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let state = &page.state;
+    let texts = page.texts();
     let (record, v) = view(state, &user, &id).await?;
     let zone = page.zone().await?;
     let time = |t: DateTime<Utc>| time_in(zone.as_deref(), t);
@@ -269,14 +291,14 @@ pub async fn page(
         id.as_ref()
             .and_then(|id| staff.iter().find(|s| &s.id == id))
             .map(|s| s.display_name.clone())
-            .unwrap_or_else(|| "someone".into())
+            .unwrap_or_else(|| texts.ws("pt_someone").to_string())
     };
     let p = &v.patient;
     let decision = v.checkins.first().map(|c| {
         let d = &c.decision;
         json!({
             "level": c.level,
-            "level_label": level_label(Some(&c.level)),
+            "level_label": level_label(texts, Some(&c.level)),
             "at": time(c.created_at),
             "headline": d.get("headline"),
             "plan": d.get("plan"),
@@ -295,12 +317,13 @@ pub async fn page(
             let birth = record.delivery_date.map(|d| (on - d).num_days());
             json!({
                 "at": time(c.created_at),
-                "level_label": level_label(Some(&c.level)),
+                "level_label": level_label(texts, Some(&c.level)),
                 "day": day,
                 "days_since_birth": birth,
-                "answers": answer_rows(state, &record, c),
+                "answers": answer_rows(state, page.lang, &record, c),
                 "status": c.status,
-                "reasons": c.decision.get("reasons"),
+                "status_label": word(texts, "checkin_status", c.status.as_str()),
+                "reasons": reasons(texts, c.decision.get("reasons")),
                 "content_version": c.content_version,
             })
         })
@@ -309,12 +332,13 @@ pub async fn page(
         json!({
             "id": e.id,
             "level": e.level,
-            "level_label": level_label(Some(&e.level)),
+            "level_label": level_label(texts, Some(&e.level)),
             "reason": aftercare_core::EscalationReason::parse(&e.reason)
-                .map(|r| r.describe(&state.content, state.content.default_lang()))
+                .map(|r| r.describe(&state.content, page.lang))
                 .unwrap_or_else(|| e.reason.clone()),
             "code": e.reason,
             "source": e.source,
+            "source_label": word(texts, "source", e.source.as_str()),
             "raised_at": time(e.raised_at),
             "acknowledged_at": e.acknowledged_at.map(time),
             "by": staff_name(&e.acknowledged_by),
@@ -342,7 +366,6 @@ pub async fn page(
         .iter()
         .map(|p| (p.day, i64::from(p.pain)))
         .collect();
-    let texts = state.content.text(super::view::staff_lang(state));
     let milestones: Vec<(i64, String)> = state
         .content
         .course
@@ -370,12 +393,7 @@ pub async fn page(
                 .map(|facts| {
                     let known = aftercare_app::patients::profile(&record, d.recorded_at)
                         .facts(&state.content);
-                    crate::pages::decision::answer_summary(
-                        &state.content,
-                        known,
-                        facts,
-                        state.content.default_lang(),
-                    )
+                    crate::pages::decision::answer_summary(&state.content, known, facts, page.lang)
                 })
                 .unwrap_or_default();
             json!({
@@ -388,8 +406,7 @@ pub async fn page(
             })
         })
         .collect();
-    let look =
-        super::chat::ThreadLook::of(state, user.clinic_id(), super::chat::STAFF_LANGUAGE).await?;
+    let look = super::chat::ThreadLook::of(state, user.clinic_id(), &texts.code).await?;
     let messages: Vec<super::chat::MessageOut> =
         v.messages.iter().map(|m| look.show_view(m)).collect();
     let last_message_id = v.messages.last().map(|m| m.id).unwrap_or(0);
@@ -411,30 +428,34 @@ pub async fn page(
         .iter()
         .map(|t| {
             let text = match &t.item {
-                TimelineDetail::Checkin { level, .. } => {
-                    format!("Check-in: {}", level_label(Some(level)))
+                TimelineDetail::Checkin { level, .. } => texts
+                    .ws("pt_timeline_checkin")
+                    .replace("{level}", &level_label(texts, Some(level))),
+                TimelineDetail::Diary { pain, note, .. } => {
+                    let key = match note {
+                        Some(_) => "pt_timeline_diary_note",
+                        None => "pt_timeline_diary",
+                    };
+                    texts
+                        .ws(key)
+                        .replace("{pain}", &pain.to_string())
+                        .replace("{note}", note.as_deref().unwrap_or_default())
                 }
-                TimelineDetail::Diary { pain, note, .. } => format!(
-                    "Diary: pain {pain}{}",
-                    note.as_ref()
-                        .map(|n| format!(", “{n}”"))
-                        .unwrap_or_default()
-                ),
-                TimelineDetail::Message { sender, .. } => format!(
-                    "Message from {}",
-                    if *sender == aftercare_store::Side::Staff {
-                        "the clinic"
+                TimelineDetail::Message { sender, .. } => texts
+                    .ws(if *sender == aftercare_store::Side::Staff {
+                        "pt_timeline_from_clinic"
                     } else {
-                        "her"
-                    }
-                ),
+                        "pt_timeline_from_her"
+                    })
+                    .to_string(),
             };
-            json!({"at": time(t.at), "kind": t.kind, "text": text})
+            json!({"at": time(t.at), "kind": t.kind, "kind_label": word(texts, "kind", t.kind), "text": text})
         })
         .collect();
     let names = std::collections::HashMap::from([(p.id.clone(), p.display_name.clone())]);
     let appointments = super::appointments::rows(
         state,
+        texts,
         &state.app.appointments().of_patient(&record).await?,
         zone.as_deref(),
         &names,
@@ -462,11 +483,16 @@ pub async fn page(
             "patient": {
                 "id": p.id,
                 "name": p.display_name,
-                "procedure": procedure_label(&state.content, &p.procedure),
+                "procedure": procedure_label(&state.content, page.lang, &p.procedure),
                 "procedure_date": p.procedure_date.to_string(),
                 "delivery_date": p.delivery_date.map(|d| d.to_string()),
                 "days": v.recovery.days_since_procedure,
                 "language": p.language,
+                "language_name": state
+                    .content
+                    .languages()
+                    .find(|(code, _)| *code == p.language)
+                    .map_or_else(|| p.language.clone(), |(_, name)| name.to_string()),
                 "phone": record.phone,
                 "phone_dial": record.phone.as_deref().map(crate::staff::settings::dial),
                 "email": email.as_ref().map(|e| e.email.clone()),

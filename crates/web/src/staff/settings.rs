@@ -151,7 +151,8 @@ pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<R
             )
             .await
         }
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(AppError::BadRequest { field, detail }) => {
+            let detail = page.form_error(field.as_deref(), detail);
             let clinic = page
                 .state
                 .app
@@ -203,6 +204,7 @@ async fn render_staff_with(
                 "display_name": s.display_name,
                 "email": s.email,
                 "role": s.role,
+                "role_label": super::view::role_label(page.texts(), s.role),
                 "locked": s.locked_until.is_some_and(|t| t > now),
                 "deactivated": s.deactivated_at.is_some(),
                 "me": s.id == user.staff.id,
@@ -246,13 +248,15 @@ pub async fn staff_submit(
     let empty = json!({"display_name": "", "email": "", "role": "clinician"});
     match result {
         Ok(s) => render_staff(&page, &user, empty, Some(s.email), None).await,
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(AppError::BadRequest { field, detail }) => {
+            let detail = page.form_error(field.as_deref(), detail);
             let values = json!({"display_name": form.text("display_name"), "email": form.text("email"), "role": form.text("role")});
             render_staff(&page, &user, values, None, Some(detail)).await
         }
         Err(AppError::Conflict(what)) => {
             let values = json!({"display_name": form.text("display_name"), "email": form.text("email"), "role": form.text("role")});
-            render_staff(&page, &user, values, None, Some(what)).await
+            let why = page.form_error(None, what);
+            render_staff(&page, &user, values, None, Some(why)).await
         }
         Err(e) => Err(e),
     }
@@ -531,13 +535,15 @@ pub async fn reset_submit(
         .await;
     let (status, done, error) = match result {
         Ok(()) => (StatusCode::OK, true, None),
-        Err(aftercare_app::Error::Invalid { detail, .. }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, false, Some(detail))
-        }
+        Err(aftercare_app::Error::Invalid { field, detail }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            Some(page.form_error(Some(&field), detail)),
+        ),
         Err(aftercare_app::Error::NotFound) => (
             StatusCode::NOT_FOUND,
             false,
-            Some("This link is not valid any more (used, expired or replaced). Ask an admin for a new one.".to_string()),
+            Some(page.ws("reset_link_invalid")),
         ),
         Err(e) => return Err(e.into()),
     };

@@ -1,7 +1,8 @@
 //! Rendering the workspace's pages, on the patient pages' building blocks: the same template
 //! environment (auto-escaped), the same `base.html` layout and stylesheet, the same CSRF layer.
-//! The workspace is in English (the clinic's working language; the patient-facing texts it
-//! shows, such as decisions, are in the language they were made in).
+//! The workspace speaks the language its reader chose on her account page (else her browser's);
+//! its words are the `[workspace]` texts of the content, `w` in the templates. Patient-facing
+//! texts it shows, such as decisions, stay in the language they were made in.
 //!
 //! Errors on workspace pages: a signed-out visitor asking for a page is sent to the login form
 //! (303); any other problem becomes `staff/error.html` with the same status.
@@ -14,10 +15,10 @@ use crate::state::AppState;
 use aftercare_core::Lang;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
@@ -46,12 +47,28 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "chat.html",
 );
 
-/// The workspace's language.
-pub fn staff_lang(state: &AppState) -> Lang {
-    state
-        .content
-        .lang("en")
-        .unwrap_or_else(|| state.content.default_lang())
+/// The cookie that remembers a signed-in member of staff's language, so that pages rendered
+/// without her session (error pages, the login form after signing out) speak it too.
+pub const STAFF_LANG_COOKIE: &str = "aftercare_staff_lang";
+
+/// The language of a workspace response: her account's choice, then the remembered cookie,
+/// then the browser's `Accept-Language`, then the content's default.
+pub fn staff_lang(state: &AppState, chosen: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = chosen.and_then(|code| state.content.lang(code)) {
+        return l;
+    }
+    let remembered = crate::lang::cookie(headers, STAFF_LANG_COOKIE);
+    crate::lang::negotiate(&state.content, remembered.as_deref(), headers)
+}
+
+/// The `Set-Cookie` value that remembers (or forgets, for `None`) her workspace language.
+pub fn remember_lang(code: Option<&str>) -> String {
+    match code {
+        Some(code) => format!(
+            "{STAFF_LANG_COOKIE}={code}; Path=/clinic; Max-Age=31536000; SameSite=Lax; HttpOnly"
+        ),
+        None => format!("{STAFF_LANG_COOKIE}=; Path=/clinic; Max-Age=0; SameSite=Lax; HttpOnly"),
+    }
 }
 
 /// The per-request context of a workspace page.
@@ -60,6 +77,7 @@ pub struct StaffPage {
     pub csrf: String,
     pub path: String,
     pub user: Option<StaffUser>,
+    pub lang: Lang,
 }
 
 impl FromRequestParts<AppState> for StaffPage {
@@ -72,16 +90,43 @@ impl FromRequestParts<AppState> for StaffPage {
             Err(AppError::Unauthorized) => None,
             Err(e) => return Err(e),
         };
+        let chosen = user.as_ref().and_then(|u| u.staff.language.as_deref());
+        let lang = staff_lang(state, chosen, &parts.headers);
         Ok(StaffPage {
             state: state.clone(),
             csrf,
             path: parts.uri.path().to_string(),
             user,
+            lang,
         })
     }
 }
 
 impl StaffPage {
+    /// The texts of the reader's language.
+    pub fn texts(&self) -> &aftercare_core::Texts {
+        self.state.content.text(self.lang)
+    }
+
+    /// What to say about a refused form field. The checks' own words are English; a reader of
+    /// another language is told which field to check, by its label.
+    pub fn form_error(&self, field: Option<&str>, detail: String) -> String {
+        if self.lang == self.state.content.default_lang() {
+            return detail;
+        }
+        match field {
+            Some(f) => self
+                .texts()
+                .ws("form_error_field")
+                .replace("{field}", &word(self.texts(), "field", f)),
+            None => self.ws("form_error"),
+        }
+    }
+
+    /// A workspace text in the reader's language.
+    pub fn ws(&self, key: &'static str) -> String {
+        self.texts().ws(key).to_string()
+    }
     /// The time zone of the signed-in member of staff's clinic, for the times on the page.
     pub async fn zone(&self) -> Result<Option<String>, AppError> {
         let Some(user) = &self.user else {
@@ -100,13 +145,7 @@ impl StaffPage {
         template: &str,
         page: Value,
     ) -> Result<Response, AppError> {
-        let mut ctx = base(
-            &self.state,
-            staff_lang(&self.state),
-            &self.path,
-            Some(&self.csrf),
-            None,
-        );
+        let mut ctx = workspace_base(&self.state, self.lang, &self.path, Some(&self.csrf));
         if let Some(user) = &self.user {
             let clinic = self.state.app.clinics().get(user.clinic_id()).await?;
             // The menu's counts: what is waiting, on every page a clinician opens.
@@ -121,6 +160,7 @@ impl StaffPage {
                 json!({
                     "name": user.staff.display_name,
                     "role": user.role.as_str(),
+                    "role_label": role_label(self.texts(), user.role),
                     "clinic": clinic.map(|c| c.name),
                     "stamp": work.as_ref().map(super::board_live::stamp),
                     "work": work,
@@ -141,10 +181,43 @@ impl StaffPage {
     }
 }
 
+/// The layout's context with the workspace's words (`w`) in `lang`.
+fn workspace_base(
+    state: &AppState,
+    lang: Lang,
+    path: &str,
+    csrf: Option<&str>,
+) -> Map<String, Value> {
+    let mut ctx = base(state, lang, path, csrf, None);
+    ctx.insert("w".into(), json!(state.content.text(lang).workspace));
+    ctx
+}
+
+/// A stored code (a status, a channel, a kind) as the workspace says it: the text
+/// `{group}_{code}`, or the code itself when no text names it (a value an older version wrote).
+pub fn word(texts: &aftercare_core::Texts, group: &str, code: &str) -> String {
+    texts
+        .workspace
+        .get(&format!("{group}_{code}"))
+        .cloned()
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// A role as the workspace says it.
+pub fn role_label(texts: &aftercare_core::Texts, role: super::auth::Role) -> String {
+    texts
+        .ws(match role {
+            super::auth::Role::Clinician => "role_clinician",
+            super::auth::Role::Admin => "role_admin",
+        })
+        .to_string()
+}
+
 /// See the module documentation.
 pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let lang = staff_lang(&state, None, req.headers());
     let response = next.run(req).await;
     if !crate::pages::errors::is_problem(&response) {
         return response;
@@ -153,22 +226,20 @@ pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Nex
     if status == StatusCode::UNAUTHORIZED && method == Method::GET {
         return Redirect::to("/clinic/login").into_response();
     }
-    let (title, text) = match status {
-        StatusCode::UNAUTHORIZED => ("Please sign in", "Your session has ended. Sign in again."),
-        StatusCode::FORBIDDEN => (
-            "Not allowed",
-            "Your role cannot do this, or the form had expired: go back, reload the page and try again.",
-        ),
-        StatusCode::NOT_FOUND => ("Not found", "There is nothing here, or it belongs to another clinic."),
-        StatusCode::TOO_MANY_REQUESTS => ("Too many attempts", "Wait a few minutes, then try again."),
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
-            ("Please check", "Something in the form was not right: go back and check it.")
-        }
-        StatusCode::CONFLICT => ("Already done", "Someone has already done this; reload the page to see it."),
-        StatusCode::SERVICE_UNAVAILABLE => ("Try again shortly", "The service is busy for a moment."),
-        _ => ("Something went wrong", "It has been recorded. Try again, or tell your administrator."),
+    let key = match status {
+        StatusCode::UNAUTHORIZED => "error_unauthorized",
+        StatusCode::FORBIDDEN => "error_forbidden",
+        StatusCode::NOT_FOUND => "error_not_found",
+        StatusCode::TOO_MANY_REQUESTS => "error_rate_limited",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
+        StatusCode::CONFLICT => "error_conflict",
+        StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
+        _ => "error_internal",
     };
-    let mut ctx = base(&state, staff_lang(&state), &path, None, None);
+    let texts = state.content.text(lang);
+    let title = texts.ws(&format!("{key}_title")).to_string();
+    let text = texts.ws(&format!("{key}_text")).to_string();
+    let mut ctx = workspace_base(&state, lang, &path, None);
     ctx.insert("status".into(), json!(status.as_u16()));
     ctx.insert("error_title".into(), json!(title));
     ctx.insert("error_text".into(), json!(text));

@@ -1825,7 +1825,11 @@ on_both!(
             )
             .await;
         assert_eq!(bad.status, 422);
-        assert!(bad.text.contains("https://"), "{}", bad.text);
+        assert!(
+            bad.text.contains("<h2>Not added</h2><p>address: an https:"),
+            "{}",
+            bad.text
+        );
 
         let clinic = app
             .store
@@ -2237,3 +2241,103 @@ on_both!(
         assert_eq!(her.phone.as_deref(), Some("+34 600 999 000"));
     }
 );
+
+// --- the workspace's language -----------------------------------------------------------------
+
+on_both!(
+    a_clinician_who_prefers_spanish_reads_the_workspace_in_spanish_until_she_changes_it,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        emergency(&app, &patient).await;
+        let account = app.staff("north", "clinician").await;
+        let nurse = app.signed_in(&account).await;
+        let board = nurse.get("/clinic").await;
+        assert!(board.text.contains("<h1>Patients</h1>"), "English first");
+
+        // Only a language of the content.
+        let bad = nurse
+            .post_form("/clinic/account/language", &[("language", "xx")])
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.text);
+
+        let saved = nurse
+            .post_form("/clinic/account/language", &[("language", "es")])
+            .await;
+        assert_eq!(saved.status, 200, "{}", saved.text);
+        assert!(saved.text.contains("<h1>Su cuenta</h1>"), "{}", saved.text);
+        assert_eq!(nurse.cookie("aftercare_staff_lang").as_deref(), Some("es"));
+
+        let board = nurse.get("/clinic").await;
+        assert!(board.text.contains("lang=\"es\""));
+        assert!(board.text.contains("<h1>Pacientes</h1>"), "{}", board.text);
+        assert!(board.text.contains("Emergencia"), "the level in Spanish");
+        assert!(!board.text.contains("Awaiting reply") && !board.text.contains("Last check-in"));
+
+        // Her record: headings, her answers and the level in Spanish.
+        let record = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
+        assert_eq!(record.status, 200);
+        assert!(record.text.contains("Alertas abiertas"), "{}", record.text);
+        assert!(record.text.contains("Signo de alarma:"));
+        assert!(!record.text.contains("Open escalations"));
+
+        // An error page follows her choice too.
+        let missing = nurse.get("/clinic/patients/no-such-patient").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.text.contains("No encontrado"), "{}", missing.text);
+
+        // The choice belongs to her account: a new sign-in (another computer) keeps it.
+        let elsewhere = app.signed_in(&account).await;
+        assert!(elsewhere
+            .get("/clinic")
+            .await
+            .text
+            .contains("<h1>Pacientes</h1>"));
+        // And it is in the audit log.
+        let rows = app
+            .store
+            .list_audit(&account.clinic_id, Default::default())
+            .await
+            .expect("audit");
+        assert!(rows
+            .iter()
+            .any(|r| r.action == "staff.language" && r.detail.as_deref() == Some("es")));
+
+        // Back to her browser's language (none given here: the content's default).
+        let back = nurse
+            .post_form("/clinic/account/language", &[("language", "")])
+            .await;
+        assert_eq!(back.status, 200);
+        assert!(back.text.contains("<h1>Your account</h1>"));
+        assert_eq!(nurse.cookie("aftercare_staff_lang"), None);
+        assert!(nurse
+            .get("/clinic")
+            .await
+            .text
+            .contains("<h1>Patients</h1>"));
+    }
+);
+
+#[tokio::test]
+async fn the_sign_in_page_speaks_the_browsers_language() {
+    let app = TestApp::sqlite().await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/clinic/login", app.base))
+        .header("accept-language", "es-ES,es;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Acceso de la clínica"), "{page}");
+    let page = client
+        .get(format!("{}/clinic/login", app.base))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Clinic sign in"));
+}
