@@ -105,6 +105,12 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_CDS_TRUST", value_name = "FILE")]
     pub cds_trust: Option<PathBuf>,
 
+    /// A secret that Prometheus sends as `Authorization: Bearer ...` to scrape `/metrics`.
+    /// Without it, `/metrics` answers only a scraper on this machine that connects directly
+    /// (a loopback peer, no forwarding headers).
+    #[arg(long, env = "AFTERCARE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Development only: without a trust file, serve CDS Hooks calls without any token. The
     /// start-up log says so.
     #[arg(long, env = "AFTERCARE_CDS_UNAUTHENTICATED")]
@@ -213,6 +219,7 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
             cds_trust,
             cds_unauthenticated: args.cds_unauthenticated,
             cds_fhir_servers,
+            metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
             trusted_proxies,
         };
         let couriers = aftercare_notify::Couriers::new(&aftercare_notify::Config {

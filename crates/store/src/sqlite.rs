@@ -66,7 +66,8 @@ impl SqliteStore {
     }
 
     async fn open_with(options: SqliteConnectOptions) -> Result<Self> {
-        let path = options.get_filename();
+        let owned = options.get_filename().to_path_buf();
+        let path = owned.as_path();
         let name = path.to_string_lossy();
         if name.is_empty() || name.contains(":memory:") || name.contains("sqlx-in-memory") {
             // `SqliteStore::open(":memory:")`: each connection would get its own database.
@@ -77,6 +78,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             private_dir(dir)?;
         }
+        refuse_empty(path)?;
         // The database holds health data and link tokens: readable by its owner only. SQLite
         // gives the WAL and shared-memory files the database file's permissions.
         private_file(path)?;
@@ -95,7 +97,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
             .busy_timeout(Duration::from_secs(5));
-        let write_conn = options.connect().await?;
+        let mut write_conn = options.connect().await?;
+        quick_check(&mut write_conn, path).await?;
         // No ping before lending a reader: a local file's connection does not go stale, and the
         // ping is one more hop to sqlx's per-connection thread on every read.
         let read = SqlitePoolOptions::new()
@@ -227,6 +230,45 @@ impl_store!(SqliteStore, SqliteConnection);
 impl_outbox!(SqliteStore, SqliteConnection, "", "");
 impl_appointments!(SqliteStore, SqliteConnection, "");
 
+/// An existing database file of zero bytes (with no write-ahead log holding its pages) is
+/// refused: SQLite would take it for a new, empty database, every patient's link would stop
+/// working and new records would pile up beside a lost history. A missing file is a new
+/// install and is created; to start afresh on purpose, delete the empty file.
+fn refuse_empty(path: &Path) -> Result<()> {
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if len(path) == Some(0) && len(Path::new(&wal)).unwrap_or(0) == 0 {
+        return Err(StoreError::Other(format!(
+            "{} is an empty file, not an Aftercare database: restore it from a backup, or delete \
+             it to start a new, empty database",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `PRAGMA quick_check` before serving: a damaged file is refused at start-up, with SQLite's
+/// own words, instead of failing requests one page at a time.
+async fn quick_check(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
+    let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_all(&mut *conn)
+        .await?;
+    match rows.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        problems => Err(StoreError::Other(format!(
+            "{} fails SQLite's integrity check: {}",
+            path.display(),
+            problems
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    }
+}
+
 /// Creates a missing directory (and its parents) that only its owner can enter. An existing
 /// one is left as it is: it may be shared (the CLI narrows its own data directory).
 fn private_dir(dir: &Path) -> Result<()> {
@@ -259,6 +301,28 @@ fn private_file(path: &Path) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[tokio::test]
+    async fn an_empty_database_file_is_refused_and_a_missing_one_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aftercare.db");
+        std::fs::write(&path, b"").unwrap();
+        let err = SqliteStore::open(&path).await.err().expect("refused");
+        assert!(err.to_string().contains("empty file"), "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+
+        std::fs::remove_file(&path).unwrap();
+        SqliteStore::open(&path).await.expect("a new database");
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aftercare.db");
+        std::fs::write(&path, vec![0x5a_u8; 8192]).unwrap();
+        assert!(SqliteStore::open(&path).await.is_err());
+    }
 
     /// Durability rests on these settings, on the writer and the readers.
     #[tokio::test]

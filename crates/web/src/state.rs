@@ -36,6 +36,9 @@ pub struct Settings {
     /// The reverse proxies whose `X-Forwarded-For` names the client
     /// (`AFTERCARE_TRUSTED_PROXIES`); empty: the TCP peer is the client.
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// The bearer token `/metrics` asks for (`AFTERCARE_METRICS_TOKEN`); `None`: only a
+    /// direct scraper on this machine is answered.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             cds_fhir_servers: None,
             staff_session_ttl: chrono::Duration::hours(12),
             trusted_proxies: Default::default(),
+            metrics_token: None,
         }
     }
 }

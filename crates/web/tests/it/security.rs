@@ -644,3 +644,63 @@ async fn the_bearer_scheme_is_read_in_any_case() {
         .expect("request");
     assert_eq!(wrong.status(), 401);
 }
+
+/// `/metrics` tells how busy the clinic is and whether its alerts fail: only for its scraper.
+#[tokio::test]
+async fn metrics_answer_only_a_local_scraper_or_one_with_the_token() {
+    let client = reqwest::Client::new();
+    let status = |r: reqwest::Response| r.status().as_u16();
+
+    // No token configured: a direct local scraper is answered; a request that came through a
+    // proxy (forwarding headers) is not, whatever its peer.
+    let app = TestApp::sqlite().await;
+    let local = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(status(local), 200);
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("forwarded", "for=203.0.113.9"),
+        ("x-real-ip", "203.0.113.9"),
+    ] {
+        let proxied = client
+            .get(app.url("/metrics"))
+            .header(name, value)
+            .send()
+            .await
+            .expect("scrape");
+        assert_eq!(status(proxied), 401, "{name}");
+    }
+
+    // A token configured: only a scraper that sends it (any case of "Bearer") is answered.
+    let app = TestApp::sqlite_with(|s| s.metrics_token = Some("scrape-secret-42".into())).await;
+    let none = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(status(none), 401);
+    let wrong = client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret-4")
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(status(wrong), 401);
+    for scheme in ["Bearer", "bearer"] {
+        let ok = client
+            .get(app.url("/metrics"))
+            .header("authorization", format!("{scheme} scrape-secret-42"))
+            .send()
+            .await
+            .expect("scrape");
+        assert_eq!(ok.status().as_u16(), 200, "{scheme}");
+        assert!(ok
+            .text()
+            .await
+            .expect("body")
+            .contains("aftercare_http_requests_total"));
+    }
+}
