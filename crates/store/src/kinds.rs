@@ -243,6 +243,8 @@ text_enum! {
         StaffLogin => "staff.login",
         StaffLoginFailed => "staff.login_failed",
         StaffLoginLocked => "staff.login_locked",
+        /// Many failed sign-ins in a row on one account: a possible guessing attack.
+        StaffLoginBurst => "staff.login_burst",
         StaffLogout => "staff.logout",
         StaffPasswordChanged => "staff.password_changed",
         StaffDeactivate => "staff.deactivate",

@@ -27,6 +27,34 @@ impl RateLimit {
     }
 
     pub fn allow_at(&self, key: &str, now: Instant) -> bool {
+        self.window_of(key, now, |q, max| {
+            if q.len() >= max {
+                return false;
+            }
+            q.push_back(now);
+            true
+        })
+    }
+
+    /// Whether `key` has used up its window, counting nothing (for limits that count only
+    /// failures: see [`RateLimit::record`]).
+    pub fn is_full(&self, key: &str) -> bool {
+        self.window_of(key, Instant::now(), |q, max| q.len() >= max)
+    }
+
+    /// Counts one event for `key` (a failure), whether or not the window is full.
+    pub fn record(&self, key: &str) {
+        let now = Instant::now();
+        self.window_of(key, now, |q, _| q.push_back(now));
+    }
+
+    /// Runs `f` on `key`'s events still inside the window.
+    fn window_of<T>(
+        &self,
+        key: &str,
+        now: Instant,
+        f: impl FnOnce(&mut VecDeque<Instant>, usize) -> T,
+    ) -> T {
         let mut hits = match self.hits.lock() {
             Ok(h) => h,
             Err(poisoned) => poisoned.into_inner(),
@@ -43,11 +71,7 @@ impl RateLimit {
         {
             q.pop_front();
         }
-        if q.len() >= self.max {
-            return false;
-        }
-        q.push_back(now);
-        true
+        f(q, self.max)
     }
 }
 

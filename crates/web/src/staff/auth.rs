@@ -6,8 +6,10 @@
 //!   executor, which serves every other request) and inside the request's tracing span.
 //! - A wrong email and a wrong password answer alike, with the same message and the same work
 //!   (an unknown email is checked against a dummy hash), so the login form does not tell who
-//!   has an account. Failures are limited per address (in memory) and per account (in the
-//!   store: after [`MAX_FAILURES`] the account locks for [`LOCK_MINUTES`]).
+//!   has an account. Only failures count: per address, and per account and address (in
+//!   memory: an address that keeps failing on one account waits, the account's owner elsewhere
+//!   does not); the store counts an account's failures in a row and records a burst of
+//!   [`MAX_FAILURES`] for its admins. No account is ever locked by failures.
 //! - Sessions live on the server, so logging out and changing a password really end them.
 //!   The browser holds a random 256-bit token in an HttpOnly, Secure, SameSite=Strict cookie;
 //!   the store holds only its SHA-256, so a leaked database opens no session. A new token is
@@ -29,9 +31,11 @@ use axum::http::{header, HeaderMap, HeaderValue};
 pub const SESSION_COOKIE: &str = "aftercare_staff";
 /// The header JSON clients send the session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-pub use aftercare_app::staff::{LOCK_MINUTES, MAX_FAILURES, MAX_PASSWORD, MIN_PASSWORD};
-/// Login attempts per client address per window ([`login_limit`]).
+pub use aftercare_app::staff::{MAX_FAILURES, MAX_PASSWORD, MIN_PASSWORD};
+/// Failed logins per client address per window ([`login_limit`]).
 pub const ADDRESS_ATTEMPTS: usize = 20;
+/// Failed logins for one account from one client address per window ([`pair_limit`]).
+pub const PAIR_ATTEMPTS: usize = 5;
 
 pub use aftercare_app::staff::Role;
 
@@ -44,6 +48,13 @@ pub use aftercare_app::staff::{check_new_password, hash_password, verify_passwor
 
 /// Login attempts per client address in a sliding window, in memory: it only has to slow one
 /// client down on one server; the per-account lock in the store covers the rest.
+/// After [`PAIR_ATTEMPTS`] failures for one account from one address, that address waits 15
+/// minutes before it may try that account again; the account itself is never locked, so a
+/// guesser elsewhere cannot keep its owner out.
+pub fn pair_limit() -> crate::limit::RateLimit {
+    crate::limit::RateLimit::new(PAIR_ATTEMPTS, std::time::Duration::from_secs(900))
+}
+
 pub fn login_limit() -> crate::limit::RateLimit {
     crate::limit::RateLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
 }
@@ -90,13 +101,28 @@ pub async fn authenticate(
     password: &str,
     address: Option<&str>,
 ) -> Result<Staff, LoginError> {
-    if !state.staff.login_limit.allow(address.unwrap_or("-")) {
-        tracing::info!("login refused: too many attempts from this address");
+    // Only failures count: a ward behind one address signing in at shift change is not a
+    // guesser.
+    let from = address.unwrap_or("-");
+    if state.staff.login_limit.is_full(from) {
+        tracing::info!("login refused: too many failed attempts from this address");
         return Err(LoginError::RateLimited);
+    }
+    let pair = format!("{}\u{0}{from}", email.trim().to_lowercase());
+    if state.staff.pair_limit.is_full(&pair) {
+        // The same answer as a wrong password; the password is not even tried. It still
+        // counts as a failure of the address.
+        tracing::info!("login refused: too many failed attempts on this account from here");
+        state.staff.login_limit.record(from);
+        return Err(LoginError::Refused);
     }
     match state.app.staff().sign_in(email, password, address).await {
         Ok(SignIn::Accepted(staff)) => Ok(staff),
-        Ok(SignIn::Refused) => Err(LoginError::Refused),
+        Ok(SignIn::Refused) => {
+            state.staff.login_limit.record(from);
+            state.staff.pair_limit.record(&pair);
+            Err(LoginError::Refused)
+        }
         Err(e) => Err(LoginError::Other(e.into())),
     }
 }

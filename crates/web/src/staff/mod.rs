@@ -38,12 +38,15 @@ use axum::Router;
 pub struct StaffState {
     /// Login attempts per client address.
     pub login_limit: crate::limit::RateLimit,
+    /// Failed logins per account and client address ([`auth::pair_limit`]).
+    pub pair_limit: crate::limit::RateLimit,
 }
 
 impl Default for StaffState {
     fn default() -> Self {
         StaffState {
             login_limit: auth::login_limit(),
+            pair_limit: auth::pair_limit(),
         }
     }
 }

@@ -207,6 +207,9 @@ async fn render_staff_with(
                 "role_label": super::view::role_label(page.texts(), s.role),
                 "locked": s.locked_until.is_some_and(|t| t > now),
                 "deactivated": s.deactivated_at.is_some(),
+                // A burst of failed sign-ins since the last success: someone may be guessing.
+                "failures": s.failed_logins,
+                "burst": s.failed_logins >= auth::MAX_FAILURES,
                 "me": s.id == user.staff.id,
             })
         })

@@ -43,7 +43,7 @@ async fn sse_until(res: &mut reqwest::Response, needle: &str) -> String {
 // --- login, sessions, roles --------------------------------------------------------------------
 
 on_both!(
-    a_wrong_email_and_a_wrong_password_get_the_same_answer_and_repeated_failures_lock_the_account,
+    a_wrong_email_and_a_wrong_password_get_the_same_answer_and_repeated_failures_make_that_address_wait,
     |app: TestApp| async move {
         let nurse = app.staff("north", "clinician").await;
         let b = app.browser();
@@ -62,36 +62,26 @@ on_both!(
         assert_eq!(message(&unknown), message(&wrong));
         assert!(b.cookie("aftercare_staff").is_none());
 
-        // Five failures in a row lock the account: even the right password is refused, alike.
-        for _ in 0..4 {
+        // Five failures from one address on one account make that address wait: even the
+        // right password is refused from there, alike (the password is not even tried).
+        for _ in 0..staff::auth::PAIR_ATTEMPTS - 1 {
             b.login(&nurse.email, "still not the password").await;
         }
-        let locked = b.login(&nurse.email, PASSWORD).await;
-        assert_eq!(locked.status, 401);
-        assert_eq!(message(&locked), message(&unknown));
+        let waiting = b.login(&nurse.email, PASSWORD).await;
+        assert_eq!(waiting.status, 401);
+        assert_eq!(message(&waiting), message(&unknown));
+        // The account itself is not locked: no guesser can keep its owner out.
         let row = app
             .store
             .get_staff(&nurse.id)
             .await
             .expect("staff")
             .expect("row");
-        assert!(row.locked_until.is_some_and(|t| t > chrono::Utc::now()));
-
-        // Once the lock is lifted, the right password works and the count starts again.
-        app.store
-            .set_locked_until(&nurse.id, None)
-            .await
-            .expect("unlock");
-        let ok = b.login(&nurse.email, PASSWORD).await;
-        assert_eq!(ok.status, 303);
-        let row = app
-            .store
-            .get_staff(&nurse.id)
-            .await
-            .expect("staff")
-            .expect("row");
-        assert_eq!(row.failed_logins, 0);
-
+        assert_eq!(row.locked_until, None);
+        assert_eq!(row.failed_logins, 5);
+        // A success (on another account from here) does not count against the address.
+        let other = app.staff("north", "clinician").await;
+        assert_eq!(b.login(&other.email, PASSWORD).await.status, 303);
         // The JSON login answers alike too.
         let api = app.browser();
         let a = api
@@ -176,6 +166,40 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit_and_address() {
         login_address(&app, &nurse.clinic_id).await.as_deref(),
         Some("198.51.100.7")
     );
+
+    // A guesser failing on the nurse's account from one address does not keep her out from
+    // hers; a burst of failures in a row is recorded for the admins, and her success clears it.
+    let guesser = "192.0.2.66";
+    for _ in 0..staff::auth::PAIR_ATTEMPTS {
+        login_forwarded(&app, guesser, &nurse.email, "guess guess guess").await;
+    }
+    assert_eq!(
+        login_forwarded(&app, guesser, &nurse.email, PASSWORD).await,
+        401,
+        "the guessing address waits"
+    );
+    // The guesser moves from address to address: the failures in a row still add up to a burst.
+    let more = aftercare_app::staff::MAX_FAILURES as usize - staff::auth::PAIR_ATTEMPTS;
+    for i in 0..more {
+        let from = format!("192.0.2.{}", 100 + i);
+        login_forwarded(&app, &from, &nurse.email, "guess guess guess").await;
+    }
+    let rows = app
+        .store
+        .list_audit(&nurse.clinic_id, Default::default())
+        .await
+        .expect("audit");
+    assert!(rows.iter().any(|r| r.action == "staff.login_burst"));
+    assert_eq!(
+        login_forwarded(&app, "198.51.100.7", &nurse.email, PASSWORD).await,
+        200,
+        "she signs in from her own computer"
+    );
+    // A ward behind one address signing in many times is not throttled: successes do not count.
+    for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
+        let ward = login_forwarded(&app, "198.51.100.8", &nurse.email, PASSWORD).await;
+        assert_eq!(ward, 200);
+    }
 
     // Without the setting the header is ignored: the peer is the client.
     let plain = TestApp::sqlite().await;
