@@ -54,9 +54,14 @@ pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
 
 /// `GET /p/{token}`: the personal link.
 pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
+    // An unknown link is "not found"; a store that cannot answer is not: she is told to try
+    // again shortly (503), never that her link does not exist.
     let patient = find_by_token(&ctx.state, &token)
         .await
-        .map_err(|_| AppError::NotFound)?;
+        .map_err(|e| match e {
+            AppError::Unauthorized => AppError::NotFound,
+            other => other,
+        })?;
     sign_in(&ctx, &patient, "link").await
 }
 

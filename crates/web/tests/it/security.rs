@@ -704,3 +704,37 @@ async fn metrics_answer_only_a_local_scraper_or_one_with_the_token() {
             .contains("aftercare_http_requests_total"));
     }
 }
+
+/// A store that cannot answer never tells a patient that her personal link does not exist.
+#[tokio::test]
+async fn a_valid_link_is_not_called_unknown_while_the_store_cannot_answer() {
+    use sqlx::Connection;
+    let app = TestApp::sqlite().await;
+    let patient = app.patient().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let unknown = client
+        .get(app.url("/p/no-such-link-token"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(unknown.status().as_u16(), 404);
+
+    let path = app.db_path.clone().expect("a SQLite file");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("a second connection");
+    sqlx::query("ALTER TABLE patients RENAME TO patients_elsewhere")
+        .execute(&mut conn)
+        .await
+        .expect("rename");
+    conn.close().await.expect("close");
+    let link = client
+        .get(app.url(&format!("/p/{}", patient.link_token.expose())))
+        .send()
+        .await
+        .expect("page");
+    assert!(link.status().as_u16() >= 500, "{}", link.status());
+}
