@@ -481,11 +481,14 @@ pub async fn login_submit(
             let old = presented_token(&headers);
             let (cookie, _) =
                 start_session(&page.state, &staff, old.as_deref(), address.as_deref()).await?;
+            // Always set or cleared: on a shared computer the previous user's choice must not
+            // outlive her session.
             let response = with_cookie(see_other("/clinic"), cookie);
-            Ok(match staff.language.as_deref() {
-                Some(code) => with_lang_cookie(response, Some(code)),
-                None => response,
-            })
+            Ok(with_lang_cookie(
+                &page.state,
+                response,
+                staff.language.as_deref(),
+            ))
         }
         Err(LoginError::Refused) => {
             page.user = None;
@@ -575,6 +578,7 @@ pub async fn password_submit(
 pub async fn language_submit(
     mut page: StaffPage,
     user: StaffUser,
+    headers: HeaderMap,
     form: Form,
 ) -> Result<Response, AppError> {
     let code = Some(form.text("language")).filter(|c| !c.is_empty());
@@ -584,7 +588,8 @@ pub async fn language_submit(
         .staff()
         .set_language(&user.actor, &user.staff, code)
         .await?;
-    page.lang = super::view::staff_lang(&page.state, staff.language.as_deref(), &HeaderMap::new());
+    // Her new choice, or her browser's language (not the cookie of the choice she just left).
+    page.lang = super::view::browser_lang(&page.state, staff.language.as_deref(), &headers);
     let user = StaffUser {
         staff: staff.clone(),
         ..user
@@ -592,14 +597,18 @@ pub async fn language_submit(
     page.user = Some(user.clone());
     let ctx = account(&page, &user, Some("language"), None);
     let response = page.render("staff/password.html", ctx).await?;
-    Ok(with_lang_cookie(response, staff.language.as_deref()))
+    Ok(with_lang_cookie(
+        &page.state,
+        response,
+        staff.language.as_deref(),
+    ))
 }
 
 /// Remembers her language for pages rendered without her session (see
 /// [`super::view::STAFF_LANG_COOKIE`]).
-fn with_lang_cookie(response: Response, code: Option<&str>) -> Response {
-    match HeaderValue::from_str(&super::view::remember_lang(code)) {
-        Ok(v) => with_cookie(response, v),
-        Err(_) => response,
+fn with_lang_cookie(state: &AppState, response: Response, code: Option<&str>) -> Response {
+    match super::view::remember_lang(state, code) {
+        Some(v) => with_cookie(response, v),
+        None => response,
     }
 }

@@ -32,10 +32,15 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// The longest message, in characters.
 pub use aftercare_app::chat::{check_body, BODY_LIMIT};
-/// The language a member of staff reads the thread's signatures in: her account's choice,
-/// else the content's default.
-pub fn reader_language(user: &super::auth::StaffUser) -> &str {
-    user.staff.language.as_deref().unwrap_or("en")
+/// The language a member of staff reads the thread's signatures in: the workspace's (her
+/// account's choice, else her browser's).
+pub fn reader_language(
+    state: &AppState,
+    user: &super::auth::StaffUser,
+    headers: &HeaderMap,
+) -> String {
+    let lang = super::view::staff_lang(state, user.staff.language.as_deref(), headers);
+    state.content.text(lang).code.clone()
 }
 /// Messages per page of the thread.
 pub const PAGE: i64 = 200;
@@ -354,6 +359,7 @@ pub fn resume_after(headers: &HeaderMap, q: &AfterQuery) -> i64 {
 pub async fn api_staff_list(
     State(state): State<AppState>,
     Clinician(user): Clinician,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ValidQuery(q): ValidQuery<AfterQuery>,
 ) -> Result<Json<Vec<MessageOut>>, AppError> {
@@ -366,7 +372,12 @@ pub async fn api_staff_list(
         q.after.unwrap_or(0),
     )
     .await?;
-    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
+    let look = ThreadLook::of(
+        &state,
+        user.clinic_id(),
+        &reader_language(&state, &user, &headers),
+    )
+    .await?;
     Ok(Json(messages.iter().map(|m| look.show(m)).collect()))
 }
 
@@ -391,7 +402,12 @@ pub async fn api_staff_post(
     user.check_csrf(&headers)?;
     let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
     let m = post(&state, &patient, Side::Staff, &user.actor, &body.body).await?;
-    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
+    let look = ThreadLook::of(
+        &state,
+        user.clinic_id(),
+        &reader_language(&state, &user, &headers),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(look.show(&m))))
 }
 
@@ -414,7 +430,12 @@ pub async fn staff_events(
     )
     .await?;
     let after = resume_after(&headers, &q);
-    let look = ThreadLook::of(&state, user.clinic_id(), reader_language(&user)).await?;
+    let look = ThreadLook::of(
+        &state,
+        user.clinic_id(),
+        &reader_language(&state, &user, &headers),
+    )
+    .await?;
     Ok(stream(state, patient, Side::Staff, after, look, Some(user)))
 }
 

@@ -440,6 +440,7 @@ async fn change_account(
     {
         Ok(_) => Ok(see_other("/clinic/staff")),
         Err(aftercare_app::Error::Conflict(why)) => {
+            let why = page.form_error(None, why);
             render_staff(&page, &user, empty, None, Some(why)).await
         }
         Err(e) => Err(e.into()),
@@ -504,6 +505,7 @@ pub async fn issue_reset(
             render_staff_with(&page, &user, empty, None, None, Some(reset)).await
         }
         Err(aftercare_app::Error::Conflict(why)) => {
+            let why = page.form_error(None, why);
             render_staff(&page, &user, empty, None, Some(why)).await
         }
         Err(e) => Err(e.into()),

@@ -52,22 +52,37 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
 pub const STAFF_LANG_COOKIE: &str = "aftercare_staff_lang";
 
 /// The language of a workspace response: her account's choice, then the remembered cookie,
-/// then the browser's `Accept-Language`, then the content's default.
+/// then the browser's `Accept-Language`, then the content's default. The patient pages'
+/// language cookie is not read: a choice made there does not steer the workspace.
 pub fn staff_lang(state: &AppState, chosen: Option<&str>, headers: &HeaderMap) -> Lang {
-    if let Some(l) = chosen.and_then(|code| state.content.lang(code)) {
-        return l;
-    }
     let remembered = crate::lang::cookie(headers, STAFF_LANG_COOKIE);
-    crate::lang::negotiate(&state.content, remembered.as_deref(), headers)
+    browser_lang(state, chosen.or(remembered.as_deref()), headers)
+}
+
+/// `code` if it is a language of the content, else the browser's `Accept-Language`, else the
+/// content's default.
+pub fn browser_lang(state: &AppState, code: Option<&str>, headers: &HeaderMap) -> Lang {
+    let mut accept = HeaderMap::new();
+    if let Some(v) = headers.get(axum::http::header::ACCEPT_LANGUAGE) {
+        accept.insert(axum::http::header::ACCEPT_LANGUAGE, v.clone());
+    }
+    crate::lang::negotiate(&state.content, code, &accept)
 }
 
 /// The `Set-Cookie` value that remembers (or forgets, for `None`) her workspace language.
-pub fn remember_lang(code: Option<&str>) -> String {
+pub fn remember_lang(state: &AppState, code: Option<&str>) -> Option<axum::http::HeaderValue> {
+    let secure = state.settings.secure_cookies;
     match code {
-        Some(code) => format!(
-            "{STAFF_LANG_COOKIE}={code}; Path=/clinic; Max-Age=31536000; SameSite=Lax; HttpOnly"
+        Some(code) => crate::pages::cookie::set(
+            STAFF_LANG_COOKIE,
+            code,
+            crate::pages::cookie::CookieOptions {
+                secure,
+                max_age: Some(31_536_000),
+                same_site: "Lax",
+            },
         ),
-        None => format!("{STAFF_LANG_COOKIE}=; Path=/clinic; Max-Age=0; SameSite=Lax; HttpOnly"),
+        None => crate::pages::cookie::clear(STAFF_LANG_COOKIE, secure),
     }
 }
 

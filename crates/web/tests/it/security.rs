@@ -149,6 +149,16 @@ async fn every_cookie_the_server_sets_is_secure_httponly_and_samesite() {
         )
         .await,
     );
+    keep(
+        "workspace language",
+        &b.post_form("/clinic/account/language", &[("language", "es")])
+            .await,
+    );
+    keep(
+        "workspace language back",
+        &b.post_form("/clinic/account/language", &[("language", "")])
+            .await,
+    );
     keep("logout form", &b.post_form("/clinic/logout", &[]).await);
 
     let api = app.browser();
@@ -181,6 +191,7 @@ async fn every_cookie_the_server_sets_is_secure_httponly_and_samesite() {
         "aftercare_lang",
         "aftercare_patient",
         "aftercare_staff",
+        "aftercare_staff_lang",
     ] {
         assert!(
             names.contains(expected),

@@ -2294,8 +2294,11 @@ on_both!(
         let board = nurse.get("/clinic").await;
         assert!(board.text.contains("lang=\"es\""));
         assert!(board.text.contains("<h1>Pacientes</h1>"), "{}", board.text);
-        assert!(board.text.contains("Emergencia"), "the level in Spanish");
-        assert!(!board.text.contains("Awaiting reply") && !board.text.contains("Last check-in"));
+        assert!(
+            board.text.contains("tag-emergency\">Emergencia<"),
+            "her level in Spanish"
+        );
+        assert!(!board.text.contains("Last check-in") && !board.text.contains("Enrol a patient"));
 
         // Her record: headings, her answers and the level in Spanish.
         let record = nurse.get(&format!("/clinic/patients/{}", patient.id)).await;
@@ -2326,14 +2329,40 @@ on_both!(
             .iter()
             .any(|r| r.action == "staff.language" && r.detail.as_deref() == Some("es")));
 
-        // Back to her browser's language (none given here: the content's default).
+        // Back to her browser's language: a Spanish browser keeps Spanish, by its own header
+        // (the remembered choice is gone)...
+        let csrf = nurse.csrf().await;
         let back = nurse
-            .post_form("/clinic/account/language", &[("language", "")])
+            .send(
+                nurse
+                    .client
+                    .post(app.url("/clinic/account/language"))
+                    .header("accept-language", "es-MX,es;q=0.9")
+                    .form(&[("_csrf", csrf.as_str()), ("language", "")]),
+            )
             .await;
         assert_eq!(back.status, 200);
-        assert!(back.text.contains("<h1>Your account</h1>"));
+        assert!(back.text.contains("<h1>Su cuenta</h1>"), "{}", back.text);
         assert_eq!(nurse.cookie("aftercare_staff_lang"), None);
+        // ... and one that asks for nothing gets the content's default.
         assert!(nurse
+            .get("/clinic")
+            .await
+            .text
+            .contains("<h1>Patients</h1>"));
+
+        // On a shared computer, the next person's sign-in forgets the previous one's choice.
+        let spanish = app.staff("north", "clinician").await;
+        let shared = app.signed_in(&spanish).await;
+        shared
+            .post_form("/clinic/account/language", &[("language", "es")])
+            .await;
+        assert_eq!(shared.cookie("aftercare_staff_lang").as_deref(), Some("es"));
+        shared.post_form("/clinic/logout", &[]).await;
+        let next = shared.login(&account.email, PASSWORD).await;
+        assert_eq!(next.status, 303);
+        assert_eq!(shared.cookie("aftercare_staff_lang"), None);
+        assert!(shared
             .get("/clinic")
             .await
             .text
