@@ -63,7 +63,7 @@ test('an emergency check-in goes from the first question to the emergency page',
 test('a signed-in self-care check-in ends in her stored plan with dates', async () => {
   const page = await open();
   await page.goto(`${server.url}${server.patient.link_path}`);
-  assert.match(page.url(), /\/me$/);
+  await Promise.all([page.waitForURL(/\/me$/), page.getByRole('button', { name: 'Open my record' }).click()]);
   await check(page, 'me');
   await page.getByRole('link', { name: 'Start a check-in' }).first().click();
   const steps = await runCheckin(page, selfCare, 'selfcare');
@@ -89,6 +89,7 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
 test('a week of diary entries shows seven points on the chart', async () => {
   const page = await open();
   await page.goto(`${server.url}${server.patient.link_path}`);
+  await Promise.all([page.waitForURL(/\/me$/), page.getByRole('button', { name: 'Open my record' }).click()]);
   await page.goto(`${server.url}/me/diary`);
   await check(page, 'diary-empty');
   for (let i = 7; i >= 1; i -= 1) {

@@ -81,7 +81,10 @@ test('a clinician signs in and sees the emergency patient at the top of the boar
 test('the clinician writes in the chat and the patient sees it without a reload', async () => {
   // The patient opens her chat page.
   const her = await open();
+  // Her link names whose record it opens and waits for her to go on (no sign-in on a bare GET).
   await her.goto(`${server.url}/p/${server.patient.link_token}`);
+  await check(her, 'patient-link-open');
+  await Promise.all([her.waitForURL(/\/me$/), her.getByRole('button', { name: 'Open my record' }).click()]);
   await her.goto(`${server.url}/me/chat`);
   await check(her, 'patient-chat');
   assert.match(await her.locator('.chat-warning').innerText(), /not for emergencies/);
@@ -187,6 +190,7 @@ test('she asks for an appointment on her phone, the clinic proposes a time, she 
   ], env);
   const her = await open({ locale: 'es-ES' });
   await her.goto(`${server.url}/p/${dana.link_token}`);
+  await Promise.all([her.waitForURL(/\/me$/), her.getByRole('button', { name: 'Abrir mi ficha' }).click()]);
   await her.getByRole('link', { name: 'Citas' }).click();
   await her.waitForLoadState('load');
   await check(her, 'patient-appointments-es');

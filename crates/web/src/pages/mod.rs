@@ -79,7 +79,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(session::home))
         .route("/start", get(session::start_form).post(session::start))
-        .route("/p/{token}", get(session::open_link))
+        .route(
+            "/p/{token}",
+            get(session::link_page).post(session::open_link),
+        )
         .route("/signout", post(session::sign_out))
         .route("/me", get(session::me))
         .route("/me/email", post(session::save_email))

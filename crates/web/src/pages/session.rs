@@ -54,15 +54,39 @@ pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
 
 /// `GET /p/{token}`: the personal link.
 pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
-    // An unknown link is "not found"; a store that cannot answer is not: she is told to try
-    // again shortly (503), never that her link does not exist.
-    let patient = find_by_token(&ctx.state, &token)
-        .await
-        .map_err(|e| match e {
-            AppError::Unauthorized => AppError::NotFound,
-            other => other,
-        })?;
+    let patient = link_owner(&ctx, &token).await?;
     sign_in(&ctx, &patient, "link").await
+}
+
+/// `GET /p/{token}`: opening the link changes nothing. It names whose record the link opens
+/// and asks her to go on (a `POST`), so a page elsewhere that sends her browser to someone
+/// else's link cannot sign her in as that person. Already signed in with this link's record,
+/// she goes straight to her page.
+pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
+    let patient = link_owner(&ctx, &token).await?;
+    if ctx.patient.as_ref().is_some_and(|p| p.id == patient.id) {
+        return Ok(Redirect::to("/me").into_response());
+    }
+    let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
+    ctx.render(
+        "link_open.html",
+        json!({
+            "name": patient.display_name,
+            "clinic_name": clinic.map(|c| c.name).unwrap_or_default(),
+            "action": format!("/p/{token}"),
+            "switching": ctx.patient.is_some(),
+        }),
+    )
+    .await
+}
+
+/// The patient a link belongs to. An unknown link is "not found"; a store that cannot answer
+/// is not: she is told to try again shortly (503), never that her link does not exist.
+async fn link_owner(ctx: &Ctx, token: &str) -> Result<Patient, AppError> {
+    find_by_token(&ctx.state, token).await.map_err(|e| match e {
+        AppError::Unauthorized => AppError::NotFound,
+        other => other,
+    })
 }
 
 /// Records the sign-in (by `link` or `code`) and sets her session cookie.

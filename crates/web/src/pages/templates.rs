@@ -17,6 +17,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "macros.html",
     "home.html",
     "start.html",
+    "link_open.html",
     "me.html",
     "checkin.html",
     "review.html",

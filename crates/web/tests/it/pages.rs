@@ -217,8 +217,17 @@ impl Browser {
         }
     }
 
+    /// Opens her personal link as she does: the page that names whose record it opens, then
+    /// its button (a POST); the answer to the POST.
+    async fn open_link(&mut self, token: &str) -> Page {
+        let path = format!("/p/{token}");
+        let page = self.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        self.post(&path, &[], true).await
+    }
+
     async fn sign_in(&mut self, patient: &Patient) {
-        let page = self.get(&format!("/p/{}", patient.token)).await;
+        let page = self.open_link(&patient.token).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert_eq!(page.location.as_deref(), Some("/me"));
     }
@@ -268,7 +277,7 @@ async fn the_personal_link_sets_a_secure_httponly_samesite_cookie() {
     let app = TestApp::start().await;
     let ana = app.enrol("Ana").await;
     let mut b = app.browser();
-    let page = b.get(&format!("/p/{}", ana.token)).await;
+    let page = b.open_link(&ana.token).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let cookie = page
         .set_cookies
@@ -282,6 +291,42 @@ async fn the_personal_link_sets_a_secure_httponly_samesite_cookie() {
     assert_eq!(me.status, StatusCode::OK);
     assert!(me.body.contains("Hello, Ana"));
     assert_eq!(b.get("/p/not-a-token").await.status, StatusCode::NOT_FOUND);
+    // Already signed in with this record, the link goes straight to her page.
+    let again = b.get(&format!("/p/{}", ana.token)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location.as_deref(), Some("/me"));
+}
+
+/// Login CSRF: a page elsewhere that sends her browser to another patient's link cannot
+/// switch her to that record. Opening a link changes nothing; only its button (a POST with
+/// the form's token) does, and the page says whose record it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_patients_link_opened_from_elsewhere_does_not_switch_her_record() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let eve = app.enrol("Eve").await;
+    let mut b = app.browser();
+    b.sign_in(&ana).await;
+
+    let page = b.get(&format!("/p/{}", eve.token)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .set_cookies
+        .iter()
+        .all(|c| !c.starts_with("aftercare_patient=")));
+    assert!(
+        page.body.contains("Eve"),
+        "the page names whose record it is"
+    );
+    assert!(
+        b.get("/me").await.body.contains("Hello, Ana"),
+        "still her own"
+    );
+
+    // A cross-site form post carries no token of the page: refused.
+    let forged = b.post(&format!("/p/{}", eve.token), &[], false).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(b.get("/me").await.body.contains("Hello, Ana"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -133,7 +133,7 @@ async fn every_cookie_the_server_sets_is_secure_httponly_and_samesite() {
     keep("language", &b.get("/?lang=es").await);
     keep(
         "personal link",
-        &b.get(&format!("/p/{}", patient.link_token.expose())).await,
+        &b.open_link(patient.link_token.expose()).await,
     );
     keep("patient page", &b.get("/me").await);
     keep("sign out", &b.post_form("/signout", &[]).await);
@@ -225,12 +225,7 @@ async fn every_form_route_refuses_a_post_without_the_csrf_token() {
     let patient = app.patient_in("north", "labour_epidural", 2).await;
     let admin = app.staff("north", "admin").await;
     let b = app.signed_in(&admin).await;
-    assert_eq!(
-        b.get(&format!("/p/{}", patient.link_token.expose()))
-            .await
-            .status,
-        303
-    );
+    assert_eq!(b.open_link(patient.link_token.expose()).await.status, 303);
 
     let mut posts: Vec<String> = [
         "/start",

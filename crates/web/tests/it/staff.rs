@@ -800,8 +800,7 @@ on_both!(
         let patient = app.patient_in("north", "labour_epidural", 2).await;
         let nurse = app.signed_in(&app.staff("north", "clinician").await).await;
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token.expose()))
-            .await;
+        her.open_link(patient.link_token.expose()).await;
 
         let page = her.get("/me/appointments").await;
         assert_eq!(page.status, 200, "{}", page.text);
@@ -897,9 +896,7 @@ on_both!(
         assert!(record.text.contains("Her appointment requests"));
         let other = app.patient_in("north", "labour_epidural", 2).await;
         let stranger = app.browser();
-        stranger
-            .get(&format!("/p/{}", other.link_token.expose()))
-            .await;
+        stranger.open_link(other.link_token.expose()).await;
         let refused = stranger
             .post_form(&format!("/me/appointments/{id}/cancel"), &[])
             .await;
@@ -956,7 +953,7 @@ on_both!(
         );
         // Her link signs her in.
         let her = app.browser();
-        let opened = her.get(&format!("/p/{token}")).await;
+        let opened = her.open_link(&token).await;
         assert_eq!(opened.status, 303);
         assert_eq!(her.get("/me").await.status, 200);
         // The QR code is an SVG.
@@ -1205,8 +1202,7 @@ on_both!(
         assert!(!page.text.contains("<script>alert"));
         assert!(page.text.contains("&lt;script&gt;alert"));
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token.expose()))
-            .await;
+        her.open_link(patient.link_token.expose()).await;
         let chat = her.get("/me/chat").await;
         assert_eq!(chat.status, 200, "{}", chat.text);
         assert!(
@@ -1270,8 +1266,7 @@ on_both!(
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token.expose()))
-            .await;
+        her.open_link(patient.link_token.expose()).await;
         assert!(her
             .get("/me/chat")
             .await
@@ -1382,8 +1377,7 @@ on_both!(
             .await;
         assert_eq!(bad.status, 422);
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token.expose()))
-            .await;
+        her.open_link(patient.link_token.expose()).await;
         assert!(her.get("/me").await.text.contains("Closed on Friday"));
         assert!(her
             .get("/me?lang=es")
@@ -1426,8 +1420,7 @@ on_both!(
         let nurse = app.signed_in(&nurse_row).await;
         let admin = app.signed_in(&app.staff("north", "admin").await).await;
         let her = app.browser();
-        her.get(&format!("/p/{}", patient.link_token.expose()))
-            .await;
+        her.open_link(patient.link_token.expose()).await;
         let p = patient.id.as_str();
         let appointment = appointment_for(&app, &patient).await;
 

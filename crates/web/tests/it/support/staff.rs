@@ -196,6 +196,15 @@ impl Browser {
         .await
     }
 
+    /// Opens a patient's personal link as she does: the page naming whose record it opens,
+    /// then its button; the answer to the button's POST (a redirect to `/me`).
+    pub async fn open_link(&self, token: &str) -> Reply {
+        let path = format!("/p/{token}");
+        let page = self.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        self.post_form(&path, &[]).await
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         self.post_form("/clinic/login", &[("email", email), ("password", password)])
             .await
