@@ -953,7 +953,7 @@ on_both!(
         );
         // Her link signs her in.
         let her = app.browser();
-        let opened = her.open_link(&token).await;
+        let opened = her.open_link(token).await;
         assert_eq!(opened.status, 303);
         assert_eq!(her.get("/me").await.status, 200);
         // The QR code is an SVG.
