@@ -36,16 +36,12 @@ impl RateLimit {
         })
     }
 
-    /// Whether `key` has used up its window, counting nothing (for limits that count only
-    /// failures: see [`RateLimit::record`]).
-    pub fn is_full(&self, key: &str) -> bool {
-        self.window_of(key, Instant::now(), |q, max| q.len() >= max)
-    }
-
-    /// Counts one event for `key` (a failure), whether or not the window is full.
-    pub fn record(&self, key: &str) {
-        let now = Instant::now();
-        self.window_of(key, now, |q, _| q.push_back(now));
+    /// Gives back the newest attempt counted for `key` (one that turned out not to be a
+    /// failure), so a limit can count only failures and still take each slot before it knows.
+    pub fn forgive(&self, key: &str) {
+        self.window_of(key, Instant::now(), |q, _| {
+            q.pop_back();
+        });
     }
 
     /// Runs `f` on `key`'s events still inside the window.
@@ -75,6 +71,23 @@ impl RateLimit {
     }
 }
 
+/// The key of a client address: an IPv6 client by its /64 (one subscriber gets a whole /64,
+/// so keying by the full address would give a guesser endless fresh keys), anything else as
+/// it is.
+pub fn address_key(address: &str) -> String {
+    match address
+        .parse::<std::net::IpAddr>()
+        .map(crate::proxy::canonical)
+    {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +102,31 @@ mod tests {
         assert!(!limit.allow_at("1.2.3.4", t0));
         assert!(limit.allow_at("5.6.7.8", t0));
         assert!(limit.allow_at("1.2.3.4", t0 + Duration::from_secs(601)));
+    }
+
+    #[test]
+    fn an_attempt_given_back_does_not_count() {
+        let limit = RateLimit::new(2, Duration::from_secs(600));
+        for _ in 0..10 {
+            assert!(limit.allow("k"));
+            limit.forgive("k");
+        }
+        assert!(limit.allow("k") && limit.allow("k"));
+        assert!(!limit.allow("k"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_one_key_per_64_and_a_mapped_ipv4_is_its_ipv4() {
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("-"), "-");
     }
 }

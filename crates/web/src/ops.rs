@@ -67,7 +67,10 @@ fn may_scrape(state: &AppState, peer: Option<SocketAddr>, headers: &HeaderMap) -
             let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
                 .iter()
                 .any(|h| headers.contains_key(*h));
-            peer.is_some_and(|p| p.ip().is_loopback()) && !forwarded
+            // A listed proxy speaks for clients elsewhere, even from this machine.
+            peer.map(|p| crate::proxy::canonical(p.ip()))
+                .is_some_and(|ip| ip.is_loopback() && !state.settings.trusted_proxies.is_proxy(ip))
+                && !forwarded
         }
     }
 }

@@ -74,7 +74,7 @@ fn prefix_eq(a: u128, b: u128, width: u8, prefix: u8) -> bool {
 }
 
 /// An IPv4 address seen through an IPv6 socket (`::ffff:10.0.0.1`) is that IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
@@ -100,6 +100,11 @@ impl TrustedProxies {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the listed proxies (so a request from it speaks for someone else).
+    pub fn is_proxy(&self, ip: IpAddr) -> bool {
+        self.trusts(ip)
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {

@@ -52,7 +52,7 @@ pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
     response
 }
 
-/// `GET /p/{token}`: the personal link.
+/// `POST /p/{token}`: the personal link's button signs her in.
 pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
     let patient = link_owner(&ctx, &token).await?;
     sign_in(&ctx, &patient, "link").await

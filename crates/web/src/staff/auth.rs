@@ -46,8 +46,6 @@ pub use aftercare_app::staff::{check_new_password, hash_password, verify_passwor
 
 // --- login limits -------------------------------------------------------------------------
 
-/// Login attempts per client address in a sliding window, in memory: it only has to slow one
-/// client down on one server; the per-account lock in the store covers the rest.
 /// After [`PAIR_ATTEMPTS`] failures for one account from one address, that address waits 15
 /// minutes before it may try that account again; the account itself is never locked, so a
 /// guesser elsewhere cannot keep its owner out.
@@ -55,6 +53,8 @@ pub fn pair_limit() -> crate::limit::RateLimit {
     crate::limit::RateLimit::new(PAIR_ATTEMPTS, std::time::Duration::from_secs(900))
 }
 
+/// Failed logins per client address (an IPv6 client by its /64) in a sliding window, in
+/// memory: it only has to slow one client down on one server.
 pub fn login_limit() -> crate::limit::RateLimit {
     crate::limit::RateLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
 }
@@ -93,8 +93,10 @@ impl From<LoginError> for AppError {
     }
 }
 
-/// Checks an email and password (after the per-address limit); on success the failure count is
-/// cleared, on failure it counts against the account, audited either way.
+/// Checks an email and password after the limits; on success the failure count is cleared, on
+/// failure it counts against the account, audited either way. Each attempt takes its slot in
+/// both limits before the password is checked (so guesses sent in parallel cannot all slip
+/// through) and gives it back when it succeeds: only failures count.
 pub async fn authenticate(
     state: &AppState,
     email: &str,
@@ -103,26 +105,35 @@ pub async fn authenticate(
 ) -> Result<Staff, LoginError> {
     // Only failures count: a ward behind one address signing in at shift change is not a
     // guesser.
-    let from = address.unwrap_or("-");
-    if state.staff.login_limit.is_full(from) {
+    let from = crate::limit::address_key(address.unwrap_or("-"));
+    let limits = &state.staff;
+    if !limits.login_limit.allow(&from) {
         tracing::info!("login refused: too many failed attempts from this address");
         return Err(LoginError::RateLimited);
     }
-    let pair = format!("{}\u{0}{from}", email.trim().to_lowercase());
-    if state.staff.pair_limit.is_full(&pair) {
-        // The same answer as a wrong password; the password is not even tried. It still
-        // counts as a failure of the address.
+    // No account has a longer address: such a login fails anyway, and must not make a key.
+    let email_key: String = email
+        .trim()
+        .chars()
+        .take(254)
+        .collect::<String>()
+        .to_lowercase();
+    let pair = format!("{email_key}\u{0}{from}");
+    if !limits.pair_limit.allow(&pair) {
+        // The same answer as a wrong password; the password is not even tried. One account's
+        // wait does not spill over onto the address's other accounts.
         tracing::info!("login refused: too many failed attempts on this account from here");
-        state.staff.login_limit.record(from);
+        limits.login_limit.forgive(&from);
         return Err(LoginError::Refused);
     }
-    match state.app.staff().sign_in(email, password, address).await {
+    let result = state.app.staff().sign_in(email, password, address).await;
+    if !matches!(result, Ok(SignIn::Refused)) {
+        limits.login_limit.forgive(&from);
+        limits.pair_limit.forgive(&pair);
+    }
+    match result {
         Ok(SignIn::Accepted(staff)) => Ok(staff),
-        Ok(SignIn::Refused) => {
-            state.staff.login_limit.record(from);
-            state.staff.pair_limit.record(&pair);
-            Err(LoginError::Refused)
-        }
+        Ok(SignIn::Refused) => Err(LoginError::Refused),
         Err(e) => Err(LoginError::Other(e.into())),
     }
 }
@@ -366,7 +377,7 @@ impl SessionInfo {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in; the cookie is set", body = SessionInfo),
-        (status = 401, description = "Wrong email or password, or the account is locked for a while", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password, or too many failed attempts on this account from this address (wait a while)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn api_login(

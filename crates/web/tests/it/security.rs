@@ -335,7 +335,7 @@ async fn a_wrong_email_and_a_wrong_password_cannot_be_told_apart() {
             (r.status, r.json(), started.elapsed())
         }
     };
-    // Two wrong passwords only: five in a row would lock the account.
+    // Two wrong passwords only: five in a row would make this address wait for the account.
     let mut unknown = Vec::new();
     let mut wrong = Vec::new();
     for _ in 0..2 {
@@ -679,6 +679,20 @@ async fn metrics_answer_only_a_local_scraper_or_one_with_the_token() {
             .expect("scrape");
         assert_eq!(status(proxied), 401, "{name}");
     }
+
+    // A listed reverse proxy on this machine speaks for clients elsewhere: refused even when
+    // it adds no forwarding header.
+    let behind = TestApp::sqlite_with(|s| {
+        s.trusted_proxies =
+            aftercare_web::proxy::TrustedProxies::parse(&["127.0.0.1"]).expect("valid");
+    })
+    .await;
+    let via_proxy = client
+        .get(behind.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(status(via_proxy), 401);
 
     // A token configured: only a scraper that sends it (any case of "Bearer") is answered.
     let app = TestApp::sqlite_with(|s| s.metrics_token = Some("scrape-secret-42".into())).await;

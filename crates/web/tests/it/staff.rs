@@ -108,9 +108,10 @@ async fn too_many_attempts_from_one_address_are_refused_for_a_while() {
     let app = TestApp::sqlite().await;
     let b = app.browser();
     let mut last = 0;
-    for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
+    // A guesser trying account after account (one account alone makes only that pair wait).
+    for i in 0..=staff::auth::ADDRESS_ATTEMPTS {
         last = b
-            .login("nobody@north.example", "whatever it is")
+            .login(&format!("nobody{i}@north.example"), "whatever it is")
             .await
             .status;
     }
@@ -154,8 +155,9 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit_and_address() {
     .await;
     let nurse = app.staff("north", "clinician").await;
     let mut last = 0;
-    for _ in 0..=staff::auth::ADDRESS_ATTEMPTS {
-        last = login_forwarded(&app, "203.0.113.1", "nobody@north.example", "whatever").await;
+    for i in 0..=staff::auth::ADDRESS_ATTEMPTS {
+        let email = format!("nobody{i}@north.example");
+        last = login_forwarded(&app, "203.0.113.1", &email, "whatever").await;
     }
     assert_eq!(last, 429, "the noisy client is throttled");
     // Another client behind the same proxy is not, even one that writes the noisy client's
@@ -2386,4 +2388,44 @@ async fn the_sign_in_page_speaks_the_browsers_language() {
         .await
         .expect("text");
     assert!(page.contains("Clinic sign in"));
+}
+
+/// Guesses sent all at once take their slots before any password is checked: no more than the
+/// limit reach the password check, however many are in flight.
+#[tokio::test]
+async fn parallel_guesses_from_one_address_get_no_more_tries_than_the_limit() {
+    let app = TestApp::sqlite().await;
+    let nurse = app.staff("north", "clinician").await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (client, url, email) = (
+            app.client.clone(),
+            app.url("/api/v1/clinic/session"),
+            nurse.email.clone(),
+        );
+        set.spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": email, "password": "a parallel wrong guess"}))
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        });
+    }
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.expect("task"), 401);
+    }
+    let row = app
+        .store
+        .get_staff(&nurse.id)
+        .await
+        .expect("staff")
+        .expect("row");
+    assert_eq!(
+        row.failed_logins,
+        staff::auth::PAIR_ATTEMPTS as i32,
+        "only the limit's worth of guesses were checked"
+    );
 }
