@@ -236,6 +236,8 @@ text_enum! {
         PatientEnrol => "patient.enrol",
         PatientHome => "patient.home",
         PatientLinkRead => "patient.link.read",
+        /// Her personal link was opened: its page named her, before any sign-in.
+        PatientLinkOpened => "patient.link.opened",
         PatientRead => "patient.read",
         PatientSignIn => "patient.sign_in",
         RecoveryRead => "recovery.read",

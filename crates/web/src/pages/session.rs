@@ -67,6 +67,16 @@ pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
     if ctx.patient.as_ref().is_some_and(|p| p.id == patient.id) {
         return Ok(Redirect::to("/me").into_response());
     }
+    // The page names her: a read of her record, audited before it is shown.
+    audit::record(
+        &ctx.state,
+        &ctx.actor,
+        crate::audit::Action::PatientLinkOpened,
+        Some(&patient.id),
+        Some(&patient.clinic_id),
+        None,
+    )
+    .await?;
     let clinic = ctx.state.app.clinics().get(&patient.clinic_id).await?;
     ctx.render(
         "link_open.html",

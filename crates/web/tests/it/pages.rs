@@ -322,6 +322,19 @@ async fn another_patients_link_opened_from_elsewhere_does_not_switch_her_record(
         b.get("/me").await.body.contains("Hello, Ana"),
         "still her own"
     );
+    // Naming her is a read of her record: audited.
+    let audit = app
+        .store
+        .list_audit(
+            &app.clinic_id,
+            aftercare_store::AuditQuery {
+                patient_id: Some(eve.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the audit trail");
+    assert!(audit.iter().any(|e| e.action == "patient.link.opened"));
 
     // A cross-site form post carries no token of the page: refused.
     let forged = b.post(&format!("/p/{}", eve.token), &[], false).await;
