@@ -67,10 +67,16 @@ pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
     if ctx.patient.as_ref().is_some_and(|p| p.id == patient.id) {
         return Ok(Redirect::to("/me").into_response());
     }
-    // The page names her: a read of her record, audited before it is shown.
+    // The page names her: a read of her record, audited before it is shown, by the holder of
+    // her link (as the sign-in that may follow is).
+    let holder = audit::Actor {
+        kind: crate::audit::ActorKind::Patient,
+        id: Some(patient.id.clone()),
+        address: ctx.actor.address.clone(),
+    };
     audit::record(
         &ctx.state,
-        &ctx.actor,
+        &holder,
         crate::audit::Action::PatientLinkOpened,
         Some(&patient.id),
         Some(&patient.clinic_id),
