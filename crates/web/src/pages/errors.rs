@@ -21,6 +21,20 @@ fn request_lang(state: &AppState, req: &Request) -> aftercare_core::Lang {
     lang::negotiate(&state.content, explicit.as_deref(), req.headers())
 }
 
+/// The text key of an error page for `status` (the pages' `ui` and the workspace's texts use
+/// the same names).
+pub fn error_key(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "error_unauthorized",
+        StatusCode::FORBIDDEN => "error_forbidden",
+        StatusCode::NOT_FOUND => "error_not_found",
+        StatusCode::TOO_MANY_REQUESTS => "error_rate_limited",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
+        StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
+        _ => "error_internal",
+    }
+}
+
 pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let lang = request_lang(&state, &req);
     let path = req.uri().path().to_string();
@@ -29,15 +43,7 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
         return response;
     }
     let status = response.status();
-    let key = match status {
-        StatusCode::UNAUTHORIZED => "error_unauthorized",
-        StatusCode::FORBIDDEN => "error_forbidden",
-        StatusCode::NOT_FOUND => "error_not_found",
-        StatusCode::TOO_MANY_REQUESTS => "error_rate_limited",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
-        StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
-        _ => "error_internal",
-    };
+    let key = error_key(status);
     let mut ctx = base(&state, lang, &path, None, None);
     ctx.insert("status".into(), json!(status.as_u16()));
     ctx.insert("error_key".into(), json!(key));

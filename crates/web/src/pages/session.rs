@@ -69,14 +69,9 @@ pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
     }
     // The page names her: a read of her record, audited before it is shown, by the holder of
     // her link (as the sign-in that may follow is).
-    let holder = audit::Actor {
-        kind: crate::audit::ActorKind::Patient,
-        id: Some(patient.id.clone()),
-        address: ctx.actor.address.clone(),
-    };
     audit::record(
         &ctx.state,
-        &holder,
+        &holder(ctx.actor.address.as_deref(), &patient),
         crate::audit::Action::PatientLinkOpened,
         Some(&patient.id),
         Some(&patient.clinic_id),
@@ -96,6 +91,15 @@ pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
     .await
 }
 
+/// Whoever holds her link or her code acts as her, in the audit log.
+fn holder(address: Option<&str>, patient: &Patient) -> audit::Actor {
+    audit::Actor {
+        kind: crate::audit::ActorKind::Patient,
+        id: Some(patient.id.clone()),
+        address: address.map(str::to_string),
+    }
+}
+
 /// The patient a link belongs to. An unknown link is "not found"; a store that cannot answer
 /// is not: she is told to try again shortly (503), never that her link does not exist.
 async fn link_owner(ctx: &Ctx, token: &str) -> Result<Patient, AppError> {
@@ -107,14 +111,9 @@ async fn link_owner(ctx: &Ctx, token: &str) -> Result<Patient, AppError> {
 
 /// Records the sign-in (by `link` or `code`) and sets her session cookie.
 async fn sign_in(ctx: &Ctx, patient: &Patient, how: &str) -> Result<Response, AppError> {
-    let actor = audit::Actor {
-        kind: crate::audit::ActorKind::Patient,
-        id: Some(patient.id.clone()),
-        address: ctx.actor.address.clone(),
-    };
     audit::record(
         &ctx.state,
-        &actor,
+        &holder(ctx.actor.address.as_deref(), patient),
         crate::audit::Action::PatientSignIn,
         Some(&patient.id),
         Some(&patient.clinic_id),

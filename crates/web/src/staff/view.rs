@@ -241,15 +241,10 @@ pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Nex
     if status == StatusCode::UNAUTHORIZED && method == Method::GET {
         return Redirect::to("/clinic/login").into_response();
     }
+    // The workspace also says when someone else got there first.
     let key = match status {
-        StatusCode::UNAUTHORIZED => "error_unauthorized",
-        StatusCode::FORBIDDEN => "error_forbidden",
-        StatusCode::NOT_FOUND => "error_not_found",
-        StatusCode::TOO_MANY_REQUESTS => "error_rate_limited",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
         StatusCode::CONFLICT => "error_conflict",
-        StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
-        _ => "error_internal",
+        other => crate::pages::errors::error_key(other),
     };
     let texts = state.content.text(lang);
     let title = texts.ws(&format!("{key}_title")).to_string();
