@@ -140,39 +140,91 @@ export async function check(page, name) {
   assert.deepEqual(page.consoleErrors, [], `console errors on ${name}`);
 }
 
+/** The local `YYYY-MM-DDTHH:MM` of `hours` ago, as a datetime-local control takes it. */
+export function hoursAgo(hours) {
+  const d = new Date(Date.now() - hours * 3600e3);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 /**
- * Answers every question on the current check-in step: `answers` maps fact ids to values
- * ("yes"/"no", an enum value, or a number); others get "no", "none", or the first option.
+ * Answers the current check-in step as she would: `answers` maps fact ids to values ("yes"/"no",
+ * an enum value, a number; the time of the procedure in hours ago) and `concern` to what brings
+ * her. A checklist gets a tick for each sign answered "yes", or "None of these"; a question she
+ * is not given gets "no", "none" or its first option, a number 2, a time 30 hours ago. Only what the page shows is answered, in
+ * page order, so a question that an earlier answer opens is answered once it appears. Returns
+ * the number of questions on the step (each sign of a checklist counts as one).
  */
 export async function answerStep(page, answers) {
-  const fieldsets = await page.locator('form.questions fieldset.field').all();
-  for (const fs of fieldsets) {
+  const form = page.locator('form.questions');
+  if (await form.locator('input[name=concern]').count()) {
+    await form.locator(`input[name=concern][value="${answers.concern || 'checking'}"]`).check();
+    return 1;
+  }
+  let count = 0;
+  for (const fs of await form.locator('fieldset.field').all()) {
+    if (!(await fs.isVisible())) continue;
+    if (await fs.evaluate((e) => e.classList.contains('checklist'))) {
+      let ticked = 0;
+      for (const box of await fs.locator('input[data-sign]').all()) {
+        const id = (await box.getAttribute('name')).replace(/^a\./, '');
+        count += 1;
+        if (answers[id] === 'yes') {
+          await box.check();
+          ticked += 1;
+        } else if (await box.isChecked()) {
+          await box.uncheck();
+        }
+      }
+      if (!ticked) await fs.locator('input[data-none]').check();
+      continue;
+    }
     const id = (await fs.getAttribute('id')).replace(/^q-/, '');
-    const radios = fs.locator('input[type=radio]');
-    const values = await radios.evaluateAll((els) => els.map((e) => e.value));
+    const values = await fs.locator('input[type=radio]').evaluateAll((els) => els.map((e) => e.value));
+    if (!values.length) continue;
     let want = answers[id];
     if (want === undefined) want = values.includes('no') ? 'no' : values.includes('none') ? 'none' : values[0];
     await fs.locator(`input[type=radio][value="${want}"]`).check();
+    count += 1;
   }
-  const numbers = await page.locator('form.questions input[type=text]').all();
-  for (const input of numbers) {
+  for (const input of await form.locator('input[type=text], input[type=datetime-local]').all()) {
+    if (!(await input.isVisible())) continue;
     const id = (await input.getAttribute('id')).replace(/^i-/, '');
-    const want = answers[id];
-    if (want !== undefined) await input.fill(String(want));
+    const time = (await input.getAttribute('type')) === 'datetime-local';
+    const want = answers[id] ?? (time ? 30 : 2);
+    await input.fill(time ? hoursAgo(want) : String(want));
+    count += 1;
   }
-  return fieldsets.length + numbers.length;
+  return count;
 }
 
-/** Runs the questionnaire to its end, checking each step; returns the number of steps. */
-export async function runCheckin(page, answers, name) {
+/** Clicks the step's Next button and waits for the page it leads to. */
+export async function next(page) {
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: /^(Next|Siguiente)$/ }).click()]);
+}
+
+/**
+ * Runs the questionnaire to its end, checking each step with axe-core (`everyStep`, or the
+ * first two); returns { steps, questions, urls, asked } where `asked` lists the step (1-based)
+ * on which each question first showed.
+ */
+export async function runCheckin(page, answers, name, { everyStep = false } = {}) {
   let steps = 0;
+  let questions = 0;
+  const urls = [];
+  const asked = {};
   while (await page.locator('form.questions').count()) {
     steps += 1;
-    assert.ok(steps < 40, 'the check-in ends');
-    if (steps <= 2) await check(page, `${name}-step-${steps}`);
-    await answerStep(page, answers);
-    await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: /^(Next|Siguiente)$/ }).click()]);
-    assert.equal(await page.locator('.error-summary').count(), 0, `step ${steps} accepted`);
+    assert.ok(steps < 20, 'the check-in ends');
+    urls.push(page.url());
+    if (everyStep || steps <= 2) await check(page, `${name}-step-${steps}`);
+    questions += await answerStep(page, answers);
+    for (const n of await page.locator('form.questions [name^="a."]:visible').evaluateAll((els) => els.map((e) => e.name.slice(2)))) {
+      if (!(n in asked)) asked[n] = steps;
+    }
+    await next(page);
+    const errors = page.locator('.error-summary');
+    assert.equal(await errors.count(), 0, `step ${steps} refused: ${(await errors.count()) ? await errors.innerText() : ''}`);
   }
-  return steps;
+  return { steps, questions, urls, asked };
 }

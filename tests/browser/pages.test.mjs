@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, phonePage, check, runCheckin, answerStep, isoDay, artifacts } from './harness.mjs';
+import { startServer, phonePage, check, runCheckin, answerStep, next, isoDay, artifacts } from './harness.mjs';
 
 let server;
 const pages = [];
@@ -26,6 +26,7 @@ async function open(opts) {
 
 /** Self-care answers: back pain that began yesterday, getting better, nothing worrying. */
 const selfCare = {
+  concern: 'back_pain',
   procedure: 'labour_epidural',
   hours_since_procedure: 100,
   delivered: 'yes',
@@ -44,15 +45,10 @@ test('an emergency check-in goes from the first question to the emergency page',
   await check(page, 'home');
   await page.getByRole('link', { name: 'Start a check-in' }).click();
   await check(page, 'emergency-step-1');
-  // The first question is the most urgent one; answer yes to it.
-  const first = page.locator('form.questions fieldset.field').first();
-  await first.locator('input[value="yes"]').check();
-  await page.locator('form.questions fieldset.field').evaluateAll((fs) => fs.slice(1).forEach((f) => {
-    const no = f.querySelector('input[value="no"]') || f.querySelector('input[value="none"]');
-    if (no) no.checked = true;
-  }));
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.waitForLoadState('load');
+  // What brings her first: her legs; then both legs weak, ten hours after a labour epidural.
+  await runCheckin(page, {
+    concern: 'legs', procedure: 'labour_epidural', hours_since_procedure: 10, leg_weakness: 'both_legs',
+  }, 'emergency');
   assert.equal(await page.locator('.level-emergency').count(), 1, 'the emergency level is shown');
   const firstLink = page.locator('body a:not(.skip), body button').first();
   assert.equal(await firstLink.getAttribute('href'), 'tel:112', 'the call button comes before anything else (after the hidden skip link)');
@@ -66,7 +62,7 @@ test('a signed-in self-care check-in ends in her stored plan with dates', async 
   await Promise.all([page.waitForURL(/\/me$/), page.getByRole('button', { name: 'Open my record' }).click()]);
   await check(page, 'me');
   await page.getByRole('link', { name: 'Start a check-in' }).first().click();
-  const steps = await runCheckin(page, selfCare, 'selfcare');
+  const { steps } = await runCheckin(page, selfCare, 'selfcare');
   assert.ok(steps >= 2);
   assert.match(page.url(), /\/me\/checkins\//);
   assert.equal(await page.locator('.level-self_care').count(), 1);
@@ -140,7 +136,7 @@ test('the whole check-in works in Spanish', async () => {
   await page.getByRole('link', { name: 'Español' }).click();
   assert.equal(await page.locator('html').getAttribute('lang'), 'es');
   await check(page, 'es-step-0');
-  const steps = await runCheckin(page, selfCare, 'es');
+  const { steps } = await runCheckin(page, selfCare, 'es');
   assert.ok(steps >= 2);
   assert.equal(await page.locator('html').getAttribute('lang'), 'es');
   assert.equal(await page.locator('.level-self_care').count(), 1);
@@ -174,7 +170,7 @@ test('the browser Back and Forward buttons and the Back link move between check-
   const label = () => page.locator('#progress-label').innerText();
   assert.match(await label(), /Step 1 of about \d+/);
   await answerStep(page, selfCare);
-  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Next' }).click()]);
+  await next(page);
   assert.match(page.url(), /\/checkin\?s=/, 'each step has its own address');
   assert.match(await label(), /Step 2 of about \d+/);
   const second = page.url();
@@ -191,7 +187,7 @@ test('the browser Back and Forward buttons and the Back link move between check-
   assert.match(await label(), /Step 2 of about/);
 
   await answerStep(page, selfCare);
-  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Next' }).click()]);
+  await next(page);
   if (await page.locator('form.questions').count()) {
     assert.ok(await bar() >= secondBar, 'the bar never moves back');
     await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: 'Back' }).click()]);

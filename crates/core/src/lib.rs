@@ -19,6 +19,7 @@ pub mod engine;
 pub mod level;
 pub mod logic;
 pub mod plan;
+pub mod questionnaire;
 pub mod recovery;
 pub mod view;
 

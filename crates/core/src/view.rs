@@ -208,9 +208,15 @@ pub struct QuestionView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     pub integer: bool,
-    /// A yes/no question that may be answered "Not sure"; send `true` for it (the safer
-    /// answer) and say so to the patient.
+    /// A question that may be answered "Not sure": for a yes/no question send `true` (the
+    /// safer answer), for a choice send `unsure_as`, and say so to the patient.
     pub unsure: bool,
+    /// For a choice that may be answered "Not sure": the value to send for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsure_as: Option<&'a str>,
+    /// For a sign asked in a checklist ("Do you have any of these?"): its short label.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub sign: &'a str,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -253,6 +259,11 @@ impl<'a> QuestionView<'a> {
             max,
             integer,
             unsure: f.unsure,
+            unsure_as: match (&f.kind, f.unsure_as) {
+                (FactKind::Enum { values, .. }, Some(i)) => Some(values[i as usize].as_str()),
+                _ => None,
+            },
+            sign: &t.sign,
         }
     }
 }

@@ -48,9 +48,43 @@
     var board = document.querySelector('[data-board-stream]');
     if (board) { followBoard(board); }
 
+    checkinScreen();
+
     // Take her straight to what needs fixing.
     var summary = document.querySelector('.error-summary');
     if (summary) { summary.focus(); }
+  }
+
+  // The check-in: the browser's time zone for a day and time she gives; a question that
+  // follows another's answer appears only once that answer opens it; "None of these" and the
+  // signs of its checklist untick each other. Without a script every question shows and the
+  // server reads the answers the same way.
+  function checkinScreen() {
+    document.querySelectorAll('input[data-tz]').forEach(function (i) {
+      i.value = String(new Date().getTimezoneOffset());
+    });
+    document.querySelectorAll('[data-follows]').forEach(function (box) {
+      var opens = (box.getAttribute('data-when') || '').split(' ');
+      var gates = [];
+      box.getAttribute('data-follows').split(' ').forEach(function (name) {
+        document.querySelectorAll('input[name="' + name + '"]').forEach(function (g) { gates.push(g); });
+      });
+      function update() {
+        box.hidden = !gates.some(function (g) { return g.checked && opens.indexOf(g.name + '=' + g.value) >= 0; });
+      }
+      gates.forEach(function (g) { g.addEventListener('change', update); });
+      update();
+    });
+    document.querySelectorAll('input[data-none]').forEach(function (none) {
+      var group = none.getAttribute('data-none');
+      var signs = document.querySelectorAll('input[data-sign="' + group + '"]');
+      none.addEventListener('change', function () {
+        if (none.checked) { signs.forEach(function (s) { s.checked = false; }); }
+      });
+      signs.forEach(function (s) {
+        s.addEventListener('change', function () { if (s.checked) { none.checked = false; } });
+      });
+    });
   }
 
   function followChat(log) {

@@ -6,7 +6,7 @@ use super::raw::{self, RawCondition};
 use super::satisfiable::satisfiable;
 use super::text::{FactText, LevelText, PlanText, RuleText, Text, Texts};
 use super::{
-    Action, ActionIdx, ActionKind, Cmp, Condition, Content, ContentError, ContentErrors,
+    Action, ActionIdx, ActionKind, Cmp, Concern, Condition, Content, ContentError, ContentErrors,
     ContextFacts, Course, Fact, FactIdx, FactKind, LevelInfo, Milestone, MilestoneCheck, PlanItem,
     Rule, Source, Watch,
 };
@@ -162,6 +162,8 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
 
     let sections = compile_sections(&mut cx, &sections_file);
     let (facts, fact_ids) = compile_facts(&mut cx, &facts_file, &sections);
+    let (context_sections, concerns) =
+        compile_concerns(&mut cx, &sections_file, &sections, &facts, &fact_ids);
     let terms = compile_terms(&mut cx, &terms_file, &facts, &fact_ids);
     let scope = Scope {
         facts: &facts,
@@ -169,6 +171,19 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
         terms: &terms,
         facts_before: None,
     };
+    let confirm: Vec<(usize, Condition)> = (facts_file.fact.iter().enumerate())
+        .filter_map(|(i, raw)| {
+            let when = raw.confirm_when.as_ref()?;
+            let at = cx.loc("facts.toml", &raw.id);
+            let c = compile_condition(&mut cx, when, &at, &scope)?;
+            let mut reads_itself = false;
+            c.visit_facts(&mut |f| reads_itself |= f as usize == i);
+            if !reads_itself {
+                cx.error(&at, "confirm_when must read the fact it confirms");
+            }
+            Some((i, c))
+        })
+        .collect();
     let (actions, action_ids) = compile_actions(&mut cx, &actions_file);
     let levels = compile_levels(&mut cx, &levels_file, &action_ids);
     let rules = compile_rules(&mut cx, &rules_file, &scope, &action_ids);
@@ -197,9 +212,17 @@ pub(super) fn compile(sources: &[Source], version: String) -> Result<Content, Co
     };
     let course = compile_course(&mut cx, &course_file, &scope, &action_ids);
 
+    let mut facts = facts;
+    for (i, c) in confirm {
+        if let Some(f) = facts.get_mut(i) {
+            f.confirm_when = Some(c);
+        }
+    }
     let mut content = Content {
         facts,
         sections,
+        context_sections,
+        concerns,
         rules,
         actions,
         levels,
@@ -265,6 +288,62 @@ fn compile_sections(cx: &mut Compiler, file: &raw::SectionsFile) -> Vec<String> 
         out.push(s.id.get_ref().clone());
     }
     out
+}
+
+/// The context sections and the concerns: each names known sections, and answers only yes/no
+/// facts that always apply (so a concern can never make a case inconsistent).
+fn compile_concerns(
+    cx: &mut Compiler,
+    file: &raw::SectionsFile,
+    sections: &[String],
+    facts: &[Fact],
+    fact_ids: &HashMap<String, FactIdx>,
+) -> (Vec<usize>, Vec<Concern>) {
+    let context = (file.section.iter().enumerate())
+        .filter(|(_, s)| s.context)
+        .map(|(i, _)| i)
+        .collect();
+    let mut concerns: Vec<Concern> = Vec::new();
+    for raw in &file.concern {
+        let at = cx.loc("sections.toml", &raw.id);
+        if concerns.iter().any(|c| c.id == *raw.id.get_ref()) {
+            cx.error(&at, "duplicate concern id");
+        }
+        let mut own = Vec::new();
+        for s in &raw.sections {
+            match sections.iter().position(|x| x == s) {
+                Some(i) => own.push(i),
+                None => cx.error(&at, format!("unknown section {s:?}")),
+            }
+        }
+        let mut answers = Vec::new();
+        for f in &raw.answers {
+            match fact_ids.get(f) {
+                Some(&i)
+                    if facts[i as usize].kind == FactKind::Bool
+                        && facts[i as usize].asked_when.is_none() =>
+                {
+                    answers.push(i)
+                }
+                _ => cx.error(
+                    &at,
+                    format!("{f:?} is not a yes/no fact that is always asked"),
+                ),
+            }
+        }
+        concerns.push(Concern {
+            id: raw.id.get_ref().clone(),
+            sections: own,
+            answers,
+        });
+    }
+    if concerns.is_empty() {
+        cx.error(
+            &file_loc("sections.toml"),
+            "no [[concern]]: the check-in asks one first",
+        );
+    }
+    (context, concerns)
 }
 
 fn compile_facts(
@@ -339,9 +418,45 @@ fn compile_facts(
                 format!("a key does not belong to a fact of kind {}", raw.kind),
             );
         }
-        if raw.unsure && raw.kind != "bool" {
-            cx.error(&at, "`unsure` is only for yes/no facts (it reads as yes)");
+        let unsure_as = match (&kind, &raw.unsure_as) {
+            (FactKind::Bool, None) => None,
+            (FactKind::Enum { values, .. }, Some(v)) if raw.unsure => {
+                let i = values.iter().position(|x| x == v);
+                if i.is_none() {
+                    cx.error(&at, format!("unsure_as {v:?} is not one of the values"));
+                }
+                i.map(|i| i as u16)
+            }
+            (FactKind::Enum { .. }, None) if raw.unsure => {
+                cx.error(
+                    &at,
+                    "an enum with `unsure` names the value it reads as (unsure_as)",
+                );
+                None
+            }
+            (_, None) if !raw.unsure => None,
+            _ => {
+                cx.error(
+                    &at,
+                    "`unsure` is for yes/no facts (read as yes) and enums with `unsure_as`",
+                );
+                None
+            }
+        };
+        if raw.sign && (raw.kind != "bool" || raw.unsure) {
+            cx.error(&at, "`sign` is for yes/no facts without \"Not sure\"");
         }
+        let asked_as_time = match raw.asked_as.as_deref() {
+            None => false,
+            Some("time") if raw.kind == "number" && raw.min == Some(0.0) && !raw.integer => true,
+            Some(other) => {
+                cx.error(
+                    &at,
+                    format!("asked_as {other:?}: only \"time\", for a number of hours from min 0"),
+                );
+                false
+            }
+        };
         ids.insert(id.clone(), facts.len() as FactIdx);
         facts.push(Fact {
             id,
@@ -349,6 +464,10 @@ fn compile_facts(
             kind,
             asked_when: None,
             unsure: raw.unsure,
+            unsure_as,
+            sign: raw.sign,
+            asked_as_time,
+            confirm_when: None,
         });
     }
     // Asked-when conditions may only look at earlier facts, so applicability is computed in one
@@ -1031,6 +1150,7 @@ fn compile_texts(
             "urgency",
             "status",
             "milestone",
+            "concern",
             "ui",
             "workspace",
         ]
@@ -1074,10 +1194,12 @@ fn compile_texts(
             FactKind::Enum { values, .. } => reader.enum_labels(&fact.id, values),
             _ => Vec::new(),
         };
+        let sign = reader.sign(fact);
         facts.push(FactText {
             question: t[0].clone(),
             help: t[1].clone(),
             values,
+            sign,
         });
     }
     let rule_ids: Vec<String> = content.rules.iter().map(|r| r.id.clone()).collect();
@@ -1194,6 +1316,12 @@ fn compile_texts(
             (t.remove(0), label)
         })
         .unzip();
+    let concern_ids: Vec<String> = content.concerns.iter().map(|c| c.id.clone()).collect();
+    let concerns = reader
+        .group("concern", &concern_ids, &["label"])
+        .into_iter()
+        .map(|mut t| t.remove(0))
+        .collect();
     let ui = flat_group(&mut reader, "ui");
     let workspace = flat_group(&mut reader, "workspace");
     Some(Texts {
@@ -1203,6 +1331,7 @@ fn compile_texts(
         name: file.meta.name.clone(),
         levels,
         sections,
+        concerns,
         facts,
         rules,
         actions,
@@ -1297,7 +1426,7 @@ impl TextReader<'_, '_, '_> {
                 continue;
             };
             for k in entry.keys() {
-                let enum_labels = group == "fact" && k == "values";
+                let enum_labels = group == "fact" && (k == "values" || k == "sign");
                 if !keys.contains(&k.as_str()) && !enum_labels {
                     self.cx.error(&at, format!("unknown key {k:?}"));
                 }
@@ -1313,6 +1442,28 @@ impl TextReader<'_, '_, '_> {
             out.push(texts);
         }
         out
+    }
+
+    /// A sign's checklist label: required for a sign, refused for any other fact.
+    fn sign(&mut self, fact: &Fact) -> String {
+        let at = self.loc("fact", &fact.id);
+        let text = (self.groups.get("fact"))
+            .and_then(|g| g.get(&fact.id))
+            .and_then(|f| f.get("sign"))
+            .map(|v| v.as_str().unwrap_or_default().to_string());
+        match (fact.sign, text) {
+            (true, Some(t)) if !t.trim().is_empty() => t,
+            (true, _) => {
+                self.cx.error(&at, "missing translation: sign");
+                String::new()
+            }
+            (false, Some(_)) => {
+                self.cx
+                    .error(&at, "a `sign` text for a fact that is not a sign");
+                String::new()
+            }
+            (false, None) => String::new(),
+        }
     }
 
     fn enum_labels(&mut self, fact: &str, values: &[String]) -> Vec<String> {

@@ -34,6 +34,10 @@ pub type ActionIdx = u16;
 pub struct Content {
     pub facts: Vec<Fact>,
     pub sections: Vec<String>,
+    /// Sections asked right after the concern (the procedure): nearly every rule reads them.
+    pub context_sections: Vec<usize>,
+    /// What may bring her to a check-in, asked first: it orders the sections.
+    pub concerns: Vec<Concern>,
     /// Rules ordered from the most to the least urgent level, file order within a level: the
     /// order in which open rules prompt questions.
     pub rules: Vec<Rule>,
@@ -60,8 +64,26 @@ pub struct Fact {
     pub kind: FactKind,
     /// When the question applies; `None`: always.
     pub asked_when: Option<Condition>,
-    /// The questionnaire may offer "Not sure", read as yes (see `facts.toml`).
+    /// The questionnaire may offer "Not sure", read as yes (see `facts.toml`), or for an enum
+    /// as [`Fact::unsure_as`].
     pub unsure: bool,
+    /// For an enum that offers "Not sure": the value it is read as.
+    pub unsure_as: Option<u16>,
+    /// A sign asked in a checklist: unticked on a submitted screen reads as no.
+    pub sign: bool,
+    /// A number of hours since an event, asked as the day and time it happened.
+    pub asked_as_time: bool,
+    /// When true, the questionnaire asks her to confirm this answer once before going on.
+    pub confirm_when: Option<Condition>,
+}
+
+/// One answer to "What brings you here today?": it puts its sections first and may answer
+/// yes/no facts (back pain, headache) so they are not asked again.
+#[derive(Debug, Clone)]
+pub struct Concern {
+    pub id: String,
+    pub sections: Vec<usize>,
+    pub answers: Vec<FactIdx>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -30,6 +30,17 @@ pub struct RawFact {
     /// "Not sure" and reads it as yes, the answer that can only raise the level.
     #[serde(default)]
     pub unsure: bool,
+    /// For an enum with `unsure`: the value "Not sure" is read as.
+    pub unsure_as: Option<String>,
+    /// A sign she either has or has not: asked in a checklist ("Do you have any of these?"),
+    /// where an unticked box on a submitted screen reads as no.
+    #[serde(default)]
+    pub sign: bool,
+    /// How a number is asked: `"time"` for hours since an event, asked as the day and time.
+    pub asked_as: Option<String>,
+    /// When this answer, with others, must be confirmed before it counts (a time that would
+    /// let the block explain a leg deficit): the questionnaire asks her to check it once.
+    pub confirm_when: Option<RawCondition>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,12 +124,29 @@ pub struct RawLevel {
 pub struct SectionsFile {
     #[serde(default)]
     pub section: Vec<RawSection>,
+    #[serde(default)]
+    pub concern: Vec<RawConcern>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSection {
     pub id: Spanned<String>,
+    /// Asked right after what brings her, before any red flag.
+    #[serde(default)]
+    pub context: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConcern {
+    pub id: Spanned<String>,
+    /// The sections whose questions come first for this concern.
+    #[serde(default)]
+    pub sections: Vec<String>,
+    /// Yes/no facts that choosing this concern answers yes.
+    #[serde(default)]
+    pub answers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,6 +14,8 @@ pub struct Texts {
     /// Indexed by [`crate::Level::index`].
     pub levels: [LevelText; 4],
     pub sections: Vec<String>,
+    /// A label per concern ("Back pain"), in [`crate::Content::concerns`] order.
+    pub concerns: Vec<String>,
     pub facts: Vec<FactText>,
     /// In [`crate::Content::rules`] order.
     pub rules: Vec<RuleText>,
@@ -77,6 +79,8 @@ pub struct FactText {
     pub help: String,
     /// For enums: a label per value, in the fact's value order.
     pub values: Vec<String>,
+    /// For signs: the checklist label ("A fever of 38 °C or more"); empty otherwise.
+    pub sign: String,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -15,6 +15,7 @@ use aftercare_core::content::ActionKind;
 use aftercare_core::content::{Fact, FactKind};
 use aftercare_core::engine::plan_questions;
 use aftercare_core::logic::Tri;
+use aftercare_core::questionnaire;
 use aftercare_core::{triage, Case, Content, Decision, DecisionView, Level, Status, Value};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -216,6 +217,58 @@ fn ask_loop(complete: &Case) -> Result<(Case, Decision), String> {
     ))
 }
 
+/// The questionnaire as the pages show it: her concern (one whose answers the complete case
+/// holds), then each screen answered whole from the complete case. Returns the last case, its
+/// decision and the number of screens after the concern.
+fn screen_loop(complete: &Case, pick: usize) -> Result<(Case, Decision, usize), String> {
+    let content = content();
+    let fitting: Vec<_> = (content.concerns.iter())
+        .filter(|c| {
+            c.answers
+                .iter()
+                .all(|&f| complete.get(f) == Some(Value::Bool(true)))
+        })
+        .collect();
+    let concern = fitting[pick % fitting.len()];
+    let mut case = Case::empty(content);
+    for &f in &concern.answers {
+        case.set(f, Some(Value::Bool(true)));
+    }
+    for screens in 0..=content.facts.len() {
+        let d = triage(content, &case);
+        let Some(screen) = questionnaire::next_screen(content, &case, &d, Some(concern)) else {
+            return Ok((case, d, screens));
+        };
+        for f in screen.facts() {
+            let applies = content.applicability(&case)[f as usize];
+            match complete.get(f) {
+                Some(v) => case.set(f, Some(v)),
+                // A question that follows another answer on the screen, which did not open it.
+                None if applies != Tri::True => {}
+                None => {
+                    return Err(format!(
+                        "shows {} which the complete case {} leaves out",
+                        content.facts[f as usize].id,
+                        show(complete)
+                    ))
+                }
+            }
+        }
+        // The page hides a question no answer on the screen opened: none may still apply.
+        let applies = content.applicability(&case);
+        for q in screen.groups.iter().flat_map(|g| g.questions.iter()) {
+            if !q.is_open(&case) && applies[q.fact as usize] == Tri::True {
+                return Err(format!(
+                    "hides {}, which applies, on {}",
+                    content.facts[q.fact as usize].id,
+                    show(&case)
+                ));
+            }
+        }
+    }
+    Err(format!("no end: {}", show(&case)))
+}
+
 fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
     v.sort_unstable();
     v
@@ -410,6 +463,26 @@ proptest! {
             "answering what was asked ({}) gives other actions than the complete case {}",
             show(&asked), show(&case)
         );
+    }
+
+    #[test]
+    fn the_screens_reach_the_complete_level_and_stop_at_an_emergency(choices in choices(), pick in 0usize..6) {
+        let case = complete_case(&choices);
+        let want = triage(content(), &case);
+        let (asked, got, screens) = match screen_loop(&case, pick) {
+            Ok(end) => end,
+            Err(e) => return Err(TestCaseError::fail(e)),
+        };
+        prop_assert_eq!(
+            got.level, want.level,
+            "the screens ({}) give {}; the complete case {} gives {}",
+            show(&asked), got.level, show(&case), want.level
+        );
+        if got.level < Level::Emergency {
+            prop_assert_eq!(got.status, Status::Final, "ended incomplete on {}", show(&asked));
+            prop_assert_eq!(actions(&got), actions(&want), "other actions on {}", show(&asked));
+        }
+        prop_assert!(screens <= 8, "{} screens for {}", screens, show(&asked));
     }
 
     #[test]

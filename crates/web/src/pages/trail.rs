@@ -28,6 +28,12 @@ pub struct Trail {
     /// The number of steps the page last expected in all: "about" never shrinks below it.
     #[serde(rename = "t", default)]
     pub total: u8,
+    /// What brings her, once she has said.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub concern: Option<String>,
+    /// Answers she has confirmed (fact id to the answer as the form holds it).
+    #[serde(rename = "k", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub confirmed: BTreeMap<String, String>,
 }
 
 impl Trail {

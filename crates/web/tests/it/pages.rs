@@ -563,24 +563,40 @@ async fn an_anonymous_emergency_check_in_shows_the_call_button_first_and_stores_
     let mut b = app.browser();
     let first = b.get("/checkin").await;
     assert!(
-        first.body.contains("name=\"a.stroke_signs\""),
-        "the most urgent question comes first"
+        first.body.contains("name=\"concern\" value=\"legs\""),
+        "it asks first what brings her"
     );
-    let page = b
-        .submit(
-            "/checkin",
-            &[("a.stroke_signs", "yes"), ("step", "stroke_signs")],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::OK);
+    let pages = walk(
+        &mut b,
+        &[
+            ("concern", "legs"),
+            ("a.procedure", "labour_epidural"),
+            ("a.leg_weakness", "both_legs"),
+        ],
+    )
+    .await;
+    let page = pages.last().expect("a decision");
+    assert!(page.body.contains("level-emergency"), "{}", page.body);
+    let asked = pages
+        .iter()
+        .position(|p| p.body.contains("name=\"a.leg_weakness\""))
+        .expect("leg weakness is asked");
+    assert!(
+        pages.len() - 1 - asked <= 2,
+        "the emergency is shown within two pages of the answer"
+    );
+    assert!(
+        !pages.iter().any(|p| p.body.contains("name=\"a.low_mood\"")),
+        "nothing about mood before an emergency"
+    );
     let call = page.body.find("href=\"tel:112\"").expect("a call button");
     let main = page.body.find("<main").expect("a main element");
     assert!(
         call < main,
         "the call button comes before the page's content"
     );
-    assert!(page.body.contains("level-emergency"));
-    let missing = b.post("/checkin", &[("step", "stroke_signs")], true).await;
+    // A required question left out is asked again, with a message.
+    let missing = b.post("/checkin", &[("step", "procedure")], true).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(missing.body.contains("Please choose or type an answer."));
 }
@@ -797,26 +813,91 @@ async fn a_mistyped_address_shows_a_page_in_her_language_and_api_clients_keep_js
     assert_eq!(outcome["resourceType"], "OperationOutcome");
 }
 
-/// The answers a step asks for, each given its "no" (or its first choice).
-fn answer_no(body: &str) -> Vec<(String, String)> {
+/// One `<input ...>` tag's attributes.
+fn input_tags(body: &str) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    for part in body.split("<input ").skip(1) {
+        let tag = part.split('>').next().unwrap_or_default();
+        let mut attrs = BTreeMap::new();
+        for piece in tag.split("\" ") {
+            if let Some((k, v)) = piece.trim().split_once("=\"") {
+                attrs.insert(k.to_string(), v.trim_end_matches('"').to_string());
+            }
+        }
+        if tag.contains(" checked") {
+            attrs.insert("checked".into(), "yes".into());
+        }
+        out.push(attrs);
+    }
+    out
+}
+
+/// A screen filled in as a patient would, from `answers` (form names and values): a radio
+/// question takes its answer, else "no", else its first choice; a checklist sign is ticked only
+/// when answered yes; a time is a day and a half ago unless given; a number is a usual blood
+/// pressure, or 2, unless given.
+/// The hidden fields (the step, the trail, answers carried) come along; the CSRF token is added
+/// by [`Browser::post`].
+fn fill(body: &str, answers: &[(&str, &str)]) -> Vec<(String, String)> {
+    let given = |name: &str| answers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let mut out: Vec<(String, String)> = Vec::new();
-    for part in body.split("name=\"a.").skip(1) {
-        let name = part.split('"').next().unwrap_or_default().to_string();
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .unwrap_or_default()
-            .to_string();
-        match out.iter_mut().find(|(n, _)| *n == name) {
-            Some(existing) if value == "no" => existing.1 = value,
-            Some(_) => {}
-            None => out.push((name, value)),
+    let mut radios: Vec<(String, Vec<String>)> = Vec::new();
+    for tag in input_tags(body) {
+        let attr = |k: &str| tag.get(k).cloned().unwrap_or_default();
+        let (name, kind, value) = (attr("name"), attr("type"), attr("value"));
+        if name.is_empty() || name == "_csrf" {
+            continue;
+        }
+        match kind.as_str() {
+            "hidden" => out.push((name, value)),
+            "radio" => match radios.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, values)) => values.push(value),
+                None => radios.push((name, vec![value])),
+            },
+            "checkbox" if given(&name) == Some("yes") => out.push((name, value)),
+            "checkbox" => {}
+            "datetime-local" => {
+                let when = (Utc::now() - Duration::hours(36)).format("%Y-%m-%dT%H:%M");
+                let value = given(&name).map_or(when.to_string(), str::to_string);
+                out.push((name, value));
+            }
+            _ => {
+                let usual = match name.as_str() {
+                    "a.bp_systolic" => "118",
+                    "a.bp_diastolic" => "76",
+                    _ => "2",
+                };
+                let value = given(&name).unwrap_or(usual).to_string();
+                out.push((name, value));
+            }
         }
     }
-    out.into_iter()
-        .map(|(n, v)| (format!("a.{n}"), v))
-        .collect()
+    for (name, values) in radios {
+        let value = given(&name)
+            .map(str::to_string)
+            .or_else(|| values.iter().find(|v| *v == "no").cloned())
+            .unwrap_or_else(|| values[0].clone());
+        out.push((name, value));
+    }
+    out.push(("action".into(), "next".into()));
+    out
+}
+
+/// Walks the check-in from its first page, filling each screen with [`fill`], until the page
+/// is no longer a step; the pages seen, the last one the decision.
+async fn walk(b: &mut Browser, answers: &[(&str, &str)]) -> Vec<Page> {
+    let mut pages = vec![b.get("/checkin").await];
+    for _ in 0..12 {
+        let page = pages.last().expect("a page");
+        if !page.body.contains("name=\"step\"") {
+            break;
+        }
+        let fields = fill(&page.body, answers);
+        let next = b.submit("/checkin", &as_form(&fields)).await;
+        assert!(next.status.is_success(), "{}", next.body);
+        pages.push(next);
+    }
+    pages
 }
 
 /// The step's Back link, its HTML escapes undone.
@@ -827,14 +908,6 @@ fn back_link(body: &str) -> String {
         .expect("a Back link")
         .replace("&#x2f;", "/")
         .replace("&amp;", "&")
-}
-
-fn step_field(body: &str, name: &str) -> String {
-    body.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|v| v.split('"').next())
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -848,16 +921,10 @@ async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
         "/",
         "the first step's Back leaves the check-in"
     );
-    let mut fields = answer_no(&first.body);
-    assert!(!fields.is_empty());
-    let step = step_field(&first.body, "step");
-    let trail = step_field(&first.body, "trail");
-    fields.push(("step".into(), step.clone()));
-    fields.push(("trail".into(), trail));
-    let form = as_form(&fields);
+    let fields = fill(&first.body, &[("concern", "headache")]);
 
     // The answer to a step is a redirect to the next step's own address.
-    let posted = b.post("/checkin", &form, true).await;
+    let posted = b.post("/checkin", &as_form(&fields), true).await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER);
     let second_url = posted.location.clone().expect("a Location");
     assert!(second_url.starts_with("/checkin?s="), "{second_url}");
@@ -867,22 +934,119 @@ async fn every_step_is_a_page_of_its_own_and_back_shows_her_answers() {
     // Loading it again (the browser's Back and Forward) shows the same page, resubmits nothing.
     assert_eq!(b.get(&second_url).await.body, second.body);
 
-    // The page's own Back link shows the first step again, her answers ticked.
+    // The page's own Back link shows the first step again, her answer chosen.
     let back = back_link(&second.body);
     assert!(back.ends_with("&back=1"), "{back}");
     let again = b.get(&back).await;
     assert_eq!(again.status, StatusCode::OK);
     assert!(again.body.contains("Step 1 of about"), "{}", again.body);
-    let (name, value) = &fields[0];
     assert!(
         again
             .body
-            .contains(&format!("name=\"{name}\" value=\"{value}\" checked")),
-        "{name}={value} is ticked again"
+            .contains("name=\"concern\" value=\"headache\" checked"),
+        "her concern is chosen again"
     );
     // A trail that is not ours starts the check-in again.
     let junk = b.get("/checkin?s=not-a-trail").await;
     assert_eq!(junk.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_harmless_check_in_asks_each_section_once_in_few_pages() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let pages = walk(
+        &mut b,
+        &[("concern", "back_pain"), ("a.procedure", "labour_epidural")],
+    )
+    .await;
+    let last = pages.last().expect("a decision");
+    assert!(last.body.contains("class=\"level level-"), "{}", last.body);
+    assert!(pages.len() <= 6, "{} pages", pages.len());
+    let mut seen: Vec<String> = Vec::new();
+    let mut last_step = 0;
+    for page in &pages[..pages.len() - 1] {
+        let n: u32 = page
+            .body
+            .split("Step ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a step number");
+        assert!(n > last_step, "the step number moves forward");
+        last_step = n;
+        for title in page.body.split("<h2 id=\"g-").skip(1) {
+            let id = title.split('"').next().unwrap_or_default().to_string();
+            assert!(!seen.contains(&id), "section {id} comes back");
+            seen.push(id);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checklist_reads_unticked_signs_as_no_and_refuses_none_beside_a_tick() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let pages = walk(&mut b, &[("concern", "headache")]).await;
+    let with_list = pages
+        .iter()
+        .find(|p| p.body.contains("data-none="))
+        .expect("a checklist");
+    let sign = with_list
+        .body
+        .split("data-sign=")
+        .next()
+        .and_then(|before| before.rsplit("name=\"").next())
+        .and_then(|n| n.split('"').next())
+        .expect("a sign")
+        .to_string();
+    let none = with_list
+        .body
+        .split("data-none=")
+        .next()
+        .and_then(|before| before.rsplit("name=\"").next())
+        .and_then(|n| n.split('"').next())
+        .expect("None of these")
+        .to_string();
+    let mut fields = fill(&with_list.body, &[(sign.as_str(), "yes")]);
+    fields.push((none, "yes".into()));
+    let refused = b.post("/checkin", &as_form(&fields), true).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("None of these"),
+        "the message names the clash: {}",
+        refused.body
+    );
+    assert!(refused
+        .body
+        .contains(&format!("name=\"{sign}\" value=\"yes\" checked")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leg_deficit_within_six_hours_asks_her_to_confirm_the_time() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let when = (Utc::now() - Duration::hours(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let answers = [
+        ("concern", "legs"),
+        ("a.procedure", "labour_epidural"),
+        ("a.hours_since_procedure", when.as_str()),
+        ("a.leg_numbness", "one_leg"),
+    ];
+    let pages = walk(&mut b, &answers).await;
+    assert!(
+        pages.iter().any(|p| p
+            .body
+            .contains("name=\"confirm\" value=\"hours_since_procedure\"")),
+        "the time is confirmed before it counts"
+    );
+    assert!(pages
+        .last()
+        .expect("a decision")
+        .body
+        .contains("class=\"level level-"));
 }
 
 /// Owned form fields as the borrowed pairs `Browser::post` takes.
