@@ -460,3 +460,48 @@ fn an_action_she_can_book_needs_whom_she_would_see_in_every_language() {
     );
     assert_eq!(errors.len(), 1, "{}", show(&errors));
 }
+
+#[test]
+fn a_checklist_sign_without_its_label_is_named() {
+    let sources = broken("text/en.toml", "sign = \"Shortness of breath\"\n", "");
+    let errors = errors(sources);
+    find(
+        &errors,
+        "text/en.toml",
+        Some("fact.breathless"),
+        "missing translation: sign",
+    );
+    assert_eq!(errors.len(), 1, "{}", show(&errors));
+}
+
+#[test]
+fn a_concern_that_names_an_unknown_section_is_refused() {
+    let sources = broken(
+        "sections.toml",
+        "sections = [\"headache\"]",
+        "sections = [\"headaches\"]",
+    );
+    let errors = errors(sources);
+    find(
+        &errors,
+        "sections.toml",
+        Some("headache"),
+        "unknown section \"headaches\"",
+    );
+}
+
+#[test]
+fn a_concern_may_answer_only_yes_no_facts_that_are_always_asked() {
+    let sources = broken(
+        "sections.toml",
+        "answers = [\"headache\"]",
+        "answers = [\"headache_postural\"]",
+    );
+    let errors = errors(sources);
+    find(
+        &errors,
+        "sections.toml",
+        Some("headache"),
+        "not a yes/no fact that is always asked",
+    );
+}
