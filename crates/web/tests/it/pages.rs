@@ -735,6 +735,32 @@ async fn a_diary_entry_that_raises_the_level_says_what_to_do_now_at_the_top() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn not_sure_of_the_procedure_is_read_as_a_combined_spinal_epidural_and_said_so() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let pages = walk(
+        &mut b,
+        &[("concern", "back_pain"), ("a.procedure", "unsure")],
+    )
+    .await;
+    let last = pages.last().expect("a decision");
+    assert!(last.body.contains("class=\"level level-"), "{}", last.body);
+    assert!(
+        last.body.contains("You were not sure about some answers"),
+        "{}",
+        last.body
+    );
+    assert!(
+        last.body.contains("Combined spinal-epidural"),
+        "the answer it was read as is named"
+    );
+    // The procedure's follow-up questions were asked, as for a neuraxial procedure.
+    assert!(pages
+        .iter()
+        .any(|p| p.body.contains("name=\"a.hours_since_procedure\"")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn not_sure_about_blood_thinners_is_read_as_yes_and_said_so() {
     let app = TestApp::start().await;
     let mut b = app.browser();
