@@ -7,7 +7,7 @@
 //! [`Assessment::of`]), so there is one mapping, not two.
 
 use crate::codes::Canonical;
-use aftercare_core::{Content, Decision, DecisionView, Lang};
+use aftercare_core::{Content, Decision, DecisionView, Lang, Level};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
@@ -164,7 +164,9 @@ pub fn risk_assessment(canonical: &Canonical, a: &Assessment, ctx: &Context) -> 
 }
 
 /// The CarePlan of a decision: one activity per plan item, scheduled from the decision's day.
-/// `None` when the decision has no plan items.
+/// A decision that sends her to a clinician (any level but self-care) leads with that: its
+/// first activity is the level's instruction ("get emergency help now"), so a reader of the
+/// plan alone never takes an emergency for home care. `None` when there is nothing to plan.
 pub fn care_plan(
     canonical: &Canonical,
     a: &Assessment,
@@ -172,7 +174,9 @@ pub fn care_plan(
     day: Option<NaiveDate>,
     risk: Option<&str>,
 ) -> Option<Json> {
-    if a.plan.is_empty() {
+    let level = Level::parse(&a.level);
+    let seek_help = a.is_final() && level.is_some_and(|l| l > Level::SelfCare) && !a.now.is_empty();
+    if a.plan.is_empty() && !seek_help {
         return None;
     }
     let date = |offset: i64| -> Option<String> {
@@ -184,10 +188,18 @@ pub fn care_plan(
         };
         shifted.map(|x| x.format("%Y-%m-%d").to_string())
     };
-    let activities: Vec<Json> = a
-        .plan
-        .iter()
-        .map(|p| {
+    let help = seek_help.then(|| {
+        json!({ "detail": {
+            "code": {
+                "coding": [{ "system": canonical.levels(), "code": a.level, "display": a.headline }],
+                "text": a.headline,
+            },
+            "status": "not-started",
+            "description": a.now,
+        } })
+    });
+    let plan_items =
+        a.plan.iter().map(|p| {
             let started = p.starts_in_days.is_none_or(|s| s <= 0);
             let mut detail = Map::new();
             detail.insert("code".into(), json!({
@@ -212,8 +224,8 @@ pub fn care_plan(
                 detail.insert("description".into(), json!(p.text));
             }
             json!({ "detail": detail })
-        })
-        .collect();
+        });
+    let activities: Vec<Json> = help.into_iter().chain(plan_items).collect();
     let mut plan = Map::new();
     plan.insert("resourceType".into(), json!("CarePlan"));
     plan.insert("id".into(), json!(ctx.id));

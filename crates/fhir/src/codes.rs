@@ -19,6 +19,10 @@ pub const BCP47: &str = "urn:ietf:bcp:47";
 pub const LOINC_PAIN_SEVERITY: &str = "72514-3";
 pub const LOINC_PAIN_SEVERITY_DISPLAY: &str =
     "Pain severity - 0-10 verbal numeric rating [Score] - Reported";
+/// Systolic and diastolic blood pressure, asked as quantities in mm[Hg].
+pub const LOINC_BP_SYSTOLIC: (&str, &str) = ("8480-6", "Systolic blood pressure");
+pub const LOINC_BP_DIASTOLIC: (&str, &str) = ("8462-4", "Diastolic blood pressure");
+pub const UCUM_MM_HG: &str = "mm[Hg]";
 /// The UCUM unit of a score without dimension.
 pub const UCUM_SCORE: &str = "{score}";
 
@@ -29,6 +33,57 @@ pub const ITEM_CONTROL_EXT: &str =
 pub const ITEM_CONTROL_SYSTEM: &str = "http://hl7.org/fhir/questionnaire-item-control";
 pub const MIN_VALUE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minValue";
 pub const MAX_VALUE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/maxValue";
+pub const QUESTIONNAIRE_UNIT_EXT: &str =
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-unit";
+pub const MIN_QUANTITY_EXT: &str =
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity";
+pub const MAX_QUANTITY_EXT: &str =
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity";
+
+/// A section's group item in the Questionnaire and in responses: `section.<id>`, so no group
+/// shares its `linkId` with a question (invariant que-2: a section and a fact may share an id,
+/// `back_pain`, and a renderer that takes the first match would drop the section's questions).
+pub fn group_link_id(section: &str) -> String {
+    format!("section.{section}")
+}
+
+/// The section of a group `linkId` (also the bare section id older responses used).
+pub fn section_of_link_id(link_id: &str) -> &str {
+    link_id.strip_prefix("section.").unwrap_or(link_id)
+}
+
+/// The standard code of a question, where one exists (LOINC), and whether its answer is a
+/// quantity with this UCUM unit. Keyed by fact id: the facts are clinical content, their LOINC
+/// codes are this crate's mapping to FHIR.
+pub fn item_code(fact: &str) -> Option<ItemCode> {
+    let (code, unit) = match fact {
+        "pain_score" => ((LOINC_PAIN_SEVERITY, LOINC_PAIN_SEVERITY_DISPLAY), None),
+        "bp_systolic" => (LOINC_BP_SYSTOLIC, Some(UCUM_MM_HG)),
+        "bp_diastolic" => (LOINC_BP_DIASTOLIC, Some(UCUM_MM_HG)),
+        _ => return None,
+    };
+    Some(ItemCode {
+        code: code.0,
+        display: code.1,
+        quantity_unit: unit,
+    })
+}
+
+/// See [`item_code`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemCode {
+    pub code: &'static str,
+    pub display: &'static str,
+    /// Set for a question answered as a quantity (`valueQuantity`) in this UCUM unit.
+    pub quantity_unit: Option<&'static str>,
+}
+
+impl ItemCode {
+    /// The item's `code` element.
+    pub fn coding(&self) -> serde_json::Value {
+        serde_json::json!([{ "system": LOINC, "code": self.code, "display": self.display }])
+    }
+}
 
 /// The id (and name) of our Questionnaire.
 pub const QUESTIONNAIRE_ID: &str = "aftercare";

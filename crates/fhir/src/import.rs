@@ -92,7 +92,7 @@ pub fn to_response(
             })
             .collect();
         if !items.is_empty() {
-            groups.push(json!({ "linkId": section, "text": en.sections[s], "item": items }));
+            groups.push(json!({ "linkId": codes::group_link_id(section), "text": en.sections[s], "item": items }));
         }
     }
     let mut qr = Map::new();
@@ -124,6 +124,14 @@ fn answer_value(content: &Content, canonical: &Canonical, idx: usize, v: &Json) 
             let pos = values.iter().position(|x| x == code)?;
             let display = &content.text(content.default_lang()).facts[idx].values[pos];
             json!({ "valueCoding": { "system": canonical.answers(&fact.id), "code": code, "display": display } })
+        }
+        FactKind::Number { .. }
+            if codes::item_code(&fact.id)
+                .and_then(|c| c.quantity_unit)
+                .is_some() =>
+        {
+            let unit = codes::item_code(&fact.id).and_then(|c| c.quantity_unit)?;
+            json!({ "valueQuantity": { "value": v.as_number()?, "unit": unit, "system": codes::UCUM, "code": unit } })
         }
         FactKind::Number { integer: true, .. } => json!({ "valueInteger": v.as_i64()? }),
         FactKind::Number { .. } => json!({ "valueDecimal": v.as_number()? }),
@@ -256,7 +264,8 @@ fn walk(
                 }
             }
             None => {
-                let is_group = content.sections.iter().any(|s| s == link_id);
+                let section = codes::section_of_link_id(link_id);
+                let is_group = content.sections.iter().any(|s| s == section);
                 let is_help = link_id
                     .strip_suffix(".help")
                     .is_some_and(|f| content.fact_index(f).is_some());
@@ -329,6 +338,22 @@ fn read_answer(
                 .ok_or_else(|| wrong("valueCoding"))
         }
         FactKind::Number { integer, .. } => {
+            // A quantity in another unit (kPa for a blood pressure) must not be read as ours.
+            let unit = codes::item_code(id).and_then(|c| c.quantity_unit);
+            if let (Some(q), Some(unit)) = (answer.get("valueQuantity"), unit) {
+                let given = q
+                    .get("code")
+                    .or_else(|| q.get("unit"))
+                    .and_then(Json::as_str);
+                if given.is_some_and(|g| g != unit) {
+                    return Err(ImportError::item(
+                        IssueCode::Value,
+                        id,
+                        &format!("{path}.valueQuantity.code"),
+                        format!("expected a quantity in {unit}"),
+                    ));
+                }
+            }
             let v = answer
                 .get("valueInteger")
                 .or_else(|| answer.get("valueDecimal"))
@@ -443,6 +468,22 @@ mod tests {
         let other = json!({ "resourceType": "QuestionnaireResponse", "status": "completed",
             "questionnaire": "http://other.test/Questionnaire/phq9" });
         assert!(from_response(&content, &canonical, &other).is_err());
+    }
+
+    #[test]
+    fn a_blood_pressure_in_another_unit_is_refused_and_mm_hg_is_read() {
+        let (content, canonical) = setup();
+        let qr = |value: u32, unit: &str| {
+            json!({ "resourceType": "QuestionnaireResponse", "status": "completed",
+                "item": [{ "linkId": "section.headache", "item": [
+                    { "linkId": "bp_measured", "answer": [{ "valueBoolean": true }] },
+                    { "linkId": "bp_systolic", "answer": [{ "valueQuantity": { "value": value, "code": unit, "system": codes::UCUM } }] },
+                ]}] })
+        };
+        let err = from_response(&content, &canonical, &qr(21, "kPa")).expect_err("refused");
+        assert_eq!(err.link_id.as_deref(), Some("bp_systolic"));
+        let (_, facts) = from_response(&content, &canonical, &qr(160, "mm[Hg]")).expect("read");
+        assert_eq!(facts["bp_systolic"], json!(160));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn questionnaire(content: &Content, canonical: &Canonical) -> Json {
             continue;
         }
         let mut group = json!({
-            "linkId": section,
+            "linkId": codes::group_link_id(section),
             "type": "group",
             "text": content.text(en).sections[s],
             "item": items,
@@ -114,10 +114,26 @@ fn fact_item(
     let fact = &content.facts[idx];
     let text = &content.text(en).facts[idx];
     let mut item = Map::new();
+    let coded = codes::item_code(&fact.id);
+    let quantity = coded.and_then(|c| c.quantity_unit);
     item.insert("linkId".into(), json!(fact.id));
-    item.insert("type".into(), json!(item_type(&fact.kind)));
+    if let Some(c) = coded {
+        item.insert("code".into(), c.coding());
+    }
+    let kind = if quantity.is_some() {
+        "quantity"
+    } else {
+        item_type(&fact.kind)
+    };
+    item.insert("type".into(), json!(kind));
     item.insert("text".into(), json!(text.question));
     let mut extensions = Vec::new();
+    if let Some(unit) = quantity {
+        extensions.push(json!({
+            "url": codes::QUESTIONNAIRE_UNIT_EXT,
+            "valueCoding": { "system": codes::UCUM, "code": unit, "display": unit },
+        }));
+    }
     match &fact.kind {
         FactKind::Enum { values, .. } => {
             let system = canonical.answers(&fact.id);
@@ -140,7 +156,14 @@ fn fact_item(
             min, max, integer, ..
         } => {
             let bound = |url: &str, x: f64| {
-                if *integer {
+                if let Some(unit) = quantity {
+                    let url = if url == codes::MIN_VALUE_EXT {
+                        codes::MIN_QUANTITY_EXT
+                    } else {
+                        codes::MAX_QUANTITY_EXT
+                    };
+                    json!({ "url": url, "valueQuantity": { "value": x, "system": codes::UCUM, "code": unit, "unit": unit } })
+                } else if *integer {
                     json!({ "url": url, "valueInteger": x as i64 })
                 } else {
                     json!({ "url": url, "valueDecimal": x })

@@ -348,3 +348,95 @@ fn cds_cards_for_every_vignette_follow_the_spec() {
         assert_eq!(card["indicator"], expected, "{name}");
     }
 }
+
+/// Every `linkId` of an item tree, depth first.
+fn link_ids(items: &Value, out: &mut Vec<(String, Value)>) {
+    for item in items.as_array().into_iter().flatten() {
+        let id = item["linkId"].as_str().unwrap_or_default().to_string();
+        out.push((id, item.clone()));
+        link_ids(&item["item"], out);
+    }
+}
+
+/// que-2: a renderer that looks an answer up by `linkId` must find one item. The sections
+/// `procedure`, `back_pain` and `headache` share their ids with questions, so groups are
+/// `section.<id>`.
+#[test]
+fn every_item_of_the_questionnaire_has_its_own_link_id_and_the_measures_are_coded() {
+    let q = questionnaire::questionnaire(&content(), &canonical());
+    let mut items = Vec::new();
+    link_ids(&q["item"], &mut items);
+    let mut seen = std::collections::HashSet::new();
+    for (id, _) in &items {
+        assert!(seen.insert(id.clone()), "linkId {id} is used twice");
+    }
+    let item = |id: &str| {
+        items
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no item {id}"))
+    };
+    assert_eq!(item("section.back_pain")["type"], "group");
+    assert_eq!(item("back_pain")["type"], "boolean");
+    assert_eq!(item("pain_score")["code"][0]["code"], "72514-3");
+    for (id, loinc) in [("bp_systolic", "8480-6"), ("bp_diastolic", "8462-4")] {
+        let bp = item(id);
+        assert_eq!(bp["type"], "quantity", "{id}");
+        assert_eq!(bp["code"][0]["system"], "http://loinc.org");
+        assert_eq!(bp["code"][0]["code"], loinc);
+        let unit = bp["extension"]
+            .as_array()
+            .and_then(|e| {
+                e.iter().find(|x| {
+                    x["url"]
+                        .as_str()
+                        .is_some_and(|u| u.ends_with("questionnaire-unit"))
+                })
+            })
+            .expect("a unit");
+        assert_eq!(unit["valueCoding"]["code"], "mm[Hg]");
+    }
+}
+
+/// An emergency's CarePlan begins with getting help, in the words the patient was given;
+/// a self-care plan does not.
+#[test]
+fn an_emergency_care_plan_leads_with_getting_help() {
+    let content = content();
+    let canonical = canonical();
+    let ctx = Context {
+        id: "p",
+        subject: None,
+        at: None,
+        basis: None,
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (name, v) in vignettes() {
+        let case = Case::from_json(&content, &v["case"]).expect("case");
+        let d = triage(&content, &case);
+        let a = Assessment::of(&content, &d, content.default_lang());
+        if !a.is_final() {
+            continue;
+        }
+        let plan = assessment::care_plan(&canonical, &a, &ctx, None, None);
+        let first = plan.as_ref().map(|p| p["activity"][0]["detail"].clone());
+        let first_code = first
+            .as_ref()
+            .map(|f| f["code"]["coding"][0]["code"].clone());
+        if a.level == "self_care" {
+            assert_ne!(first_code, Some(json!("self_care")), "{name}");
+        } else {
+            let first = first.unwrap_or_else(|| panic!("{name}: a plan"));
+            assert_eq!(
+                first["code"]["coding"][0]["system"],
+                json!(canonical.levels()),
+                "{name}"
+            );
+            assert_eq!(first["code"]["coding"][0]["code"], json!(a.level), "{name}");
+            assert_eq!(first["description"], json!(a.now), "{name}");
+        }
+        seen.insert(a.level.clone());
+    }
+    assert!(seen.contains("emergency") && seen.contains("self_care"));
+}
