@@ -30,6 +30,20 @@ pub fn router() -> Router<AppState> {
         .route("/cds-services", get(discovery))
         .route("/cds-services/{id}", post(call))
         .route("/cds-services/{id}/feedback", post(feedback))
+        .layer(cors())
+}
+
+/// CORS as CDS Hooks asks of a service, so browser-based CDS clients (the CDS Hooks sandbox, an
+/// EHR's web client) can call it: any origin, since a call is authorised by its bearer token,
+/// never by a cookie (credentials are not allowed).
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::WWW_AUTHENTICATE])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn discovery(State(state): State<AppState>) -> Json<Value> {
@@ -101,6 +115,10 @@ async fn authenticate(
         AppError::Unauthorized
     })?;
     let now = state.now().timestamp();
+    if claims.iat > now + crate::cds_trust::LEEWAY_SECS {
+        tracing::info!("CDS Hooks token refused: issued in the future");
+        return Err(AppError::Unauthorized);
+    }
     if claims.exp + crate::cds_trust::LEEWAY_SECS < now {
         tracing::info!("CDS Hooks token refused: expired");
         return Err(AppError::Unauthorized);

@@ -9,7 +9,8 @@
 //!
 //! A request token (CDS Hooks 2.0, `Authorization: Bearer <JWT>`) is accepted only when: its
 //! algorithm is ES384 or RS384 (never `none`, never HMAC, whose shared secret would let anyone
-//! holding it mint tokens); its issuer is listed; its `jku`, if any, is on the issuer's list (the
+//! holding it mint tokens); its header names `typ` "JWT" and the `kid` of one of the issuer's
+//! keys, and its claims carry `iat` (all required by CDS Hooks 2.0); its issuer is listed; its `jku`, if any, is on the issuer's list (the
 //! keys still come from the configured JWKS; a key embedded in the header is ignored); the
 //! signature verifies with one of the issuer's keys; `aud` is this service's URL; it has not
 //! expired (checked against the server's clock); and its `jti` was not seen before.
@@ -55,6 +56,8 @@ impl fmt::Debug for CdsTrust {
 pub struct Claims {
     pub iss: String,
     pub exp: i64,
+    /// Required: a token without it is malformed. Checked against the clock by the caller.
+    pub iat: i64,
     pub jti: Option<String>,
 }
 
@@ -93,6 +96,14 @@ impl CdsTrust {
         if !matches!(header.alg, Algorithm::ES384 | Algorithm::RS384) {
             return Err("algorithm not allowed");
         }
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err("typ must be JWT");
+        }
+        let kid = header.kid.clone().ok_or("no kid")?;
         // Read the issuer before verifying, only to choose its keys; nothing else is trusted yet.
         let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
             .map_err(|_| "malformed claims")?;
@@ -115,7 +126,7 @@ impl CdsTrust {
         let candidates = issuer
             .keys
             .iter()
-            .filter(|(kid, _)| header.kid.is_none() || kid.is_none() || *kid == header.kid);
+            .filter(|(key_id, _)| key_id.as_deref().is_none_or(|k| k == kid));
         for (_, key) in candidates {
             if let Ok(data) = jsonwebtoken::decode::<Claims>(token, key, &validation) {
                 return Ok(data.claims);

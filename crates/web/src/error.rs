@@ -165,6 +165,13 @@ impl AppError {
     fn respond(self, content_type: &'static str, body: Vec<u8>) -> Response {
         let status = self.status();
         let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110: a 401 names the scheme that would work (RFC 6750 for the API and CDS).
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"aftercare\""),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -502,6 +502,50 @@ async fn a_request_without_the_prefetch_we_need_is_a_precondition_failure() {
     assert_eq!(r.status(), 412);
 }
 
+/// A browser-based CDS client (the CDS Hooks sandbox) is let in by CORS: the preflight for a
+/// service call with a bearer token is answered, and the answers carry the origin header.
+#[tokio::test]
+async fn a_browser_based_cds_client_passes_the_cors_preflight() {
+    let app = TestApp::start(None).await;
+    let origin = "https://sandbox.cds-hooks.org";
+    let pre = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/cds-services/aftercare-patient-view"),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert!(pre.status().is_success(), "{}", pre.status());
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    let methods = h["access-control-allow-methods"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(methods.contains("POST"), "{methods}");
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let discovery = app
+        .client
+        .get(app.url("/cds-services"))
+        .header("origin", origin)
+        .send()
+        .await
+        .expect("discovery");
+    assert_eq!(discovery.status(), 200);
+    assert_eq!(discovery.headers()["access-control-allow-origin"], "*");
+}
+
 // --- request tokens -------------------------------------------------------------------------
 
 const ISS: &str = "https://ehr.example.org";
@@ -679,6 +723,48 @@ async fn request_tokens_are_verified_and_every_way_to_break_them_is_refused() {
                 &json!({ "iss": ISS, "aud": aud, "exp": Utc::now().timestamp() + 300 }),
             ),
         ),
+        (
+            "no iat",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &json!({ "iss": ISS, "aud": aud, "exp": Utc::now().timestamp() + 300, "jti": "n8" }),
+            ),
+        ),
+        (
+            "issued an hour from now",
+            sign(
+                Algorithm::ES384,
+                "es",
+                None,
+                &k.es,
+                &json!({ "iss": ISS, "aud": aud, "exp": Utc::now().timestamp() + 300,
+                    "iat": Utc::now().timestamp() + 3600, "jti": "n9" }),
+            ),
+        ),
+        ("no kid", {
+            let mut header = Header::new(Algorithm::ES384);
+            header.kid = None;
+            jsonwebtoken::encode(&header, &claims(&aud, ISS, 300, "n10"), &k.es).expect("signed")
+        }),
+        (
+            "a kid of another key",
+            sign(
+                Algorithm::ES384,
+                "rs",
+                None,
+                &k.es,
+                &claims(&aud, ISS, 300, "n11"),
+            ),
+        ),
+        ("typ other than JWT", {
+            let mut header = Header::new(Algorithm::ES384);
+            header.kid = Some("es".into());
+            header.typ = Some("at+jwt".into());
+            jsonwebtoken::encode(&header, &claims(&aud, ISS, 300, "n12"), &k.es).expect("signed")
+        }),
         ("garbage", "not-a-token".to_string()),
     ];
     for (why, token) in broken {
@@ -692,6 +778,11 @@ async fn request_tokens_are_verified_and_every_way_to_break_them_is_refused() {
         .await
         .expect("request");
     assert_eq!(r.status(), 401, "no token at all");
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer realm=\"aftercare\"",
+        "a 401 names the scheme"
+    );
 }
 
 fn procedure(id: &str, coding: Value, text: &str, days_ago: i64, status: &str) -> Value {
