@@ -200,24 +200,27 @@ export async function answerStep(page, answers) {
 
 /** Clicks the step's Next button and waits for the page it leads to. */
 export async function next(page) {
-  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: /^(Next|Siguiente)$/ }).click()]);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: /^(Next|Siguiente|Yes, that is right|Sí, es correcto)$/ }).click()]);
 }
 
 /**
  * Runs the questionnaire to its end, checking each step with axe-core (`everyStep`, or the
- * first two); returns { steps, questions, urls, asked } where `asked` lists the step (1-based)
- * on which each question first showed.
+ * first two); returns { steps, questions, urls, asked, confirms } where `asked` lists the step
+ * (1-based) on which each question first showed and `confirms` counts the screens that asked her
+ * to confirm an answer.
  */
 export async function runCheckin(page, answers, name, { everyStep = false } = {}) {
   let steps = 0;
   let questions = 0;
   const urls = [];
   const asked = {};
+  let confirms = 0;
   while (await page.locator('form.questions').count()) {
     steps += 1;
     assert.ok(steps < 20, 'the check-in ends');
     urls.push(page.url());
     if (everyStep || steps <= 2) await check(page, `${name}-step-${steps}`);
+    confirms += await page.locator('form.questions input[name=confirm]').count();
     questions += await answerStep(page, answers);
     for (const n of await page.locator('form.questions [name^="a."]:visible').evaluateAll((els) => els.map((e) => e.name.slice(2)))) {
       if (!(n in asked)) asked[n] = steps;
@@ -226,5 +229,5 @@ export async function runCheckin(page, answers, name, { everyStep = false } = {}
     const errors = page.locator('.error-summary');
     assert.equal(await errors.count(), 0, `step ${steps} refused: ${(await errors.count()) ? await errors.innerText() : ''}`);
   }
-  return { steps, questions, urls, asked };
+  return { steps, questions, urls, asked, confirms };
 }

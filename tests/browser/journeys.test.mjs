@@ -47,6 +47,14 @@ const journeys = [
     flag: 'fever',
   },
   {
+    name: 'one leg numb 3 hours after a labour epidural (the time is confirmed)',
+    answers: {
+      concern: 'legs', procedure: 'labour_epidural', hours_since_procedure: 3, delivered: 'yes', days_since_delivery: 0,
+      breastfeeding: 'yes', leg_numbness: 'one_leg', nerve_course: 'improving', nerve_days: 0,
+    },
+    confirms: 1,
+  },
+  {
     name: 'a headache the day after a steroid injection',
     answers: { concern: 'headache', procedure: 'epidural_steroid_injection', hours_since_procedure: 24, delivered: 'no', pain_score: 3 },
   },
@@ -114,6 +122,7 @@ for (const { lang, locale } of languages) {
         const afterFlag = j.flag ? run.steps - run.asked[j.flag] + 1 : undefined;
         rows.push({ name: j.name, lang, pages: run.steps, questions: run.questions, level, afterFlag });
         assert.ok(run.steps <= (j.maxPages ?? 8), `${run.steps} pages`);
+        if (j.confirms !== undefined) assert.equal(run.confirms, j.confirms, 'the time was confirmed once');
         if (j.flag) {
           assert.equal(level, 'emergency');
           assert.ok(run.asked[j.flag], `${j.flag} is asked`);

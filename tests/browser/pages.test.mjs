@@ -197,3 +197,17 @@ test('the browser Back and Forward buttons and the Back link move between check-
     await check(page, 'checkin-back-link');
   }
 });
+
+test('"Not sure" of the procedure opens the questions a combined spinal-epidural would', async () => {
+  const page = await open();
+  await page.goto(`${server.url}/checkin`);
+  await answerStep(page, { concern: 'back_pain' });
+  await next(page);
+  const time = page.locator('input[type=datetime-local]');
+  assert.equal(await time.isVisible(), false, 'hidden until the procedure is answered');
+  await page.locator('input[name="a.procedure"][value="unsure"]').check();
+  assert.equal(await time.isVisible(), true, 'shown for "Not sure"');
+  await page.locator('input[name="a.procedure"][value="none"]').check();
+  assert.equal(await time.isVisible(), false, 'hidden again for no procedure');
+  await check(page, 'procedure-not-sure');
+});

@@ -909,6 +909,25 @@ fn fill(body: &str, answers: &[(&str, &str)]) -> Vec<(String, String)> {
     out
 }
 
+/// Walks the check-in from its first page, filling each screen with [`fill`], to the first
+/// page that asks `field`.
+async fn walk_to(b: &mut Browser, answers: &[(&str, &str)], field: &str) -> Page {
+    let mut page = b.get("/checkin").await;
+    for _ in 0..12 {
+        if page.body.contains(&format!("name=\"{field}\"")) {
+            return page;
+        }
+        assert!(
+            page.body.contains("name=\"step\""),
+            "{field} is never asked"
+        );
+        page = b
+            .submit("/checkin", &as_form(&fill(&page.body, answers)))
+            .await;
+    }
+    panic!("{field} is never asked");
+}
+
 /// Walks the check-in from its first page, filling each screen with [`fill`], until the page
 /// is no longer a step; the pages seen, the last one the decision.
 async fn walk(b: &mut Browser, answers: &[(&str, &str)]) -> Vec<Page> {
@@ -1073,6 +1092,94 @@ async fn a_leg_deficit_within_six_hours_asks_her_to_confirm_the_time() {
         .expect("a decision")
         .body
         .contains("class=\"level level-"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_red_flag_shows_the_emergency_even_when_another_answer_is_left_out() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let start = [("concern", "legs"), ("a.procedure", "labour_epidural")];
+    let legs = walk_to(&mut b, &start, "a.leg_weakness").await;
+    assert!(
+        legs.body.contains("name=\"a.nerve_days\""),
+        "asked on the same screen"
+    );
+    // Both legs weak, and the days it has lasted left empty: the emergency, not an error.
+    let mut fields = fill(
+        &legs.body,
+        &[("a.leg_weakness", "both_legs"), ("a.nerve_days", "")],
+    );
+    fields.retain(|(k, _)| k != "a.nerve_days");
+    fields.push(("a.nerve_days".into(), String::new()));
+    let page = b.submit("/checkin", &as_form(&fields)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("level-emergency"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_day_alone_is_not_enough_for_today_and_a_value_in_a_hidden_question_is_dropped() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let start = [("concern", "back_pain")];
+    let first = walk_to(&mut b, &start, "a.procedure").await;
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let fields = fill(
+        &first.body,
+        &[
+            ("a.procedure", "labour_epidural"),
+            ("a.hours_since_procedure", today.as_str()),
+            ("a.delivered", "no"),
+            // Left over in the hidden "days since the birth" box: not hers to fix.
+            ("a.days_since_delivery", "-4"),
+        ],
+    );
+    let refused = b.post("/checkin", &as_form(&fields), true).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("please give the time as well as the day"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.body.contains("id=\"e-days_since_delivery\""),
+        "no error on a question the page hid"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reviewing_the_answers_and_going_on_keeps_her_place() {
+    let app = TestApp::start().await;
+    let mut b = app.browser();
+    let start = [("concern", "headache"), ("a.procedure", "labour_epidural")];
+    let page = walk_to(&mut b, &start, "a.headache_postural").await;
+    let step_before = page
+        .body
+        .split("Step ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_default()
+        .to_string();
+    let mut fields = fill(&page.body, &[]);
+    fields.retain(|(k, _)| k != "action");
+    fields.push(("action".into(), "review".into()));
+    let review = b.post("/checkin", &as_form(&fields), true).await;
+    assert_eq!(review.status, StatusCode::OK);
+    assert!(review.body.contains("A headache"), "her concern is listed");
+    let mut go_on = fill(&review.body, &[]);
+    go_on.retain(|(k, _)| k != "action");
+    go_on.push(("action".into(), "next".into()));
+    let next = b.submit("/checkin", &as_form(&go_on)).await;
+    assert!(
+        !next.body.contains("name=\"concern\""),
+        "she is not sent back to the first question"
+    );
+    assert!(
+        next.body.contains(&format!("Step {step_before} of about")),
+        "the same step again: {}",
+        next.body
+    );
 }
 
 /// Owned form fields as the borrowed pairs `Browser::post` takes.

@@ -158,7 +158,8 @@ fn number_error(integer: bool) -> &'static str {
     }
 }
 
-/// Hours from a day and time (or a day alone, read as its noon) to `now`, with the words to
+/// Hours from a day and time (or a day alone, read as its noon, if it is at least two days
+/// back) to `now`, with the words to
 /// keep: the local time and its offset. Without the browser's offset the time is read as UTC;
 /// a time within a few hours is confirmed by her before it counts (facts.toml `confirm_when`).
 fn hours_since(
@@ -183,8 +184,12 @@ fn hours_since(
             .single()
             .ok_or("answer_time")?;
         if day_only {
-            // A day without a time: its noon, or now if that is still to come.
-            t = (t + chrono::Duration::hours(12)).min(now.with_timezone(&offset));
+            // A day alone is close enough once it is two days back (its noon); today or
+            // yesterday it is not: the hours decide whether a numb leg is still the block.
+            if (now - t.with_timezone(&Utc)) < chrono::Duration::hours(48) {
+                return Err("answer_time_needed");
+            }
+            t += chrono::Duration::hours(12);
         }
         t
     };
@@ -200,9 +205,16 @@ fn hours_since(
 /// The local day and time of a kept moment, for a `datetime-local` control; empty when the
 /// answer was a number of hours.
 pub fn local_input(words: &str) -> String {
-    DateTime::parse_from_str(words, MOMENT)
+    local_moment(words)
         .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default()
+}
+
+/// A kept moment in her own time zone (the offset she gave it with).
+pub fn local_moment(words: &str) -> Option<chrono::NaiveDateTime> {
+    DateTime::parse_from_str(words, MOMENT)
+        .ok()
+        .map(|t| t.naive_local())
 }
 
 #[cfg(test)]
@@ -227,7 +239,14 @@ mod tests {
         assert_eq!(local_input(&words), "2026-12-02T12:30");
         let (days, _) = hours_since("2026-11-27", now(), None).expect("a day alone");
         assert_eq!(days, 5.0 * 24.0);
-        assert_eq!(hours_since("2026-12-02", now(), None).map(|x| x.0), Ok(0.0));
+        // Today or yesterday, the time matters: a day alone is not enough.
+        for day in ["2026-12-02", "2026-12-01"] {
+            assert_eq!(hours_since(day, now(), None), Err("answer_time_needed"));
+        }
+        assert_eq!(
+            hours_since("2026-11-30", now(), None).map(|x| x.0),
+            Ok(48.0)
+        );
         assert_eq!(
             hours_since("2026-12-03T09:00", now(), None),
             Err("answer_time_future")

@@ -153,7 +153,7 @@ async fn advance(
     }
     if via == Via::Get && ctx.patient.is_some() {
         // Storing happens only on a submitted form, never on a page load: she confirms.
-        return view::review(ctx, &answers).await;
+        return view::review(ctx, &answers, &trail).await;
     }
     if via == Via::Post && ctx.patient.is_none() {
         return Ok(Redirect::to(&trail_url(&trail)).into_response());
@@ -174,7 +174,7 @@ async fn advance(
             .await?;
         return Ok(Redirect::to(&format!("/me/checkins/{}", written.checkin.id)).into_response());
     }
-    view::decision(ctx, &answers, &decision, StatusCode::OK, None).await
+    view::decision(ctx, &answers, &decision, StatusCode::OK, None, Some(&trail)).await
 }
 
 /// `GET /checkin`: the first step, or (`?s=`) the step a trail leads to, or (`&back=1`) the
@@ -258,7 +258,7 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     }
     if form.get("action") == Some("review") {
         answers.errors.clear();
-        return view::review(&ctx, &answers).await;
+        return view::review(&ctx, &answers, &before).await;
     }
     let step: Vec<String> = form
         .get("step")
@@ -288,6 +288,11 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
             before.confirmed.insert(id.to_string(), words);
         }
     }
+    if !answers.errors.is_empty() && emergency_already(&ctx, &answers) {
+        // A red flag she reported decides it: she is shown where to go now, not asked to
+        // fix an answer first.
+        answers.errors.clear();
+    }
     if !answers.errors.is_empty() {
         let case =
             Case::from_map(content, &answers.values).unwrap_or_else(|_| Case::empty(content));
@@ -307,6 +312,15 @@ pub async fn step(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     }
     let trail = trail_after(content, &answers, &before, &step);
     advance(&ctx, answers, trail, Via::Post).await
+}
+
+/// Whether the answers she gave, leaving out any she must fix, already make an emergency.
+fn emergency_already(ctx: &Ctx, answers: &Answers) -> bool {
+    let mut given = answers.values.clone();
+    for field in answers.errors.keys() {
+        given.remove(field);
+    }
+    matches!(decide_at(ctx, &given), Ok((_, d)) if d.level == Level::Emergency)
 }
 
 /// Her concern from the first screen: it orders the sections, and answers yes the facts it
@@ -346,7 +360,6 @@ fn complete_step(content: &Content, form: &Form, step: &[FactIdx], answers: &mut
     }
     prune(content, answers);
     let case = Case::from_map(content, &answers.values).unwrap_or_else(|_| Case::empty(content));
-    let applies = content.applicability(&case);
     // A question the page hid (no answer on the screen opened it) is not required: if it is
     // still needed, a later screen asks it.
     let screen = questionnaire::screen_of(content, &case, step);
@@ -355,6 +368,15 @@ fn complete_step(content: &Content, form: &Form, step: &[FactIdx], answers: &mut
         .filter(|q| !q.is_open(&case))
         .map(|q| q.fact)
         .collect();
+    // What the page hid is not hers to fix: a value left in a hidden box is dropped with its
+    // error (a later screen asks the question if it is still needed).
+    for &f in &hidden {
+        let id = &content.facts[f as usize].id;
+        answers.remove(id);
+        answers.errors.remove(id);
+    }
+    let case = Case::from_map(content, &answers.values).unwrap_or_else(|_| Case::empty(content));
+    let applies = content.applicability(&case);
     for &f in step {
         let fact = &content.facts[f as usize];
         let missing =
@@ -400,6 +422,7 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             &decision,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(error),
+            None,
         )
         .await;
     };

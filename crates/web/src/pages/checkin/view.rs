@@ -6,6 +6,7 @@ use super::{Shown, CONCERN_FIELD, CONCERN_STEP};
 use crate::error::AppError;
 use crate::pages::layout::Ctx;
 use crate::pages::trail::Trail;
+use aftercare_core::case::Value as CaseValue;
 use aftercare_core::content::FactIdx;
 use aftercare_core::questionnaire::{Question, Screen};
 use aftercare_core::{Decision, QuestionView};
@@ -43,6 +44,33 @@ fn label_of(ctx: &Ctx, id: &str, answers: &Answers) -> String {
             _ => form_word(v),
         },
     }
+}
+
+/// "You said ... on Thursday 3 December at 03:00, about 4 hours ago": the time she gave, in
+/// her language, for her to confirm.
+fn confirm_text(ctx: &Ctx, id: &str, answers: &Answers) -> String {
+    let hours = answers
+        .values
+        .get(id)
+        .and_then(Value::as_f64)
+        .unwrap_or_default();
+    let whole = hours.round();
+    let key = if whole <= 1.0 {
+        "confirm_time_recent"
+    } else {
+        "confirm_time"
+    };
+    let (date, time) = match answers.raw.get(id).and_then(|w| answers::local_moment(w)) {
+        Some(t) => (
+            crate::pages::decision::format_date(ctx.texts(), t.date()),
+            t.format("%H:%M").to_string(),
+        ),
+        None => (String::new(), String::new()),
+    };
+    ctx.t(key)
+        .replace("{date}", &date)
+        .replace("{time}", &time)
+        .replace("{hours}", &format!("{whole:.0}"))
 }
 
 fn concern_label(ctx: &Ctx, id: &str) -> Option<String> {
@@ -143,8 +171,20 @@ fn question_model(ctx: &Ctx, q: &Question, answers: &Answers) -> Value {
         let opens: Vec<String> = (q.follows.iter())
             .flat_map(|(gate, values)| {
                 let fact = &content.facts[*gate as usize];
-                (values.iter()).map(move |v| {
-                    format!("{}={}", gate_name(gate), form_word(&fact.value_to_json(*v)))
+                // "Not sure" opens what the answer it is read as opens.
+                let read_as_unsure = move |v: &CaseValue| {
+                    fact.unsure
+                        && match v {
+                            CaseValue::Bool(b) => *b,
+                            CaseValue::Enum(i) => fact.unsure_as == Some(*i),
+                            _ => false,
+                        }
+                };
+                (values.iter()).flat_map(move |v| {
+                    let word =
+                        format!("{}={}", gate_name(gate), form_word(&fact.value_to_json(*v)));
+                    let unsure = read_as_unsure(v).then(|| format!("{}=unsure", gate_name(gate)));
+                    std::iter::once(word).chain(unsure)
                 })
             })
             .collect();
@@ -247,11 +287,10 @@ pub async fn step(
                 fact: *fact,
                 follows: Vec::new(),
             };
-            let hours = answers.values.get(&id).map(form_word).unwrap_or_default();
             let model = json!({
                 "id": id,
                 "question": question_model(ctx, &question, answers),
-                "text": ctx.t("confirm_time").replace("{when}", &label_of(ctx, &id, answers)).replace("{hours}", &hours),
+                "text": confirm_text(ctx, &id, answers),
             });
             ("confirm", vec![id], Vec::new(), model, Vec::new())
         }
@@ -321,11 +360,16 @@ pub async fn step(
     .await
 }
 
-/// The answers to confirm before a signed-in check-in is stored.
-pub async fn review(ctx: &Ctx, answers: &Answers) -> Result<Response, AppError> {
+/// The answers to confirm before a signed-in check-in is stored (or, anonymous, to look over).
+/// The trail comes along, so going on, or changing an answer, keeps her place.
+pub async fn review(ctx: &Ctx, answers: &Answers, trail: &Trail) -> Result<Response, AppError> {
     ctx.render(
         "review.html",
-        json!({ "summary": summary(ctx, answers, None), "hidden": hidden(ctx, answers, &[]) }),
+        json!({
+            "summary": summary(ctx, answers, Some(trail)),
+            "hidden": hidden(ctx, answers, &[]),
+            "trail": trail.encode(),
+        }),
     )
     .await
 }
@@ -337,6 +381,7 @@ pub async fn decision(
     decision: &Decision,
     status: StatusCode,
     save_error: Option<(String, String)>,
+    trail: Option<&Trail>,
 ) -> Result<Response, AppError> {
     let today = aftercare_app::patients::today(ctx.state.now());
     let d = crate::pages::decision::model_of(ctx, decision, ctx.lang, today);
@@ -348,6 +393,7 @@ pub async fn decision(
             "d": d,
             "stored": false,
             "answers": hidden(ctx, answers, &[]),
+            "trail": trail.map(Trail::encode),
             "unsure": unsure_questions(ctx, answers),
             "save_error": save_error,
             "code": code,
