@@ -34,29 +34,47 @@ pub const REQUIRED_PREFETCH: &[&str] = &["patient", "questionnaireResponses"];
 /// the EHR's FHIR base, with `{{context.patientId}}` to fill. The discovery document announces
 /// them, and the server runs the same queries when a key is missing and it may fetch it.
 pub fn prefetch_templates(canonical: &Canonical) -> Vec<(&'static str, String)> {
+    // A search value with `:`, `/` or `|` is percent-encoded, as a URL query needs.
+    let encode = |v: &str| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
     vec![
         ("patient", "Patient/{{context.patientId}}".to_string()),
         (
             "procedures",
-            "Procedure?patient={{context.patientId}}".to_string(),
+            format!(
+                "Procedure?patient={{{{context.patientId}}}}&date=ge{{{{today() - {RELEVANT_FOR_DAYS} days}}}}&_sort=-date&_count={PROCEDURES_COUNT}"
+            ),
         ),
         (
             "questionnaireResponses",
             format!(
-                "QuestionnaireResponse?subject={{{{context.patientId}}}}&questionnaire={}&_sort=-authored&_count=1",
-                canonical.questionnaire()
+                "QuestionnaireResponse?patient={{{{context.patientId}}}}&questionnaire={}&status=completed&_sort=-authored&_count={RESPONSES_COUNT}",
+                encode(&canonical.questionnaire())
             ),
         ),
         (
             "painObservations",
             format!(
-                "Observation?subject={{{{context.patientId}}}}&code={}|{}&_sort=-date&_count=1",
-                codes::LOINC,
-                codes::LOINC_PAIN_SEVERITY
+                "Observation?patient={{{{context.patientId}}}}&code={}&_sort=-date&_count=1",
+                encode(&format!("{}|{}", codes::LOINC, codes::LOINC_PAIN_SEVERITY))
             ),
         ),
     ]
 }
+
+/// How many of her procedures (newest first) a prefetch asks for: a year of a busy chart.
+pub const PROCEDURES_COUNT: usize = 200;
+/// How many completed responses (newest first): the newest is used, the others say how many
+/// were left aside.
+pub const RESPONSES_COUNT: usize = 5;
 
 /// The discovery document (`GET /cds-services`).
 pub fn discovery(canonical: &Canonical) -> Json {

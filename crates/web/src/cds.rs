@@ -30,8 +30,13 @@ pub fn router() -> Router<AppState> {
         .route("/cds-services", get(discovery))
         .route("/cds-services/{id}", post(call))
         .route("/cds-services/{id}/feedback", post(feedback))
+        .layer(axum::extract::DefaultBodyLimit::max(CDS_BODY_LIMIT))
         .layer(cors())
 }
+
+/// A CDS request carries the EHR's prefetch: a chart with a few hundred Procedures and its
+/// responses, far more than the 64 KiB other requests may send.
+pub const CDS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// CORS as CDS Hooks asks of a service, so browser-based CDS clients (the CDS Hooks sandbox, an
 /// EHR's web client) can call it: any origin, since a call is authorised by its bearer token,
@@ -171,6 +176,7 @@ async fn call(
         fhir_server: body.fhir_server.as_deref(),
         authorization: body.fhir_authorization.as_ref(),
         context: &body.context,
+        today: state.now().date_naive(),
     };
     let completed = cds_fetch::complete(
         state.settings.cds_fhir_servers.as_deref(),

@@ -13,8 +13,8 @@
 //! each request is bounded in time and its body in size, and the access token is never logged.
 //!
 //! A searchset comes back as a Bundle and only its first page is used: `next` links are not
-//! followed (the templates ask for `_count=1` where only the latest matters; a patient's
-//! procedures fit on a page).
+//! followed (the templates ask for the newest first, with a `_count` that holds what the
+//! decision reads, and procedures of the last year only).
 
 mod client;
 
@@ -78,6 +78,8 @@ pub struct Source<'a> {
     pub fhir_server: Option<&'a str>,
     pub authorization: Option<&'a FhirAuthorization>,
     pub context: &'a Map<String, Value>,
+    /// The day `{{today()}}` tokens count from (the server's clock).
+    pub today: chrono::NaiveDate,
 }
 
 /// The prefetch to decide on, and the keys that were fetched to complete it.
@@ -142,7 +144,7 @@ pub async fn complete(
     let token = bearer(source.authorization)?;
     let mut urls = Vec::new();
     for (key, template) in &missing {
-        let relative = fill(template, source.context)?;
+        let relative = fill(template, source.context, source.today)?;
         let url = Url::parse(&format!(
             "{}/{relative}",
             server.as_str().trim_end_matches('/')
@@ -200,9 +202,15 @@ fn bearer(auth: Option<&FhirAuthorization>) -> Result<Option<&str>, FetchError> 
     Ok(Some(t))
 }
 
-/// A template with its `{{context.NAME}}` tokens replaced. Values must be FHIR ids, so nothing
-/// from the request can change the query's path or add parameters.
-fn fill(template: &str, context: &Map<String, Value>) -> Result<String, FetchError> {
+/// A template with its tokens replaced: `{{context.NAME}}` by the request's value, which must
+/// be a FHIR id, so nothing from the request can change the query's path or add parameters;
+/// `{{today() - N days}}` (CDS Hooks 2.0's FHIRPath date arithmetic, the one form our templates
+/// use) by that date.
+fn fill(
+    template: &str,
+    context: &Map<String, Value>,
+    today: chrono::NaiveDate,
+) -> Result<String, FetchError> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -210,24 +218,44 @@ fn fill(template: &str, context: &Map<String, Value>) -> Result<String, FetchErr
             .find("}}")
             .map(|e| start + e)
             .ok_or_else(|| bad_context(template))?;
-        let name = rest[start + 2..end]
-            .trim()
-            .strip_prefix("context.")
-            .ok_or_else(|| bad_context(template))?;
-        let value = context
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|v| is_fhir_id(v))
-            .ok_or_else(|| FetchError::Invalid {
-                field: context_field(name),
-                detail: format!("context.{name}: a FHIR id (letters, digits, '-' and '.', at most 64) is needed to fetch the missing prefetch"),
-            })?;
+        let token = rest[start + 2..end].trim();
+        let value = match token.strip_prefix("context.") {
+            Some(name) => context
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|v| is_fhir_id(v))
+                .ok_or_else(|| FetchError::Invalid {
+                    field: context_field(name),
+                    detail: format!("context.{name}: a FHIR id (letters, digits, '-' and '.', at most 64) is needed to fetch the missing prefetch"),
+                })?
+                .to_string(),
+            None => days_before(token, today)
+                .ok_or_else(|| bad_context(template))?
+                .format("%Y-%m-%d")
+                .to_string(),
+        };
         out.push_str(&rest[..start]);
-        out.push_str(value);
+        out.push_str(&value);
         rest = &rest[end + 2..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// `today()` or `today() - N days`, as a date.
+fn days_before(token: &str, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    let rest = token.strip_prefix("today()")?.trim();
+    if rest.is_empty() {
+        return Some(today);
+    }
+    let days: u64 = rest
+        .strip_prefix('-')?
+        .trim()
+        .strip_suffix("days")?
+        .trim()
+        .parse()
+        .ok()?;
+    today.checked_sub_days(chrono::Days::new(days))
 }
 
 fn bad_context(template: &str) -> FetchError {
@@ -267,14 +295,17 @@ mod tests {
                 .cloned()
                 .unwrap_or_default()
         };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default();
         assert_eq!(
             fill(
-                "Procedure?patient={{context.patientId}}",
-                &ctx(json!("ehr-42.a"))
+                "Procedure?patient={{context.patientId}}&date=ge{{today() - 365 days}}",
+                &ctx(json!("ehr-42.a")),
+                today
             )
             .ok(),
-            Some("Procedure?patient=ehr-42.a".to_string())
+            Some("Procedure?patient=ehr-42.a&date=ge2025-12-03".to_string())
         );
+        assert!(fill("Procedure?date=ge{{tomorrow()}}", &ctx(json!("a")), today).is_err());
         for bad in [
             json!("1&_include=*"),
             json!("../Admin"),
@@ -286,7 +317,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    fill("Patient/{{context.patientId}}", &ctx(bad.clone())),
+                    fill("Patient/{{context.patientId}}", &ctx(bad.clone()), today),
                     Err(FetchError::Invalid {
                         field: "context.patientId",
                         ..

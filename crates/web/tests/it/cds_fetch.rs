@@ -234,7 +234,11 @@ async fn discovery_queries(app: &TestApp, keys: &[&str]) -> Vec<String> {
         .iter()
         .map(|k| {
             let t = templates[*k].as_str().expect("a template");
-            format!("/fhir/{}", t.replace("{{context.patientId}}", PATIENT))
+            let year_ago = (chrono::Utc::now() - chrono::Duration::days(365)).format("%Y-%m-%d");
+            let t = t
+                .replace("{{context.patientId}}", PATIENT)
+                .replace("{{today() - 365 days}}", &year_ago.to_string());
+            format!("/fhir/{t}")
         })
         .collect();
     q.sort();

@@ -920,6 +920,77 @@ async fn unrelated_or_unfinished_chart_data_cannot_lower_an_emergency_card() {
     assert_eq!(none, json!({ "cards": [] }));
 }
 
+/// A real chart: 300 Procedures (about 120 KiB of prefetch, over the 64 KiB other requests
+/// may send) with the epidural among them still gives the emergency card; the discovery
+/// document's templates search by `patient=`, newest first, with a `_count`, a date filter and
+/// encoded values.
+#[tokio::test]
+async fn a_busy_chart_fits_in_a_prefetch_and_the_templates_ask_for_what_fits() {
+    let app = TestApp::start(None).await;
+    let v31 = vignettes()
+        .into_iter()
+        .find(|(n, _)| n == "V31.json")
+        .map(|(_, v)| v["case"].clone())
+        .expect("V31");
+    let mut answers = v31.as_object().cloned().expect("object");
+    answers.remove("hours_since_procedure");
+    let completed = response_of(&app.base, &Value::Object(answers));
+    let mut many: Vec<Value> = (0..300)
+        .map(|i| {
+            procedure(
+                &format!("p{i}"),
+                json!({ "system": "http://example.org/local-procedures", "code": format!("X{i}"), "display": "Physiotherapy session, outpatient, with a long local description" }),
+                "Physiotherapy session",
+                i % 200,
+                "completed",
+            )
+        })
+        .collect();
+    many.insert(
+        150,
+        procedure(
+            "epi",
+            json!({ "system": "http://snomed.info/sct", "code": "18946005", "display": "Epidural anesthesia" }),
+            "Labour epidural",
+            9,
+            "completed",
+        ),
+    );
+    let procedures = bundle(many);
+    assert!(procedures.to_string().len() > 64 * 1024);
+    let answer = cards_for(&app, procedures, bundle(vec![completed])).await;
+    assert_eq!(answer["cards"][0]["indicator"], "critical", "{answer}");
+
+    let discovery: Value = app
+        .client
+        .get(app.url("/cds-services"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("JSON");
+    let prefetch = &discovery["services"][0]["prefetch"];
+    for key in ["procedures", "questionnaireResponses", "painObservations"] {
+        let t = prefetch[key].as_str().unwrap_or_default();
+        assert!(t.contains("?patient={{context.patientId}}"), "{key}: {t}");
+        assert!(t.contains("&_count="), "{key}: {t}");
+        assert!(
+            !t.contains("://") && !t.contains('|'),
+            "{key}: values encoded: {t}"
+        );
+    }
+    let procedures = prefetch["procedures"].as_str().unwrap_or_default();
+    assert!(
+        procedures.contains("date=ge{{today() - 365 days}}"),
+        "{procedures}"
+    );
+    assert!(prefetch["questionnaireResponses"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("status=completed"));
+}
+
 #[tokio::test]
 async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcomes() {
     let app = TestApp::start(None).await;
