@@ -321,6 +321,29 @@ fn every_resource_we_write_passes_the_independent_validator() {
         "validator refused:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    node_validators(dir.path());
+}
+
+/// The npm validators (`tests/fhir-validators`: @medplum/core and fhirpath.js on every R4
+/// invariant) on every file of `dir`, when `AFTERCARE_FHIR_NODE_VALIDATORS` names that folder
+/// with its packages installed (`scripts/test` does; without it they are not run here).
+fn node_validators(dir: &Path) {
+    let Some(folder) = std::env::var_os("AFTERCARE_FHIR_NODE_VALIDATORS") else {
+        println!("npm validators not run: set AFTERCARE_FHIR_NODE_VALIDATORS");
+        return;
+    };
+    let out = std::process::Command::new("node")
+        .arg(Path::new(&folder).join("validate.mjs"))
+        .arg(dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "npm validators refused:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

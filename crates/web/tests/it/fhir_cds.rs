@@ -253,6 +253,16 @@ async fn a_patient_exports_her_record_as_a_bundle_that_passes_the_validator() {
         .await
         .expect("JSON");
     std::fs::write(dir.path().join("questionnaire.json"), q.to_string()).expect("written");
+    let meta: Value = app
+        .client
+        .get(app.url("/fhir/metadata"))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("JSON");
+    std::fs::write(dir.path().join("metadata.json"), meta.to_string()).expect("written");
     let out = std::process::Command::new(python)
         .arg(root().join("scripts/validate-fhir.py"))
         .arg(dir.path())
@@ -263,6 +273,20 @@ async fn a_patient_exports_her_record_as_a_bundle_that_passes_the_validator() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // The npm validators (@medplum/core, fhirpath.js on every R4 invariant), when installed.
+    if let Some(folder) = std::env::var_os("AFTERCARE_FHIR_NODE_VALIDATORS") {
+        let out = std::process::Command::new("node")
+            .arg(Path::new(&folder).join("validate.mjs"))
+            .arg(dir.path())
+            .output()
+            .expect("node runs");
+        assert!(
+            out.status.success(),
+            "npm validators refused:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[tokio::test]
