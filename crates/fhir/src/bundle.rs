@@ -209,7 +209,7 @@ pub fn patient_bundle(
         .map(|r| {
             let full_url = format!(
                 "{}/{}/{}",
-                canonical.base(),
+                canonical.server(),
                 r["resourceType"].as_str().unwrap_or_default(),
                 r["id"].as_str().unwrap_or_default()
             );

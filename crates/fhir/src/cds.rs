@@ -330,10 +330,12 @@ fn procedure_value(canonical: &Canonical, p: &Json) -> Option<&'static str> {
         .pointer("/code/coding")
         .and_then(Json::as_array)
         .unwrap_or(&empty);
-    let ours = canonical.answers(codes::PROCEDURE_FACT);
     codings
         .iter()
-        .filter(|c| c.get("system").and_then(Json::as_str) == Some(ours.as_str()))
+        .filter(|c| {
+            (c.get("system").and_then(Json::as_str))
+                .is_some_and(|s| canonical.is_answers(s, codes::PROCEDURE_FACT))
+        })
         .filter_map(|c| c.get("code").and_then(Json::as_str))
         .find_map(|c| codes::procedure(c).map(|p| p.value))
         .filter(|v| *v != codes::NO_PROCEDURE)

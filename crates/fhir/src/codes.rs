@@ -177,32 +177,58 @@ pub fn procedure(value: &str) -> Option<&'static ProcedureCode> {
     PROCEDURES.iter().find(|p| p.value == value)
 }
 
-/// The canonical base of our own definitions (the server's public URL + `/fhir`), and the code
-/// systems under it.
+/// The canonical base of Aftercare's own definitions: the same for every deployment, so a code
+/// means the same thing whichever server wrote it and wherever the resource travels. It names,
+/// it is not an address: the definitions are served by each server under `/fhir`.
+pub const CANONICAL_BASE: &str = "https://aftercare.health/fhir";
+
+/// The canonical URLs of our definitions and code systems ([`CANONICAL_BASE`]), and the
+/// server's own FHIR base (its public URL + `/fhir`), where they are served and where resource
+/// `fullUrl`s point. Resources written before the canonical base was fixed used the server's
+/// base as their canonical; reading accepts those too.
 #[derive(Debug, Clone)]
 pub struct Canonical {
     base: String,
+    server: String,
 }
 
 impl Canonical {
     /// `public_url` without a trailing slash, e.g. `https://aftercare.example.org`.
     pub fn new(public_url: &str) -> Canonical {
         Canonical {
-            base: format!("{}/fhir", public_url.trim_end_matches('/')),
+            base: CANONICAL_BASE.to_string(),
+            server: format!("{}/fhir", public_url.trim_end_matches('/')),
         }
     }
 
+    /// The canonical base of our definitions.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// This server's FHIR base (an address).
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     pub fn questionnaire(&self) -> String {
         format!("{}/Questionnaire/{QUESTIONNAIRE_ID}", self.base)
     }
 
-    /// The code system of one enum fact's answers, e.g. `.../CodeSystem/pain_site`.
+    /// The code system of one enum fact's answers, e.g. `.../CodeSystem/answers-pain-site`
+    /// (a FHIR id has no `_`).
     pub fn answers(&self, fact: &str) -> String {
-        format!("{}/CodeSystem/{fact}", self.base)
+        format!(
+            "{}/CodeSystem/answers-{}",
+            self.base,
+            fact.replace('_', "-")
+        )
+    }
+
+    /// Whether `system` is the code system of `fact`'s answers: ours, or the server-based one
+    /// of older resources.
+    pub fn is_answers(&self, system: &str, fact: &str) -> bool {
+        system == self.answers(fact) || system == format!("{}/CodeSystem/{fact}", self.server)
     }
 
     /// Triage levels (`emergency`, `urgent`, `soon`, `self_care`).
@@ -223,6 +249,11 @@ impl Canonical {
     /// The triage method itself; its `version` is the content version.
     pub fn method(&self) -> String {
         format!("{}/CodeSystem/method", self.base)
+    }
+
+    /// `QuestionnaireResponse/$triage`.
+    pub fn triage_operation(&self) -> String {
+        format!("{}/OperationDefinition/triage", self.base)
     }
 
     /// Our patient ids.
@@ -357,6 +388,24 @@ impl Terminology {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn canonical_urls_are_the_same_whatever_the_public_url() {
+        let (a, b) = (
+            Canonical::new("https://a.test"),
+            Canonical::new("https://b.test/"),
+        );
+        assert_eq!(a.questionnaire(), b.questionnaire());
+        assert_eq!(a.answers("pain_site"), b.answers("pain_site"));
+        assert_eq!(
+            a.answers("pain_site"),
+            format!("{CANONICAL_BASE}/CodeSystem/answers-pain-site")
+        );
+        assert_eq!(a.server(), "https://a.test/fhir");
+        // What a server wrote before the base was fixed is still read as ours, by that server.
+        assert!(a.is_answers("https://a.test/fhir/CodeSystem/pain_site", "pain_site"));
+        assert!(!a.is_answers("https://b.test/fhir/CodeSystem/pain_site", "pain_site"));
+    }
+
     use super::*;
 
     #[test]

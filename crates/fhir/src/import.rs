@@ -316,7 +316,7 @@ fn read_answer(
         FactKind::Enum { .. } => {
             if let Some(coding) = answer.get("valueCoding") {
                 if let Some(system) = coding.get("system").and_then(Json::as_str) {
-                    if system != canonical.answers(id) {
+                    if !canonical.is_answers(system, id) {
                         return Err(ImportError::item(
                             IssueCode::Value,
                             id,

@@ -10,12 +10,14 @@
 //! - [`assessment`] holds a decision as RiskAssessment and CarePlan.
 //! - [`bundle`] holds a patient's whole record as a Bundle.
 //! - [`cds`] holds CDS Hooks discovery, prefetch to case, decision to card.
+//! - [`definitions`] holds our CodeSystems and the `$triage` OperationDefinition.
 //! - [`outcome`] holds OperationOutcome.
 
 pub mod assessment;
 pub mod bundle;
 pub mod cds;
 pub mod codes;
+pub mod definitions;
 pub mod import;
 pub mod outcome;
 pub mod questionnaire;

@@ -12,7 +12,7 @@ use aftercare_fhir::bundle::{
     self, AppointmentInfo, CheckinInfo, DiaryInfo, MessageInfo, PatientInfo, PatientRecord,
 };
 use aftercare_fhir::import::{self, ResponseMeta};
-use aftercare_fhir::{cds, outcome, questionnaire, Canonical};
+use aftercare_fhir::{cds, definitions, outcome, questionnaire, Canonical};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -222,6 +222,14 @@ fn all_resources() -> Vec<(String, Value)> {
     if let Some(plan) = assessment::care_plan(&canonical, &a, &ctx, None, None) {
         out.push(("anonymous-plan".into(), plan));
     }
+    for cs in definitions::code_systems(&content, &canonical) {
+        let name = format!("codesystem-{}", definitions::id_of(&cs));
+        out.push((name, cs));
+    }
+    out.push((
+        "operation-triage".into(),
+        definitions::triage_operation(&canonical),
+    ));
     let refused = import::from_response(
         &content,
         &canonical,

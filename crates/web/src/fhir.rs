@@ -15,8 +15,8 @@ use crate::state::AppState;
 use aftercare_core::triage;
 use aftercare_fhir::assessment::{self, Assessment, Context};
 use aftercare_fhir::bundle::{self};
-use aftercare_fhir::{import, questionnaire, Canonical};
-use axum::extract::{Path, State};
+use aftercare_fhir::{definitions, import, questionnaire, Canonical};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,7 +39,11 @@ impl IntoResponse for Fhir {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/fhir/metadata", get(metadata))
+        .route("/fhir/Questionnaire", get(search_questionnaire))
         .route("/fhir/Questionnaire/aftercare", get(questionnaire))
+        .route("/fhir/CodeSystem", get(search_code_systems))
+        .route("/fhir/CodeSystem/{id}", get(code_system))
+        .route("/fhir/OperationDefinition/triage", get(triage_operation))
         .route("/fhir/Patient/{id}/$everything", get(everything))
         .route("/fhir/QuestionnaireResponse/$triage", post(triage_response))
         // Anything else under /fhir is a FHIR error, not the API's problem body.
@@ -51,7 +55,8 @@ pub fn router() -> Router<AppState> {
 /// `GET /fhir/metadata`: what this server does, as a CapabilityStatement, so FHIR clients
 /// recognise it. It lists only what is served.
 async fn metadata(State(state): State<AppState>) -> Fhir {
-    let base = canonical(&state).base().to_string();
+    let canonical = canonical(&state);
+    let server = canonical.server().to_string();
     Fhir(json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -61,7 +66,7 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
         "software": { "name": "Aftercare", "version": env!("CARGO_PKG_VERSION") },
         "implementation": {
             "description": "Aftercare: triage and recovery after an epidural, spinal or epidural steroid injection",
-            "url": base,
+            "url": server,
         },
         "fhirVersion": "4.0.1",
         "format": ["json"],
@@ -73,6 +78,16 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
             "resource": [
                 {
                     "type": "Questionnaire",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "url", "type": "uri" }],
+                },
+                {
+                    "type": "CodeSystem",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "url", "type": "uri" }],
+                },
+                {
+                    "type": "OperationDefinition",
                     "interaction": [{ "code": "read" }],
                 },
                 {
@@ -86,7 +101,7 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
                     "type": "QuestionnaireResponse",
                     "operation": [{
                         "name": "triage",
-                        "definition": format!("{base}/OperationDefinition/triage"),
+                        "definition": canonical.triage_operation(),
                     }],
                 },
             ],
@@ -144,6 +159,71 @@ async fn questionnaire(State(state): State<AppState>) -> Fhir {
         &state.content,
         &canonical(&state),
     ))
+}
+
+/// `GET /fhir/Questionnaire?url=...`: the Questionnaire, found by its canonical URL.
+async fn search_questionnaire(State(state): State<AppState>, RawQuery(query): RawQuery) -> Fhir {
+    let q = questionnaire::questionnaire(&state.content, &canonical(&state));
+    Fhir(searchset(&state, vec![q], query.as_deref()))
+}
+
+/// `GET /fhir/CodeSystem/{id}`: one of our code systems.
+async fn code_system(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Fhir, FhirError> {
+    definitions::code_systems(&state.content, &canonical(&state))
+        .into_iter()
+        .find(|cs| definitions::id_of(cs) == id)
+        .map(Fhir)
+        .ok_or_else(|| AppError::NotFound.into())
+}
+
+/// `GET /fhir/CodeSystem?url=...`: our code systems, all or the one with that canonical URL.
+async fn search_code_systems(State(state): State<AppState>, RawQuery(query): RawQuery) -> Fhir {
+    let all = definitions::code_systems(&state.content, &canonical(&state));
+    Fhir(searchset(&state, all, query.as_deref()))
+}
+
+/// `GET /fhir/OperationDefinition/triage`.
+async fn triage_operation(State(state): State<AppState>) -> Fhir {
+    Fhir(definitions::triage_operation(&canonical(&state)))
+}
+
+/// A searchset of the definitions whose `url` (and `version`, given as `url|version`) match the
+/// query's `url`; all of them without one.
+fn searchset(state: &AppState, resources: Vec<Value>, query: Option<&str>) -> Value {
+    let params: Vec<(String, String)> = query
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let wanted = params
+        .iter()
+        .find(|(k, _)| k == "url")
+        .map(|(_, v)| v.as_str());
+    let server = canonical(state).server().to_string();
+    let entries: Vec<Value> = resources
+        .into_iter()
+        .filter(|r| {
+            let Some(w) = wanted else { return true };
+            let (url, version) = w.split_once('|').map_or((w, None), |(u, v)| (u, Some(v)));
+            r["url"].as_str() == Some(url)
+                && version.is_none_or(|v| r["version"].as_str() == Some(v))
+        })
+        .map(|r| {
+            let full = format!(
+                "{server}/{}/{}",
+                r["resourceType"].as_str().unwrap_or_default(),
+                r["id"].as_str().unwrap_or_default()
+            );
+            json!({ "fullUrl": full, "resource": r, "search": { "mode": "match" } })
+        })
+        .collect();
+    let mut bundle =
+        json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len() });
+    if !entries.is_empty() {
+        bundle["entry"] = json!(entries);
+    }
+    bundle
 }
 
 /// `GET /fhir/Patient/{id}/$everything`: her own record, as a Bundle.

@@ -1015,6 +1015,107 @@ async fn a_busy_chart_fits_in_a_prefetch_and_the_templates_ask_for_what_fits() {
         .contains("status=completed"));
 }
 
+/// The definitions have canonical URLs that do not depend on where the server runs, and a
+/// client can look each one up here: the Questionnaire and the code systems by `url`, a code
+/// system by id, the `$triage` operation.
+#[tokio::test]
+async fn our_definitions_have_stable_canonical_urls_and_can_be_looked_up() {
+    let app = TestApp::start(None).await;
+    let get = |path: String| {
+        let req = app.client.get(app.url(&path));
+        async move {
+            let r = req.send().await.expect("request");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let (_, q) = get("/fhir/Questionnaire/aftercare".into()).await;
+    let url = q["url"].as_str().expect("a url").to_string();
+    assert_eq!(url, "https://aftercare.health/fhir/Questionnaire/aftercare");
+    assert!(!url.starts_with(&app.base), "not the server's address");
+    let (status, found) = get(format!("/fhir/Questionnaire?url={}", enc(&url))).await;
+    assert_eq!(status, 200);
+    assert_eq!(found["type"], "searchset");
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["entry"][0]["resource"]["url"], url.as_str());
+    let (_, none) = get(format!(
+        "/fhir/Questionnaire?url={}",
+        enc("http://other.test/Q/x")
+    ))
+    .await;
+    assert_eq!(none["total"], 0);
+
+    // The procedure's answers, as a code system with each value and its Spanish words.
+    let system = q["item"]
+        .as_array()
+        .and_then(|groups| {
+            groups
+                .iter()
+                .flat_map(|g| g["item"].as_array().into_iter().flatten())
+                .find(|i| i["linkId"] == "procedure")
+        })
+        .and_then(|i| i["answerOption"][0]["valueCoding"]["system"].as_str())
+        .expect("the procedure's code system")
+        .to_string();
+    let (status, cs) = get(format!("/fhir/CodeSystem?url={}", enc(&system))).await;
+    assert_eq!(status, 200);
+    assert_eq!(cs["total"], 1, "{cs}");
+    let id = cs["entry"][0]["resource"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let (status, read) = get(format!("/fhir/CodeSystem/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["resourceType"], "CodeSystem");
+    assert_eq!(read["content"], "complete");
+    let codes: Vec<&str> = read["concept"]
+        .as_array()
+        .expect("concepts")
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"labour_epidural") && codes.contains(&"combined_spinal_epidural"));
+    assert_eq!(read["concept"][0]["designation"][0]["language"], "es");
+    let (_, all) = get("/fhir/CodeSystem".into()).await;
+    let urls: Vec<&str> = all["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["resource"]["url"].as_str())
+        .collect();
+    for kind in ["triage-level", "rule", "action", "method"] {
+        assert!(
+            urls.contains(&format!("https://aftercare.health/fhir/CodeSystem/{kind}").as_str()),
+            "{kind}"
+        );
+    }
+    let (status, missing) = get("/fhir/CodeSystem/nope".into()).await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["resourceType"], "OperationOutcome");
+    let (status, op) = get("/fhir/OperationDefinition/triage".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(op["code"], "triage");
+    let (_, meta) = get("/fhir/metadata".into()).await;
+    let qr = meta["rest"][0]["resource"]
+        .as_array()
+        .and_then(|r| r.iter().find(|x| x["type"] == "QuestionnaireResponse"))
+        .expect("QuestionnaireResponse");
+    assert_eq!(qr["operation"][0]["definition"], op["url"]);
+    assert_eq!(meta["implementation"]["url"], format!("{}/fhir", app.base));
+}
+
+/// A query value, percent-encoded.
+fn enc(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcomes() {
     let app = TestApp::start(None).await;
@@ -1039,7 +1140,16 @@ async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcom
         .iter()
         .filter_map(|r| r["type"].as_str())
         .collect();
-    assert_eq!(types, ["Questionnaire", "Patient", "QuestionnaireResponse"]);
+    assert_eq!(
+        types,
+        [
+            "Questionnaire",
+            "CodeSystem",
+            "OperationDefinition",
+            "Patient",
+            "QuestionnaireResponse"
+        ]
+    );
 
     let missing = get("/fhir/Observation/nope", "application/fhir+json")
         .await
