@@ -20,6 +20,43 @@ impl Cds<'_> {
             .await?)
     }
 
+    /// Records a card sent by `service_id` and the audit row of the call that made it, in one
+    /// commit: the card's feedback can then be told from a made-up card id.
+    pub async fn issued(
+        &self,
+        actor: &Actor,
+        uuid: &str,
+        service_id: &str,
+        action: Action,
+        subject: Subject<'_>,
+    ) -> Result<()> {
+        let now = self.0.now();
+        let (uuid, service_id) = (uuid.to_string(), service_id.to_string());
+        let entry = entry(actor, action, subject, now);
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (uuid, service_id, entry) = (uuid.clone(), service_id.clone(), entry.clone());
+                Box::pin(async move {
+                    tx.record_cds_card(uuid, service_id, now).await?;
+                    tx.append_audit(entry).await?;
+                    Ok(())
+                })
+            })
+            .await?)
+    }
+
+    /// Whether `service_id` sent the card `uuid`.
+    pub async fn card_issued(&self, uuid: &str, service_id: &str) -> Result<bool> {
+        let (uuid, service_id) = (uuid.to_string(), service_id.to_string());
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| tx.cds_card_issued(uuid.clone(), service_id.clone()))
+            .await?)
+    }
+
     /// Stores the feedback items of one call, each with its audit row, in one commit.
     pub async fn feedback(
         &self,

@@ -120,11 +120,15 @@ pub type Work = Box<
     dyn for<'t> Fn(&'t mut dyn Tx) -> BoxFuture<'t, Result<Box<dyn std::any::Any + Send>>> + Send,
 >;
 
+/// How long a sent CDS card is remembered for its feedback.
+pub const CDS_CARD_DAYS: i64 = 365;
+
 /// The writes available inside a unit of work, on its open transaction. Every write Aftercare
 /// makes is one of these; none commits by itself.
 #[async_trait]
 pub trait Tx: OutboxTx + AppointmentTx + Send {
-    /// Deletes expired staff sessions and replay-cache entries; returns how many rows went.
+    /// Deletes expired staff sessions, replay-cache entries and CDS cards older than
+    /// [`CDS_CARD_DAYS`]; returns how many rows went.
     async fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<u64>;
 
     // --- clinics ----------------------------------------------------------
@@ -291,6 +295,15 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     ) -> Result<CdsFeedback>;
     /// Records a JWT id; `false` when it was already seen (a replay).
     async fn remember_jti(&mut self, jti: String, expires_at: DateTime<Utc>) -> Result<bool>;
+    /// Records a card the service sent, so its feedback can be told from a made-up card id.
+    async fn record_cds_card(
+        &mut self,
+        uuid: String,
+        service_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Whether `service_id` sent the card `uuid`.
+    async fn cds_card_issued(&mut self, uuid: String, service_id: String) -> Result<bool>;
 }
 
 /// Everything Aftercare reads, and the one way it writes: [`Store::run`] (typed:

@@ -594,6 +594,8 @@ pub struct CdsFeedback {
     pub outcome: String,
     pub override_reason: Option<Value>,
     pub at: Time,
+    /// When the clinician acted on the card, as the EHR says (`outcomeTimestamp`).
+    pub outcome_at: Option<Time>,
 }
 
 #[derive(Debug, Clone)]
@@ -602,6 +604,7 @@ pub struct NewCdsFeedback {
     pub card_id: String,
     pub outcome: String,
     pub override_reason: Option<Value>,
+    pub outcome_at: Option<Time>,
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ macro_rules! audit_cols {
 }
 macro_rules! cds_cols {
     () => {
-        "id, service_id, card_id, outcome, override_reason, at"
+        "id, service_id, card_id, outcome, override_reason, at, outcome_at"
     };
 }
 
@@ -292,7 +292,13 @@ macro_rules! impl_store {
                     .bind(now)
                     .execute(&mut *c)
                     .await?;
-                Ok(a.rows_affected() + b.rows_affected())
+                // Feedback on a card comes within minutes; a year is far beyond any EHR's.
+                let card_cutoff = now - chrono::Duration::days(crate::CDS_CARD_DAYS);
+                let d = sqlx::query("DELETE FROM cds_cards WHERE issued_at < $1")
+                    .bind(card_cutoff)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(a.rows_affected() + b.rows_affected() + d.rows_affected())
             }
 
             async fn create_clinic(&mut self, new: NewClinic, now: Time) -> Result<Clinic> {
@@ -770,8 +776,8 @@ macro_rules! impl_store {
                 let c = self;
                 let id = new_id();
                 let sql = concat!(
-                    "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at) ",
-                    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ", cds_cols!()
+                    "INSERT INTO cds_feedback (id, service_id, card_id, outcome, override_reason, at, outcome_at) ",
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", cds_cols!()
                 );
                 Ok(sqlx::query_as(sql)
                     .bind(id)
@@ -780,8 +786,31 @@ macro_rules! impl_store {
                     .bind(new.outcome)
                     .bind(new.override_reason)
                     .bind(now)
+                    .bind(new.outcome_at)
                     .fetch_one(&mut *c)
                     .await?)
+            }
+
+            async fn record_cds_card(&mut self, uuid: String, service_id: String, now: Time) -> Result<()> {
+                let c = self;
+                sqlx::query("INSERT INTO cds_cards (uuid, service_id, issued_at) VALUES ($1, $2, $3)")
+                    .bind(uuid)
+                    .bind(service_id)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            }
+
+            async fn cds_card_issued(&mut self, uuid: String, service_id: String) -> Result<bool> {
+                let c = self;
+                let found: Option<(String,)> =
+                    sqlx::query_as("SELECT uuid FROM cds_cards WHERE uuid = $1 AND service_id = $2")
+                        .bind(uuid)
+                        .bind(service_id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                Ok(found.is_some())
             }
 
             async fn remember_jti(&mut self, jti: String, expires_at: Time) -> Result<bool> {

@@ -1911,6 +1911,7 @@ async fn cds_feedback_and_jwt_replay(store: Arc<dyn Store>, raw: Raw) {
                 card_id: "card-1".into(),
                 outcome: "accepted".into(),
                 override_reason: None,
+                outcome_at: Some(at(3, 7, 55)),
             },
             at(3, 8, 0),
         )
@@ -1923,6 +1924,7 @@ async fn cds_feedback_and_jwt_replay(store: Arc<dyn Store>, raw: Raw) {
                 card_id: "card-2".into(),
                 outcome: "overridden".into(),
                 override_reason: Some(json!({"code": "patient-declined"})),
+                outcome_at: None,
             },
             at(3, 9, 0),
         )
@@ -1933,7 +1935,7 @@ async fn cds_feedback_and_jwt_replay(store: Arc<dyn Store>, raw: Raw) {
             .list_cds_feedback("aftercare-triage", 10)
             .await
             .unwrap(),
-        vec![overridden.clone(), accepted]
+        vec![overridden.clone(), accepted.clone()]
     );
     assert_eq!(
         overridden.override_reason,
@@ -1946,11 +1948,38 @@ async fn cds_feedback_and_jwt_replay(store: Arc<dyn Store>, raw: Raw) {
                 card_id: "c".into(),
                 outcome: "ignored".into(),
                 override_reason: None,
+                outcome_at: None,
             },
             at(3, 9, 0),
         )
         .await;
     assert!(matches!(bad, Err(StoreError::Other(_))));
+
+    assert_eq!(accepted.outcome_at, Some(at(3, 7, 55)));
+
+    // Cards the service sent are known by service; any other card id is not.
+    store
+        .transaction(|tx| {
+            Box::pin(async move {
+                tx.record_cds_card("u-1".into(), "aftercare-triage".into(), at(3, 8, 0))
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    for (uuid, service, known) in [
+        ("u-1", "aftercare-triage", true),
+        ("u-1", "other-service", false),
+        ("u-2", "aftercare-triage", false),
+    ] {
+        let found = store
+            .transaction(move |tx| {
+                Box::pin(async move { tx.cds_card_issued(uuid.into(), service.into()).await })
+            })
+            .await
+            .unwrap();
+        assert_eq!(found, known, "{uuid} {service}");
+    }
 
     assert!(store.remember_jti("jti-1", at(3, 8, 5)).await.unwrap());
     assert!(

@@ -240,15 +240,16 @@ async fn call(
             ..CardContext::new(&uuid, link.as_deref())
         },
     );
-    audit::record(
-        &state,
-        &actor,
-        action,
-        ours.as_ref().map(|p| p.id.as_str()),
-        ours.as_ref().map(|p| p.clinic_id.as_str()),
-        Some(audit_detail(&uuid, decision.level, &completed.fetched)),
-    )
-    .await?;
+    let subject = aftercare_app::Subject {
+        patient_id: ours.as_ref().map(|p| p.id.as_str()),
+        clinic_id: ours.as_ref().map(|p| p.clinic_id.as_str()),
+        detail: Some(audit_detail(&uuid, decision.level, &completed.fetched)),
+    };
+    state
+        .app
+        .cds()
+        .issued(&actor, &uuid, &id, action, subject)
+        .await?;
     Ok(Json(json!({ "cards": [card] })))
 }
 
@@ -307,6 +308,8 @@ struct FeedbackItem {
     card: String,
     outcome: String,
     override_reason: Option<Value>,
+    /// When the clinician acted (CDS Hooks 2.0: required).
+    outcome_timestamp: Option<String>,
 }
 
 /// `POST /cds-services/{id}/feedback`: accepted and overridden cards, with the override reason.
@@ -345,6 +348,23 @@ async fn feedback(
                 "outcome: accepted or overridden",
             ));
         }
+        let when = item
+            .outcome_timestamp
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if when.is_none() {
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].outcomeTimestamp"),
+                "outcomeTimestamp: when the card was acted on, as an instant (RFC 3339)",
+            ));
+        }
+        // Feedback on a card this service never sent would record a decision nobody saw.
+        if !state.app.cds().card_issued(&item.card, &id).await? {
+            return Err(AppError::bad_field(
+                format!("feedback[{i}].card"),
+                "card: not a card this service sent",
+            ));
+        }
     }
     let items = body
         .feedback
@@ -354,6 +374,9 @@ async fn feedback(
             card_id: item.card,
             outcome: item.outcome,
             override_reason: item.override_reason.filter(|r| !r.is_null()),
+            outcome_at: (item.outcome_timestamp.as_deref())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
         })
         .collect();
     state.app.cds().feedback(&actor, items).await?;

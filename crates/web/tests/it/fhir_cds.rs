@@ -513,6 +513,42 @@ async fn a_patient_of_ours_gets_a_link_to_her_page_and_feedback_is_stored() {
             .map(|r| r["userComment"].clone()),
         Some(json!("Reviewed in clinic"))
     );
+    assert_eq!(
+        stored[0].outcome_at.map(|t| t.to_rfc3339()),
+        Some("2025-03-04T08:00:00+00:00".to_string()),
+        "when the card was acted on is kept"
+    );
+
+    // A card this service never sent, the same card for the other service, and feedback
+    // without its outcomeTimestamp are refused; nothing more is stored.
+    let refused = [
+        json!({ "card": "7b0e1f4e-0000-4000-8000-000000000000", "outcome": "accepted", "outcomeTimestamp": "2025-03-04T08:00:00Z" }),
+        json!({ "card": uuid, "outcome": "accepted" }),
+    ];
+    for item in refused {
+        let r = app
+            .post(
+                "/cds-services/aftercare-patient-view/feedback",
+                &json!({ "feedback": [item] }),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{item}");
+    }
+    let elsewhere = json!({ "feedback": [
+        { "card": uuid, "outcome": "accepted", "outcomeTimestamp": "2025-03-04T08:00:00Z" },
+    ] });
+    let r = app
+        .post("/cds-services/aftercare-discharge/feedback", &elsewhere)
+        .await;
+    assert_eq!(r.status(), 422, "a card of the other service");
+    assert_eq!(
+        app.store
+            .list_cds_feedback("aftercare-patient-view", 10)
+            .await
+            .expect("feedback")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
