@@ -28,6 +28,9 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
     }
 }
 
+/// How long a patient's browser stays signed in.
+pub const SESSION_DAYS: i64 = 30;
+
 pub struct Patients<'a>(pub(crate) &'a App);
 
 impl Patients<'_> {
@@ -54,6 +57,45 @@ impl Patients<'_> {
             return Ok(None);
         }
         Ok(self.0.store.get_patient_by_link_token(token).await?)
+    }
+
+    /// Starts a signed-in session for her on one browser; returns the session's secret token
+    /// (for the cookie). Only its hash is stored, so a copy of the database opens nothing.
+    pub async fn start_session(&self, patient: &Patient) -> Result<String> {
+        let token = crate::secrets::random_token()?;
+        let now = self.0.now();
+        let expires = now + chrono::Duration::days(SESSION_DAYS);
+        let (hash, id) = (crate::secrets::token_hash(&token), patient.id.clone());
+        self.0
+            .store
+            .transaction(move |tx| {
+                tx.create_patient_session(hash.clone(), id.clone(), now, expires)
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// The patient signed in with this session token, if the session is still open.
+    pub async fn by_session(&self, token: &str) -> Result<Option<Patient>> {
+        if !limits::plausible_key(token) {
+            return Ok(None);
+        }
+        let hash = crate::secrets::token_hash(token);
+        Ok(self
+            .0
+            .store
+            .get_patient_by_session(&hash, self.0.now())
+            .await?)
+    }
+
+    /// Ends a session (she signs out): its cookie opens nothing from now on.
+    pub async fn end_session(&self, token: &str) -> Result<()> {
+        let hash = crate::secrets::token_hash(token);
+        self.0
+            .store
+            .transaction(move |tx| tx.end_patient_session(hash.clone()))
+            .await?;
+        Ok(())
     }
 
     /// The patient whose enrolment code this is.

@@ -127,7 +127,7 @@ pub const CDS_CARD_DAYS: i64 = 365;
 /// makes is one of these; none commits by itself.
 #[async_trait]
 pub trait Tx: OutboxTx + AppointmentTx + Send {
-    /// Deletes expired staff sessions, replay-cache entries and CDS cards older than
+    /// Deletes expired staff and patient sessions, replay-cache entries and CDS cards older than
     /// [`CDS_CARD_DAYS`]; returns how many rows went.
     async fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<u64>;
 
@@ -304,6 +304,18 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     ) -> Result<()>;
     /// Whether `service_id` sent the card `uuid`.
     async fn cds_card_issued(&mut self, uuid: String, service_id: String) -> Result<bool>;
+
+    // --- patient sessions ---------------------------------------------------------
+    /// A signed-in browser of a patient, by the hash of its token.
+    async fn create_patient_session(
+        &mut self,
+        token_hash: String,
+        patient_id: String,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Ends a session (signing out); `false` when there was none.
+    async fn end_patient_session(&mut self, token_hash: String) -> Result<bool>;
 }
 
 /// Everything Aftercare reads, and the one way it writes: [`Store::run`] (typed:
@@ -349,6 +361,12 @@ pub trait Store: OutboxRead + AppointmentRead + Send + Sync {
     async fn get_patient(&self, id: &str) -> Result<Option<Patient>>;
     async fn get_patient_by_code(&self, enrolment_code: &str) -> Result<Option<Patient>>;
     async fn get_patient_by_link_token(&self, link_token: &str) -> Result<Option<Patient>>;
+    /// The patient of a session that has not expired at `now`, by its token's hash.
+    async fn get_patient_by_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Patient>>;
     /// The clinic's work list: patients with open escalations first, then
     /// by level (emergency, urgent, soon, self_care, none), then the oldest
     /// last check-in first. Served from an index on denormalised columns.

@@ -298,7 +298,11 @@ macro_rules! impl_store {
                     .bind(card_cutoff)
                     .execute(&mut *c)
                     .await?;
-                Ok(a.rows_affected() + b.rows_affected() + d.rows_affected())
+                let e = sqlx::query("DELETE FROM patient_sessions WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(a.rows_affected() + b.rows_affected() + d.rows_affected() + e.rows_affected())
             }
 
             async fn create_clinic(&mut self, new: NewClinic, now: Time) -> Result<Clinic> {
@@ -802,6 +806,36 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn create_patient_session(
+                &mut self,
+                token_hash: String,
+                patient_id: String,
+                now: Time,
+                expires_at: Time,
+            ) -> Result<()> {
+                let c = self;
+                sqlx::query(concat!(
+                    "INSERT INTO patient_sessions (token_hash, patient_id, created_at, expires_at) ",
+                    "VALUES ($1, $2, $3, $4)"
+                ))
+                .bind(token_hash)
+                .bind(patient_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            async fn end_patient_session(&mut self, token_hash: String) -> Result<bool> {
+                let c = self;
+                let done = sqlx::query("DELETE FROM patient_sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn cds_card_issued(&mut self, uuid: String, service_id: String) -> Result<bool> {
                 let c = self;
                 let found: Option<(String,)> =
@@ -939,6 +973,15 @@ macro_rules! impl_store {
                 let sql = concat!("SELECT ", patient_cols!(), " FROM patients WHERE link_token = $1");
                 let mut c = self.reader().await?;
                 Ok(sqlx::query_as(sql).bind(link_token).fetch_optional(&mut *c).await?)
+            }
+
+            async fn get_patient_by_session(&self, token_hash: &str, now: Time) -> Result<Option<Patient>> {
+                let sql = concat!(
+                    "SELECT ", patient_cols!(), " FROM patients WHERE id = ",
+                    "(SELECT patient_id FROM patient_sessions WHERE token_hash = $1 AND expires_at > $2)"
+                );
+                let mut c = self.reader().await?;
+                Ok(sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(&mut *c).await?)
             }
 
             async fn list_board(&self, clinic_id: &str, filter: BoardFilter) -> Result<Vec<Patient>> {

@@ -1,7 +1,9 @@
-//! How a patient is known to the pages: her personal link `/p/{token}` or her enrolment code
-//! sets an HttpOnly, Secure, SameSite=Lax cookie holding the link's secret token (the same
-//! credential the API takes as a bearer token), and every page looks her up from it. Signing
-//! out deletes the cookie. Also the two landing pages: the site's home and the patient's.
+//! How a patient is known to the pages: her personal link `/p/{token}` (after its confirmation
+//! button) or her enrolment code starts a server-side session, and an HttpOnly, Secure,
+//! SameSite=Lax cookie holds the session's random token (only its hash is stored). Every page
+//! looks her up from it; signing out ends the session, so the old cookie opens nothing. The
+//! link's own token never goes into a cookie. Also the two landing pages: the site's home and
+//! the patient's.
 
 use super::cookie::{self, CookieOptions};
 use super::form::Form;
@@ -20,10 +22,11 @@ use serde_json::{json, Value};
 
 pub const COOKIE: &str = "aftercare_patient";
 
-/// How long a browser stays signed in: 30 days.
-const MAX_AGE: i64 = 30 * 24 * 3600;
+/// How long a browser stays signed in (the session lasts as long).
+const MAX_AGE: i64 = aftercare_app::patients::SESSION_DAYS * 24 * 3600;
 
-/// The patient whose token the cookie holds; `None` without a cookie or for an unknown token.
+/// The patient whose open session the cookie holds; `None` without a cookie, or for a session
+/// that ended or expired.
 pub async fn patient_from_cookie(
     state: &AppState,
     headers: &HeaderMap,
@@ -31,25 +34,26 @@ pub async fn patient_from_cookie(
     let Some(token) = lang::cookie(headers, COOKIE).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    match find_by_token(state, &token).await {
-        Ok(p) => Ok(Some(p)),
-        Err(AppError::Unauthorized) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(state.app.patients().by_session(&token).await?)
 }
 
-/// Signs a patient in on this browser, then sends her to `to`.
-pub fn signed_in(state: &AppState, patient: &Patient, to: &str) -> Response {
+/// Signs a patient in on this browser (a new session), then sends her to `to`.
+pub async fn signed_in(
+    state: &AppState,
+    patient: &Patient,
+    to: &str,
+) -> Result<Response, AppError> {
+    let token = state.app.patients().start_session(patient).await?;
     let mut response = Redirect::to(to).into_response();
     let opts = CookieOptions {
         secure: state.settings.secure_cookies,
         max_age: Some(MAX_AGE),
         same_site: "Lax",
     };
-    if let Some(v) = cookie::set(COOKIE, patient.link_token.expose(), opts) {
+    if let Some(v) = cookie::set(COOKIE, &token, opts) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    response
+    Ok(response)
 }
 
 /// `POST /p/{token}`: the personal link's button signs her in.
@@ -120,7 +124,7 @@ async fn sign_in(ctx: &Ctx, patient: &Patient, how: &str) -> Result<Response, Ap
         Some(how.into()),
     )
     .await?;
-    Ok(signed_in(&ctx.state, patient, "/me"))
+    signed_in(&ctx.state, patient, "/me").await
 }
 
 /// `GET /`: what Aftercare is and the ways in.
@@ -181,7 +185,10 @@ pub async fn find_by_code(state: &AppState, code: &str) -> Result<Option<Patient
 }
 
 /// `POST /signout`.
-pub async fn sign_out(ctx: Ctx) -> Result<Response, AppError> {
+pub async fn sign_out(ctx: Ctx, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = lang::cookie(&headers, COOKIE).filter(|t| !t.is_empty()) {
+        ctx.state.app.patients().end_session(&token).await?;
+    }
     let mut response = Redirect::to("/").into_response();
     if let Some(v) = cookie::clear(COOKIE, ctx.state.settings.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, v);

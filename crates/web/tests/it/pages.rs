@@ -297,6 +297,47 @@ async fn the_personal_link_sets_a_secure_httponly_samesite_cookie() {
     assert_eq!(again.location.as_deref(), Some("/me"));
 }
 
+/// The cookie is a session of its own, not her link: signing out ends it, and the old cookie,
+/// sent again, opens nothing (while her link still works to sign in again).
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_the_session_and_the_old_cookie_opens_nothing() {
+    let app = TestApp::start().await;
+    let ana = app.enrol("Ana").await;
+    let mut b = app.browser();
+    b.sign_in(&ana).await;
+    let session = b
+        .cookies
+        .get("aftercare_patient")
+        .cloned()
+        .expect("a cookie");
+    assert_ne!(
+        session, ana.token,
+        "the link's token never goes into a cookie"
+    );
+    assert_eq!(b.get("/me").await.status, StatusCode::OK);
+    let out = b.post("/signout", &[], true).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    // Someone who copied the cookie before she signed out.
+    b.cookies.insert("aftercare_patient".into(), session);
+    let me = b.get("/me").await;
+    assert_ne!(me.status, StatusCode::OK, "{}", me.body);
+    assert!(!me.body.contains("Hello, Ana"));
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/diary", app.url))
+        .header(
+            COOKIE,
+            format!("aftercare_patient={}", b.cookies["aftercare_patient"]),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    // Her link signs her in again, with a new session.
+    b.cookies.remove("aftercare_patient");
+    b.sign_in(&ana).await;
+    assert_eq!(b.get("/me").await.status, StatusCode::OK);
+}
+
 /// Login CSRF: a page elsewhere that sends her browser to another patient's link cannot
 /// switch her to that record. Opening a link changes nothing; only its button (a POST with
 /// the form's token) does, and the page says whose record it is.

@@ -382,6 +382,7 @@ async fn a_server_error_shows_no_internal_detail() {
     use sqlx::Connection;
     let app = TestApp::sqlite().await;
     let patient = app.patient().await;
+    let cookie = app.patient_cookie(&patient).await;
     let path = app.db_path.clone().expect("a SQLite file");
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
         .await
@@ -404,7 +405,6 @@ async fn a_server_error_shows_no_internal_detail() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let cookie = format!("aftercare_patient={}", patient.link_token.expose());
     let page = page_client
         .get(app.url("/me/diary"))
         .header("cookie", cookie)

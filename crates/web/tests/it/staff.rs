@@ -1651,6 +1651,7 @@ on_both!(
                 );
             }
         }
+        let her_cookie = app.patient_cookie(&patient).await;
         for (who, method, path, api, action, about_her) in &calls {
             let before = chrono::Utc::now();
             let path = path.clone();
@@ -1660,10 +1661,7 @@ on_both!(
                 let res = who
                     .client
                     .get(format!("{}{path}", who.base))
-                    .header(
-                        "cookie",
-                        format!("aftercare_patient={}", patient.link_token.expose()),
-                    )
+                    .header("cookie", &her_cookie)
                     .send()
                     .await
                     .expect("stream");

@@ -440,7 +440,7 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
         Some("code".into()),
     )
     .await?;
-    let cookie = session::signed_in(&ctx.state, &patient, "/me");
+    let cookie = session::signed_in(&ctx.state, &patient, "/me").await?;
     ctx.patient = Some(patient);
     let answers = answers::read(&ctx.state.content, &form, ctx.state.now());
     let mut before = form

@@ -114,6 +114,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The `Cookie` header of a browser where `patient` is signed in (a new session, as her
+    /// link's button starts one).
+    pub async fn patient_cookie(&self, patient: &Patient) -> String {
+        let token = self
+            .app
+            .patients()
+            .start_session(patient)
+            .await
+            .expect("a session");
+        format!("aftercare_patient={token}")
+    }
+
     /// A clinic and one enrolled patient: a labour epidural 2 days ago, delivered the same day.
     pub async fn patient(&self) -> Patient {
         self.patient_in(
