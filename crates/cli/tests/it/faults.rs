@@ -200,6 +200,31 @@ async fn postgres_going_away_gives_503_and_recovers_without_a_restart() {
         .await
         .expect("readyz");
     assert_eq!(ready.status().as_u16(), 503);
+    // The anonymous check-in needs no database for its advice: its first page, and an
+    // emergency decided from answers carried in the URL, still answer.
+    let first = client
+        .get(format!("{}/checkin", server.base))
+        .send()
+        .await
+        .expect("the check-in");
+    assert_eq!(first.status().as_u16(), 200);
+    let trail = serde_json::json!({
+        "a": { "procedure": "labour_epidural", "hours_since_procedure": "10", "leg_weakness": "both_legs" },
+        "s": [["?concern"], ["procedure", "hours_since_procedure"], ["leg_weakness"]],
+        "c": "legs",
+    });
+    let encoded = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        trail.to_string(),
+    );
+    let decided = client
+        .get(format!("{}/checkin?s={encoded}", server.base))
+        .send()
+        .await
+        .expect("the decision");
+    assert_eq!(decided.status().as_u16(), 200);
+    let page = decided.text().await.expect("a page");
+    assert!(page.contains("level-emergency"), "{page}");
 
     assert!(pg.ctl("start"), "starting PostgreSQL again");
     let started = Instant::now();

@@ -120,7 +120,16 @@ impl Ctx {
         template: &str,
         page: Value,
     ) -> Result<Response, AppError> {
-        let clinic = self.clinic().await?;
+        // An anonymous visitor's page needs nothing from the store but the clinic's numbers and
+        // banner: while the store cannot be reached she still gets the page (the check-in's
+        // advice above all), with the emergency number the server was started with.
+        let clinic = match self.clinic().await {
+            Err(AppError::Unavailable) if self.patient.is_none() => {
+                tracing::warn!("store unavailable: page rendered without the clinic's details");
+                None
+            }
+            other => other?,
+        };
         let announcement = match &clinic {
             Some(c) => self
                 .state
