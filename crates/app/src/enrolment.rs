@@ -79,6 +79,29 @@ impl Enrolment<'_> {
             .await
     }
 
+    /// Gives her a new personal link (a lost or shared one stops working, and every browser
+    /// signed in with it is signed out), audited; returns her with the new link.
+    pub async fn replace_link(&self, actor: &Actor, patient: &Patient) -> Result<Patient> {
+        let token = new_link_token()?;
+        let now = self.0.now();
+        let row = entry(
+            actor,
+            Action::PatientLinkReplaced,
+            Subject::patient(patient),
+            now,
+        );
+        let (id, new) = (patient.id.clone(), token.clone());
+        self.0
+            .write_audited(
+                move |tx| tx.replace_link_token(id.clone(), new.clone()),
+                move |_| row.clone(),
+            )
+            .await?;
+        let mut replaced = patient.clone();
+        replaced.link_token = token.into();
+        Ok(replaced)
+    }
+
     /// Validates and enrols a patient of `clinic_id` with fresh secrets, audited.
     pub async fn enrol(&self, actor: &Actor, clinic_id: &str, who: Enrol) -> Result<Patient> {
         let content = self.0.content();

@@ -236,6 +236,8 @@ text_enum! {
         PatientEnrol => "patient.enrol",
         PatientHome => "patient.home",
         PatientLinkRead => "patient.link.read",
+        /// Staff gave her a new personal link; the old one and her sessions ended.
+        PatientLinkReplaced => "patient.link.replaced",
         /// Her personal link was opened: its page named her, before any sign-in.
         PatientLinkOpened => "patient.link.opened",
         PatientRead => "patient.read",

@@ -160,6 +160,9 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     ) -> Result<()>;
     /// Sets or clears her telephone number.
     async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()>;
+    /// Gives her a new personal link token and ends her signed-in sessions: the old link and
+    /// every browser signed in with it open nothing from now on.
+    async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()>;
     async fn set_staff_role(&mut self, staff_id: String, role: Role) -> Result<()>;
     /// Sets the workspace language a member of staff prefers (`None`: her browser's).
     async fn set_staff_language(

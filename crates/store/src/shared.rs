@@ -616,6 +616,14 @@ macro_rules! impl_store {
                 execute_one(self, "UPDATE patients SET phone = $2 WHERE id = $1", patient_id, phone).await
             }
 
+            async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()> {
+                let c = self;
+                execute_one(&mut *c, "UPDATE patients SET link_token = $2 WHERE id = $1", patient_id.clone(), token)
+                    .await?;
+                execute_many(&mut *c, "DELETE FROM patient_sessions WHERE patient_id = $1", patient_id).await?;
+                Ok(())
+            }
+
             async fn set_staff_role(&mut self, staff_id: String, role: $crate::Role) -> Result<()> {
                 execute_one(self, "UPDATE staff SET role = $2 WHERE id = $1", staff_id, role).await
             }

@@ -580,12 +580,33 @@ pub async fn enrol_submit(
     }
 }
 
+/// `POST /clinic/patients/{patient}/link/replace`: a new personal link for her (the old one was
+/// lost or shared); the old link and her signed-in browsers stop working. Then her new sheet.
+pub async fn replace_link_submit(
+    State(state): State<AppState>,
+    Clinician(user): Clinician,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let patient = clinic_patient(&state, user.clinic_id(), &id).await?;
+    state
+        .app
+        .enrolment()
+        .replace_link(&user.actor, &patient)
+        .await?;
+    Ok(see_other(&format!(
+        "/clinic/patients/{}/link?replaced=1",
+        patient.id
+    )))
+}
+
 /// `GET /clinic/patients/{patient}/link`: her link, QR code and code, to hand over or print.
 pub async fn link_page(
     page: StaffPage,
     Clinician(user): Clinician,
     Path(id): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, AppError> {
+    let replaced = query.as_deref() == Some("replaced=1");
     let state = &page.state;
     let patient = clinic_patient(state, user.clinic_id(), &id).await?;
     audit::record(
@@ -636,6 +657,7 @@ pub async fn link_page(
             "code": format_code(&patient.enrolment_code),
             "start_url": start_url,
             "h": handout,
+            "replaced": replaced,
         }),
     )
     .await

@@ -184,6 +184,11 @@ pub fn table() -> Table {
             patient::phone_submit,
         )
         .post(
+            "/clinic/patients/{patient}/link/replace",
+            Clinician,
+            board::replace_link_submit,
+        )
+        .post(
             "/clinic/escalations/{escalation}/close",
             Clinician,
             patient::close_submit,

@@ -217,6 +217,67 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit_and_address() {
 }
 
 on_both!(
+    a_clinician_replaces_a_lost_link_and_the_old_link_and_her_sessions_stop_working,
+    |app: TestApp| async move {
+        let patient = app.patient_in("north", "labour_epidural", 2).await;
+        let old = patient.link_token.expose().to_string();
+        let her = app.browser();
+        assert_eq!(her.open_link(&old).await.status, 303);
+        assert_eq!(her.get("/me").await.status, 200);
+
+        let nurse = app.staff("north", "clinician").await;
+        let b = app.browser();
+        b.login(&nurse.email, PASSWORD).await;
+        let path = format!("/clinic/patients/{}/link", patient.id);
+        let sheet = b.get(&path).await;
+        assert!(sheet.text.contains(&old), "the sheet shows her link");
+        let replaced = b.post_form(&format!("{path}/replace"), &[]).await;
+        assert_eq!(replaced.status, 303);
+        let new_sheet = b.get(replaced.location().expect("to the sheet")).await;
+        assert!(!new_sheet.text.contains(&old), "the old link is gone");
+        assert!(new_sheet.text.contains("She has a new personal link"));
+
+        // Her browser, signed in with the old link, is signed out; the old link opens nothing.
+        assert_ne!(her.get("/me").await.status, 200);
+        assert_eq!(app.browser().get(&format!("/p/{old}")).await.status, 404);
+        let api = app
+            .client
+            .get(app.url("/api/v1/diary"))
+            .bearer_auth(&old)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(api.status(), 401);
+        // The new link works.
+        let fresh = app
+            .store
+            .get_patient(&patient.id)
+            .await
+            .expect("read")
+            .expect("her");
+        assert_ne!(fresh.link_token.expose(), old);
+        assert!(new_sheet.text.contains(fresh.link_token.expose()));
+        let again = app.browser();
+        assert_eq!(again.open_link(fresh.link_token.expose()).await.status, 303);
+        assert_eq!(again.get("/me").await.status, 200);
+        let audit = app
+            .store
+            .list_audit(&patient.clinic_id, aftercare_store::AuditQuery::default())
+            .await
+            .expect("audit");
+        assert!(audit.iter().any(|a| a.action == "patient.link.replaced"
+            && a.patient_id.as_deref() == Some(patient.id.as_str())
+            && a.actor_id.as_deref() == Some(nurse.id.as_str())));
+        // A patient of another clinic cannot be reached.
+        let other = app.patient_in("south", "labour_epidural", 2).await;
+        let refused = b
+            .post_form(&format!("/clinic/patients/{}/link/replace", other.id), &[])
+            .await;
+        assert_eq!(refused.status, 404);
+    }
+);
+
+on_both!(
     the_session_cookie_is_strict_and_only_its_hash_is_stored_and_it_rotates,
     |app: TestApp| async move {
         let nurse = app.staff("north", "clinician").await;
@@ -1629,6 +1690,15 @@ on_both!(
                 true,
                 "audit.read",
                 false,
+            ),
+            // Last: it ends her link and her sessions, which the calls above use.
+            (
+                &nurse,
+                "post",
+                format!("/clinic/patients/{p}/link/replace"),
+                false,
+                "patient.link.replaced",
+                true,
             ),
         ];
         // Every staff route about a patient is in the list above.
