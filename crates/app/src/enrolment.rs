@@ -79,10 +79,12 @@ impl Enrolment<'_> {
             .await
     }
 
-    /// Gives her a new personal link (a lost or shared one stops working, and every browser
-    /// signed in with it is signed out), audited; returns her with the new link.
+    /// Gives her a new personal link and a new enrolment code (a lost or shared one stops
+    /// working, and every browser signed in with it is signed out), audited; returns her with
+    /// them.
     pub async fn replace_link(&self, actor: &Actor, patient: &Patient) -> Result<Patient> {
         let token = new_link_token()?;
+        let code = new_enrolment_code()?;
         let now = self.0.now();
         let row = entry(
             actor,
@@ -90,15 +92,22 @@ impl Enrolment<'_> {
             Subject::patient(patient),
             now,
         );
-        let (id, new) = (patient.id.clone(), token.clone());
+        let (id, new, new_code) = (patient.id.clone(), token.clone(), code.clone());
         self.0
             .write_audited(
-                move |tx| tx.replace_link_token(id.clone(), new.clone()),
+                move |tx| {
+                    let (id, new, new_code) = (id.clone(), new.clone(), new_code.clone());
+                    Box::pin(async move {
+                        tx.replace_link_token(id.clone(), new).await?;
+                        tx.replace_enrolment_code(id, new_code, now).await
+                    })
+                },
                 move |_| row.clone(),
             )
             .await?;
         let mut replaced = patient.clone();
         replaced.link_token = token.into();
+        replaced.enrolment_code = code;
         Ok(replaced)
     }
 

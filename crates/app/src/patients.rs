@@ -28,6 +28,9 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
     }
 }
 
+/// How long an enrolment code works after it is issued.
+pub const CODE_DAYS: i64 = 14;
+
 /// How long a patient's browser stays signed in.
 pub const SESSION_DAYS: i64 = 30;
 
@@ -98,12 +101,22 @@ impl Patients<'_> {
         Ok(())
     }
 
-    /// The patient whose enrolment code this is.
-    pub async fn by_code(&self, code: &str) -> Result<Option<Patient>> {
+    /// Signs in with an enrolment code: the patient whose code it is, if it is still good (issued
+    /// within [`CODE_DAYS`], never used). It is then used up, in the same statement, so two
+    /// tries at once cannot both succeed; her link, or a new code from the clinic, signs her in
+    /// after that.
+    pub async fn redeem_code(&self, code: &str) -> Result<Option<Patient>> {
         if !limits::plausible_key(code) {
             return Ok(None);
         }
-        Ok(self.0.store.get_patient_by_code(code).await?)
+        let now = self.0.now();
+        let issued_after = now - chrono::Duration::days(CODE_DAYS);
+        let code = code.to_string();
+        Ok(self
+            .0
+            .store
+            .transaction(move |tx| tx.redeem_enrolment_code(code.clone(), issued_after, now))
+            .await?)
     }
 
     /// The clinic's work list (see [`aftercare_store::Store::list_board`]).

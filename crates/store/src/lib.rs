@@ -163,6 +163,21 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     /// Gives her a new personal link token and ends her signed-in sessions: the old link and
     /// every browser signed in with it open nothing from now on.
     async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()>;
+    /// Gives her a new enrolment code, issued `now` and not used yet.
+    async fn replace_enrolment_code(
+        &mut self,
+        patient_id: String,
+        code: String,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Uses an enrolment code: the patient whose code it is, if it was issued after
+    /// `issued_after` and not used before; it is marked used (`now`), so it works once.
+    async fn redeem_enrolment_code(
+        &mut self,
+        code: String,
+        issued_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Patient>>;
     async fn set_staff_role(&mut self, staff_id: String, role: Role) -> Result<()>;
     /// Sets the workspace language a member of staff prefers (`None`: her browser's).
     async fn set_staff_language(

@@ -616,6 +616,37 @@ macro_rules! impl_store {
                 execute_one(self, "UPDATE patients SET phone = $2 WHERE id = $1", patient_id, phone).await
             }
 
+            async fn replace_enrolment_code(&mut self, patient_id: String, code: String, now: Time) -> Result<()> {
+                let c = self;
+                let done = sqlx::query(
+                    "UPDATE patients SET enrolment_code = $2, code_issued_at = $3, code_used_at = NULL WHERE id = $1",
+                )
+                .bind(patient_id)
+                .bind(code)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                match done.rows_affected() {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn redeem_enrolment_code(&mut self, code: String, issued_after: Time, now: Time) -> Result<Option<Patient>> {
+                let c = self;
+                let sql = concat!(
+                    "UPDATE patients SET code_used_at = $3 WHERE enrolment_code = $1 ",
+                    "AND code_used_at IS NULL AND COALESCE(code_issued_at, created_at) > $2 ",
+                    "RETURNING ", patient_cols!()
+                );
+                Ok(sqlx::query_as(sql)
+                    .bind(code)
+                    .bind(issued_after)
+                    .bind(now)
+                    .fetch_optional(&mut *c)
+                    .await?)
+            }
+
             async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()> {
                 let c = self;
                 execute_one(&mut *c, "UPDATE patients SET link_token = $2 WHERE id = $1", patient_id.clone(), token)

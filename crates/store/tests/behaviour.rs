@@ -844,6 +844,50 @@ async fn patients_and_unique_codes(store: Arc<dyn Store>, _raw: Raw) {
             .await,
         Err(StoreError::NotFound)
     );
+    // A code works once, and only if issued after the given moment.
+    let redeem = |code: &'static str, issued_after, now| {
+        let store = store.clone();
+        async move {
+            store
+                .transaction(move |tx| tx.redeem_enrolment_code(code.into(), issued_after, now))
+                .await
+                .unwrap()
+        }
+    };
+    let long_ago = d.created_at - chrono::Duration::days(1);
+    assert_eq!(
+        redeem("D1", d.created_at + chrono::Duration::days(1), at(9, 9, 0)).await,
+        None,
+        "expired"
+    );
+    assert_eq!(
+        redeem("D1", long_ago, at(9, 9, 0)).await.map(|x| x.id),
+        Some(d.id.clone())
+    );
+    assert_eq!(
+        redeem("D1", long_ago, at(9, 9, 1)).await,
+        None,
+        "used once already"
+    );
+    let pid = d.id.clone();
+    store
+        .transaction(move |tx| {
+            tx.replace_enrolment_code(pid.clone(), "NEW456".into(), at(9, 10, 0))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        redeem("D1", long_ago, at(9, 10, 1)).await,
+        None,
+        "the old code is gone"
+    );
+    assert_eq!(
+        redeem("NEW456", at(9, 9, 30), at(9, 10, 1))
+            .await
+            .map(|x| x.id),
+        Some(d.id.clone()),
+        "a new code counts from when it was issued"
+    );
 }
 
 async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {

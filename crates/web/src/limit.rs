@@ -88,9 +88,37 @@ pub fn address_key(address: &str) -> String {
     }
 }
 
+/// The network an address belongs to, for limits that rotating addresses must not escape: an
+/// IPv4 address's /24, an IPv6 address's /64.
+pub fn network_key(address: &str) -> String {
+    match address
+        .parse::<std::net::IpAddr>()
+        .map(crate::proxy::canonical)
+    {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(_) => address_key(address),
+        Err(_) => address.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_of_one_network_share_its_key() {
+        assert_eq!(network_key("192.0.2.17"), "192.0.2.0/24");
+        assert_eq!(network_key("192.0.2.200"), network_key("192.0.2.1"));
+        assert_ne!(network_key("192.0.3.1"), network_key("192.0.2.1"));
+        assert_eq!(
+            network_key("2001:db8:1:2::5"),
+            network_key("2001:db8:1:2:ffff::9")
+        );
+        assert_eq!(network_key("::ffff:192.0.2.9"), "192.0.2.0/24");
+    }
 
     #[test]
     fn the_sixth_attempt_in_the_window_is_refused_and_allowed_again_later() {

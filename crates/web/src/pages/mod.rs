@@ -53,8 +53,40 @@ pub struct PageState {
     pub education: education::Library,
     /// Contact form submissions per client address.
     pub contact_limit: crate::limit::RateLimit,
-    /// Enrolment code attempts per client address (codes are short: guessing must be slow).
-    pub code_limit: crate::limit::RateLimit,
+    /// Enrolment code attempts (codes are short: guessing must be slow).
+    pub code_limit: CodeLimits,
+}
+
+/// Limits on enrolment code attempts: per client address, per network (an IPv4 /24 or an IPv6
+/// /64, so rotating addresses within one's own range does not help), for the whole server, and
+/// per code typed (so many addresses cannot share the work of guessing one code).
+pub struct CodeLimits {
+    address: crate::limit::RateLimit,
+    network: crate::limit::RateLimit,
+    overall: crate::limit::RateLimit,
+    code: crate::limit::RateLimit,
+}
+
+impl Default for CodeLimits {
+    fn default() -> CodeLimits {
+        let ten_minutes = Duration::from_secs(600);
+        CodeLimits {
+            address: crate::limit::RateLimit::new(10, ten_minutes),
+            network: crate::limit::RateLimit::new(30, ten_minutes),
+            overall: crate::limit::RateLimit::new(600, ten_minutes),
+            code: crate::limit::RateLimit::new(5, Duration::from_secs(3600)),
+        }
+    }
+}
+
+impl CodeLimits {
+    /// Whether one more attempt with `code` from `address` is allowed (and counts it).
+    pub fn allow(&self, address: &str, code: &str) -> bool {
+        self.address.allow(address)
+            && self.network.allow(&crate::limit::network_key(address))
+            && self.overall.allow("*")
+            && self.code.allow(code)
+    }
 }
 
 impl PageState {
@@ -63,7 +95,7 @@ impl PageState {
             templates: templates::Templates::new(),
             education: education::Library::bundled(),
             contact_limit: crate::limit::RateLimit::new(5, Duration::from_secs(600)),
-            code_limit: crate::limit::RateLimit::new(10, Duration::from_secs(600)),
+            code_limit: CodeLimits::default(),
         }
     }
 }
@@ -119,4 +151,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
             state.clone(),
             errors::html_errors,
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeLimits;
+
+    #[test]
+    fn rotating_addresses_or_sharing_one_code_does_not_escape_the_code_limits() {
+        let limits = CodeLimits::default();
+        // 30 guesses from one /24, each from a new address and with a new code: the 31st waits.
+        for i in 0..30 {
+            assert!(
+                limits.allow(&format!("198.51.100.{i}"), &format!("CODE{i:04}")),
+                "{i}"
+            );
+        }
+        assert!(!limits.allow("198.51.100.77", "CODE9999"));
+        // One code tried from many networks: the sixth try waits.
+        for i in 0..5 {
+            assert!(limits.allow(&format!("203.0.{i}.1"), "ABCDEFGH"), "{i}");
+        }
+        assert!(!limits.allow("203.0.99.1", "ABCDEFGH"));
+        // Others are not held up by either.
+        assert!(limits.allow("192.0.2.1", "HGFEDCBA"));
+    }
 }

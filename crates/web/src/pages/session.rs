@@ -146,7 +146,7 @@ pub async fn start_form(ctx: Ctx) -> Result<Response, AppError> {
 pub async fn start(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let code = normalise_code(form.get("code").unwrap_or_default());
     let address = ctx.actor.address.clone().unwrap_or_default();
-    if !ctx.state.pages.code_limit.allow(&address) {
+    if !ctx.state.pages.code_limit.allow(&address, &code) {
         return ctx
             .render_status(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -181,7 +181,7 @@ pub async fn find_by_code(state: &AppState, code: &str) -> Result<Option<Patient
     if code.is_empty() {
         return Ok(None);
     }
-    Ok(state.app.patients().by_code(code).await?)
+    Ok(state.app.patients().redeem_code(code).await?)
 }
 
 /// `POST /signout`.

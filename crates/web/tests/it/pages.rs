@@ -396,6 +396,12 @@ async fn an_enrolment_code_signs_in_and_a_wrong_one_shows_the_form_again() {
     let ok = b.post("/start", &[("code", &typed)], true).await;
     assert_eq!(ok.location.as_deref(), Some("/me"));
     assert!(b.get("/me").await.body.contains("Hello, Ana"));
+    // The code works once: someone who read it over her shoulder cannot use it afterwards.
+    let mut other = app.browser();
+    other.get("/start").await;
+    let again = other.post("/start", &[("code", &ana.code)], true).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!other.get("/me").await.body.contains("Hello, Ana"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -409,7 +409,7 @@ fn complete_step(content: &Content, form: &Form, step: &[FactIdx], answers: &mut
 pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let code = session::normalise_code(form.get("code").unwrap_or_default());
     let address = ctx.actor.address.clone().unwrap_or_default();
-    if !ctx.state.pages.code_limit.allow(&address) {
+    if !ctx.state.pages.code_limit.allow(&address, &code) {
         return Err(AppError::TooManyRequests);
     }
     let Some(patient) = session::find_by_code(&ctx.state, &code).await? else {
