@@ -45,6 +45,22 @@ pub fn router() -> Router<AppState> {
         .route("/fhir/CodeSystem/{id}", get(code_system))
         .route("/fhir/OperationDefinition/triage", get(triage_operation))
         .route("/fhir/Patient/{id}/$everything", get(everything))
+        .route("/fhir/Patient", get(search_of("Patient")))
+        .route("/fhir/Patient/{id}", get(read_of("Patient")))
+        .route(
+            "/fhir/QuestionnaireResponse",
+            get(search_of("QuestionnaireResponse")),
+        )
+        .route(
+            "/fhir/QuestionnaireResponse/{id}",
+            get(read_of("QuestionnaireResponse")),
+        )
+        .route("/fhir/RiskAssessment", get(search_of("RiskAssessment")))
+        .route("/fhir/RiskAssessment/{id}", get(read_of("RiskAssessment")))
+        .route("/fhir/CarePlan", get(search_of("CarePlan")))
+        .route("/fhir/CarePlan/{id}", get(read_of("CarePlan")))
+        .route("/fhir/Observation", get(search_of("Observation")))
+        .route("/fhir/Observation/{id}", get(read_of("Observation")))
         .route("/fhir/QuestionnaireResponse/$triage", post(triage_response))
         // Anything else under /fhir is a FHIR error, not the API's problem body.
         .route("/fhir", axum::routing::any(unknown))
@@ -73,7 +89,7 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
         "rest": [{
             "mode": "server",
             "security": {
-                "description": "Patient/{id}/$everything needs the patient's own bearer token (her personal link); the Questionnaire is public; QuestionnaireResponse/$triage stores nothing.",
+                "description": "A patient's record (Patient/{id}/$everything, and read and search of Patient, QuestionnaireResponse, RiskAssessment, CarePlan and Observation) needs her own bearer token (her personal link) and shows only her record; the Questionnaire and our definitions are public; QuestionnaireResponse/$triage stores nothing.",
             },
             "resource": [
                 {
@@ -92,6 +108,8 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
                 },
                 {
                     "type": "Patient",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "_id", "type": "token" }],
                     "operation": [{
                         "name": "everything",
                         "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
@@ -99,10 +117,27 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
                 },
                 {
                     "type": "QuestionnaireResponse",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "patient", "type": "reference" }],
                     "operation": [{
                         "name": "triage",
                         "definition": canonical.triage_operation(),
                     }],
+                },
+                {
+                    "type": "RiskAssessment",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "patient", "type": "reference" }],
+                },
+                {
+                    "type": "CarePlan",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "patient", "type": "reference" }],
+                },
+                {
+                    "type": "Observation",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [{ "name": "patient", "type": "reference" }],
                 },
             ],
         }],
@@ -243,6 +278,88 @@ async fn everything(
         .patient_bundle(&auth.actor, &canonical(&state), &auth.patient, None)
         .await?;
     Ok(Fhir(bundle))
+}
+
+/// The resources of her record of one type, from the same export as `$everything` (and audited
+/// as it is): a patient's token reads her own record only.
+async fn her_resources(
+    state: &AppState,
+    auth: &PatientAuth,
+    kind: &str,
+) -> Result<Vec<Value>, FhirError> {
+    let bundle = state
+        .app
+        .export()
+        .patient_bundle(&auth.actor, &canonical(state), &auth.patient, None)
+        .await?;
+    Ok(bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["resource"].clone())
+        .filter(|r| r["resourceType"] == kind)
+        .collect())
+}
+
+/// `GET /fhir/{kind}/{id}`: one resource of her record; another's, or none, is 404.
+fn read_of(
+    kind: &'static str,
+) -> impl Fn(State<AppState>, Result<PatientAuth, AppError>, Path<String>) -> ReadFuture + Clone {
+    move |State(state), auth, Path(id)| {
+        Box::pin(async move {
+            let auth = auth?;
+            her_resources(&state, &auth, kind)
+                .await?
+                .into_iter()
+                .find(|r| r["id"].as_str() == Some(id.as_str()))
+                .map(Fhir)
+                .ok_or_else(|| AppError::NotFound.into())
+        })
+    }
+}
+
+type ReadFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Fhir, FhirError>> + Send>>;
+
+/// `GET /fhir/{kind}?patient=...`: a searchset of her resources of that kind. `patient`,
+/// `subject` (`Patient/{id}`) and, for Patient, `_id` narrow it; naming anyone else finds
+/// nothing.
+fn search_of(
+    kind: &'static str,
+) -> impl Fn(State<AppState>, Result<PatientAuth, AppError>, RawQuery) -> ReadFuture + Clone {
+    move |State(state), auth, RawQuery(query)| {
+        Box::pin(async move {
+            let auth = auth?;
+            let params: Vec<(String, String)> = query
+                .as_deref()
+                .and_then(|q| serde_urlencoded::from_str(q).ok())
+                .unwrap_or_default();
+            let her = auth.patient.id.clone();
+            let names_her = params.iter().all(|(k, v)| match k.as_str() {
+                "patient" | "subject" | "_id" => v.trim_start_matches("Patient/") == her,
+                _ => true,
+            });
+            let found = if names_her {
+                her_resources(&state, &auth, kind).await?
+            } else {
+                Vec::new()
+            };
+            let server = canonical(&state).server().to_string();
+            let entries: Vec<Value> = found
+                .into_iter()
+                .map(|r| {
+                    let full = format!("{server}/{kind}/{}", r["id"].as_str().unwrap_or_default());
+                    json!({ "fullUrl": full, "resource": r, "search": { "mode": "match" } })
+                })
+                .collect();
+            let mut bundle =
+                json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len() });
+            if !entries.is_empty() {
+                bundle["entry"] = json!(entries);
+            }
+            Ok(Fhir(bundle))
+        })
+    }
 }
 
 /// `POST /fhir/QuestionnaireResponse/$triage`: a response to our Questionnaire in, a FHIR

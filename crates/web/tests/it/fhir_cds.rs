@@ -313,6 +313,92 @@ async fn a_record_is_only_exported_to_its_own_patient() {
     assert_eq!(r.status(), 404);
 }
 
+/// Read and search of her record's resources, as FHIR clients expect them: hers with her token,
+/// nothing of anyone else's, 401 without a token.
+#[tokio::test]
+async fn her_resources_can_be_read_and_searched_with_her_token_only() {
+    let app = TestApp::start(None).await;
+    let (id, token) = app.patient().await;
+    let west = app
+        .store
+        .create_clinic(
+            NewClinic {
+                slug: "west".into(),
+                name: "West".into(),
+                opening_hours: json!({}),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("clinic");
+    let day = Utc::now().date_naive() - Duration::days(2);
+    let other = app
+        .store
+        .create_patient(
+            NewPatient {
+                clinic_id: west.id,
+                display_name: "Bea".into(),
+                enrolment_code: "BEA-1".into(),
+                link_token: "link-token-bea-0123456789".into(),
+                procedure: "labour_epidural".into(),
+                procedure_date: day,
+                delivery_date: Some(day),
+                language: "en".into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("patient");
+    let (other_id, other_token) = (other.id.clone(), other.link_token.expose().to_string());
+    let checkin = json!({ "answers": vignettes()[0].1["case"].clone() });
+    let r = app
+        .client
+        .post(app.url("/api/v1/checkins"))
+        .bearer_auth(&token)
+        .json(&checkin)
+        .send()
+        .await
+        .expect("check-in");
+    assert_eq!(r.status(), 201);
+    let get = |path: String, token: Option<String>| {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let r = req.send().await.expect("request");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let mine = Some(token.clone());
+    let (status, patient) = get(format!("/fhir/Patient/{id}"), mine.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(patient["resourceType"], "Patient");
+    for kind in ["QuestionnaireResponse", "RiskAssessment"] {
+        let (status, found) = get(format!("/fhir/{kind}?patient={id}"), mine.clone()).await;
+        assert_eq!(status, 200, "{kind}");
+        assert_eq!(found["type"], "searchset");
+        assert!(found["total"].as_u64().unwrap_or(0) >= 1, "{kind}: {found}");
+        let one = &found["entry"][0]["resource"];
+        assert_eq!(one["resourceType"], kind);
+        let rid = one["id"].as_str().expect("an id");
+        let (status, read) = get(format!("/fhir/{kind}/{rid}"), mine.clone()).await;
+        assert_eq!(status, 200);
+        assert_eq!(&read, one);
+        // Someone else's token does not see it; a search naming someone else finds nothing.
+        let (status, outcome) = get(format!("/fhir/{kind}/{rid}"), Some(other_token.clone())).await;
+        assert_eq!(status, 404);
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        let (_, none) = get(format!("/fhir/{kind}?patient={other_id}"), mine.clone()).await;
+        assert_eq!(none["total"], 0);
+        let (status, _) = get(format!("/fhir/{kind}?patient={id}"), None).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) = get(format!("/fhir/Patient/{id}"), Some(other_token)).await;
+    assert_eq!(status, 404);
+}
+
 #[tokio::test]
 async fn every_vignette_imported_as_a_questionnaire_response_gets_the_same_decision() {
     let app = TestApp::start(None).await;
@@ -1183,11 +1269,14 @@ async fn the_fhir_server_describes_itself_and_answers_errors_as_operation_outcom
             "CodeSystem",
             "OperationDefinition",
             "Patient",
-            "QuestionnaireResponse"
+            "QuestionnaireResponse",
+            "RiskAssessment",
+            "CarePlan",
+            "Observation"
         ]
     );
 
-    let missing = get("/fhir/Observation/nope", "application/fhir+json")
+    let missing = get("/fhir/Medication/nope", "application/fhir+json")
         .await
         .expect("request");
     assert_eq!(missing.status(), 404);
