@@ -28,6 +28,15 @@ pub fn profile(patient: &Patient, now: DateTime<Utc>) -> Profile {
     }
 }
 
+/// What a patient signs in with.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// The secret of her personal link.
+    Link(&'a str),
+    /// Her enrolment code, as typed (normalised).
+    Code(&'a str),
+}
+
 /// How long an enrolment code works after it is issued.
 pub const CODE_DAYS: i64 = 14;
 
@@ -64,6 +73,7 @@ impl Patients<'_> {
 
     /// Starts a signed-in session for her on one browser; returns the session's secret token
     /// (for the cookie). Only its hash is stored, so a copy of the database opens nothing.
+    /// For set-up and tests; a sign-in goes through [`Patients::sign_in`].
     pub async fn start_session(&self, patient: &Patient) -> Result<String> {
         let token = crate::secrets::random_token()?;
         let now = self.0.now();
@@ -72,10 +82,87 @@ impl Patients<'_> {
         self.0
             .store
             .transaction(move |tx| {
-                tx.create_patient_session(hash.clone(), id.clone(), now, expires)
+                tx.create_patient_session(hash.clone(), id.clone(), None, now, expires)
             })
             .await?;
         Ok(token)
+    }
+
+    /// Signs her in with her link or her code, in one unit of work: the session (only if the
+    /// link is still hers, or the code still good: it is used up in the same commit) and the
+    /// audit row. `None` for a link or code that opens nothing; nothing is then written.
+    /// Returns her and the session's secret token.
+    pub async fn sign_in(
+        &self,
+        address: Option<&str>,
+        credential: Credential<'_>,
+    ) -> Result<Option<(Patient, String)>> {
+        let token = crate::secrets::random_token()?;
+        let now = self.0.now();
+        let expires = now + chrono::Duration::days(SESSION_DAYS);
+        let hash = crate::secrets::token_hash(&token);
+        let address = address.map(str::to_string);
+        let (link, code, found) = match credential {
+            Credential::Link(link) => match self.by_link(link).await? {
+                Some(p) => (Some(link.to_string()), None, Some(p)),
+                None => return Ok(None),
+            },
+            Credential::Code(code) if limits::plausible_key(code) => {
+                (None, Some(code.to_string()), None)
+            }
+            Credential::Code(_) => return Ok(None),
+        };
+        let issued_after = now - chrono::Duration::days(CODE_DAYS);
+        let signed_in = self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (hash, link, code, found, address) = (
+                    hash.clone(),
+                    link.clone(),
+                    code.clone(),
+                    found.clone(),
+                    address.clone(),
+                );
+                Box::pin(async move {
+                    let patient = match (found, code) {
+                        (Some(p), _) => p,
+                        (None, Some(code)) => {
+                            match tx.redeem_enrolment_code(code, issued_after, now).await? {
+                                Some(p) => p,
+                                None => return Ok(None),
+                            }
+                        }
+                        (None, None) => return Ok(None),
+                    };
+                    let how = if link.is_some() { "link" } else { "code" };
+                    if !tx
+                        .create_patient_session(hash, patient.id.clone(), link, now, expires)
+                        .await?
+                    {
+                        return Ok(None);
+                    }
+                    let actor = crate::audit::Actor {
+                        kind: crate::audit::ActorKind::Patient,
+                        id: Some(patient.id.clone()),
+                        address,
+                    };
+                    let subject = crate::audit::Subject {
+                        detail: Some(how.into()),
+                        ..crate::audit::Subject::patient(&patient)
+                    };
+                    tx.append_audit(crate::audit::entry(
+                        &actor,
+                        crate::audit::Action::PatientSignIn,
+                        subject,
+                        now,
+                    ))
+                    .await?;
+                    Ok(Some(patient))
+                })
+            })
+            .await?;
+        Ok(signed_in.map(|p| (p, token)))
     }
 
     /// The patient signed in with this session token, if the session is still open.
@@ -99,24 +186,6 @@ impl Patients<'_> {
             .transaction(move |tx| tx.end_patient_session(hash.clone()))
             .await?;
         Ok(())
-    }
-
-    /// Signs in with an enrolment code: the patient whose code it is, if it is still good (issued
-    /// within [`CODE_DAYS`], never used). It is then used up, in the same statement, so two
-    /// tries at once cannot both succeed; her link, or a new code from the clinic, signs her in
-    /// after that.
-    pub async fn redeem_code(&self, code: &str) -> Result<Option<Patient>> {
-        if !limits::plausible_key(code) {
-            return Ok(None);
-        }
-        let now = self.0.now();
-        let issued_after = now - chrono::Duration::days(CODE_DAYS);
-        let code = code.to_string();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| tx.redeem_enrolment_code(code.clone(), issued_after, now))
-            .await?)
     }
 
     /// The clinic's work list (see [`aftercare_store::Store::list_board`]).

@@ -256,9 +256,10 @@ impl Canonical {
         format!("{}/OperationDefinition/triage", self.base)
     }
 
-    /// Our patient ids.
+    /// This server's patient ids: an identifier system per deployment (two servers' ids are
+    /// different patients), under the server's own base.
     pub fn patient_ids(&self) -> String {
-        format!("{}/NamingSystem/patient", self.base)
+        format!("{}/NamingSystem/patient", self.server)
     }
 
     /// Extension saying why an item's condition could not be written as `enableWhen`.

@@ -324,14 +324,16 @@ pub trait Tx: OutboxTx + AppointmentTx + Send {
     async fn cds_card_issued(&mut self, uuid: String, service_id: String) -> Result<bool>;
 
     // --- patient sessions ---------------------------------------------------------
-    /// A signed-in browser of a patient, by the hash of its token.
+    /// A signed-in browser of a patient, by the hash of its token. With `link_token`, only if
+    /// that is still her link (a link replaced meanwhile signs no one in); `false` when not.
     async fn create_patient_session(
         &mut self,
         token_hash: String,
         patient_id: String,
+        link_token: Option<String>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// Ends a session (signing out); `false` when there was none.
     async fn end_patient_session(&mut self, token_hash: String) -> Result<bool>;
 }

@@ -849,21 +849,24 @@ macro_rules! impl_store {
                 &mut self,
                 token_hash: String,
                 patient_id: String,
+                link_token: Option<String>,
                 now: Time,
                 expires_at: Time,
-            ) -> Result<()> {
+            ) -> Result<bool> {
                 let c = self;
-                sqlx::query(concat!(
+                let done = sqlx::query(concat!(
                     "INSERT INTO patient_sessions (token_hash, patient_id, created_at, expires_at) ",
-                    "VALUES ($1, $2, $3, $4)"
+                    "SELECT $1, id, $3, $4 FROM patients WHERE id = $2 ",
+                    "AND ($5 IS NULL OR link_token = $5)"
                 ))
                 .bind(token_hash)
                 .bind(patient_id)
                 .bind(now)
                 .bind(expires_at)
+                .bind(link_token)
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                Ok(done.rows_affected() > 0)
             }
 
             async fn end_patient_session(&mut self, token_hash: String) -> Result<bool> {

@@ -334,13 +334,42 @@ fn search_of(
                 .as_deref()
                 .and_then(|q| serde_urlencoded::from_str(q).ok())
                 .unwrap_or_default();
+            // Only these parameters are understood; any other would be silently ignored and
+            // every resource returned as a match, so it is refused.
+            if let Some((k, _)) = params
+                .iter()
+                .find(|(k, _)| !matches!(k.as_str(), "patient" | "subject" | "_id" | "_format"))
+            {
+                return Err(AppError::bad_field(
+                    k.clone(),
+                    format!(
+                        "{k}: not a search parameter this server supports (patient, subject, _id)"
+                    ),
+                )
+                .into());
+            }
             let her = auth.patient.id.clone();
+            // `Patient/123` or a full URL ending in it.
+            let reference = |v: &str| v.rsplit("Patient/").next().unwrap_or(v).to_string();
             let names_her = params.iter().all(|(k, v)| match k.as_str() {
-                "patient" | "subject" | "_id" => v.trim_start_matches("Patient/") == her,
+                "patient" | "subject" => reference(v) == her,
+                "_id" if kind == "Patient" => *v == her,
                 _ => true,
             });
-            let found = if names_her {
-                her_resources(&state, &auth, kind).await?
+            let wanted_id = params
+                .iter()
+                .find(|(k, _)| k == "_id")
+                .map(|(_, v)| v.clone());
+            let found: Vec<Value> = if names_her {
+                her_resources(&state, &auth, kind)
+                    .await?
+                    .into_iter()
+                    .filter(|r| {
+                        wanted_id
+                            .as_deref()
+                            .is_none_or(|id| r["id"].as_str() == Some(id))
+                    })
+                    .collect()
             } else {
                 Vec::new()
             };

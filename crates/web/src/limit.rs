@@ -36,6 +36,11 @@ impl RateLimit {
         })
     }
 
+    /// Whether one more attempt for `key` would be allowed now, without counting it.
+    pub fn would_allow(&self, key: &str) -> bool {
+        self.window_of(key, Instant::now(), |q, max| q.len() < max)
+    }
+
     /// Gives back the newest attempt counted for `key` (one that turned out not to be a
     /// failure), so a limit can count only failures and still take each slot before it knows.
     pub fn forgive(&self, key: &str) {

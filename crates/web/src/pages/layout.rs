@@ -55,7 +55,17 @@ impl FromRequestParts<AppState> for Ctx {
             .unwrap_or_default();
         let explicit = q.lang.as_deref().and_then(|l| state.content.lang(l));
         let lang = lang::negotiate(&state.content, q.lang.as_deref(), &parts.headers);
-        let patient = session::patient_from_cookie(state, &parts.headers).await?;
+        // While the store cannot answer, she is shown the pages as a visitor (the check-in's
+        // advice needs no store), not an error in place of every page.
+        let patient = match session::patient_from_cookie(state, &parts.headers).await {
+            Err(AppError::Unavailable) => {
+                tracing::warn!(
+                    "store unavailable: a signed-in patient sees the pages as a visitor"
+                );
+                None
+            }
+            other => other?,
+        };
         let actor = Actor {
             kind: if patient.is_some() {
                 crate::audit::ActorKind::Patient

@@ -73,7 +73,8 @@ impl Default for CodeLimits {
         CodeLimits {
             address: crate::limit::RateLimit::new(10, ten_minutes),
             network: crate::limit::RateLimit::new(30, ten_minutes),
-            overall: crate::limit::RateLimit::new(600, ten_minutes),
+            // Wide: it only caps a guesser spread over many networks, never one clinic's patients.
+            overall: crate::limit::RateLimit::new(6000, ten_minutes),
             code: crate::limit::RateLimit::new(5, Duration::from_secs(3600)),
         }
     }
@@ -82,10 +83,19 @@ impl Default for CodeLimits {
 impl CodeLimits {
     /// Whether one more attempt with `code` from `address` is allowed (and counts it).
     pub fn allow(&self, address: &str, code: &str) -> bool {
-        self.address.allow(address)
-            && self.network.allow(&crate::limit::network_key(address))
-            && self.overall.allow("*")
-            && self.code.allow(code)
+        let address = crate::limit::address_key(address);
+        let network = crate::limit::network_key(&address);
+        let allowed = self.address.would_allow(&address)
+            && self.network.would_allow(&network)
+            && self.overall.would_allow("*")
+            && self.code.would_allow(code);
+        if allowed {
+            self.address.allow(&address);
+            self.network.allow(&network);
+            self.overall.allow("*");
+            self.code.allow(code);
+        }
+        allowed
     }
 }
 

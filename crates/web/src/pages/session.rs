@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::lang;
 use crate::patient::find_by_token;
 use crate::state::AppState;
+use aftercare_app::patients::Credential;
 use aftercare_core::Level;
 use aftercare_store::Patient;
 use axum::extract::Path;
@@ -37,29 +38,45 @@ pub async fn patient_from_cookie(
     Ok(state.app.patients().by_session(&token).await?)
 }
 
-/// Signs a patient in on this browser (a new session), then sends her to `to`.
-pub async fn signed_in(
-    state: &AppState,
-    patient: &Patient,
-    to: &str,
-) -> Result<Response, AppError> {
-    let token = state.app.patients().start_session(patient).await?;
+/// Signs her in with her link or code (the session and its audit row, one commit); `None` when
+/// the credential opens nothing.
+pub async fn sign_in_with(
+    ctx: &Ctx,
+    credential: Credential<'_>,
+) -> Result<Option<(Patient, Response)>, AppError> {
+    let address = ctx.actor.address.as_deref();
+    let Some((patient, token)) = ctx
+        .state
+        .app
+        .patients()
+        .sign_in(address, credential)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((patient, with_session(&ctx.state, &token, "/me"))))
+}
+
+/// A redirect to `to` that sets the session cookie.
+fn with_session(state: &AppState, token: &str, to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
     let opts = CookieOptions {
         secure: state.settings.secure_cookies,
         max_age: Some(MAX_AGE),
         same_site: "Lax",
     };
-    if let Some(v) = cookie::set(COOKIE, &token, opts) {
+    if let Some(v) = cookie::set(COOKIE, token, opts) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    Ok(response)
+    response
 }
 
 /// `POST /p/{token}`: the personal link's button signs her in.
 pub async fn open_link(ctx: Ctx, Path(token): Path<String>) -> Result<Response, AppError> {
-    let patient = link_owner(&ctx, &token).await?;
-    sign_in(&ctx, &patient, "link").await
+    match sign_in_with(&ctx, Credential::Link(&token)).await? {
+        Some((_, response)) => Ok(response),
+        None => Err(AppError::NotFound),
+    }
 }
 
 /// `GET /p/{token}`: opening the link changes nothing. It names whose record the link opens
@@ -113,20 +130,6 @@ async fn link_owner(ctx: &Ctx, token: &str) -> Result<Patient, AppError> {
     })
 }
 
-/// Records the sign-in (by `link` or `code`) and sets her session cookie.
-async fn sign_in(ctx: &Ctx, patient: &Patient, how: &str) -> Result<Response, AppError> {
-    audit::record(
-        &ctx.state,
-        &holder(ctx.actor.address.as_deref(), patient),
-        crate::audit::Action::PatientSignIn,
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some(how.into()),
-    )
-    .await?;
-    signed_in(&ctx.state, patient, "/me").await
-}
-
 /// `GET /`: what Aftercare is and the ways in.
 pub async fn home(ctx: Ctx) -> Result<Response, AppError> {
     ctx.render(
@@ -155,8 +158,8 @@ pub async fn start(ctx: Ctx, form: Form) -> Result<Response, AppError> {
             )
             .await;
     }
-    match find_by_code(&ctx.state, &code).await? {
-        Some(patient) => sign_in(&ctx, &patient, "code").await,
+    match sign_in_with(&ctx, Credential::Code(&code)).await? {
+        Some((_, response)) => Ok(response),
         None => {
             ctx.render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -175,13 +178,6 @@ pub fn normalise_code(raw: &str) -> String {
         .map(|c| c.to_ascii_uppercase())
         .take(32)
         .collect()
-}
-
-pub async fn find_by_code(state: &AppState, code: &str) -> Result<Option<Patient>, AppError> {
-    if code.is_empty() {
-        return Ok(None);
-    }
-    Ok(state.app.patients().redeem_code(code).await?)
 }
 
 /// `POST /signout`.

@@ -397,6 +397,17 @@ async fn her_resources_can_be_read_and_searched_with_her_token_only() {
     }
     let (status, _) = get(format!("/fhir/Patient/{id}"), Some(other_token)).await;
     assert_eq!(status, 404);
+    // A parameter it does not support is refused, not silently ignored; a full reference works.
+    let (status, outcome) = get(
+        format!("/fhir/Observation?patient={id}&_count=1"),
+        mine.clone(),
+    )
+    .await;
+    assert!(status >= 400, "{status}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let full = format!("{}/fhir/Patient/{id}", app.base);
+    let (_, by_url) = get(format!("/fhir/RiskAssessment?subject={}", enc(&full)), mine).await;
+    assert!(by_url["total"].as_u64().unwrap_or(0) >= 1, "{by_url}");
 }
 
 #[tokio::test]

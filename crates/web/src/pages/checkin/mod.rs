@@ -412,7 +412,8 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     if !ctx.state.pages.code_limit.allow(&address, &code) {
         return Err(AppError::TooManyRequests);
     }
-    let Some(patient) = session::find_by_code(&ctx.state, &code).await? else {
+    let credential = aftercare_app::patients::Credential::Code(&code);
+    let Some((patient, cookie)) = session::sign_in_with(&ctx, credential).await? else {
         let answers = answers::read(&ctx.state.content, &form, ctx.state.now());
         let decision = decide_at(&ctx, &answers.values)?.1;
         let error = (ctx.t("code_unknown"), code);
@@ -431,16 +432,6 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
         id: Some(patient.id.clone()),
         address: ctx.actor.address.clone(),
     };
-    audit::record(
-        &ctx.state,
-        &ctx.actor,
-        crate::audit::Action::PatientSignIn,
-        Some(&patient.id),
-        Some(&patient.clinic_id),
-        Some("code".into()),
-    )
-    .await?;
-    let cookie = session::signed_in(&ctx.state, &patient, "/me").await?;
     ctx.patient = Some(patient);
     let answers = answers::read(&ctx.state.content, &form, ctx.state.now());
     let mut before = form
