@@ -92,16 +92,8 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
                 "description": "A patient's record (Patient/{id}/$everything, and read and search of Patient, QuestionnaireResponse, RiskAssessment, CarePlan and Observation) needs her own bearer token (her personal link) and shows only her record; the Questionnaire and our definitions are public; QuestionnaireResponse/$triage stores nothing.",
             },
             "resource": [
-                {
-                    "type": "Questionnaire",
-                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                    "searchParam": [{ "name": "url", "type": "uri" }],
-                },
-                {
-                    "type": "CodeSystem",
-                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                    "searchParam": [{ "name": "url", "type": "uri" }],
-                },
+                searchable("Questionnaire", "url", "uri"),
+                searchable("CodeSystem", "url", "uri"),
                 {
                     "type": "OperationDefinition",
                     "interaction": [{ "code": "read" }],
@@ -124,24 +116,21 @@ async fn metadata(State(state): State<AppState>) -> Fhir {
                         "definition": canonical.triage_operation(),
                     }],
                 },
-                {
-                    "type": "RiskAssessment",
-                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                    "searchParam": [{ "name": "patient", "type": "reference" }],
-                },
-                {
-                    "type": "CarePlan",
-                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                    "searchParam": [{ "name": "patient", "type": "reference" }],
-                },
-                {
-                    "type": "Observation",
-                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
-                    "searchParam": [{ "name": "patient", "type": "reference" }],
-                },
+                searchable("RiskAssessment", "patient", "reference"),
+                searchable("CarePlan", "patient", "reference"),
+                searchable("Observation", "patient", "reference"),
             ],
         }],
     }))
+}
+
+/// A CapabilityStatement resource entry: read, and search by one parameter.
+fn searchable(kind: &str, param: &str, param_type: &str) -> Value {
+    json!({
+        "type": kind,
+        "interaction": [{ "code": "read" }, { "code": "search-type" }],
+        "searchParam": [{ "name": param, "type": param_type }],
+    })
 }
 
 /// An address under `/fhir` that nothing serves: 404 as an OperationOutcome.
@@ -235,15 +224,18 @@ fn searchset(state: &AppState, resources: Vec<Value>, query: Option<&str>) -> Va
         .iter()
         .find(|(k, _)| k == "url")
         .map(|(_, v)| v.as_str());
+    let found = resources.into_iter().filter(|r| {
+        let Some(w) = wanted else { return true };
+        let (url, version) = w.split_once('|').map_or((w, None), |(u, v)| (u, Some(v)));
+        r["url"].as_str() == Some(url) && version.is_none_or(|v| r["version"].as_str() == Some(v))
+    });
+    matches(state, found)
+}
+
+/// A searchset Bundle of these resources, each a match, with its `fullUrl` on this server.
+fn matches(state: &AppState, resources: impl Iterator<Item = Value>) -> Value {
     let server = canonical(state).server().to_string();
     let entries: Vec<Value> = resources
-        .into_iter()
-        .filter(|r| {
-            let Some(w) = wanted else { return true };
-            let (url, version) = w.split_once('|').map_or((w, None), |(u, v)| (u, Some(v)));
-            r["url"].as_str() == Some(url)
-                && version.is_none_or(|v| r["version"].as_str() == Some(v))
-        })
         .map(|r| {
             let full = format!(
                 "{server}/{}/{}",
@@ -373,20 +365,7 @@ fn search_of(
             } else {
                 Vec::new()
             };
-            let server = canonical(&state).server().to_string();
-            let entries: Vec<Value> = found
-                .into_iter()
-                .map(|r| {
-                    let full = format!("{server}/{kind}/{}", r["id"].as_str().unwrap_or_default());
-                    json!({ "fullUrl": full, "resource": r, "search": { "mode": "match" } })
-                })
-                .collect();
-            let mut bundle =
-                json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len() });
-            if !entries.is_empty() {
-                bundle["entry"] = json!(entries);
-            }
-            Ok(Fhir(bundle))
+            Ok(Fhir(matches(&state, found.into_iter())))
         })
     }
 }
