@@ -3,7 +3,7 @@
 //! the data is handed out. Actors and actions are types: the audit log's vocabulary is this
 //! file, not strings scattered through handlers.
 
-use aftercare_store::{NewAuditEntry, Store};
+use aftercare_store::{AuditRead, NewAuditEntry};
 use chrono::{DateTime, Utc};
 
 use crate::{App, Result};
@@ -107,6 +107,6 @@ impl Audit<'_> {
         clinic_id: &str,
         query: aftercare_store::AuditQuery,
     ) -> Result<Vec<aftercare_store::AuditEntry>> {
-        Ok(Store::list_audit(self.0.store.as_ref(), clinic_id, query).await?)
+        Ok(AuditRead::list_audit(self.0.store.as_ref(), clinic_id, query).await?)
     }
 }

@@ -39,7 +39,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(reason) => Error::Conflict(reason),
-            StoreError::Unavailable => Error::Unavailable,
+            StoreError::Unavailable | StoreError::Contention => Error::Unavailable,
             StoreError::Other(detail) => Error::Internal(detail),
         }
     }

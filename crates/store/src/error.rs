@@ -1,7 +1,7 @@
 //! The one error type of the store.
 //!
 //! The HTTP layer maps it without knowing SQL: `NotFound` → 404,
-//! `Conflict` → 409, `Unavailable` → 503 (retry later), `Other` → 500.
+//! `Conflict` → 409, `Unavailable` and `Contention` → 503 (retry later), `Other` → 500.
 //! Driver errors are classified here, once, so both backends agree.
 
 use sqlx::error::ErrorKind;
@@ -23,6 +23,11 @@ pub enum StoreError {
     /// database locked, writer stopped). Safe to retry later.
     #[error("database unavailable")]
     Unavailable,
+    /// The database gave this transaction up for another's sake (PostgreSQL: a deadlock,
+    /// 40P01, or a serialization failure, 40001). Nothing of it was committed and running it
+    /// again is safe: [`PgStore`](crate::PgStore) does, a few times, before answering this.
+    #[error("the database gave way to a concurrent transaction")]
+    Contention,
     /// Anything else: a bug, a refused change, a corrupt row.
     #[error("store error: {0}")]
     Other(String),
@@ -107,6 +112,7 @@ impl From<sqlx::Error> for StoreError {
                     {
                         StoreError::Unavailable
                     }
+                    _ if code == "40001" || code == "40P01" => StoreError::Contention,
                     _ => StoreError::Other(db.message().to_string()),
                 }
             }

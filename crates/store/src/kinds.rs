@@ -39,6 +39,18 @@ macro_rules! text_enum {
             }
         }
 
+        impl From<$name> for crate::sql::Arg {
+            fn from(value: $name) -> Self {
+                value.as_str().into()
+            }
+        }
+
+        impl From<Option<$name>> for crate::sql::Arg {
+            fn from(value: Option<$name>) -> Self {
+                value.map($name::as_str).into()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -13,12 +13,13 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::error::{Result, StoreError};
 use crate::group_commit::BoxFuture;
-use crate::records::*;
-use crate::shared::new_id;
-use crate::Backend;
-use crate::Side;
+use crate::sql::{self, Conn, Record, Statement};
+use crate::{Backend, Engine, Store, Work};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How many times a unit of work runs while PostgreSQL keeps giving it up for another.
+const CONTENTION_RUNS: u32 = 5;
 
 /// Channel on which `post_message` notifies `'<patient_id>:<message_id>'`.
 pub const CHAT_CHANNEL: &str = "aftercare_chat";
@@ -29,8 +30,6 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub(crate) const BACKEND: Backend = Backend::Postgres;
-
     /// Connects a pool to `postgres://…` (fails fast if unreachable).
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
@@ -51,20 +50,33 @@ impl PgStore {
         &self.pool
     }
 
-    async fn reader(&self) -> Result<PoolConnection<Postgres>> {
-        Ok(self.pool.acquire().await?)
-    }
-
-    /// Runs a unit of work in a pool transaction.
+    /// Runs a unit of work in a pool transaction. When PostgreSQL gives it up for another
+    /// transaction's sake (two units that lock the same rows in opposite orders deadlock, and
+    /// one is cancelled), nothing of it was committed: it runs again, after a short pause that
+    /// grows and varies so the two do not meet again, up to [`CONTENTION_RUNS`] times.
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
-        let mut tx = self.pool.begin().await?;
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        let mut run = 1;
+        loop {
+            let mut tx = self.pool.begin().await?;
+            let unit = work(&mut tx);
+            let outcome = match unit.await {
+                Ok(value) => tx.commit().await.map(|()| value).map_err(StoreError::from),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Err(StoreError::Contention) if run < CONTENTION_RUNS => {
+                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 20);
+                    let pause = 10 * u64::from(run) + jitter;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    run += 1;
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     async fn ping_impl(&self) -> Result<()> {
@@ -91,51 +103,88 @@ impl PgStore {
     }
 }
 
-/// Locks the patient's row for the rest of the transaction, so concurrent
-/// writes for one patient (diary versions, message ids, counters) are
-/// serialised; `NotFound` when there is no such patient.
-async fn lock_patient(c: &mut PgConnection, patient_id: &str) -> Result<()> {
-    sqlx::query("SELECT 1 FROM patients WHERE id = $1 FOR UPDATE")
-        .bind(patient_id)
-        .fetch_optional(&mut *c)
-        .await?
-        .map(drop)
-        .ok_or(StoreError::NotFound)
-}
-
-/// Delivered on commit only, so listeners never see a message that is not
-/// there yet.
-async fn notify_chat(c: &mut PgConnection, patient_id: &str, message_id: i64) -> Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHAT_CHANNEL)
-        .bind(format!("{patient_id}:{message_id}"))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
-/// A diary entry, then its audit row.
-async fn insert_entry_and_audit(
-    c: &mut PgConnection,
-    new: &NewDiaryEntry,
-    now: DateTime<Utc>,
-) -> Result<DiaryEntry> {
-    let entry = bind_diary!(sqlx::query_as(insert_diary_sql!()), new, now)
-        .fetch_one(&mut *c)
-        .await?;
-    if let Some(a) = &new.audit {
-        bind_audit!(sqlx::query(insert_audit_sql!()), a)
-            .execute(&mut *c)
-            .await?;
+#[async_trait]
+impl Conn for PgConnection {
+    async fn execute(&mut self, statement: Statement) -> Result<u64> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        Ok(query.execute(&mut *self).await?.rows_affected())
     }
-    Ok(entry)
+
+    async fn fetch_all<T: Record>(&mut self, statement: Statement) -> Result<Vec<T>> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        sql::decode(&query.fetch_all(&mut *self).await?)
+    }
+
+    async fn fetch_optional<T: Record>(&mut self, statement: Statement) -> Result<Option<T>> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        match query.fetch_optional(&mut *self).await? {
+            Some(row) => Ok(Some(T::from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `SELECT … FOR UPDATE` on her row, held until the transaction ends.
+    async fn lock_patient(&mut self, patient_id: &str) -> Result<()> {
+        let lock =
+            Statement::new("SELECT 1 FROM patients WHERE id = $1 FOR UPDATE").bind(patient_id);
+        self.fetch_optional::<(i32,)>(lock)
+            .await?
+            .map(drop)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// `pg_notify` on [`CHAT_CHANNEL`]: delivered on commit only, so listeners never see a
+    /// message that is not there yet.
+    async fn notify_chat(&mut self, patient_id: &str, message_id: i64) -> Result<()> {
+        let notify = Statement::new("SELECT pg_notify($1, $2)")
+            .bind(CHAT_CHANNEL)
+            .bind(format!("{patient_id}:{message_id}"));
+        self.execute(notify).await.map(drop)
+    }
+
+    /// Several servers share the outbox and the reminders: each takes rows no other holds.
+    fn skip_locked(&self, of: Option<&str>) -> String {
+        match of {
+            Some(table) => format!(" FOR UPDATE OF {table} SKIP LOCKED"),
+            None => " FOR UPDATE SKIP LOCKED".to_string(),
+        }
+    }
+
+    /// A prepared statement is one statement.
+    fn runs_scripts(&self) -> bool {
+        false
+    }
 }
 
-impl_store!(PgStore, PgConnection);
-impl_appointments!(PgStore, PgConnection, " FOR UPDATE SKIP LOCKED");
-impl_outbox!(
-    PgStore,
-    PgConnection,
-    " FOR UPDATE OF e SKIP LOCKED",
-    " FOR UPDATE SKIP LOCKED"
-);
+#[async_trait]
+impl Engine for PgStore {
+    type Conn = PgConnection;
+    type Reader = PoolConnection<Postgres>;
+
+    async fn reader(&self) -> Result<PoolConnection<Postgres>> {
+        Ok(self.pool.acquire().await?)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.ping_impl().await
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.migrate_impl().await
+    }
+
+    async fn backup_to(&self, path: &Path) -> Result<()> {
+        self.backup_impl(path).await
+    }
+
+    async fn run(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>> {
+        self.write(move |c: &mut PgConnection| work(c)).await
+    }
+}

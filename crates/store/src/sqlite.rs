@@ -10,7 +10,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -20,10 +20,8 @@ use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection};
 
 use crate::error::{Result, StoreError};
 use crate::group_commit::{BoxFuture, GroupCommit};
-use crate::records::*;
-use crate::shared::new_id;
-use crate::Backend;
-use crate::Side;
+use crate::sql::{self, Conn, Record, Statement};
+use crate::{Backend, Engine, Store, Work};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -45,8 +43,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub(crate) const BACKEND: Backend = Backend::Sqlite;
-
     /// Opens (creating it and its parent directory if needed) the database
     /// file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -112,10 +108,6 @@ impl SqliteStore {
             read,
             writer: GroupCommit::spawn(write_conn, MAX_BATCH),
         })
-    }
-
-    async fn reader(&self) -> Result<PoolConnection<Sqlite>> {
-        Ok(self.read.acquire().await?)
     }
 
     /// Runs a unit of work in the next group commit (see `group_commit.rs`).
@@ -188,47 +180,83 @@ impl SqliteStore {
     }
 }
 
-/// SQLite has one writer, so writes are already serialised: nothing to
-/// lock. A missing patient still gives `NotFound`, from the foreign key of
-/// the row being written (skipping the extra query here is worth ~15% of
-/// diary throughput).
-async fn lock_patient(_c: &mut SqliteConnection, _patient_id: &str) -> Result<()> {
-    Ok(())
+#[async_trait]
+impl Conn for SqliteConnection {
+    async fn execute(&mut self, statement: Statement) -> Result<u64> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        Ok(query.execute(&mut *self).await?.rows_affected())
+    }
+
+    async fn fetch_all<T: Record>(&mut self, statement: Statement) -> Result<Vec<T>> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        sql::decode(&query.fetch_all(&mut *self).await?)
+    }
+
+    async fn fetch_optional<T: Record>(&mut self, statement: Statement) -> Result<Option<T>> {
+        let query = sql::bind(sqlx::query(&statement.sql), statement.args);
+        match query.fetch_optional(&mut *self).await? {
+            Some(row) => Ok(Some(T::from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// SQLite has one writer, so writes are already serialised: nothing to lock. A missing
+    /// patient still gives `NotFound`, from the foreign key of the row being written
+    /// (skipping the extra query here is worth ~15% of diary throughput).
+    async fn lock_patient(&mut self, _patient_id: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Live chat across processes is a PostgreSQL concern; one SQLite server notifies its own
+    /// clients in memory.
+    async fn notify_chat(&mut self, _patient_id: &str, _message_id: i64) -> Result<()> {
+        Ok(())
+    }
+
+    /// Nothing: the one writer already serialises the workers of a server.
+    fn skip_locked(&self, _of: Option<&str>) -> String {
+        String::new()
+    }
+
+    /// sqlx's SQLite driver runs every statement of a call, binding numbered parameters
+    /// across them, in one trip to its worker thread.
+    fn runs_scripts(&self) -> bool {
+        true
+    }
 }
 
-/// A diary entry and its audit row in one command to sqlx's SQLite thread (two statements, one
-/// round trip; numbered parameters bind across both).
-async fn insert_entry_and_audit(
-    c: &mut SqliteConnection,
-    new: &NewDiaryEntry,
-    now: DateTime<Utc>,
-) -> Result<DiaryEntry> {
-    const BOTH: &str = concat!(
-        insert_diary_sql!(),
-        "; INSERT INTO audit_log (at, actor_kind, actor_id, action, patient_id, clinic_id, ",
-        "address, detail) VALUES ($7, $8, $9, $10, $11, $12, $13, $14)"
-    );
-    let entry = bind_diary!(sqlx::query_as(insert_diary_sql!()), new, now);
-    let Some(a) = &new.audit else {
-        return Ok(entry.fetch_one(&mut *c).await?);
-    };
-    let rows: Vec<DiaryEntry> = bind_audit!(bind_diary!(sqlx::query_as(BOTH), new, now), a)
-        .fetch_all(&mut *c)
-        .await?;
-    rows.into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Other("diary insert returned no row".into()))
+#[async_trait]
+impl Engine for SqliteStore {
+    type Conn = SqliteConnection;
+    type Reader = PoolConnection<Sqlite>;
+
+    async fn reader(&self) -> Result<PoolConnection<Sqlite>> {
+        Ok(self.read.acquire().await?)
+    }
 }
 
-/// Live chat across processes is a PostgreSQL concern; one SQLite server
-/// notifies its own clients in memory.
-async fn notify_chat(_c: &mut SqliteConnection, _patient_id: &str, _message_id: i64) -> Result<()> {
-    Ok(())
-}
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
 
-impl_store!(SqliteStore, SqliteConnection);
-impl_outbox!(SqliteStore, SqliteConnection, "", "");
-impl_appointments!(SqliteStore, SqliteConnection, "");
+    async fn ping(&self) -> Result<()> {
+        self.ping_impl().await
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.migrate_impl().await
+    }
+
+    async fn backup_to(&self, path: &Path) -> Result<()> {
+        self.backup_impl(path).await
+    }
+
+    async fn run(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>> {
+        self.write(move |c: &mut SqliteConnection| work(c)).await
+    }
+}
 
 /// An existing database file of zero bytes (with no write-ahead log holding its pages) is
 /// refused: SQLite would take it for a new, empty database, every patient's link would stop

@@ -250,8 +250,64 @@ behaviour!(
     outbox_messages_are_leased_retried_and_finished,
     her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log,
     appointments_change_only_from_the_status_read_and_are_reminded_once,
+    two_units_that_lock_rows_in_opposite_orders_both_commit,
     backup,
 );
+
+/// Two units of work change the same two patients in opposite orders, meeting in the middle:
+/// on PostgreSQL that is a deadlock, and the database cancels one of them. The store runs the
+/// cancelled one again, so both commit and neither caller sees an error. (SQLite's one writer
+/// runs them one after the other; the meeting times out and changes nothing.)
+async fn two_units_that_lock_rows_in_opposite_orders_both_commit(store: Arc<dyn Store>, raw: Raw) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let c = clinic(&store, "north").await;
+    let a = patient(&store, &c.id, "ANA-0001").await;
+    let b = patient(&store, &c.id, "BEA-0002").await;
+    let meeting = Arc::new(tokio::sync::Barrier::new(2));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let unit = |first: String, second: String, phone: &'static str| {
+        let (meeting, runs) = (meeting.clone(), runs.clone());
+        let store = store.clone();
+        async move {
+            transaction(&*store, move |tx| {
+                let (first, second) = (first.clone(), second.clone());
+                let (meeting, runs) = (meeting.clone(), runs.clone());
+                Box::pin(async move {
+                    let run = runs.fetch_add(1, Ordering::SeqCst);
+                    tx.set_patient_phone(first, Some(phone.into())).await?;
+                    if run < 2 {
+                        // Both hold their first row here; only then do they ask for the other.
+                        let wait = std::time::Duration::from_secs(2);
+                        let _ = tokio::time::timeout(wait, meeting.wait()).await;
+                    }
+                    tx.set_patient_phone(second, Some(phone.into())).await
+                })
+            })
+            .await
+        }
+    };
+    let (one, two) = tokio::join!(
+        unit(a.id.clone(), b.id.clone(), "+34 600 000 001"),
+        unit(b.id.clone(), a.id.clone(), "+34 600 000 002"),
+    );
+    one.expect("the first unit commits");
+    two.expect("the second unit commits");
+    let phones = (
+        store.get_patient(&a.id).await.unwrap().unwrap().phone,
+        store.get_patient(&b.id).await.unwrap().unwrap().phone,
+    );
+    assert_eq!(
+        phones.0, phones.1,
+        "the unit that committed last wrote both rows"
+    );
+    if matches!(raw, Raw::Postgres(_)) {
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "the cancelled unit ran once more"
+        );
+    }
+}
 
 /// An appointment request moves by compare-and-set on the status its reader saw; a confirmed
 /// one is reminded once, again only if its time moves; the clinic's open list leaves out the

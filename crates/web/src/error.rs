@@ -216,7 +216,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(what) => AppError::Conflict(what),
-            StoreError::Unavailable => AppError::Unavailable,
+            StoreError::Unavailable | StoreError::Contention => AppError::Unavailable,
             other => AppError::Internal(other.to_string()),
         }
     }
