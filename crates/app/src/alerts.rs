@@ -448,7 +448,10 @@ impl Alerts<'_> {
     }
 
     /// Patients of the clinic whose escalation was re-alerted and is still unacknowledged.
-    pub async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>> {
+    pub async fn overdue_patients(
+        &self,
+        clinic_id: &str,
+    ) -> Result<Vec<aftercare_store::PatientId>> {
         Ok(self.0.store.overdue_patients(clinic_id).await?)
     }
 

@@ -74,7 +74,7 @@ pub fn entry(
         actor_kind: actor.kind,
         actor_id: actor.id.clone(),
         action,
-        patient_id: subject.patient_id.map(str::to_string),
+        patient_id: subject.patient_id.map(aftercare_store::PatientId::from),
         clinic_id: subject.clinic_id.map(str::to_string),
         address: actor.address.clone(),
         detail: subject.detail,

@@ -159,6 +159,7 @@ impl Checkins<'_> {
             answers: Value::Object(answers.clone()),
             decision: serde_json::to_value(&view).map_err(|e| Error::Internal(e.to_string()))?,
             level: decision.level.as_str().to_string(),
+            urgency: escalations::urgency(decision.level),
             status: aftercare_store::CheckinStatus::Final,
             content_version: content.version.clone(),
             audit,

@@ -116,6 +116,7 @@ impl Diary<'_> {
                 ))
                 .map_err(|e| Error::Internal(e.to_string()))?,
                 level: decision.level.as_str().to_string(),
+                urgency: crate::escalations::urgency(decision.level),
                 status: aftercare_store::CheckinStatus::Diary,
                 content_version: content.version.clone(),
                 audit: Vec::new(),

@@ -12,6 +12,12 @@ use crate::{limits, App, Error, Result};
 /// The longest acknowledgement note, in characters.
 pub const NOTE_LIMIT: usize = limits::NOTE;
 
+/// A level's urgency as the store keeps it beside the level's name: the core's order (the
+/// least urgent level is 0), so the database sorts and filters by numbers alone.
+pub fn urgency(level: Level) -> aftercare_store::Urgency {
+    level as aftercare_store::Urgency
+}
+
 /// The escalation the core calls for, if any, ready to commit with the write that raised it.
 pub fn called_for(
     content: &Content,
@@ -26,6 +32,7 @@ pub fn called_for(
     Some(NewEscalation {
         patient_id: patient.id.clone(),
         level: level.as_str().to_string(),
+        urgency: urgency(level),
         reason: reason.code(),
         source,
         source_ref: source_ref.to_string(),

@@ -53,7 +53,7 @@ impl Export<'_> {
         );
         let record = PatientRecord {
             patient: PatientInfo {
-                id: patient.id.clone(),
+                id: patient.id.to_string(),
                 display_name: patient.display_name.clone(),
                 language: patient.language.clone(),
                 procedure: patient.procedure.clone(),

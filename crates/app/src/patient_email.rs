@@ -85,7 +85,7 @@ fn email_to_her_with(
     NewOutboxMessage {
         clinic_id: to.clinic_id.to_string(),
         escalation_id: None,
-        patient_id: Some(to.patient_id.to_string()),
+        patient_id: Some(to.patient_id.into()),
         target_id: None,
         purpose,
         channel: Channel::Email,
@@ -203,7 +203,7 @@ pub(crate) fn validated(
         ));
     }
     Ok(Some(PatientEmail {
-        patient_id: patient_id.to_string(),
+        patient_id: patient_id.into(),
         email: crate::alerts::email_address("email", &s.email)?,
         reminder_hour: s.reminder_hour,
         time_zone: None,

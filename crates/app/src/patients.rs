@@ -51,7 +51,7 @@ impl Patients<'_> {
         if !limits::plausible_key(id) {
             return Ok(None);
         }
-        Ok(self.0.store.get_patient(id).await?)
+        Ok(self.0.store.get_patient(&id.into()).await?)
     }
 
     /// A patient of `clinic_id`; `NotFound` for any other (another clinic's patient and no
@@ -144,7 +144,7 @@ impl Patients<'_> {
                     }
                     let actor = crate::audit::Actor {
                         kind: crate::audit::ActorKind::Patient,
-                        id: Some(patient.id.clone()),
+                        id: Some(patient.id.to_string()),
                         address,
                     };
                     let subject = crate::audit::Subject {

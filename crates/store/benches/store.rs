@@ -148,7 +148,7 @@ fn board_page(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let filter = BoardFilter {
-                    level: Some("self_care".into()),
+                    urgency: Some(0), // self_care
                     ..BoardFilter::default()
                 };
                 let rows = store.list_board(&clinic_id, filter).await.expect("board");

@@ -41,7 +41,7 @@ pub trait Autocommit {
     async fn create_patient(&self, new: NewPatient, now: DateTime<Utc>) -> Result<Patient>;
     async fn create_checkin_session(
         &self,
-        patient_id: Option<&str>,
+        patient_id: Option<&PatientId>,
         answers: Value,
         now: DateTime<Utc>,
     ) -> Result<CheckinSession>;
@@ -154,11 +154,11 @@ impl<S: Store + ?Sized> Autocommit for S {
     }
     async fn create_checkin_session(
         &self,
-        patient_id: Option<&str>,
+        patient_id: Option<&PatientId>,
         answers: Value,
         now: DateTime<Utc>,
     ) -> Result<CheckinSession> {
-        let patient_id = patient_id.map(str::to_owned);
+        let patient_id = patient_id.cloned();
         one!(
             self,
             |tx| tx.create_checkin_session(patient_id, answers, now),
@@ -219,7 +219,7 @@ impl<S: Store + ?Sized> Autocommit for S {
         up_to_id: i64,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let id = patient_id.to_owned();
+        let id = PatientId::from(patient_id);
         one!(self, |tx| tx.mark_read(id, reader, up_to_id, now), [id])
     }
     async fn create_contact_request(

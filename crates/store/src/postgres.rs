@@ -65,7 +65,8 @@ impl PgStore {
             let unit = work(&mut tx);
             let outcome = match unit.await {
                 Ok(value) => tx.commit().await.map(|()| value).map_err(StoreError::from),
-                Err(e) => Err(e),
+                // Rolled back now, not after the pause: its locks and its connection go back.
+                Err(e) => tx.rollback().await.map_err(StoreError::from).and(Err(e)),
             };
             match outcome {
                 Err(StoreError::Contention) if run < CONTENTION_RUNS => {

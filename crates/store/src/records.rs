@@ -175,10 +175,96 @@ impl std::fmt::Debug for LinkToken {
     }
 }
 
+/// A patient's id: a type of its own, so that a clinic's, a check-in's or a member of staff's
+/// id cannot be passed where hers is meant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, sqlx::Type)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct PatientId(String);
+
+impl PatientId {
+    /// A new random id, for a patient about to be enrolled.
+    pub fn random() -> PatientId {
+        PatientId(crate::new_id())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for PatientId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PatientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for PatientId {
+    fn from(id: String) -> Self {
+        PatientId(id)
+    }
+}
+
+impl From<&str> for PatientId {
+    fn from(id: &str) -> Self {
+        PatientId(id.to_string())
+    }
+}
+
+impl From<PatientId> for String {
+    fn from(id: PatientId) -> Self {
+        id.0
+    }
+}
+
+impl PartialEq<str> for PatientId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for PatientId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<PatientId> for String {
+    fn eq(&self, other: &PatientId) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<PatientId> for &str {
+    fn eq(&self, other: &PatientId) -> bool {
+        *self == other.0
+    }
+}
+
+impl std::borrow::Borrow<str> for PatientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<String> for PatientId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
 /// A pseudonymous patient, with the denormalised board counters.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Patient {
-    pub id: String,
+    pub id: PatientId,
     pub clinic_id: String,
     pub display_name: String,
     pub enrolment_code: String,
@@ -197,7 +283,7 @@ pub struct Patient {
     pub unread_messages: i32,
     pub created_at: Time,
     /// The board's first sort key, computed by the database from the open escalations and the
-    /// level (0 = escalated emergency ... 14 = nothing open, no check-in yet).
+    /// urgencies (the tens: escalated or not; minus the higher urgency, -1 for none).
     #[serde(skip_serializing)]
     pub board_rank: i32,
     /// The highest level of her escalations not yet closed (acknowledged ones included).
@@ -220,13 +306,20 @@ pub struct NewPatient {
     pub language: String,
 }
 
-/// Board filters and paging. `level` may be `"none"` for patients who have
-/// not checked in yet.
+/// A level's urgency as the triage engine ranks it (`Level::index`: 0 for the least urgent,
+/// higher is more urgent). Stored beside the level's name, so the database orders by numbers
+/// and knows nothing of what the levels mean.
+pub type Urgency = i16;
+
+/// The urgency the board shows for a patient with neither a check-in nor an open episode.
+pub const NO_LEVEL: Urgency = -1;
+
+/// Board filters and paging.
 #[derive(Debug, Clone)]
 pub struct BoardFilter {
-    /// The level the board shows (the higher of her latest decision's and her open
-    /// episode's), or `none` for no check-in and no episode.
-    pub level: Option<String>,
+    /// The urgency the board shows (the higher of her latest decision's and her open
+    /// episode's), or [`NO_LEVEL`] for no check-in and no episode.
+    pub urgency: Option<Urgency>,
     pub procedure: Option<String>,
     /// Part of her name, any case.
     pub name: Option<String>,
@@ -240,7 +333,7 @@ pub struct BoardFilter {
 impl Default for BoardFilter {
     fn default() -> Self {
         BoardFilter {
-            level: None,
+            urgency: None,
             procedure: None,
             name: None,
             limit: 50,
@@ -256,7 +349,7 @@ impl Default for BoardFilter {
 pub struct BoardCursor {
     pub rank: i32,
     pub last_checkin_at: Option<Time>,
-    pub id: String,
+    pub id: PatientId,
 }
 
 impl BoardCursor {
@@ -293,7 +386,7 @@ impl std::str::FromStr for BoardCursor {
         Ok(BoardCursor {
             rank,
             last_checkin_at,
-            id: id.to_string(),
+            id: id.into(),
         })
     }
 }
@@ -301,7 +394,7 @@ impl std::str::FromStr for BoardCursor {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct CheckinSession {
     pub id: String,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub answers: Value,
     pub created_at: Time,
     pub updated_at: Time,
@@ -311,7 +404,7 @@ pub struct CheckinSession {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Checkin {
     pub id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub answers: Value,
     pub decision: Value,
     pub level: String,
@@ -325,11 +418,13 @@ pub struct NewCheckin {
     /// Chosen by the caller ([`crate::new_id`]) so the audit rows and the escalation below can
     /// name the check-in they belong to.
     pub id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub session: SessionLink,
     pub answers: Value,
     pub decision: Value,
     pub level: String,
+    /// The level's [`Urgency`].
+    pub urgency: Urgency,
     pub status: CheckinStatus,
     pub content_version: String,
     /// The audit rows of this write, committed in the same transaction.
@@ -365,7 +460,7 @@ pub struct CheckinWrite {
 /// One version of a patient's diary entry for a day.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct DiaryEntry {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub day: NaiveDate,
     pub version: i32,
     pub pain: i16,
@@ -376,7 +471,7 @@ pub struct DiaryEntry {
 
 #[derive(Debug, Clone)]
 pub struct NewDiaryEntry {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub day: NaiveDate,
     /// 0 to 10.
     pub pain: i16,
@@ -402,7 +497,7 @@ pub struct DiaryWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Escalation {
     pub id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub level: String,
     /// A reason code, e.g. `fever_with_back_pain`.
     pub reason: String,
@@ -426,8 +521,10 @@ pub struct Escalation {
 
 #[derive(Debug, Clone)]
 pub struct NewEscalation {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub level: String,
+    /// The level's [`Urgency`].
+    pub urgency: Urgency,
     pub reason: String,
     pub source: EscalationSource,
     pub source_ref: String,
@@ -437,7 +534,7 @@ pub struct NewEscalation {
 pub struct Message {
     /// Monotonic within a thread: poll with `after_id`.
     pub id: i64,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub sender: Side,
     pub staff_id: Option<String>,
     pub body: String,
@@ -448,7 +545,7 @@ pub struct Message {
 
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub sender: Side,
     /// Required when the sender is staff.
     pub staff_id: Option<String>,
@@ -496,14 +593,14 @@ pub struct ContactRequest {
     pub handled_at: Option<Time>,
     pub reply_note: Option<String>,
     /// The patient who sent it while signed in: it belongs to her record.
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewContactRequest {
     pub clinic_id: String,
     /// Set when she was signed in.
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub name: String,
     pub contact: String,
     pub message: String,
@@ -542,7 +639,7 @@ pub struct AuditEntry {
     /// E.g. `diary.read`. Text, not an [`Action`]: the log is append-only history, and an event
     /// the code no longer writes must stay readable.
     pub action: String,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub clinic_id: Option<String>,
     /// Client IP address.
     pub address: Option<String>,
@@ -555,7 +652,7 @@ pub struct NewAuditEntry {
     pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub action: Action,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub clinic_id: Option<String>,
     pub address: Option<String>,
     pub detail: Option<String>,
@@ -564,7 +661,7 @@ pub struct NewAuditEntry {
 /// Audit listing filters and paging.
 #[derive(Debug, Clone)]
 pub struct AuditQuery {
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     /// Inclusive.
     pub from: Option<Time>,
     /// Exclusive.

@@ -90,6 +90,30 @@ impl From<&Value> for Arg {
     }
 }
 
+impl From<crate::PatientId> for Arg {
+    fn from(id: crate::PatientId) -> Arg {
+        Arg::Text(Some(id.into()))
+    }
+}
+
+impl From<&crate::PatientId> for Arg {
+    fn from(id: &crate::PatientId) -> Arg {
+        Arg::Text(Some(id.to_string()))
+    }
+}
+
+impl From<Option<crate::PatientId>> for Arg {
+    fn from(id: Option<crate::PatientId>) -> Arg {
+        Arg::Text(id.map(Into::into))
+    }
+}
+
+impl From<&Option<crate::PatientId>> for Arg {
+    fn from(id: &Option<crate::PatientId>) -> Arg {
+        Arg::Text(id.as_ref().map(|id| id.to_string()))
+    }
+}
+
 impl From<&Option<String>> for Arg {
     fn from(v: &Option<String>) -> Arg {
         Arg::Text(v.clone())

@@ -76,7 +76,7 @@ impl Raw {
                 let sql = format!("EXPLAIN QUERY PLAN {sql}");
                 let q = sqlx::query(&sql)
                     .bind(clinic_id)
-                    .bind(None::<String>)
+                    .bind(None::<Urgency>)
                     .bind(None::<String>)
                     .bind(50_i64)
                     .bind(0_i64)
@@ -99,7 +99,7 @@ impl Raw {
                 let sql = format!("EXPLAIN {sql}");
                 let q = sqlx::query(&sql)
                     .bind(clinic_id)
-                    .bind(None::<String>)
+                    .bind(None::<Urgency>)
                     .bind(None::<String>)
                     .bind(50_i64)
                     .bind(0_i64)
@@ -224,6 +224,15 @@ macro_rules! behaviour {
     };
 }
 
+/// A level's urgency as the application stores it (the core's order: 0 the least urgent), or
+/// `NO_LEVEL` for the board's "none".
+fn urgency(level: &str) -> Urgency {
+    ["self_care", "soon", "urgent", "emergency"]
+        .iter()
+        .position(|l| *l == level)
+        .map_or(NO_LEVEL, |i| i as Urgency)
+}
+
 behaviour!(
     health_and_migrations,
     clinics,
@@ -265,7 +274,7 @@ async fn two_units_that_lock_rows_in_opposite_orders_both_commit(store: Arc<dyn 
     let b = patient(&store, &c.id, "BEA-0002").await;
     let meeting = Arc::new(tokio::sync::Barrier::new(2));
     let runs = Arc::new(AtomicUsize::new(0));
-    let unit = |first: String, second: String, phone: &'static str| {
+    let unit = |first: PatientId, second: PatientId, phone: &'static str| {
         let (meeting, runs) = (meeting.clone(), runs.clone());
         let store = store.clone();
         async move {
@@ -545,6 +554,7 @@ async fn checkin(
                 answers: json!({"headache": true}),
                 decision: json!({"level": level}),
                 level: level.into(),
+                urgency: urgency(level),
                 status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
@@ -563,6 +573,7 @@ async fn escalate(store: &Arc<dyn Store>, patient_id: &str, when: DateTime<Utc>)
             NewEscalation {
                 patient_id: patient_id.into(),
                 level: "urgent".into(),
+                urgency: urgency("urgent"),
                 reason: "fever_with_back_pain".into(),
                 source: EscalationSource::Checkin,
                 source_ref: "c1".into(),
@@ -1015,7 +1026,7 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         .list_board(
             &c.id,
             BoardFilter {
-                level: Some("soon".into()),
+                urgency: Some(urgency("soon")),
                 ..BoardFilter::default()
             },
         )
@@ -1029,7 +1040,7 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         .list_board(
             &c.id,
             BoardFilter {
-                level: Some("none".into()),
+                urgency: Some(urgency("none")),
                 ..BoardFilter::default()
             },
         )
@@ -1056,7 +1067,7 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         .list_board(
             &c.id,
             BoardFilter {
-                level: Some("urgent".into()),
+                urgency: Some(urgency("urgent")),
                 ..BoardFilter::default()
             },
         )
@@ -1070,7 +1081,7 @@ async fn board_ordering_filters_and_counts(store: Arc<dyn Store>, _raw: Raw) {
         .list_board(
             &c.id,
             BoardFilter {
-                level: Some("self_care".into()),
+                urgency: Some(urgency("self_care")),
                 ..BoardFilter::default()
             },
         )
@@ -1228,6 +1239,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({"q1": "yes", "q2": 38.5}),
                 decision: json!({"level": "urgent", "reasons": ["fever"]}),
                 level: "urgent".into(),
+                urgency: urgency("urgent"),
                 status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
@@ -1275,6 +1287,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
+                urgency: urgency("soon"),
                 status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
@@ -1329,6 +1342,7 @@ async fn checkin_sessions_and_immutable_checkins(store: Arc<dyn Store>, raw: Raw
                 answers: json!({}),
                 decision: json!({}),
                 level: "soon".into(),
+                urgency: urgency("soon"),
                 status: CheckinStatus::Final,
                 content_version: "2025.1".into(),
                 audit: Vec::new(),
@@ -1460,6 +1474,7 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, raw: Raw) {
             NewEscalation {
                 patient_id: p.id.clone(),
                 level: "emergency".into(),
+                urgency: urgency("emergency"),
                 reason: "weakness_legs".into(),
                 source: EscalationSource::Diary,
                 source_ref: "2025-03-03".into(),
@@ -1474,6 +1489,7 @@ async fn escalations_raise_and_acknowledge(store: Arc<dyn Store>, raw: Raw) {
     let again = NewEscalation {
         patient_id: p.id.clone(),
         level: "urgent".into(),
+        urgency: urgency("urgent"),
         reason: "fever_with_back_pain".into(),
         source: EscalationSource::Diary,
         source_ref: "2025-03-04".into(),
@@ -1586,6 +1602,7 @@ async fn diary_entry_raises_its_escalation_in_one_transaction(store: Arc<dyn Sto
         escalation: Some(NewEscalation {
             patient_id: p.id.clone(),
             level: "soon".into(),
+            urgency: urgency("soon"),
             reason: "off_course:improving_by_six_weeks".into(),
             source: EscalationSource::Diary,
             source_ref: format!("{}/{}", p.id, date(d)),
@@ -1641,7 +1658,7 @@ async fn patient_audit(
         .list_audit(
             clinic_id,
             AuditQuery {
-                patient_id: Some(patient_id.to_string()),
+                patient_id: Some(patient_id.into()),
                 ..AuditQuery::default()
             },
         )
@@ -2194,6 +2211,7 @@ async fn a_unit_of_work_commits_all_of_its_writes_or_none(store: Arc<dyn Store>,
                     let escalation = NewEscalation {
                         patient_id: patient_id.clone(),
                         level: "urgent".into(),
+                        urgency: urgency("urgent"),
                         reason: format!("test:{i}"),
                         source: EscalationSource::Checkin,
                         source_ref: i.to_string(),
@@ -2367,6 +2385,7 @@ async fn a_checkin_its_session_audit_rows_and_escalation_commit_together(
         answers: json!({"fever": true}),
         decision: json!({"level": "urgent"}),
         level: "urgent".into(),
+        urgency: urgency("urgent"),
         status: CheckinStatus::Final,
         content_version: "2025.1".into(),
         audit: vec![
@@ -2379,6 +2398,7 @@ async fn a_checkin_its_session_audit_rows_and_escalation_commit_together(
         escalation: Some(NewEscalation {
             patient_id: p.id.clone(),
             level: "urgent".into(),
+            urgency: urgency("urgent"),
             reason: reason.into(),
             source: EscalationSource::Checkin,
             source_ref: id,
@@ -2460,6 +2480,7 @@ async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
         answers: json!({"calf_swelling": true}),
         decision: json!({"level": "urgent"}),
         level: "urgent".into(),
+        urgency: urgency("urgent"),
         status: CheckinStatus::Final,
         content_version: "2025.1".into(),
         audit: vec![NewAuditEntry {
@@ -2469,6 +2490,7 @@ async fn a_failure_between_the_statements_of_a_checkin_stores_none_of_it(
         escalation: Some(NewEscalation {
             patient_id: p.id.clone(),
             level: "urgent".into(),
+            urgency: urgency("urgent"),
             reason: "level:UR-DVT".into(),
             source: EscalationSource::Checkin,
             source_ref: id,

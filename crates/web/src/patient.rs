@@ -27,7 +27,7 @@ impl FromRequestParts<AppState> for PatientAuth {
         Ok(PatientAuth {
             actor: Actor {
                 kind: crate::audit::ActorKind::Patient,
-                id: Some(patient.id.clone()),
+                id: Some(patient.id.to_string()),
                 address,
             },
             patient,

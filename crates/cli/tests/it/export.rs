@@ -45,6 +45,7 @@ fn data_dir_with_patient(dir: &std::path::Path) -> String {
             .await
             .expect("patient")
             .id
+            .into()
     })
 }
 

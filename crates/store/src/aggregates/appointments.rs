@@ -5,6 +5,7 @@
 //! so a patient's cancellation and a clinician's confirmation at the same moment cannot both
 //! win. The rules of which change may follow which live in the application layer.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,7 +19,7 @@ type Time = DateTime<Utc>;
 pub struct Appointment {
     pub id: String,
     pub clinic_id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// An action id of the content that she can book (e.g. `physiotherapy`).
     pub kind: String,
     /// The times that suit her, as she wrote them.
@@ -41,7 +42,7 @@ pub struct Appointment {
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
     pub clinic_id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub kind: String,
     pub preferred: String,
     pub checkin_id: Option<String>,
@@ -95,7 +96,7 @@ pub trait AppointmentTx: Send {
 pub trait AppointmentRead: Send + Sync {
     async fn get_appointment(&self, id: &str) -> Result<Option<Appointment>>;
     /// Hers, newest first.
-    async fn list_patient_appointments(&self, patient_id: &str) -> Result<Vec<Appointment>>;
+    async fn list_patient_appointments(&self, patient_id: &PatientId) -> Result<Vec<Appointment>>;
     /// The clinic's, newest first; with `open`, only those not cancelled.
     async fn list_clinic_appointments(
         &self,
@@ -187,7 +188,7 @@ impl<E: Engine> AppointmentRead for E {
         self.reader().await?.fetch_optional(select).await
     }
 
-    async fn list_patient_appointments(&self, patient_id: &str) -> Result<Vec<Appointment>> {
+    async fn list_patient_appointments(&self, patient_id: &PatientId) -> Result<Vec<Appointment>> {
         let select = Statement::new(
             "SELECT * FROM appointments WHERE patient_id = $1 ORDER BY created_at DESC, id DESC",
         )

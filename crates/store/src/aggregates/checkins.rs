@@ -1,6 +1,7 @@
 //! Check-ins: the questionnaire in progress (a session) and the decisions stored from it,
 //! never rewritten.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ use crate::{Engine, Result};
 pub trait CheckinTx: Send {
     async fn create_checkin_session(
         &mut self,
-        patient_id: Option<String>,
+        patient_id: Option<PatientId>,
         answers: Value,
         now: Time,
     ) -> Result<CheckinSession>;
@@ -37,7 +38,7 @@ pub trait CheckinRead: Send + Sync {
     async fn get_checkin_session(&self, id: &str) -> Result<Option<CheckinSession>>;
     async fn get_checkin(&self, id: &str) -> Result<Option<Checkin>>;
     /// Newest first.
-    async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>>;
+    async fn list_checkins(&self, patient_id: &PatientId) -> Result<Vec<Checkin>>;
 }
 
 const COMPLETED: &str = "check-in session already completed";
@@ -46,7 +47,7 @@ const COMPLETED: &str = "check-in session already completed";
 impl<C: Conn> CheckinTx for C {
     async fn create_checkin_session(
         &mut self,
-        patient_id: Option<String>,
+        patient_id: Option<PatientId>,
         answers: Value,
         now: Time,
     ) -> Result<CheckinSession> {
@@ -113,11 +114,13 @@ impl<C: Conn> CheckinTx for C {
         .bind(now);
         let checkin: Checkin = self.fetch_one(insert).await?;
         let latest = Statement::new(
-            "UPDATE patients SET last_level = $2, last_checkin_at = $3 WHERE id = $1",
+            "UPDATE patients SET last_level = $2, last_checkin_at = $3, last_urgency = $4 \
+             WHERE id = $1",
         )
         .bind(&new.patient_id)
         .bind(&new.level)
-        .bind(now);
+        .bind(now)
+        .bind(new.urgency);
         self.execute(latest).await?;
         if let Some(session_id) = &session_id {
             let complete = Statement::new(
@@ -161,7 +164,7 @@ impl<E: Engine> CheckinRead for E {
         self.reader().await?.fetch_optional(select).await
     }
 
-    async fn list_checkins(&self, patient_id: &str) -> Result<Vec<Checkin>> {
+    async fn list_checkins(&self, patient_id: &PatientId) -> Result<Vec<Checkin>> {
         let select = Statement::new(
             "SELECT * FROM checkins WHERE patient_id = $1 ORDER BY created_at DESC, id DESC",
         )

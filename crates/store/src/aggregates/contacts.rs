@@ -1,6 +1,7 @@
 //! Contact requests: a message to the clinic from the public page, or from her record while
 //! she is signed in, until someone handles it.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 
 use crate::records::{ContactRequest, NewContactRequest, Time};
@@ -35,7 +36,10 @@ pub trait ContactRead: Send + Sync {
         handled: Option<bool>,
     ) -> Result<Vec<ContactRequest>>;
     /// The requests she sent while signed in, newest first.
-    async fn list_patient_contact_requests(&self, patient_id: &str) -> Result<Vec<ContactRequest>>;
+    async fn list_patient_contact_requests(
+        &self,
+        patient_id: &PatientId,
+    ) -> Result<Vec<ContactRequest>>;
 }
 
 #[async_trait]
@@ -101,7 +105,10 @@ impl<E: Engine> ContactRead for E {
         self.reader().await?.fetch_all(select).await
     }
 
-    async fn list_patient_contact_requests(&self, patient_id: &str) -> Result<Vec<ContactRequest>> {
+    async fn list_patient_contact_requests(
+        &self,
+        patient_id: &PatientId,
+    ) -> Result<Vec<ContactRequest>> {
         let select = Statement::new(
             "SELECT * FROM contact_requests WHERE patient_id = $1 \
              ORDER BY created_at DESC, id DESC",

@@ -1,5 +1,6 @@
 //! The diary: one entry a day, each edit a new version (earlier versions are kept).
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
@@ -21,14 +22,21 @@ pub trait DiaryTx: Send {
 #[async_trait]
 pub trait DiaryRead: Send + Sync {
     /// Current (latest) version.
-    async fn get_diary_entry(&self, patient_id: &str, day: NaiveDate)
-        -> Result<Option<DiaryEntry>>;
+    async fn get_diary_entry(
+        &self,
+        patient_id: &PatientId,
+        day: NaiveDate,
+    ) -> Result<Option<DiaryEntry>>;
     /// All versions, oldest first.
-    async fn diary_history(&self, patient_id: &str, day: NaiveDate) -> Result<Vec<DiaryEntry>>;
+    async fn diary_history(
+        &self,
+        patient_id: &PatientId,
+        day: NaiveDate,
+    ) -> Result<Vec<DiaryEntry>>;
     /// Current versions for `from..=to`, by day.
     async fn list_diary(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DiaryEntry>>;
@@ -36,7 +44,7 @@ pub trait DiaryRead: Send + Sync {
     /// series, all the expected course needs besides the day being written.
     async fn first_diary_entry(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Option<DiaryEntry>>;
@@ -114,7 +122,7 @@ impl<C: Conn> DiaryTx for C {
 impl<E: Engine> DiaryRead for E {
     async fn get_diary_entry(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         day: NaiveDate,
     ) -> Result<Option<DiaryEntry>> {
         let select = Statement::new(
@@ -126,7 +134,11 @@ impl<E: Engine> DiaryRead for E {
         self.reader().await?.fetch_optional(select).await
     }
 
-    async fn diary_history(&self, patient_id: &str, day: NaiveDate) -> Result<Vec<DiaryEntry>> {
+    async fn diary_history(
+        &self,
+        patient_id: &PatientId,
+        day: NaiveDate,
+    ) -> Result<Vec<DiaryEntry>> {
         let select = Statement::new(
             "SELECT * FROM diary_entries WHERE patient_id = $1 AND day = $2 ORDER BY version",
         )
@@ -137,7 +149,7 @@ impl<E: Engine> DiaryRead for E {
 
     async fn list_diary(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DiaryEntry>> {
@@ -155,7 +167,7 @@ impl<E: Engine> DiaryRead for E {
 
     async fn first_diary_entry(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Option<DiaryEntry>> {

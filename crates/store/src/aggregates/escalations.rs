@@ -1,6 +1,7 @@
 //! Escalations: what a decision that calls for the clinic raises, until a clinician
 //! acknowledges it and closes the episode. Each change recounts the patient's board columns.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 
 use crate::records::{Escalation, NewEscalation, Time};
@@ -40,18 +41,23 @@ pub trait EscalationTx: Send {
 pub trait EscalationRead: Send + Sync {
     async fn get_escalation(&self, id: &str) -> Result<Option<Escalation>>;
     /// Newest first.
-    async fn list_escalations(&self, patient_id: &str, open_only: bool) -> Result<Vec<Escalation>>;
+    async fn list_escalations(
+        &self,
+        patient_id: &PatientId,
+        open_only: bool,
+    ) -> Result<Vec<Escalation>>;
 }
 
 /// Recounts a patient's unacknowledged escalations and the highest level of her unclosed ones
 /// (kept on her row for the board).
-fn recount(patient_id: &str) -> Statement {
+fn recount(patient_id: &PatientId) -> Statement {
     Statement::new(
         "UPDATE patients SET open_escalations = (SELECT COUNT(*) FROM escalations \
          WHERE patient_id = $1 AND acknowledged_at IS NULL), \
          episode_level = (SELECT level FROM escalations WHERE patient_id = $1 \
-         AND closed_at IS NULL ORDER BY CASE level WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 \
-         WHEN 'soon' THEN 2 ELSE 3 END LIMIT 1) WHERE id = $1",
+         AND closed_at IS NULL ORDER BY urgency DESC LIMIT 1), \
+         episode_urgency = (SELECT MAX(urgency) FROM escalations WHERE patient_id = $1 \
+         AND closed_at IS NULL) WHERE id = $1",
     )
     .bind(patient_id)
 }
@@ -67,7 +73,8 @@ pub(crate) async fn insert_escalation<C: Conn>(
 ) -> Result<Option<Escalation>> {
     let insert = Statement::new(
         "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, \
-         raised_at, next_alert_at) SELECT $1, $2, $3, $4, $5, $6, $7, $7 WHERE NOT EXISTS \
+         raised_at, next_alert_at, urgency) SELECT $1, $2, $3, $4, $5, $6, $7, $7, $8 \
+         WHERE NOT EXISTS \
          (SELECT 1 FROM escalations WHERE patient_id = $2 AND reason = $4 \
          AND acknowledged_at IS NULL) RETURNING *",
     )
@@ -77,7 +84,8 @@ pub(crate) async fn insert_escalation<C: Conn>(
     .bind(new.reason)
     .bind(new.source)
     .bind(new.source_ref)
-    .bind(now);
+    .bind(now)
+    .bind(new.urgency);
     let escalation: Option<Escalation> = c.fetch_optional(insert).await?;
     if escalation.is_some() {
         c.execute(recount(&new.patient_id)).await?;
@@ -161,7 +169,11 @@ impl<E: Engine> EscalationRead for E {
         self.reader().await?.fetch_optional(select).await
     }
 
-    async fn list_escalations(&self, patient_id: &str, open_only: bool) -> Result<Vec<Escalation>> {
+    async fn list_escalations(
+        &self,
+        patient_id: &PatientId,
+        open_only: bool,
+    ) -> Result<Vec<Escalation>> {
         let select = Statement::new(
             "SELECT * FROM escalations WHERE patient_id = $1 \
              AND (NOT $2 OR acknowledged_at IS NULL) ORDER BY raised_at DESC, id DESC",

@@ -1,5 +1,6 @@
 //! Chat: one thread per patient, between her and her clinic.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 
 use crate::records::{Message, NewMessage, Time, UnreadCounts};
@@ -16,7 +17,7 @@ pub trait MessageTx: Send {
     /// changed.
     async fn mark_read(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         reader: Side,
         up_to_id: i64,
         now: Time,
@@ -29,15 +30,15 @@ pub trait MessageRead: Send + Sync {
     /// Messages with id > `after_id`, oldest first, at most `limit`.
     async fn list_messages(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Message>>;
-    async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts>;
+    async fn unread_counts(&self, patient_id: &PatientId) -> Result<UnreadCounts>;
 }
 
 /// Recounts a patient's messages unread by staff (kept on her row for the board).
-fn recount_unread(patient_id: &str) -> Statement {
+fn recount_unread(patient_id: &PatientId) -> Statement {
     Statement::new(
         "UPDATE patients SET unread_messages = (SELECT COUNT(*) FROM messages \
          WHERE patient_id = $1 AND sender = 'patient' AND read_at IS NULL) WHERE id = $1",
@@ -73,7 +74,7 @@ impl<C: Conn> MessageTx for C {
 
     async fn mark_read(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         reader: Side,
         up_to_id: i64,
         now: Time,
@@ -96,7 +97,7 @@ impl<C: Conn> MessageTx for C {
 impl<E: Engine> MessageRead for E {
     async fn list_messages(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Message>> {
@@ -109,7 +110,7 @@ impl<E: Engine> MessageRead for E {
         self.reader().await?.fetch_all(select).await
     }
 
-    async fn unread_counts(&self, patient_id: &str) -> Result<UnreadCounts> {
+    async fn unread_counts(&self, patient_id: &PatientId) -> Result<UnreadCounts> {
         let select = Statement::new(
             "SELECT \
              COALESCE(SUM(CASE WHEN sender = 'patient' THEN 1 ELSE 0 END), 0) AS for_staff, \

@@ -9,6 +9,7 @@
 //! and records the outcome ([`OutboxTx::finish_delivery`]). A worker that dies between the
 //! claim and the outcome leaves the message due again when its lease ends.
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -91,7 +92,7 @@ pub struct OutboxMessage {
     pub id: String,
     pub clinic_id: String,
     pub escalation_id: Option<String>,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub target_id: Option<String>,
     pub purpose: Purpose,
     pub channel: Channel,
@@ -110,7 +111,7 @@ pub struct OutboxMessage {
 pub struct NewOutboxMessage {
     pub clinic_id: String,
     pub escalation_id: Option<String>,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub target_id: Option<String>,
     pub purpose: Purpose,
     pub channel: Channel,
@@ -122,7 +123,7 @@ pub struct NewOutboxMessage {
 /// "your clinic has replied". No clinical content ever goes in these emails.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PatientEmail {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub email: String,
     /// The local hour (0-23) of her daily reminder; `None`: no reminder, replies only.
     pub reminder_hour: Option<i32>,
@@ -139,7 +140,7 @@ pub struct PatientEmail {
 /// A patient who may be due her daily reminder, with what deciding it needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReminderCandidate {
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub clinic_id: String,
     pub email: String,
     pub reminder_hour: i32,
@@ -221,7 +222,7 @@ pub trait OutboxTx: Send {
     /// receiving again even if she had unsubscribed the old one.
     async fn set_patient_email(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         email: Option<PatientEmail>,
     ) -> Result<()>;
     /// Stops every email to the patient whose unsubscribe secret this is; her id and her
@@ -230,24 +231,24 @@ pub trait OutboxTx: Send {
         &mut self,
         token: String,
         now: Time,
-    ) -> Result<Option<(String, String)>>;
+    ) -> Result<Option<(PatientId, String)>>;
     /// Records that her reminder of `day` went out; `false` when one already had (another
     /// round or server got there first), so it is never sent twice.
     /// `email` is the address the reminder goes to: `false` too when she has changed or
     /// removed it, or her reminder, since it was read.
     async fn mark_reminded(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         day: chrono::NaiveDate,
         email: String,
     ) -> Result<bool>;
     /// Where "your clinic has replied" goes, read in the unit of work that stores the reply:
     /// her address when she has one, has not unsubscribed, and has no unread message from the
     /// clinic (an earlier reply's email already told her).
-    async fn reply_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>>;
+    async fn reply_address(&mut self, patient_id: PatientId) -> Result<Option<PatientEmail>>;
     /// Her address for any other email, read (and her row locked) in the unit of work that
     /// queues it: `None` without one, or after she unsubscribed.
-    async fn email_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>>;
+    async fn email_address(&mut self, patient_id: PatientId) -> Result<Option<PatientEmail>>;
 }
 
 /// The outbox's reads.
@@ -260,11 +261,11 @@ pub trait OutboxRead: Send + Sync {
     async fn list_outbox(&self, clinic_id: &str, limit: i64) -> Result<Vec<OutboxMessage>>;
     /// Patients of the clinic with an escalation that has been re-alerted and is still not
     /// acknowledged: the board marks them overdue.
-    async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>>;
+    async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<PatientId>>;
     /// How alerting stands, for `/metrics`.
     async fn alerting_counts(&self) -> Result<AlertingCounts>;
     /// Her email settings, if she gave an address.
-    async fn get_patient_email(&self, patient_id: &str) -> Result<Option<PatientEmail>>;
+    async fn get_patient_email(&self, patient_id: &PatientId) -> Result<Option<PatientEmail>>;
     /// Patients with a daily reminder who have not unsubscribed, whose procedure was on or
     /// after `since` (those earlier are past their course: they are not read every round).
     async fn reminder_candidates(&self, since: chrono::NaiveDate)
@@ -274,7 +275,7 @@ pub trait OutboxRead: Send + Sync {
 /// Ends the patient's queued emails except those to `keep` (her address now, or `''` for
 /// none): she stopped them or changed her address. The delivery worker never sends a message
 /// that is no longer pending.
-fn cancel_patient_emails(patient_id: &str, keep: String) -> Statement {
+fn cancel_patient_emails(patient_id: &PatientId, keep: String) -> Statement {
     Statement::new(
         "UPDATE outbox SET status = 'failed', last_error = 'cancelled: her email settings changed' \
          WHERE patient_id = $1 AND purpose IN ('reminder', 'reply') AND status = 'pending' \
@@ -435,7 +436,7 @@ impl<C: Conn> OutboxTx for C {
 
     async fn set_patient_email(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         email: Option<PatientEmail>,
     ) -> Result<()> {
         let keep = email.as_ref().map(|e| e.email.clone()).unwrap_or_default();
@@ -466,14 +467,14 @@ impl<C: Conn> OutboxTx for C {
         &mut self,
         token: String,
         now: Time,
-    ) -> Result<Option<(String, String)>> {
+    ) -> Result<Option<(PatientId, String)>> {
         let update = Statement::new(
             "UPDATE patients SET emails_stopped_at = COALESCE(emails_stopped_at, $2) \
              WHERE unsubscribe_token = $1 RETURNING id, clinic_id",
         )
         .bind(token)
         .bind(now);
-        let stopped: Option<(String, String)> = self.fetch_optional(update).await?;
+        let stopped: Option<(PatientId, String)> = self.fetch_optional(update).await?;
         if let Some((patient_id, _)) = &stopped {
             self.execute(cancel_patient_emails(patient_id, String::new()))
                 .await?;
@@ -481,14 +482,14 @@ impl<C: Conn> OutboxTx for C {
         Ok(stopped)
     }
 
-    async fn email_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>> {
+    async fn email_address(&mut self, patient_id: PatientId) -> Result<Option<PatientEmail>> {
         self.lock_patient(&patient_id).await?;
         let select = patient_email(" AND p.emails_stopped_at IS NULL");
         self.fetch_optional(Statement::new(select).bind(patient_id))
             .await
     }
 
-    async fn reply_address(&mut self, patient_id: String) -> Result<Option<PatientEmail>> {
+    async fn reply_address(&mut self, patient_id: PatientId) -> Result<Option<PatientEmail>> {
         // Her row first (PostgreSQL: locked until commit), so a second reply at the same
         // moment, or a change of her address, waits for this one.
         self.lock_patient(&patient_id).await?;
@@ -502,7 +503,7 @@ impl<C: Conn> OutboxTx for C {
 
     async fn mark_reminded(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         day: chrono::NaiveDate,
         email: String,
     ) -> Result<bool> {
@@ -541,14 +542,14 @@ impl<E: Engine> OutboxRead for E {
         self.reader().await?.fetch_all(select).await
     }
 
-    async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<String>> {
+    async fn overdue_patients(&self, clinic_id: &str) -> Result<Vec<PatientId>> {
         let select = Statement::new(
             "SELECT DISTINCT e.patient_id FROM escalations e \
              JOIN patients p ON p.id = e.patient_id WHERE p.clinic_id = $1 \
              AND e.acknowledged_at IS NULL AND e.alert_round >= 2 ORDER BY e.patient_id",
         )
         .bind(clinic_id);
-        let rows: Vec<(String,)> = self.reader().await?.fetch_all(select).await?;
+        let rows: Vec<(PatientId,)> = self.reader().await?.fetch_all(select).await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -567,7 +568,7 @@ impl<E: Engine> OutboxRead for E {
         self.reader().await?.fetch_one(select).await
     }
 
-    async fn get_patient_email(&self, patient_id: &str) -> Result<Option<PatientEmail>> {
+    async fn get_patient_email(&self, patient_id: &PatientId) -> Result<Option<PatientEmail>> {
         let select = Statement::new(patient_email("")).bind(patient_id);
         self.reader().await?.fetch_optional(select).await
     }

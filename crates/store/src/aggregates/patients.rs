@@ -1,6 +1,7 @@
 //! Patients: enrolment, her personal link and code, her signed-in sessions, and the clinic's
 //! board (served from denormalised columns the other aggregates keep up to date).
 
+use crate::records::PatientId;
 use async_trait::async_trait;
 
 use crate::records::{BoardFilter, LinkToken, NewPatient, Patient, Time, Workload};
@@ -12,14 +13,18 @@ use crate::{Engine, Result};
 pub trait PatientTx: Send {
     async fn create_patient(&mut self, new: NewPatient, now: Time) -> Result<Patient>;
     /// Sets or clears her telephone number.
-    async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()>;
+    async fn set_patient_phone(
+        &mut self,
+        patient_id: PatientId,
+        phone: Option<String>,
+    ) -> Result<()>;
     /// Gives her a new personal link token and ends her signed-in sessions: the old link and
     /// every browser signed in with it open nothing from now on.
-    async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()>;
+    async fn replace_link_token(&mut self, patient_id: PatientId, token: String) -> Result<()>;
     /// Gives her a new enrolment code, issued `now` and not used yet.
     async fn replace_enrolment_code(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         code: String,
         now: Time,
     ) -> Result<()>;
@@ -36,7 +41,7 @@ pub trait PatientTx: Send {
     async fn create_patient_session(
         &mut self,
         token_hash: String,
-        patient_id: String,
+        patient_id: PatientId,
         link_token: Option<String>,
         now: Time,
         expires_at: Time,
@@ -48,7 +53,7 @@ pub trait PatientTx: Send {
 /// Reads.
 #[async_trait]
 pub trait PatientRead: Send + Sync {
-    async fn get_patient(&self, id: &str) -> Result<Option<Patient>>;
+    async fn get_patient(&self, id: &PatientId) -> Result<Option<Patient>>;
     async fn get_patient_by_code(&self, enrolment_code: &str) -> Result<Option<Patient>>;
     async fn get_patient_by_link_token(&self, link_token: &str) -> Result<Option<Patient>>;
     /// The patient of a session that has not expired at `now`, by its token's hash.
@@ -61,16 +66,15 @@ pub trait PatientRead: Send + Sync {
     async fn workload(&self, clinic_id: &str) -> Result<Workload>;
 }
 
-/// The board: `$1` clinic, `$2` the level the board shows (the rank within `board_rank`'s
-/// tens) or `'none'`, `$3` procedure, `$4` limit, `$5` offset, `$6` a name pattern (lower
+/// The board: `$1` clinic, `$2` the urgency the board shows (`board_rank` is its tens less
+/// that urgency) or `-1` for none, `$3` procedure, `$4` limit, `$5` offset, `$6` a name pattern (lower
 /// case, for `LIKE`). Its ORDER BY matches index `patients_board`, so a page is an index range
 /// scan however many patients the clinic has. Patients never checked in sort first within
 /// their rank: their time is `'-infinity'`, which both databases read the same way here
 /// (PostgreSQL as the earliest timestamp, SQLite as text that sorts before any date), so the
 /// sort key has no NULL and a page can start after a row by comparing row values.
 pub const BOARD_SQL: &str = "SELECT * FROM patients WHERE clinic_id = $1 \
-    AND ($2 IS NULL OR board_rank % 10 = CASE $2 WHEN 'emergency' THEN 0 \
-    WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'self_care' THEN 3 WHEN 'none' THEN 4 END) \
+    AND ($2 IS NULL OR board_rank IN (0 - $2, 10 - $2)) \
     AND ($3 IS NULL OR procedure = $3) \
     AND ($6 IS NULL OR LOWER(display_name) LIKE $6 ESCAPE '\\') \
     ORDER BY board_rank, COALESCE(last_checkin_at, '-infinity'), id LIMIT $4 OFFSET $5";
@@ -78,8 +82,7 @@ pub const BOARD_SQL: &str = "SELECT * FROM patients WHERE clinic_id = $1 \
 /// [`BOARD_SQL`] after a cursor (keyset paging, an index seek): only patients after `$7`
 /// rank, `$8` last check-in, `$9` id.
 pub const BOARD_AFTER_SQL: &str = "SELECT * FROM patients WHERE clinic_id = $1 \
-    AND ($2 IS NULL OR board_rank % 10 = CASE $2 WHEN 'emergency' THEN 0 \
-    WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'self_care' THEN 3 WHEN 'none' THEN 4 END) \
+    AND ($2 IS NULL OR board_rank IN (0 - $2, 10 - $2)) \
     AND ($3 IS NULL OR procedure = $3) \
     AND ($6 IS NULL OR LOWER(display_name) LIKE $6 ESCAPE '\\') \
     AND (board_rank, COALESCE(last_checkin_at, '-infinity'), id) \
@@ -127,14 +130,18 @@ impl<C: Conn> PatientTx for C {
         self.fetch_one(insert).await
     }
 
-    async fn set_patient_phone(&mut self, patient_id: String, phone: Option<String>) -> Result<()> {
+    async fn set_patient_phone(
+        &mut self,
+        patient_id: PatientId,
+        phone: Option<String>,
+    ) -> Result<()> {
         let update = Statement::new("UPDATE patients SET phone = $2 WHERE id = $1")
             .bind(patient_id)
             .bind(phone);
         one_row(self.execute(update).await?)
     }
 
-    async fn replace_link_token(&mut self, patient_id: String, token: String) -> Result<()> {
+    async fn replace_link_token(&mut self, patient_id: PatientId, token: String) -> Result<()> {
         let update = Statement::new("UPDATE patients SET link_token = $2 WHERE id = $1")
             .bind(&patient_id)
             .bind(token);
@@ -146,7 +153,7 @@ impl<C: Conn> PatientTx for C {
 
     async fn replace_enrolment_code(
         &mut self,
-        patient_id: String,
+        patient_id: PatientId,
         code: String,
         now: Time,
     ) -> Result<()> {
@@ -179,7 +186,7 @@ impl<C: Conn> PatientTx for C {
     async fn create_patient_session(
         &mut self,
         token_hash: String,
-        patient_id: String,
+        patient_id: PatientId,
         link_token: Option<String>,
         now: Time,
         expires_at: Time,
@@ -206,7 +213,7 @@ impl<C: Conn> PatientTx for C {
 
 #[async_trait]
 impl<E: Engine> PatientRead for E {
-    async fn get_patient(&self, id: &str) -> Result<Option<Patient>> {
+    async fn get_patient(&self, id: &PatientId) -> Result<Option<Patient>> {
         let select = Statement::new("SELECT * FROM patients WHERE id = $1").bind(id);
         self.reader().await?.fetch_optional(select).await
     }
@@ -240,7 +247,7 @@ impl<E: Engine> PatientRead for E {
         };
         let mut select = Statement::new(sql)
             .bind(clinic_id)
-            .bind(filter.level)
+            .bind(filter.urgency)
             .bind(filter.procedure)
             .bind(filter.limit)
             .bind(filter.offset)

@@ -50,7 +50,7 @@ impl From<store::Escalation> for EscalationView {
     fn from(e: store::Escalation) -> Self {
         EscalationView {
             id: e.id,
-            patient_id: e.patient_id,
+            patient_id: e.patient_id.into(),
             level: e.level,
             reason: e.reason,
             source: e.source,
@@ -84,7 +84,7 @@ pub struct DiaryEntryView {
 impl From<store::DiaryEntry> for DiaryEntryView {
     fn from(d: store::DiaryEntry) -> Self {
         DiaryEntryView {
-            patient_id: d.patient_id,
+            patient_id: d.patient_id.into(),
             day: d.day,
             version: d.version,
             pain: d.pain,
@@ -115,7 +115,7 @@ impl From<store::Checkin> for CheckinView {
     fn from(c: store::Checkin) -> Self {
         CheckinView {
             id: c.id,
-            patient_id: c.patient_id,
+            patient_id: c.patient_id.into(),
             answers: c.answers,
             decision: c.decision,
             level: c.level,
@@ -144,7 +144,7 @@ impl From<store::Message> for MessageView {
     fn from(m: store::Message) -> Self {
         MessageView {
             id: m.id,
-            patient_id: m.patient_id,
+            patient_id: m.patient_id.into(),
             sender: m.sender,
             staff_id: m.staff_id,
             body: m.body,
@@ -178,7 +178,7 @@ pub struct PatientSummary {
 impl From<store::Patient> for PatientSummary {
     fn from(p: store::Patient) -> Self {
         PatientSummary {
-            id: p.id,
+            id: p.id.into(),
             clinic_id: p.clinic_id,
             display_name: p.display_name,
             enrolment_code: p.enrolment_code,
@@ -252,7 +252,7 @@ impl From<store::AuditEntry> for AuditRow {
             actor_kind: a.actor_kind,
             actor_id: a.actor_id,
             action: a.action,
-            patient_id: a.patient_id,
+            patient_id: a.patient_id.map(String::from),
             clinic_id: a.clinic_id,
             address: a.address,
             detail: a.detail,

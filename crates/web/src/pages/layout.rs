@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for Ctx {
             } else {
                 crate::audit::ActorKind::Anonymous
             },
-            id: patient.as_ref().map(|p| p.id.clone()),
+            id: patient.as_ref().map(|p| p.id.to_string()),
             address,
         };
         Ok(Ctx {

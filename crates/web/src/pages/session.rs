@@ -116,7 +116,7 @@ pub async fn link_page(ctx: Ctx, Path(token): Path<String>) -> Result<Response, 
 fn holder(address: Option<&str>, patient: &Patient) -> audit::Actor {
     audit::Actor {
         kind: crate::audit::ActorKind::Patient,
-        id: Some(patient.id.clone()),
+        id: Some(patient.id.to_string()),
         address: address.map(str::to_string),
     }
 }

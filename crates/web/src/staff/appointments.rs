@@ -38,7 +38,7 @@ pub fn rows(
     texts: &Texts,
     list: &[Appointment],
     zone: Option<&str>,
-    names: &std::collections::HashMap<String, String>,
+    names: &std::collections::HashMap<aftercare_store::PatientId, String>,
 ) -> Vec<Value> {
     let time = |t| aftercare_app::clinics::local_time(zone, t);
     let tz = aftercare_app::clinics::zone(zone);
@@ -47,7 +47,7 @@ pub fn rows(
             json!({
                 "id": a.id,
                 "patient_id": a.patient_id,
-                "patient": names.get(&a.patient_id).cloned().unwrap_or_else(|| a.patient_id.clone()),
+                "patient": names.get(&a.patient_id).cloned().unwrap_or_else(|| a.patient_id.to_string()),
                 "who": who(state, texts, &a.kind),
                 "preferred": a.preferred,
                 "status": a.status.as_str(),

@@ -46,7 +46,8 @@ impl AuditFilter {
                 .patient
                 .clone()
                 .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty()),
+                .filter(|p| !p.is_empty())
+                .map(Into::into),
             from: parse("from", &self.from)?,
             to: parse("to", &self.to)?,
             limit,
@@ -73,7 +74,7 @@ pub async fn page(
         crate::audit::Action::AuditRead,
         None,
         Some(user.clinic_id()),
-        query.patient_id.clone(),
+        query.patient_id.clone().map(String::from),
     )
     .await?;
     Ok(state.app.audit().list(user.clinic_id(), query).await?)
@@ -105,7 +106,7 @@ pub fn to_csv(rows: &[AuditEntry]) -> String {
             r.actor_kind.to_string(),
             r.actor_id.clone().unwrap_or_default(),
             r.action.clone(),
-            r.patient_id.clone().unwrap_or_default(),
+            r.patient_id.as_deref().unwrap_or_default().to_string(),
             r.clinic_id.clone().unwrap_or_default(),
             r.address.clone().unwrap_or_default(),
             r.detail.clone().unwrap_or_default(),
@@ -131,7 +132,7 @@ pub async fn export_csv(
         crate::audit::Action::AuditExport,
         None,
         Some(user.clinic_id()),
-        query.patient_id.clone(),
+        query.patient_id.clone().map(String::from),
     )
     .await?;
     let mut rows = Vec::new();
@@ -236,7 +237,7 @@ async fn names_for(
     for id in ids {
         if let Some(p) = app.patients().get(id).await? {
             if p.clinic_id == user.clinic_id() {
-                patients.insert(p.id, p.display_name);
+                patients.insert(p.id.into(), p.display_name);
             }
         }
     }

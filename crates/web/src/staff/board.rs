@@ -190,8 +190,13 @@ impl BoardQuery {
                 format!("name: at most {NAME_SEARCH_LIMIT} characters"),
             ));
         }
+        let urgency = level.as_deref().map(|l| {
+            aftercare_core::Level::parse(l).map_or(aftercare_store::NO_LEVEL, |level| {
+                aftercare_app::escalations::urgency(level)
+            })
+        });
         Ok(BoardFilter {
-            level,
+            urgency,
             procedure,
             name,
             limit: self.limit.unwrap_or(50).clamp(1, 200),
@@ -210,7 +215,7 @@ impl BoardQuery {
     pub fn next_page(&self, filter: &BoardFilter, last: &Patient) -> String {
         format!(
             "level={}&procedure={}&name={}&limit={}&after={}",
-            filter.level.as_deref().unwrap_or_default(),
+            self.level.as_deref().unwrap_or_default(),
             filter.procedure.as_deref().unwrap_or_default(),
             crate::pages::layout::url_component(filter.name.as_deref().unwrap_or_default()),
             filter.limit,
@@ -280,7 +285,7 @@ pub fn board_level(p: &Patient) -> Option<aftercare_core::Level> {
 impl From<&Patient> for BoardEntry {
     fn from(p: &Patient) -> BoardEntry {
         BoardEntry {
-            id: p.id.clone(),
+            id: p.id.to_string(),
             display_name: p.display_name.clone(),
             procedure: p.procedure.clone(),
             procedure_date: p.procedure_date,
@@ -486,7 +491,7 @@ pub async fn board_page(
             "patients": patients,
             "levels": LEVELS.iter().map(|l| json!({"value": l, "label": level_label(texts, (*l != "none").then_some(*l))})).collect::<Vec<_>>(),
             "procedures": procedure_options(&state.content, page.lang),
-            "filter": {"level": filter.level, "procedure": filter.procedure, "name": filter.name},
+            "filter": {"level": q.level.as_deref().filter(|l| !l.is_empty()), "procedure": filter.procedure, "name": filter.name},
             "more": more,
         }),
     )

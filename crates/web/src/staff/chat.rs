@@ -144,7 +144,7 @@ pub async fn post(
 ) -> Result<Message, AppError> {
     let message = state.app.chat().post(actor, patient, sender, body).await?;
     state.chat.publish(ChatEvent {
-        patient_id: Some(patient.id.clone()),
+        patient_id: Some(patient.id.to_string()),
         message_id: message.id,
     });
     Ok(message)

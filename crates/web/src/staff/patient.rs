@@ -452,7 +452,10 @@ pub async fn page(
             json!({"at": time(t.at), "kind": t.kind, "kind_label": word(texts, "kind", t.kind), "text": text})
         })
         .collect();
-    let names = std::collections::HashMap::from([(p.id.clone(), p.display_name.clone())]);
+    let names = std::collections::HashMap::from([(
+        aftercare_store::PatientId::from(p.id.clone()),
+        p.display_name.clone(),
+    )]);
     let appointments = super::appointments::rows(
         state,
         texts,

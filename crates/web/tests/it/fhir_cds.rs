@@ -102,7 +102,7 @@ impl TestApp {
             )
             .await
             .expect("patient");
-        (p.id, p.link_token.expose().to_string())
+        (p.id.into(), p.link_token.expose().to_string())
     }
 
     async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -183,7 +183,7 @@ async fn a_patient_exports_her_record_as_a_bundle_that_passes_the_validator() {
     app.store
         .post_message(
             NewMessage {
-                patient_id: id.clone(),
+                patient_id: id.clone().into(),
                 sender: Side::Patient,
                 staff_id: None,
                 body: "Is this normal?".into(),
@@ -224,7 +224,7 @@ async fn a_patient_exports_her_record_as_a_bundle_that_passes_the_validator() {
         .store
         .list_audit(
             &app.store
-                .get_patient(&id)
+                .get_patient(&id.clone().into())
                 .await
                 .expect("read")
                 .expect("patient")

@@ -98,7 +98,7 @@ impl TestApp {
             .await
             .expect("a patient");
         Patient {
-            id: p.id,
+            id: p.id.into(),
             token,
             code,
         }
@@ -369,7 +369,7 @@ async fn another_patients_link_opened_from_elsewhere_does_not_switch_her_record(
         .list_audit(
             &app.clinic_id,
             aftercare_store::AuditQuery {
-                patient_id: Some(eve.id.clone()),
+                patient_id: Some(eve.id.clone().into()),
                 ..Default::default()
             },
         )
@@ -460,7 +460,7 @@ async fn a_second_patient_cannot_read_the_first_patients_diary_or_check_ins() {
         .list_audit(
             &app.clinic_id,
             aftercare_store::AuditQuery {
-                patient_id: Some(ana.id.clone()),
+                patient_id: Some(ana.id.clone().into()),
                 ..Default::default()
             },
         )
@@ -775,7 +775,7 @@ async fn a_diary_entry_that_raises_the_level_says_what_to_do_now_at_the_top() {
     assert!(page.body.contains("We have let your clinic know."));
     let open = app
         .store
-        .list_escalations(&ana.id, true)
+        .list_escalations(&ana.id.clone().into(), true)
         .await
         .expect("escalations");
     assert_eq!(open.len(), 1);
@@ -1437,7 +1437,7 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
     }
     let email = app
         .store
-        .get_patient_email(&her.id)
+        .get_patient_email(&her.id.clone().into())
         .await
         .expect("read")
         .expect("saved");
@@ -1451,7 +1451,7 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
     assert_eq!(asked.status, StatusCode::OK);
     assert!(
         app.store
-            .get_patient_email(&her.id)
+            .get_patient_email(&her.id.clone().into())
             .await
             .expect("read")
             .expect("kept")
@@ -1466,7 +1466,7 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let stopped = app
         .store
-        .get_patient_email(&her.id)
+        .get_patient_email(&her.id.clone().into())
         .await
         .expect("read")
         .expect("kept");
@@ -1486,14 +1486,14 @@ async fn she_sets_her_email_reminders_unsubscribes_in_one_click_and_sees_new_mes
     // A message from the clinic: "1 new" on her page until she opens the chat.
     let patient = app
         .store
-        .get_patient(&her.id)
+        .get_patient(&her.id.clone().into())
         .await
         .expect("read")
         .expect("her");
     aftercare_store::Autocommit::post_message(
         &*app.store,
         aftercare_store::NewMessage {
-            patient_id: her.id.clone(),
+            patient_id: her.id.clone().into(),
             sender: aftercare_store::Side::Staff,
             staff_id: None,
             body: "How are you today?".into(),
@@ -1536,7 +1536,7 @@ async fn her_contact_request_belongs_to_her_record() {
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     let hers = app
         .store
-        .list_patient_contact_requests(&her.id)
+        .list_patient_contact_requests(&her.id.clone().into())
         .await
         .expect("read");
     assert_eq!(hers.len(), 1);

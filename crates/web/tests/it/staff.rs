@@ -749,12 +749,14 @@ on_both!(
         let page = nurse.get("/clinic").await;
         assert_eq!(page.status, 200);
         let first_row = page.text.split("<tbody>").nth(1).expect("tbody");
-        let first = first_row.find(&urgent.id).expect("urgent listed");
-        let second = first_row.find(&calm.id).expect("calm listed");
+        let first = first_row.find(urgent.id.as_str()).expect("urgent listed");
+        let second = first_row.find(calm.id.as_str()).expect("calm listed");
         assert!(first < second);
         assert!(page.text.contains("1 unread"));
         let filtered = nurse.get("/clinic?level=emergency&procedure=").await;
-        assert!(filtered.text.contains(&urgent.id) && !filtered.text.contains(&calm.id));
+        assert!(
+            filtered.text.contains(urgent.id.as_str()) && !filtered.text.contains(calm.id.as_str())
+        );
     }
 );
 
@@ -798,7 +800,7 @@ on_both!(
         let found = nurse.get("/clinic?name=vID").await;
         assert_eq!(found.status, 200);
         assert!(
-            found.text.contains(&carmen_id) && !found.text.contains(&bea.id),
+            found.text.contains(carmen_id.as_str()) && !found.text.contains(bea.id.as_str()),
             "{}",
             found.text
         );
@@ -822,7 +824,7 @@ on_both!(
         let seen = sse_until_more(&mut live, seen, "open_escalations").await;
         assert!(seen.contains("\"open_escalations\":1"), "{seen}");
         assert!(
-            !seen.contains(&bea.id) && !seen.contains(&bea.display_name),
+            !seen.contains(bea.id.as_str()) && !seen.contains(&bea.display_name),
             "counts only"
         );
 
@@ -1097,7 +1099,7 @@ on_both!(
             .to_string();
         let email = app
             .store
-            .get_patient_email(&cora_id)
+            .get_patient_email(&cora_id.clone().into())
             .await
             .expect("read")
             .expect("stored with her enrolment");
@@ -2277,7 +2279,7 @@ on_both!(
             .to_string();
         let her = app
             .store
-            .get_patient(&id)
+            .get_patient(&id.clone().into())
             .await
             .expect("read")
             .expect("her");
@@ -2321,7 +2323,7 @@ on_both!(
         assert_eq!(ok.status, 303);
         let her = app
             .store
-            .get_patient(&id)
+            .get_patient(&id.clone().into())
             .await
             .expect("read")
             .expect("her");

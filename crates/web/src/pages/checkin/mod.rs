@@ -429,7 +429,7 @@ pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     };
     ctx.actor = audit::Actor {
         kind: crate::audit::ActorKind::Patient,
-        id: Some(patient.id.clone()),
+        id: Some(patient.id.to_string()),
         address: ctx.actor.address.clone(),
     };
     ctx.patient = Some(patient);
