@@ -1,6 +1,7 @@
 //! Announcements: a clinic's notice to its patients (a holiday closure, a new number), shown on
 //! the pages while in force. Creating one and its audit row are one commit.
 
+use crate::text::AnnouncementText;
 use aftercare_store::{Announcement, NewAnnouncement};
 use chrono::{DateTime, Utc};
 
@@ -8,12 +9,12 @@ use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
 /// The longest announcement text per language, in characters.
-pub const TEXT_LIMIT: usize = crate::limits::ANNOUNCEMENT;
+pub const TEXT_LIMIT: usize = AnnouncementText::MAX;
 
 /// What an admin posts.
-pub struct Draft<'a> {
-    pub text_en: &'a str,
-    pub text_es: &'a str,
+pub struct Draft {
+    pub text_en: AnnouncementText,
+    pub text_es: AnnouncementText,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
 }
@@ -26,26 +27,16 @@ impl Announcements<'_> {
         actor: &Actor,
         clinic_id: &str,
         staff_id: &str,
-        draft: Draft<'_>,
+        draft: Draft,
     ) -> Result<Announcement> {
-        let text_en = draft.text_en.trim();
-        let text_es = draft.text_es.trim();
-        for (field, text) in [("text_en", text_en), ("text_es", text_es)] {
-            if text.is_empty() || text.chars().count() > TEXT_LIMIT {
-                return Err(Error::invalid(
-                    field,
-                    format!("{field}: 1 to {TEXT_LIMIT} characters"),
-                ));
-            }
-        }
         if draft.ends_at.is_some_and(|e| e <= draft.starts_at) {
             return Err(Error::invalid("ends_at", "ends_at: before the start"));
         }
         let now = self.0.now();
         let new = NewAnnouncement {
             clinic_id: clinic_id.to_string(),
-            text_en: text_en.to_string(),
-            text_es: text_es.to_string(),
+            text_en: draft.text_en.into_string(),
+            text_es: draft.text_es.into_string(),
             starts_at: draft.starts_at,
             ends_at: draft.ends_at,
             created_by: staff_id.to_string(),

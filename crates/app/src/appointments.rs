@@ -15,10 +15,11 @@ use aftercare_store::{
 use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{limits, App, Error, Result};
+use crate::text::AppointmentText;
+use crate::{App, Error, Result};
 
 /// The longest "times that suit me", and the longest note from the clinic.
-pub const TEXT_LIMIT: usize = 500;
+pub const TEXT_LIMIT: usize = AppointmentText::MAX;
 /// How long an appointment can be booked for, in minutes.
 pub const MINUTES: std::ops::RangeInclusive<i32> = 5..=480;
 /// How long before it starts an appointment is reminded.
@@ -68,7 +69,7 @@ pub fn offered<'c>(content: &'c Content, level: Level, actions: &[&str]) -> Vec<
 #[derive(Debug, Clone)]
 pub struct Request {
     pub kind: String,
-    pub preferred: String,
+    pub preferred: AppointmentText,
     /// The check-in whose decision she asks from.
     pub checkin_id: Option<String>,
 }
@@ -78,7 +79,7 @@ pub struct Request {
 pub struct Answer {
     pub starts_at: DateTime<Utc>,
     pub minutes: i32,
-    pub note: Option<String>,
+    pub note: Option<AppointmentText>,
     /// Confirmed at once (`false`: proposed, she accepts it).
     pub confirm: bool,
     /// When the appointment had last changed on the page the clinician answered from.
@@ -119,7 +120,6 @@ impl Appointments<'_> {
                 "kind: not something the clinic books",
             ));
         }
-        let preferred = limits::required("preferred", &r.preferred, TEXT_LIMIT)?;
         if self
             .calls_for_calling(patient, r.checkin_id.as_deref())
             .await?
@@ -134,7 +134,7 @@ impl Appointments<'_> {
             clinic_id: patient.clinic_id.clone(),
             patient_id: patient.id.clone(),
             kind: r.kind,
-            preferred,
+            preferred: r.preferred.into_string(),
             checkin_id: r.checkin_id,
         };
         let (actor, p) = (actor.clone(), patient.clone());
@@ -233,7 +233,7 @@ impl Appointments<'_> {
                 "starts_at: must be in the future",
             ));
         }
-        let note = limits::optional("note", answer.note, TEXT_LIMIT)?;
+        let note = answer.note.map(AppointmentText::into_string);
         let to = if answer.confirm {
             AppointmentStatus::Confirmed
         } else {

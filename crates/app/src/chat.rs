@@ -4,25 +4,11 @@
 use aftercare_store::{Message, NewMessage, Patient, Side};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{App, Error, Result};
+use crate::text::MessageBody;
+use crate::{App, Result};
 
 /// The longest message, in characters.
-pub const BODY_LIMIT: usize = crate::limits::MESSAGE;
-
-/// Checks a message body: trimmed, not empty, at most [`BODY_LIMIT`] characters.
-pub fn check_body(body: &str) -> Result<String> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(Error::invalid("body", "body: write a message"));
-    }
-    if body.chars().count() > BODY_LIMIT {
-        return Err(Error::invalid(
-            "body",
-            format!("body: at most {BODY_LIMIT} characters"),
-        ));
-    }
-    Ok(body.to_string())
-}
+pub const BODY_LIMIT: usize = MessageBody::MAX;
 
 pub struct Chat<'a>(pub(crate) &'a App);
 
@@ -34,15 +20,14 @@ impl Chat<'_> {
         actor: &Actor,
         patient: &Patient,
         sender: Side,
-        body: &str,
+        body: MessageBody,
     ) -> Result<Message> {
-        let body = check_body(body)?;
         let now = self.0.now();
         let new = NewMessage {
             patient_id: patient.id.clone(),
             sender,
             staff_id: (sender == Side::Staff).then(|| actor.id.clone()).flatten(),
-            body,
+            body: body.into_string(),
         };
         let (actor, patient_id, clinic_id) =
             (actor.clone(), patient.id.clone(), patient.clinic_id.clone());

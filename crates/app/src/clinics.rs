@@ -1,6 +1,7 @@
 //! Clinics: created from the shell, configured by their admins (name, opening hours per
 //! language, telephone numbers). A change and its audit row are one commit.
 
+use crate::text::ClinicText;
 use aftercare_store::{Clinic, ClinicSettings, NewClinic};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{json, Map, Value};
@@ -9,7 +10,7 @@ use crate::audit::{entry, Action, Actor, Subject};
 use crate::{App, Error, Result};
 
 /// The longest clinic name and opening-hours text.
-pub const TEXT_LIMIT: usize = crate::limits::CLINIC_TEXT;
+pub const TEXT_LIMIT: usize = ClinicText::MAX;
 
 /// A telephone number as a patient's phone dials it: digits, spaces, `+`, `-`, `.`, `(`, `)`,
 /// at least three digits and at most 32 characters. Empty: not given.
@@ -233,7 +234,7 @@ impl Clinics<'_> {
                 "slug: lowercase letters, digits and '-', at most 64",
             ));
         }
-        let name = crate::limits::required("name", name, TEXT_LIMIT)?;
+        let name = ClinicText::new("name", name)?;
         let now = self.0.now();
         let new = NewClinic {
             slug: slug.to_string(),
@@ -263,20 +264,14 @@ impl Clinics<'_> {
     ) -> Result<Clinic> {
         let mut new = ClinicSettings::of(clinic);
         if let Some(name) = &changes.name {
-            new.name = crate::limits::required("name", name, TEXT_LIMIT)?.to_string();
+            new.name = ClinicText::new("name", name)?.into_string();
         }
         if let Some(hours) = &changes.hours {
             let mut opening = Map::new();
             for (lang, text) in hours {
-                let text = text.trim();
-                if text.chars().count() > TEXT_LIMIT {
-                    return Err(Error::invalid(
-                        format!("hours_{lang}"),
-                        format!("hours_{lang}: at most {TEXT_LIMIT} characters"),
-                    ));
-                }
-                if self.0.content().lang(lang).is_some() && !text.is_empty() {
-                    opening.insert(lang.clone(), json!(text));
+                let text = ClinicText::optional(&format!("hours_{lang}"), Some(text))?;
+                if let (Some(text), Some(_)) = (text, self.0.content().lang(lang)) {
+                    opening.insert(lang.clone(), json!(text.as_str()));
                 }
             }
             new.opening_hours = Value::Object(opening);

@@ -1,24 +1,54 @@
 //! Contact requests: someone asks the clinic to get in touch (signed in or not); a clinician
 //! marks it handled. Each write and its audit row are one commit.
 
-use aftercare_store::{ContactRequest, NewContactRequest};
+use aftercare_store::{ContactRequest, NewContactRequest, PatientId};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{limits, App, Error, Result};
+use crate::text::{ContactDetail, Note, RequestText};
+use crate::{App, Error, Result};
 
 /// The longest reply note, in characters.
-pub const NOTE_LIMIT: usize = limits::NOTE;
+pub const NOTE_LIMIT: usize = Note::MAX;
+
+/// A request through a clinic's contact form, its texts bounded.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub clinic_id: String,
+    /// Hers when she is signed in and writes to her own clinic.
+    pub patient_id: Option<PatientId>,
+    pub name: ContactDetail,
+    pub contact: ContactDetail,
+    pub message: RequestText,
+    /// She agreed that the clinic keeps what she wrote and contacts her; nothing is kept
+    /// without it.
+    pub consent: bool,
+}
 
 pub struct Contacts<'a>(pub(crate) &'a App);
 
 impl Contacts<'_> {
-    /// Stores a request the contact form has validated; `patient_id` when she is signed in.
+    /// Stores a request from the contact form, audited; `patient_id` when she is signed in
+    /// (also when she writes to another clinic, so that her audit trail shows it).
     pub async fn create(
         &self,
         actor: &Actor,
         patient_id: Option<&str>,
-        new: NewContactRequest,
+        request: Request,
     ) -> Result<ContactRequest> {
+        if !request.consent {
+            return Err(Error::invalid(
+                "consent",
+                "consent: needed before the clinic keeps the request",
+            ));
+        }
+        let new = NewContactRequest {
+            clinic_id: request.clinic_id,
+            patient_id: request.patient_id,
+            name: request.name.into_string(),
+            contact: request.contact.into_string(),
+            message: request.message.into_string(),
+            consent: request.consent,
+        };
         let now = self.0.now();
         let (actor, patient_id) = (actor.clone(), patient_id.map(str::to_string));
         self.0
@@ -89,7 +119,7 @@ impl Contacts<'_> {
         clinic_id: &str,
         staff_id: &str,
         id: &str,
-        note: Option<String>,
+        note: Option<Note>,
     ) -> Result<ContactRequest> {
         let mine = self
             .list(clinic_id, None)
@@ -99,7 +129,7 @@ impl Contacts<'_> {
         if !mine {
             return Err(Error::NotFound);
         }
-        let note = limits::optional("reply_note", note, NOTE_LIMIT)?;
+        let note = note.map(Note::into_string);
         let now = self.0.now();
         let row = entry(
             actor,

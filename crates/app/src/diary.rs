@@ -12,17 +12,18 @@ use serde_json::{Map, Value};
 
 use crate::audit::{entry, Action, Actor, Subject};
 use crate::patients::{profile, today};
-use crate::{escalations, limits, App, Error, Result};
+use crate::text::Note;
+use crate::{escalations, App, Error, Result};
 
 /// The longest diary note kept, in characters.
-pub const NOTE_LIMIT: usize = limits::NOTE;
+pub const NOTE_LIMIT: usize = Note::MAX;
 
 /// A day's entry as the patient gave it, before validation.
 pub struct DayInput {
     pub day: NaiveDate,
     pub pain: i64,
     pub facts: Map<String, Value>,
-    pub note: Option<String>,
+    pub note: Option<Note>,
 }
 
 /// What writing a day produced.
@@ -65,7 +66,7 @@ impl Diary<'_> {
             .ok()
             .filter(|p| *p <= 10)
             .ok_or_else(|| Error::invalid("pain", "pain: must be a whole number from 0 to 10"))?;
-        let note = limits::optional("note", input.note, NOTE_LIMIT)?;
+        let note = input.note.map(Note::into_string);
         let pain_day = (day - patient.procedure_date).num_days();
         let case = recovery::diary_case(
             content,

@@ -2,6 +2,7 @@
 //! personal link and an enrolment code. The page, the API and `aftercare admin enrol-patient`
 //! make the same checks, and the patient and her audit row are one commit.
 
+use crate::text::Name;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
 use aftercare_store::{NewPatient, Patient};
@@ -12,7 +13,7 @@ use crate::secrets::{new_enrolment_code, new_link_token};
 use crate::{App, Error, Result};
 
 /// The longest display name of a patient.
-pub const NAME_LIMIT: usize = crate::limits::NAME;
+pub const NAME_LIMIT: usize = Name::MAX;
 
 /// The procedures patients can be enrolled for: the content's `procedure` values but `none`,
 /// with their labels in the first language.
@@ -42,7 +43,7 @@ pub fn procedures_in(content: &Content, lang: aftercare_core::Lang) -> Vec<(Stri
 #[derive(Debug, Clone)]
 pub struct Enrol {
     /// How the clinic calls her (pseudonymous is fine).
-    pub display_name: String,
+    pub display_name: Name,
     /// A `procedure` value of the content.
     pub procedure: String,
     pub procedure_date: NaiveDate,
@@ -114,7 +115,7 @@ impl Enrolment<'_> {
     /// Validates and enrols a patient of `clinic_id` with fresh secrets, audited.
     pub async fn enrol(&self, actor: &Actor, clinic_id: &str, who: Enrol) -> Result<Patient> {
         let content = self.0.content();
-        let name = crate::limits::required("display_name", &who.display_name, NAME_LIMIT)?;
+        let name = who.display_name.into_string();
         if !procedures(content).iter().any(|(v, _)| *v == who.procedure) {
             return Err(Error::invalid(
                 "procedure",

@@ -7,10 +7,11 @@ use aftercare_core::{recovery, Content, Decision, Level, RecoveryCheck};
 use aftercare_store::{Escalation, EscalationSource, NewEscalation, Patient};
 
 use crate::audit::{entry, Action, Actor, Subject};
-use crate::{limits, App, Error, Result};
+use crate::text::Note;
+use crate::{App, Error, Result};
 
 /// The longest acknowledgement note, in characters.
-pub const NOTE_LIMIT: usize = limits::NOTE;
+pub const NOTE_LIMIT: usize = Note::MAX;
 
 /// A level's urgency as the store keeps it beside the level's name: the core's order (the
 /// least urgent level is 0), so the database sorts and filters by numbers alone.
@@ -79,10 +80,10 @@ impl Escalations<'_> {
         clinic_id: &str,
         staff_id: &str,
         escalation_id: &str,
-        note: Option<String>,
+        note: Option<Note>,
     ) -> Result<Escalation> {
         let (escalation, patient) = self.of_clinic(clinic_id, escalation_id).await?;
-        let note = limits::optional("note", note, NOTE_LIMIT)?;
+        let note = note.map(Note::into_string);
         let now = self.0.now();
         let row = entry(
             actor,

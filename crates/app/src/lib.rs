@@ -29,6 +29,7 @@ pub mod patient_email;
 pub mod patients;
 pub mod secrets;
 pub mod staff;
+pub mod text;
 
 pub use audit::{Action, Actor, ActorKind, Subject};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -3,6 +3,7 @@
 //! failures, sessions stored as digests, and password changes that end every other session.
 //! Each change commits with its audit row.
 
+use crate::text::Name;
 use aftercare_store::{NewSession, NewStaff, Staff, StaffSession};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -23,7 +24,7 @@ pub const MIN_PASSWORD: usize = 12;
 /// ... and at most this long (hashing cost is bounded).
 pub const MAX_PASSWORD: usize = 256;
 /// The longest display name.
-pub const NAME_LIMIT: usize = crate::limits::NAME;
+pub const NAME_LIMIT: usize = Name::MAX;
 
 pub use aftercare_store::Role;
 
@@ -109,7 +110,7 @@ fn dummy_hash() -> &'static str {
 pub struct NewAccount<'a> {
     pub clinic_id: &'a str,
     pub email: &'a str,
-    pub display_name: &'a str,
+    pub display_name: Name,
     pub role: &'a str,
     pub password: &'a str,
 }
@@ -133,7 +134,6 @@ impl StaffAccounts<'_> {
     /// Creates an account with a hashed password, audited.
     pub async fn create(&self, actor: &Actor, account: NewAccount<'_>) -> Result<Staff> {
         let email = check_email(account.email)?;
-        let name = crate::limits::required("display_name", account.display_name, NAME_LIMIT)?;
         let role = Role::parse(account.role)
             .ok_or_else(|| Error::invalid("role", "role: admin or clinician"))?;
         check_new_password("password", account.password)?;
@@ -142,7 +142,7 @@ impl StaffAccounts<'_> {
         let new = NewStaff {
             clinic_id: account.clinic_id.to_string(),
             email,
-            display_name: name.to_string(),
+            display_name: account.display_name.into_string(),
             role,
             password_hash,
         };

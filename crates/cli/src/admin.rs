@@ -9,6 +9,7 @@
 //! does: the same checks, the same hashing, and an audit row (actor `system`) in the same commit.
 
 use crate::serve::{runtime, DbArgs};
+use aftercare_app::text::Name;
 use aftercare_app::Actor;
 use aftercare_core::content::FactKind;
 use aftercare_core::Content;
@@ -188,7 +189,7 @@ pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
                     bail!("--clinic: no clinic with slug {clinic:?}");
                 };
                 let who = aftercare_app::enrolment::Enrol {
-                    display_name: name,
+                    display_name: Name::new("--name", &name)?,
                     procedure,
                     procedure_date,
                     delivery_date,
@@ -266,7 +267,7 @@ fn create_user(content: Arc<Content>, args: CreateUserArgs) -> anyhow::Result<()
         let account = aftercare_app::staff::NewAccount {
             clinic_id: &clinic.id,
             email: &args.email,
-            display_name: &args.name,
+            display_name: Name::new("--name", &args.name)?,
             role: &args.role,
             password: &password,
         };

@@ -5,6 +5,7 @@
 //! with a clock the test moves, never by sleeping.
 
 use crate::common::{self, seed, start_with_env};
+use aftercare_app::text::{AppointmentText, MessageBody};
 
 use aftercare_app::alerts::NewTarget;
 use aftercare_app::{Actor, App, ManualClock};
@@ -768,7 +769,12 @@ async fn reminders_stop_when_her_recovery_course_ends_and_a_reply_tells_her_once
     ] {
         t.app
             .chat()
-            .post(&staff, &t.patient, aftercare_store::Side::Staff, body)
+            .post(
+                &staff,
+                &t.patient,
+                aftercare_store::Side::Staff,
+                MessageBody::new("body", body).expect("a message"),
+            )
             .await
             .expect("posted");
     }
@@ -814,7 +820,7 @@ async fn an_appointment_she_asked_for_is_confirmed_by_email_and_reminded_the_day
             &t.patient,
             aftercare_app::appointments::Request {
                 kind: "physiotherapy".into(),
-                preferred: "Mornings".into(),
+                preferred: AppointmentText::new("preferred", "Mornings").expect("short"),
                 checkin_id: None,
             },
         )
@@ -824,7 +830,7 @@ async fn an_appointment_she_asked_for_is_confirmed_by_email_and_reminded_the_day
     let answer = aftercare_app::appointments::Answer {
         starts_at: at,
         minutes: 30,
-        note: Some("Room 3".into()),
+        note: AppointmentText::optional("note", Some("Room 3")).expect("short"),
         confirm: true,
         seen: Some(asked.updated_at),
     };

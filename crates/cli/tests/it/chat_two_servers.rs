@@ -39,7 +39,7 @@ async fn a_message_posted_on_one_server_appears_live_on_a_page_connected_to_anot
     let account = aftercare_app::staff::NewAccount {
         clinic_id: &clinic.id,
         email: "nurse@two.example",
-        display_name: "Nurse",
+        display_name: aftercare_app::text::Name::new("display_name", "Nurse").expect("short"),
         role: "clinician",
         password,
     };

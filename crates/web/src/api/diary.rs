@@ -11,6 +11,7 @@ use crate::lang;
 use crate::patient::{today, PatientAuth};
 use crate::state::AppState;
 use aftercare_app::diary as service;
+use aftercare_app::text::Note;
 use aftercare_core::DecisionView;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -63,6 +64,7 @@ pub async fn put(
     ValidJson(body): ValidJson<DiaryBody>,
 ) -> Result<Json<DiaryWritten>, AppError> {
     let day = parse_day(&day)?;
+    let note = Note::optional("note", body.note.as_deref())?;
     let written = state
         .app
         .diary()
@@ -73,7 +75,7 @@ pub async fn put(
                 day,
                 pain: body.pain,
                 facts: body.facts,
-                note: body.note,
+                note,
             },
         )
         .await?;

@@ -8,6 +8,7 @@ use super::Ctx;
 use crate::audit;
 use crate::error::AppError;
 use aftercare_app::appointments::{offered, CancelledBy, Request};
+use aftercare_app::text::AppointmentText;
 use aftercare_core::Level;
 use aftercare_store::{Appointment, AppointmentStatus};
 use axum::extract::Path;
@@ -169,18 +170,19 @@ pub async fn page(
 pub async fn request(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let patient = ctx.require_patient()?.clone();
     let checkin = Some(form.text("checkin")).filter(|c| !c.is_empty());
-    let r = Request {
-        kind: form.text("kind"),
-        preferred: form.text("preferred"),
-        checkin_id: checkin.clone(),
+    let asked = match AppointmentText::new("preferred", &form.text("preferred")) {
+        Ok(preferred) => {
+            let r = Request {
+                kind: form.text("kind"),
+                preferred,
+                checkin_id: checkin.clone(),
+            };
+            let app = ctx.state.app.appointments();
+            app.request(&ctx.actor, &patient, r).await
+        }
+        Err(e) => Err(e),
     };
-    match ctx
-        .state
-        .app
-        .appointments()
-        .request(&ctx.actor, &patient, r)
-        .await
-    {
+    match asked {
         Ok(_) => Ok(Redirect::to("/me/appointments?done=asked").into_response()),
         Err(aftercare_app::Error::Invalid { field, .. }) => {
             let key = match field.as_str() {

@@ -6,7 +6,8 @@
 use super::form::Form;
 use super::layout::Ctx;
 use crate::error::AppError;
-use aftercare_store::NewContactRequest;
+use aftercare_app::contacts::Request;
+use aftercare_app::text::{ContactDetail, RequestText};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
@@ -14,10 +15,6 @@ use std::collections::BTreeMap;
 
 /// The hidden field only a bot fills.
 pub const HONEYPOT: &str = "website";
-
-const NAME_LIMIT: usize = 200;
-const CONTACT_LIMIT: usize = 200;
-const MESSAGE_LIMIT: usize = 4000;
 
 const FIELD_ORDER: [&str; 6] = ["form", "clinic", "name", "contact", "message", "consent"];
 
@@ -108,25 +105,37 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
         tracing::info!("contact form honeypot filled; dropped");
         return ctx.render("contact_sent.html", json!({})).await;
     }
-    let name = form.text("name");
-    let contact = form.text("contact");
-    let message = form.text("message");
     let consent = form.get("consent") == Some("yes");
     let mut errors = BTreeMap::new();
-    if name.is_empty() {
-        errors.insert("name", "contact_name_required");
-    } else if name.chars().count() > NAME_LIMIT {
-        errors.insert("name", "contact_too_long");
-    }
-    if contact.is_empty() {
-        errors.insert("contact", "contact_contact_required");
-    } else if contact.chars().count() > CONTACT_LIMIT {
-        errors.insert("contact", "contact_too_long");
-    }
-    if message.is_empty() {
-        errors.insert("message", "contact_message_required");
-    } else if message.chars().count() > MESSAGE_LIMIT {
-        errors.insert("message", "contact_too_long");
+    // Each text is bounded by its kind; a blank one and a long one get different words.
+    let mut field = |name: &'static str, required: &'static str| {
+        let text = form.text(name);
+        let bounded = ContactDetail::new(name, &text).ok();
+        if bounded.is_none() {
+            errors.insert(
+                name,
+                if text.trim().is_empty() {
+                    required
+                } else {
+                    "contact_too_long"
+                },
+            );
+        }
+        bounded
+    };
+    let name = field("name", "contact_name_required");
+    let contact = field("contact", "contact_contact_required");
+    let text = form.text("message");
+    let message = RequestText::new("message", &text).ok();
+    if message.is_none() {
+        errors.insert(
+            "message",
+            if text.trim().is_empty() {
+                "contact_message_required"
+            } else {
+                "contact_too_long"
+            },
+        );
     }
     if !consent {
         errors.insert("consent", "contact_consent_required");
@@ -137,7 +146,12 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     } else {
         Vec::new()
     };
-    let Some(clinic) = clinic.clone().filter(|_| errors.is_empty()) else {
+    let (Some(clinic), Some(name), Some(contact), Some(message)) = (
+        clinic.clone().filter(|_| errors.is_empty()),
+        name,
+        contact,
+        message,
+    ) else {
         let page = render_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, errors, clinics);
         return ctx
             .render_status(StatusCode::UNPROCESSABLE_ENTITY, "contact.html", page)
@@ -150,7 +164,7 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
         .create(
             &ctx.actor,
             patient_id.as_deref(),
-            NewContactRequest {
+            Request {
                 clinic_id: clinic.id.clone(),
                 // Hers only when she writes to her own clinic.
                 patient_id: ctx

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::extract::ValidQuery;
 use aftercare_app::diary::{DayInput, NOTE_LIMIT};
 use aftercare_app::patients::today;
+use aftercare_app::text::Note;
 use aftercare_core::{Level, QuestionView};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -246,7 +247,8 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
             .errors
             .insert("day".into(), "diary_day_invalid".into());
     }
-    if state.note.trim().chars().count() > NOTE_LIMIT {
+    let note = Note::optional("note", Some(&state.note));
+    if note.is_err() {
         state
             .errors
             .insert("note".into(), "diary_note_too_long".into());
@@ -269,14 +271,14 @@ pub async fn write(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     if pain == Some(0) {
         facts.remove("pain_course");
     }
-    let (Some(pain), Some(day), true) = (pain, day, state.errors.is_empty()) else {
+    let (Some(pain), Some(day), Ok(note), true) = (pain, day, note, state.errors.is_empty()) else {
         return render(&ctx, state, StatusCode::UNPROCESSABLE_ENTITY, Map::new()).await;
     };
     let input = DayInput {
         day,
         pain,
         facts,
-        note: Some(state.note.clone()),
+        note,
     };
     match ctx
         .state

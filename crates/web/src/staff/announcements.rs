@@ -5,6 +5,7 @@
 use super::auth::StaffUser;
 use crate::error::AppError;
 use crate::state::AppState;
+use aftercare_app::text::AnnouncementText;
 use aftercare_store::Announcement;
 use chrono::{DateTime, Utc};
 
@@ -21,8 +22,8 @@ pub async fn create(
     ends_at: Option<DateTime<Utc>>,
 ) -> Result<Announcement, AppError> {
     let draft = aftercare_app::announcements::Draft {
-        text_en,
-        text_es,
+        text_en: AnnouncementText::new("text_en", text_en)?,
+        text_es: AnnouncementText::new("text_es", text_es)?,
         starts_at,
         ends_at,
     };

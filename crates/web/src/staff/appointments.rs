@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::pages::form::Form;
 use crate::state::AppState;
 use aftercare_app::appointments::{Answer, CancelledBy};
+use aftercare_app::text::AppointmentText;
 use aftercare_core::Texts;
 use aftercare_store::{Appointment, AppointmentStatus};
 use axum::extract::{Path, State};
@@ -128,7 +129,7 @@ pub async fn answer(
         let answer = Answer {
             starts_at,
             minutes,
-            note: Some(form.text("note")),
+            note: AppointmentText::optional("note", Some(&form.text("note")))?,
             confirm: form.text("action") == "confirm",
             seen: crate::pages::appointments::seen(&form),
         };

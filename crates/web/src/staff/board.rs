@@ -13,6 +13,7 @@ use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::state::AppState;
+use aftercare_app::text::Name;
 use aftercare_core::{Content, Lang, Level, Texts};
 use aftercare_store::{BoardCursor, BoardFilter, Patient};
 use axum::extract::{Path, State};
@@ -80,7 +81,7 @@ pub async fn enrol(
     body: EnrolBody,
 ) -> Result<Patient, AppError> {
     let who = aftercare_app::enrolment::Enrol {
-        display_name: body.display_name,
+        display_name: Name::new("display_name", &body.display_name)?,
         procedure: body.procedure,
         procedure_date: body.procedure_date,
         delivery_date: body.delivery_date,
@@ -138,7 +139,7 @@ pub async fn clinic_patient(
 }
 
 /// The longest name search (a name is at most 100 characters).
-pub const NAME_SEARCH_LIMIT: usize = 100;
+pub const NAME_SEARCH_LIMIT: usize = aftercare_app::limits::NAME;
 
 /// Board filters and paging.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -30,8 +30,6 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 
-/// The longest message, in characters.
-pub use aftercare_app::chat::{check_body, BODY_LIMIT};
 /// The language a member of staff reads the thread's signatures in: the workspace's (her
 /// account's choice, else her browser's).
 pub fn reader_language(
@@ -142,6 +140,7 @@ pub async fn post(
     actor: &Actor,
     body: &str,
 ) -> Result<Message, AppError> {
+    let body = aftercare_app::text::MessageBody::new("body", body)?;
     let message = state.app.chat().post(actor, patient, sender, body).await?;
     state.chat.publish(ChatEvent {
         patient_id: Some(patient.id.to_string()),

@@ -10,6 +10,7 @@ use crate::extract::ValidJson;
 use crate::extract::ValidQuery;
 use crate::state::AppState;
 use aftercare_app::clinics::local_time;
+use aftercare_app::text::Note;
 use aftercare_store::ContactRequest;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -43,6 +44,7 @@ pub async fn mark_handled(
     id: &str,
     note: Option<String>,
 ) -> Result<ContactRequest, AppError> {
+    let note = Note::optional("reply_note", note.as_deref())?;
     Ok(state
         .app
         .contacts()

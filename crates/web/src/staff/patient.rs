@@ -14,6 +14,7 @@ use crate::audit;
 use crate::error::{AppError, Problem};
 use crate::extract::ValidJson;
 use crate::state::AppState;
+use aftercare_app::text::Note;
 use aftercare_core::Lang;
 use aftercare_store::{Escalation, Patient};
 use axum::extract::{Path, State};
@@ -192,6 +193,7 @@ pub async fn acknowledge(
     escalation_id: &str,
     note: Option<String>,
 ) -> Result<Escalation, AppError> {
+    let note = Note::optional("note", note.as_deref())?;
     Ok(state
         .app
         .escalations()

@@ -6,6 +6,7 @@
 use super::auth::{self, StaffUser};
 use crate::error::{AppError, Problem};
 use crate::state::AppState;
+use aftercare_app::text::Name;
 use aftercare_store::{Clinic, Staff};
 use serde_json::json;
 
@@ -24,7 +25,7 @@ pub async fn add_staff(
     let account = aftercare_app::staff::NewAccount {
         clinic_id: admin.clinic_id(),
         email,
-        display_name,
+        display_name: Name::new("display_name", display_name)?,
         role,
         password,
     };

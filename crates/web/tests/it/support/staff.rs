@@ -44,7 +44,11 @@ impl TestApp {
         let account = aftercare_app::staff::NewAccount {
             clinic_id: &clinic.id,
             email: &email,
-            display_name: &format!("{role} of {slug}"),
+            display_name: aftercare_app::text::Name::new(
+                "display_name",
+                &format!("{role} of {slug}"),
+            )
+            .expect("a short name"),
             role,
             password: PASSWORD,
         };
