@@ -119,6 +119,26 @@ impl App {
         Ok(self.store.ping().await?)
     }
 
+    /// Brings the database's schema up to date; a schema already current is left alone.
+    pub async fn migrate(&self) -> Result<()> {
+        Ok(self.store.migrate().await?)
+    }
+
+    /// A consistent copy of the whole database, every clinic's patients in it, written to
+    /// `path` while the server runs (SQLite; PostgreSQL refuses and names `pg_dump`). The
+    /// audit row comes first: a copy that cannot be audited is not made.
+    pub async fn backup(&self, actor: &Actor, path: &std::path::Path) -> Result<()> {
+        let subject = Subject {
+            patient_id: None,
+            clinic_id: None,
+            detail: Some(path.display().to_string()),
+        };
+        self.audit()
+            .record(actor, Action::DatabaseBackup, subject)
+            .await?;
+        Ok(self.store.backup_to(path).await?)
+    }
+
     /// Deletes expired staff sessions and replay-cache entries; returns how many went.
     pub async fn purge_expired(&self) -> Result<u64> {
         let now = self.now();

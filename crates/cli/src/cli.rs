@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(db) => {
-            serve::migrate(db)?;
+            serve::migrate(load_content(cli.content.as_deref())?, db)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin(command) => {
@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { db, file } => {
-            serve::backup(db, &file)?;
+            serve::backup(load_content(cli.content.as_deref())?, db, &file)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -47,11 +47,13 @@ impl DbArgs {
         ))
     }
 
-    /// The application layer over this database, for the commands that read or write records.
+    /// The application layer over this database, its schema brought up to date: what every
+    /// command but `serve` works through.
     pub async fn app(&self, content: Arc<aftercare_core::Content>) -> anyhow::Result<App> {
         Ok(App::new(content, self.open().await?))
     }
 
+    /// The store, connected and migrated, for `serve` to wire into its state.
     pub async fn open(&self) -> anyhow::Result<Arc<dyn aftercare_store::Store>> {
         let url = self.url()?;
         let store = aftercare_store::connect(&url)
@@ -245,19 +247,24 @@ pub fn serve(content: aftercare_core::Content, args: ServeArgs) -> anyhow::Resul
     })
 }
 
-pub fn migrate(db: DbArgs) -> anyhow::Result<()> {
+pub fn migrate(content: aftercare_core::Content, db: DbArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
-        db.open().await?;
+        db.app(Arc::new(content))
+            .await?
+            .migrate()
+            .await
+            .context("cannot apply the migrations")?;
         println!("migrations applied");
         Ok(())
     })
 }
 
-pub fn backup(db: DbArgs, file: &Path) -> anyhow::Result<()> {
+/// `aftercare backup FILE`: a copy of the database, audited as the system's.
+pub fn backup(content: aftercare_core::Content, db: DbArgs, file: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
-        let store = db.open().await?;
-        store
-            .backup_to(file)
+        db.app(Arc::new(content))
+            .await?
+            .backup(&aftercare_app::Actor::system(), file)
             .await
             .with_context(|| format!("backup to {} failed", file.display()))?;
         println!("backup written to {}", file.display());

@@ -226,6 +226,8 @@ text_enum! {
         /// A CDS Hooks call of the `encounter-discharge` hook.
         CdsEncounterDischarge => "cds.encounter-discharge",
         CheckinAnswer => "checkin.answer",
+        /// A copy of the whole database was written (`aftercare backup`).
+        DatabaseBackup => "database.backup",
         CheckinFinal => "checkin.final",
         CheckinList => "checkin.list",
         CheckinOpen => "checkin.open",

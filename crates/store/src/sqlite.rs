@@ -150,7 +150,36 @@ impl SqliteStore {
             .await?;
         let outcome = MIGRATOR.run(&pool).await;
         pool.close().await;
-        Ok(outcome?)
+        outcome?;
+        self.reload_schema().await
+    }
+
+    /// Makes every open connection read the schema again after a migration ran on its own
+    /// connection. A connection that read the old schema prepares its next statement against
+    /// it; SQLite then prepares it again when it runs, with the new table's columns, while
+    /// sqlx still counts the old ones. `SELECT *` on a table that a migration changed would
+    /// fail (found upgrading a database with patients across the urgency migration: the
+    /// board came back empty). One read of the schema on each connection, with its cached
+    /// statements dropped, puts it on the new schema before anything else runs.
+    async fn reload_schema(&self) -> Result<()> {
+        const READ_SCHEMA: &str = "SELECT count(*) FROM sqlite_schema";
+        let mut readers = Vec::new();
+        for _ in 0..READ_CONNECTIONS {
+            readers.push(self.read.acquire().await?);
+        }
+        for reader in &mut readers {
+            reader.clear_cached_statements().await?;
+            sqlx::query(READ_SCHEMA).fetch_one(&mut **reader).await?;
+        }
+        drop(readers);
+        self.write(|c: &mut SqliteConnection| {
+            Box::pin(async move {
+                c.clear_cached_statements().await?;
+                sqlx::query(READ_SCHEMA).fetch_one(&mut *c).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// `VACUUM INTO` writes a consistent, compacted copy while the store

@@ -2848,3 +2848,142 @@ async fn her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log
     .unwrap();
     assert!(claimed.is_empty(), "unsubscribing cancels what was queued");
 }
+
+// ---------------------------------------------------------------------------
+// Upgrades: rows written before a migration read right after it
+// ---------------------------------------------------------------------------
+
+/// The migration that gave levels their urgency numbers.
+const URGENCY_MIGRATION: i64 = 20261203000004;
+
+/// The dialect's migrations older than `version`, as a server of that time applied them.
+async fn migrator_before(dialect: &str, version: i64) -> sqlx::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    let mut migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let older: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    migrator.migrations = std::borrow::Cow::Owned(older);
+    migrator
+}
+
+/// What a server before the urgency migration wrote: levels as names only. Four patients of
+/// one clinic: one with an unacknowledged urgent escalation after a self-care check-in, one
+/// whose emergency was acknowledged, one at self-care, one who never checked in.
+const ROWS_BEFORE_URGENCY: &[&str] = &[
+    "INSERT INTO clinics (id, slug, name, opening_hours, created_at) \
+     VALUES ('c1', 'north', 'North', '{}', '2026-12-01T08:00:00Z')",
+    "INSERT INTO staff (id, clinic_id, email, display_name, role, password_hash, created_at) \
+     VALUES ('s1', 'c1', 'ana@example.org', 'Ana', 'clinician', 'x', '2026-12-01T08:00:00Z')",
+    "INSERT INTO patients (id, clinic_id, display_name, enrolment_code, link_token, procedure, \
+     procedure_date, language, last_level, episode_level, last_checkin_at, open_escalations, \
+     created_at) VALUES \
+     ('p-open', 'c1', 'A', 'code-open', 'tok-open', 'labour', '2026-11-30', 'en', 'self_care', \
+      'urgent', '2026-12-01T09:00:00Z', 1, '2026-12-01T08:00:00Z'), \
+     ('p-acked', 'c1', 'B', 'code-acked', 'tok-acked', 'labour', '2026-11-30', 'en', \
+      'emergency', 'emergency', '2026-12-01T09:30:00Z', 0, '2026-12-01T08:00:00Z'), \
+     ('p-fine', 'c1', 'C', 'code-fine', 'tok-fine', 'labour', '2026-11-30', 'en', 'self_care', \
+      NULL, '2026-12-01T10:00:00Z', 0, '2026-12-01T08:00:00Z'), \
+     ('p-never', 'c1', 'D', 'code-never', 'tok-never', 'labour', '2026-11-30', 'en', NULL, \
+      NULL, NULL, 0, '2026-12-01T08:00:00Z')",
+    "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, raised_at) \
+     VALUES ('e-open', 'p-open', 'urgent', 'r', 'checkin', 'k1', '2026-12-01T09:00:00Z')",
+    "INSERT INTO escalations (id, patient_id, level, reason, source, source_ref, raised_at, \
+     acknowledged_by, acknowledged_at) VALUES ('e-acked', 'p-acked', 'emergency', 'r', \
+     'checkin', 'k2', '2026-12-01T09:30:00Z', 's1', '2026-12-01T09:40:00Z')",
+];
+
+/// After the upgrade, the board and the escalations read as if the rows had been written by
+/// today's server: the numbers filled from the names, the board in the same order.
+async fn rows_before_the_urgency_migration_rank_as_before(store: Arc<dyn Store>, raw: Raw) {
+    store.migrate().await.unwrap();
+    let board = store
+        .list_board("c1", BoardFilter::default())
+        .await
+        .unwrap();
+    let order: Vec<&str> = board.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(order, ["p-open", "p-acked", "p-fine", "p-never"]);
+    let urgent = store
+        .list_board(
+            "c1",
+            BoardFilter {
+                urgency: Some(urgency("urgent")),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(urgent.len(), 1, "the urgent episode, found by its number");
+    assert_eq!(urgent[0].id, "p-open");
+    let none = store
+        .list_board(
+            "c1",
+            BoardFilter {
+                urgency: Some(NO_LEVEL),
+                ..BoardFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.len(), 1);
+    assert_eq!(none[0].id, "p-never");
+    for (id, expected) in [
+        ("e-open", urgency("urgent")),
+        ("e-acked", urgency("emergency")),
+    ] {
+        let n = raw
+            .count(&format!(
+                "SELECT COUNT(*) FROM escalations WHERE id = '{id}' AND urgency = {expected}"
+            ))
+            .await;
+        assert_eq!(n, 1, "{id}");
+    }
+    let counted = raw
+        .count(
+            "SELECT COUNT(*) FROM patients WHERE last_urgency IS NULL AND episode_urgency IS NULL",
+        )
+        .await;
+    assert_eq!(
+        counted, 1,
+        "only the patient who never checked in has no level"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_written_before_the_urgency_migration_rank_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aftercare.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+    let old = migrator_before("sqlite", URGENCY_MIGRATION).await;
+    old.run(&mut conn).await.unwrap();
+    for sql in ROWS_BEFORE_URGENCY {
+        conn.execute(*sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    // Opened, then migrated, as the server does: its connections have read the old schema.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    rows_before_the_urgency_migration_rank_as_before(store, Raw::Sqlite(path)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_written_before_the_urgency_migration_rank_as_before() {
+    let Some(db) = PgDb::create().await else {
+        return;
+    };
+    let old = migrator_before("postgres", URGENCY_MIGRATION).await;
+    old.run(&db.pool).await.unwrap();
+    for sql in ROWS_BEFORE_URGENCY {
+        db.pool.execute(*sql).await.unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(PgStore::from_pool(db.pool.clone()));
+    rows_before_the_urgency_migration_rank_as_before(store, Raw::Postgres(db.pool.clone())).await;
+    db.drop_db().await;
+}

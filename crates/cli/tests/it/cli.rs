@@ -364,6 +364,24 @@ fn the_data_directory_database_and_backups_are_for_their_owner_only() {
         }
     }
     assert_eq!(mode(&backup), 0o600, "the backup");
+    // A copy of every patient's records is itself in the audit log, written before the copy,
+    // so the copy holds its own row too.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for db in [data.join("aftercare.db"), backup.clone()] {
+        let rows: i64 = runtime.block_on(async {
+            let url = format!("sqlite:{}?mode=ro", db.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'database.backup' \
+                 AND actor_kind = 'system' AND detail = ?",
+            )
+            .bind(backup.display().to_string())
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+        });
+        assert_eq!(rows, 1, "{}", db.display());
+    }
 }
 
 #[test]
