@@ -57,6 +57,8 @@ pub struct Changes {
     pub realert_urgent_minutes: Option<String>,
     /// Whether alerts may name the patient.
     pub alert_names: Option<bool>,
+    /// Whether clinicians must sign in with a second factor too.
+    pub clinician_second_factor: Option<bool>,
 }
 
 /// The weekday names of `Changes::open_days`, Monday first (bit 0).
@@ -338,6 +340,9 @@ impl Clinics<'_> {
         }
         if let Some(names) = changes.alert_names {
             new.alert_names = names;
+        }
+        if let Some(required) = changes.clinician_second_factor {
+            new.clinician_second_factor = required;
         }
         let now = self.0.now();
         let mut subject = Subject::clinic(&clinic.id);

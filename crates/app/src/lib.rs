@@ -27,6 +27,7 @@ pub mod export;
 pub mod limits;
 pub mod patient_email;
 pub mod patients;
+pub mod second_factor;
 pub mod secrets;
 pub mod staff;
 pub mod text;
@@ -192,6 +193,9 @@ impl App {
     }
     pub fn patients(&self) -> patients::Patients<'_> {
         patients::Patients(self)
+    }
+    pub fn second_factor(&self) -> second_factor::SecondFactors<'_> {
+        second_factor::SecondFactors(self)
     }
     pub fn staff(&self) -> staff::StaffAccounts<'_> {
         staff::StaffAccounts(self)

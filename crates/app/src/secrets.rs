@@ -34,14 +34,19 @@ pub const CODE_LENGTH: usize = 8;
 /// A new enrolment code: [`CODE_LENGTH`] characters from [`CODE_ALPHABET`], each uniform (bytes
 /// that would favour the first letters are drawn again), about 39.6 bits.
 pub fn new_enrolment_code() -> Result<String> {
+    random_code(CODE_LENGTH)
+}
+
+/// `length` characters from [`CODE_ALPHABET`], each uniform.
+pub fn random_code(length: usize) -> Result<String> {
     let n = CODE_ALPHABET.len();
     // The largest multiple of the alphabet's size that fits a byte: bytes at or above it are
     // rejected, so every letter is equally likely.
     let limit = 256 - 256 % n;
-    let mut code = String::with_capacity(CODE_LENGTH);
-    while code.len() < CODE_LENGTH {
+    let mut code = String::with_capacity(length);
+    while code.len() < length {
         for b in random_bytes::<16>()? {
-            if usize::from(b) < limit && code.len() < CODE_LENGTH {
+            if usize::from(b) < limit && code.len() < length {
                 code.push(CODE_ALPHABET[usize::from(b) % n] as char);
             }
         }

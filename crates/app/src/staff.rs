@@ -3,6 +3,7 @@
 //! failures, sessions stored as digests, and password changes that end every other session.
 //! Each change commits with its audit row.
 
+use crate::second_factor::Checked;
 use crate::text::Name;
 use aftercare_store::{NewSession, NewStaff, Staff, StaffSession};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -123,9 +124,15 @@ pub struct Started {
 
 /// The outcome of a sign-in attempt.
 pub enum SignIn {
-    Accepted(Staff),
+    Accepted(Box<Staff>),
     /// Wrong email, wrong password or a locked account: the same answer for all three.
     Refused,
+    /// The password is right and she has a second factor: her code is needed (nothing
+    /// counted against her).
+    CodeNeeded,
+    /// The password is right but the code is not: counted as a failure, like a wrong
+    /// password.
+    CodeRefused,
 }
 
 pub struct StaffAccounts<'a>(pub(crate) &'a App);
@@ -172,6 +179,7 @@ impl StaffAccounts<'_> {
         &self,
         email: &str,
         password: &str,
+        code: Option<&str>,
         address: Option<&str>,
     ) -> Result<SignIn> {
         let email = email.trim();
@@ -219,40 +227,32 @@ impl StaffAccounts<'_> {
             return Ok(SignIn::Refused);
         }
         if !ok {
-            let row = entry(
-                &actor(Some(&staff)),
-                Action::StaffLoginFailed,
-                subject(),
-                now,
-            );
-            let id = staff.id.clone();
-            let burst = entry(
-                &actor(Some(&staff)),
-                Action::StaffLoginBurst,
-                subject(),
-                now,
-            );
-            let failures = self
-                .0
-                .store
-                .transaction(move |tx| {
-                    let (row, burst, id) = (row.clone(), burst.clone(), id.clone());
-                    Box::pin(async move {
-                        let failures = tx.record_login_failure(id).await?;
-                        tx.append_audit(row).await?;
-                        if failures % MAX_FAILURES == 0 {
-                            let mut burst = burst;
-                            burst.detail = Some(format!("{failures} failed sign-ins in a row"));
-                            tx.append_audit(burst).await?;
-                        }
-                        Ok(failures)
-                    })
-                })
+            self.count_failure(&staff, &actor(Some(&staff)), Action::StaffLoginFailed)
                 .await?;
-            if failures % MAX_FAILURES == 0 {
-                tracing::warn!(failures, "a burst of failed logins on one staff account");
-            }
             return Ok(SignIn::Refused);
+        }
+        if staff.totp_secret.is_some() {
+            let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+                return Ok(SignIn::CodeNeeded);
+            };
+            match self.0.second_factor().check(&staff, code).await? {
+                Checked::Accepted => {}
+                Checked::AcceptedRecovery => {
+                    let row = entry(
+                        &actor(Some(&staff)),
+                        Action::StaffRecoveryCodeUsed,
+                        subject(),
+                        now,
+                    );
+                    self.0.audit().append(row).await?;
+                }
+                Checked::Refused => {
+                    let who = actor(Some(&staff));
+                    self.count_failure(&staff, &who, Action::StaffSecondFactorFailed)
+                        .await?;
+                    return Ok(SignIn::CodeRefused);
+                }
+            }
         }
         if staff.failed_logins != 0 || staff.locked_until.is_some() {
             let id = staff.id.clone();
@@ -261,7 +261,38 @@ impl StaffAccounts<'_> {
                 .transaction(move |tx| tx.reset_login_failures(id.clone()))
                 .await?;
         }
-        Ok(SignIn::Accepted(staff))
+        Ok(SignIn::Accepted(Box::new(staff)))
+    }
+
+    /// Counts a failed sign-in against the account, in the commit of its audit row; every
+    /// [`MAX_FAILURES`]th in a row adds a row of its own, for the admins.
+    async fn count_failure(&self, staff: &Staff, actor: &Actor, action: Action) -> Result<()> {
+        let now = self.0.now();
+        let subject = || Subject::clinic(&staff.clinic_id);
+        let row = entry(actor, action, subject(), now);
+        let id = staff.id.clone();
+        let burst = entry(actor, Action::StaffLoginBurst, subject(), now);
+        let failures = self
+            .0
+            .store
+            .transaction(move |tx| {
+                let (row, burst, id) = (row.clone(), burst.clone(), id.clone());
+                Box::pin(async move {
+                    let failures = tx.record_login_failure(id).await?;
+                    tx.append_audit(row).await?;
+                    if failures % MAX_FAILURES == 0 {
+                        let mut burst = burst;
+                        burst.detail = Some(format!("{failures} failed sign-ins in a row"));
+                        tx.append_audit(burst).await?;
+                    }
+                    Ok(failures)
+                })
+            })
+            .await?;
+        if failures % MAX_FAILURES == 0 {
+            tracing::warn!(failures, "a burst of failed logins on one staff account");
+        }
+        Ok(())
     }
 
     /// A new session for `staff` lasting `ttl`, ending `replaced` (the session token the browser

@@ -272,6 +272,16 @@ text_enum! {
         StaffLanguage => "staff.language",
         StaffPasswordResetIssued => "staff.password_reset_issued",
         StaffPasswordReset => "staff.password_reset",
+        /// She confirmed a second factor and got her recovery codes.
+        StaffSecondFactorOn => "staff.second_factor.on",
+        /// She replaced her recovery codes.
+        StaffRecoveryCodesNew => "staff.second_factor.recovery_codes",
+        /// A sign-in used one of her recovery codes.
+        StaffRecoveryCodeUsed => "staff.second_factor.recovery_code_used",
+        /// Her password was right but the second factor's code was not.
+        StaffSecondFactorFailed => "staff.second_factor.failed",
+        /// An admin removed her second factor (a lost phone): she sets up a new one.
+        StaffSecondFactorReset => "staff.second_factor.reset",
         AlertTargetAdd => "alert.target.add",
         AlertTargetRemove => "alert.target.remove",
         AlertTest => "alert.test",

@@ -49,6 +49,7 @@ pub use aggregates::outbox::{
     OutboxMessage, OutboxRead, OutboxTx, PatientEmail, ReminderCandidate,
 };
 pub use aggregates::patients::{like_pattern, PatientRead, PatientTx};
+pub use aggregates::second_factor::{SecondFactorRead, SecondFactorTx};
 pub use aggregates::staff::{StaffRead, StaffTx};
 pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
@@ -134,6 +135,7 @@ pub const CDS_CARD_DAYS: i64 = 365;
 pub trait Tx:
     ClinicTx
     + StaffTx
+    + SecondFactorTx
     + PatientTx
     + CheckinTx
     + DiaryTx
@@ -169,6 +171,7 @@ pub trait Engine: Send + Sync {
 pub trait Store:
     ClinicRead
     + StaffRead
+    + SecondFactorRead
     + PatientRead
     + CheckinRead
     + DiaryRead

@@ -42,6 +42,8 @@ pub struct Clinic {
     pub realert_urgent_minutes: i32,
     /// Whether alerts may carry the patient's name (off: minimum necessary).
     pub alert_names: bool,
+    /// Whether its clinicians, too, must sign in with a second factor (admins always must).
+    pub clinician_second_factor: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,7 @@ pub struct ClinicSettings {
     pub realert_emergency_minutes: i32,
     pub realert_urgent_minutes: i32,
     pub alert_names: bool,
+    pub clinician_second_factor: bool,
 }
 
 impl ClinicSettings {
@@ -86,6 +89,7 @@ impl ClinicSettings {
             realert_emergency_minutes: c.realert_emergency_minutes,
             realert_urgent_minutes: c.realert_urgent_minutes,
             alert_names: c.alert_names,
+            clinician_second_factor: c.clinician_second_factor,
         }
     }
 }
@@ -108,6 +112,15 @@ pub struct Staff {
     /// The workspace language she chose (a content language code); `None` follows her
     /// browser.
     pub language: Option<String>,
+    /// Her confirmed second factor (a TOTP secret); `None` until she has set one up.
+    #[serde(skip_serializing)]
+    pub totp_secret: Option<TotpSecret>,
+    /// A secret being set up, until its first code confirms it.
+    #[serde(skip_serializing)]
+    pub totp_pending: Option<TotpSecret>,
+    /// The time step of the last code accepted: a code is never accepted twice.
+    #[serde(skip_serializing)]
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +151,28 @@ pub struct NewSession {
     pub staff_id: String,
     pub csrf_token: String,
     pub expires_at: Time,
+}
+
+/// A member of staff's TOTP secret (RFC 4648 base32, as authenticator apps take it). Its
+/// `Debug` never shows it; [`TotpSecret::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct TotpSecret(String);
+
+impl TotpSecret {
+    pub fn new(base32: String) -> TotpSecret {
+        TotpSecret(base32)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSecret(<redacted>)")
+    }
 }
 
 /// The secret of a patient's personal link: whoever holds it reads her records. Its `Debug`

@@ -677,6 +677,7 @@ async fn clinics(store: Arc<dyn Store>, _raw: Raw) {
                 realert_emergency_minutes: 10,
                 realert_urgent_minutes: 90,
                 alert_names: true,
+                clinician_second_factor: true,
             },
         )
         .await

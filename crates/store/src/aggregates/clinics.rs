@@ -51,7 +51,7 @@ impl<C: Conn> ClinicTx for C {
              out_of_hours_phone = $5, crisis_line = $6, emergency_number = $7, \
              time_zone = $8, open_from = $9, open_until = $10, open_weekdays = $11, \
              realert_emergency_minutes = $12, realert_urgent_minutes = $13, \
-             alert_names = $14 WHERE id = $1 RETURNING *",
+             alert_names = $14, clinician_second_factor = $15 WHERE id = $1 RETURNING *",
         )
         .bind(id)
         .bind(settings.name)
@@ -66,7 +66,8 @@ impl<C: Conn> ClinicTx for C {
         .bind(settings.open_weekdays)
         .bind(settings.realert_emergency_minutes)
         .bind(settings.realert_urgent_minutes)
-        .bind(settings.alert_names);
+        .bind(settings.alert_names)
+        .bind(settings.clinician_second_factor);
         self.fetch_one(update).await
     }
 }

@@ -15,4 +15,5 @@ pub mod housekeeping;
 pub mod messages;
 pub mod outbox;
 pub mod patients;
+pub mod second_factor;
 pub mod staff;

@@ -68,6 +68,10 @@ pub enum LoginError {
     Refused,
     /// This address tried too often.
     RateLimited,
+    /// The password is right; the code of her second factor is needed.
+    CodeNeeded,
+    /// The password is right; the code is not (counted as a failure).
+    CodeRefused,
     Other(AppError),
 }
 
@@ -86,7 +90,9 @@ impl From<aftercare_store::StoreError> for LoginError {
 impl From<LoginError> for AppError {
     fn from(e: LoginError) -> Self {
         match e {
-            LoginError::Refused => AppError::Unauthorized,
+            LoginError::Refused | LoginError::CodeNeeded | LoginError::CodeRefused => {
+                AppError::Unauthorized
+            }
             LoginError::RateLimited => AppError::TooManyRequests,
             LoginError::Other(e) => e,
         }
@@ -101,6 +107,7 @@ pub async fn authenticate(
     state: &AppState,
     email: &str,
     password: &str,
+    code: Option<&str>,
     address: Option<&str>,
 ) -> Result<Staff, LoginError> {
     // Only failures count: a ward behind one address signing in at shift change is not a
@@ -126,14 +133,21 @@ pub async fn authenticate(
         limits.login_limit.forgive(&from);
         return Err(LoginError::Refused);
     }
-    let result = state.app.staff().sign_in(email, password, address).await;
-    if !matches!(result, Ok(SignIn::Refused)) {
+    let result = state
+        .app
+        .staff()
+        .sign_in(email, password, code, address)
+        .await;
+    // A wrong code counts like a wrong password: it is a guess at the second factor.
+    if !matches!(result, Ok(SignIn::Refused | SignIn::CodeRefused)) {
         limits.login_limit.forgive(&from);
         limits.pair_limit.forgive(&pair);
     }
     match result {
-        Ok(SignIn::Accepted(staff)) => Ok(staff),
+        Ok(SignIn::Accepted(staff)) => Ok(*staff),
         Ok(SignIn::Refused) => Err(LoginError::Refused),
+        Ok(SignIn::CodeNeeded) => Err(LoginError::CodeNeeded),
+        Ok(SignIn::CodeRefused) => Err(LoginError::CodeRefused),
         Err(e) => Err(LoginError::Other(e.into())),
     }
 }
@@ -343,6 +357,10 @@ pub fn with_cookie(
 pub struct LoginBody {
     pub email: String,
     pub password: String,
+    /// The code from the authenticator app, or one of the recovery codes, once a second factor
+    /// is set up.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// The signed-in staff member and the session's CSRF token (send it as `x-csrf-token` on
@@ -377,7 +395,7 @@ impl SessionInfo {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in; the cookie is set", body = SessionInfo),
-        (status = 401, description = "Wrong email or password, or too many failed attempts on this account from this address (wait a while)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password, a second factor code missing or wrong, or too many failed attempts on this account from this address (wait a while)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn api_login(
@@ -387,7 +405,14 @@ pub async fn api_login(
     crate::extract::ValidJson(body): crate::extract::ValidJson<LoginBody>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let staff = authenticate(&state, &body.email, &body.password, address.as_deref()).await?;
+    let staff = authenticate(
+        &state,
+        &body.email,
+        &body.password,
+        body.code.as_deref(),
+        address.as_deref(),
+    )
+    .await?;
     let role = staff.role;
     let old = presented_token(&headers);
     let (cookie, session) =
@@ -487,7 +512,16 @@ pub async fn login_submit(
 ) -> Result<Response, AppError> {
     let email = form.text("email");
     let password = form.get("password").unwrap_or_default().to_string();
-    match authenticate(&page.state, &email, &password, address.as_deref()).await {
+    let code = form.get("code").map(str::to_string);
+    match authenticate(
+        &page.state,
+        &email,
+        &password,
+        code.as_deref(),
+        address.as_deref(),
+    )
+    .await
+    {
         Ok(staff) => {
             let old = presented_token(&headers);
             let (cookie, _) =
@@ -507,6 +541,19 @@ pub async fn login_submit(
                 StatusCode::UNAUTHORIZED,
                 "staff/login.html",
                 json!({"email": email, "error": page.ws("login_refused")}),
+            )
+            .await
+        }
+        Err(e @ (LoginError::CodeNeeded | LoginError::CodeRefused)) => {
+            page.user = None;
+            let key = match e {
+                LoginError::CodeNeeded => "login_code_needed",
+                _ => "login_code_refused",
+            };
+            page.render_status(
+                StatusCode::UNAUTHORIZED,
+                "staff/login.html",
+                json!({"email": email, "error": page.ws(key), "code_needed": true}),
             )
             .await
         }

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod contact;
 pub mod live;
 pub mod patient;
+pub mod second_factor;
 pub mod settings;
 pub mod view;
 
@@ -135,6 +136,12 @@ pub fn table() -> Table {
         .get("/clinic/password", Staff, auth::password_form)
         .post("/clinic/password", Staff, auth::password_submit)
         .post("/clinic/account/language", Staff, auth::language_submit)
+        .get("/clinic/account/second-factor", Staff, second_factor::page)
+        .post(
+            "/clinic/account/second-factor",
+            Staff,
+            second_factor::submit,
+        )
         // Clinicians (admins who open /clinic are sent to their own pages).
         .get("/clinic", Staff, board::board_page)
         .get("/clinic/board/events", Clinician, board_live::events)
@@ -214,6 +221,11 @@ pub fn table() -> Table {
         )
         .post("/clinic/staff/{staff}/role", Admin, settings::change_role)
         .post("/clinic/staff/{staff}/reset", Admin, settings::issue_reset)
+        .post(
+            "/clinic/staff/{staff}/second-factor",
+            Admin,
+            second_factor::reset,
+        )
         .get("/clinic/alerts", Admin, alerts::page)
         .post("/clinic/alerts", Admin, alerts::add)
         .post("/clinic/alerts/{target}/remove", Admin, alerts::remove)

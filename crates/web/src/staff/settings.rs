@@ -91,6 +91,7 @@ fn settings_form(state: &AppState, clinic: &Clinic) -> Value {
         "realert_emergency_minutes": clinic.realert_emergency_minutes,
         "realert_urgent_minutes": clinic.realert_urgent_minutes,
         "alert_names": clinic.alert_names,
+        "clinician_second_factor": clinic.clinician_second_factor,
     })
 }
 
@@ -142,6 +143,9 @@ pub async fn submit(page: StaffPage, Admin(user): Admin, form: Form) -> Result<R
         alert_names: form
             .get("alert_names_shown")
             .map(|_| form.get("alert_names") == Some("yes")),
+        clinician_second_factor: form
+            .get("second_factor_shown")
+            .map(|_| form.get("clinician_second_factor") == Some("yes")),
     };
     match save(&page.state, &user, changes).await {
         Ok(clinic) => {
@@ -211,6 +215,7 @@ async fn render_staff_with(
                 // A burst of failed sign-ins since the last success: someone may be guessing.
                 "failures": s.failed_logins,
                 "burst": s.failed_logins >= auth::MAX_FAILURES,
+                "second_factor": s.totp_secret.is_some(),
                 "me": s.id == user.staff.id,
             })
         })
@@ -296,6 +301,8 @@ pub struct ClinicSettingsView {
     pub realert_urgent_minutes: i32,
     /// Whether alerts may carry the patient's name.
     pub alert_names: bool,
+    /// Whether clinicians must sign in with a second factor (admins always must).
+    pub clinician_second_factor: bool,
 }
 
 impl ClinicSettingsView {
@@ -330,6 +337,7 @@ impl ClinicSettingsView {
             realert_emergency_minutes: c.realert_emergency_minutes,
             realert_urgent_minutes: c.realert_urgent_minutes,
             alert_names: c.alert_names,
+            clinician_second_factor: c.clinician_second_factor,
         }
     }
 }
@@ -354,6 +362,7 @@ pub struct ClinicSettingsChange {
     pub realert_emergency_minutes: Option<i32>,
     pub realert_urgent_minutes: Option<i32>,
     pub alert_names: Option<bool>,
+    pub clinician_second_factor: Option<bool>,
 }
 
 async fn own_clinic(state: &AppState, user: &StaffUser) -> Result<Clinic, AppError> {
@@ -412,6 +421,7 @@ pub async fn api_change(
         realert_emergency_minutes: body.realert_emergency_minutes.map(|m| m.to_string()),
         realert_urgent_minutes: body.realert_urgent_minutes.map(|m| m.to_string()),
         alert_names: body.alert_names,
+        clinician_second_factor: body.clinician_second_factor,
     };
     let updated = state
         .app

@@ -42,6 +42,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "staff/staff.html",
     "staff/audit.html",
     "staff/password.html",
+    "staff/second_factor.html",
     "staff/reset.html",
     "staff/error.html",
     "chat.html",

@@ -8,6 +8,7 @@ mod cds_fetch;
 mod fhir_cds;
 mod fuzz;
 mod pages;
+mod second_factor;
 mod security;
 mod snapshots;
 mod staff;
