@@ -5,6 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { startServer, phonePage, check, isoDay } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -48,6 +49,20 @@ async function signIn(page, email) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await Promise.all([page.waitForURL(/\/clinic(\/staff)?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** The code an authenticator app shows now for a base32 key (RFC 6238, as her phone does). */
+function totp(key, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of key.replace(/\s/g, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac('sha1', bytes).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, '0');
 }
 
 test('a clinician signs in and sees the emergency patient at the top of the board', async () => {
@@ -165,8 +180,42 @@ test('every workspace page passes axe-core', async () => {
   assert.equal(await nurse.locator('img.qr').count(), 1);
   await check(nurse, 'staff-link-new');
 
+  // An admin must have a second factor: her first sign-in leads to setting it up, which she
+  // does with her phone's app (played here by the RFC 6238 algorithm), keeping her codes.
   const admin = await open({ desktop: true });
-  await signIn(admin, 'admin@north.example');
+  await admin.goto(`${server.url}/clinic/login`);
+  await admin.getByLabel('Email').fill('admin@north.example');
+  await admin.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([
+    admin.waitForURL(/\/clinic\/account\/second-factor$/),
+    admin.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
+  await check(admin, 'staff-second-factor');
+  const key = await admin.locator('#secret').innerText();
+  await admin.getByLabel('The 6-digit code your app shows').fill(totp(key));
+  await admin.getByRole('button', { name: 'Turn on the second factor' }).click();
+  await admin.waitForLoadState('load');
+  assert.equal(await admin.locator('.recovery-codes li').count(), 10, 'ten recovery codes, shown once');
+  await check(admin, 'staff-recovery-codes');
+  const recovery = await admin.locator('.recovery-codes li code').first().innerText();
+  await Promise.all([
+    admin.waitForURL(/\/clinic(\/staff)?$/),
+    admin.getByRole('link', { name: 'I have kept them: continue' }).click(),
+  ]);
+  // Signed out, her password alone is not enough; a recovery code lets her in.
+  await admin.getByRole('button', { name: 'Sign out' }).click();
+  await admin.waitForURL(/\/clinic\/login$/);
+  await admin.getByLabel('Email').fill('admin@north.example');
+  await admin.getByLabel('Password').fill(PASSWORD);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.waitForLoadState('load');
+  assert.match(await admin.locator('[role=alert]').innerText(), /second factor/);
+  await admin.getByLabel('Password').fill(PASSWORD);
+  await admin.getByLabel('Code from your authenticator app').fill(recovery);
+  await Promise.all([
+    admin.waitForURL(/\/clinic(\/staff)?$/),
+    admin.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
   for (const [path, name] of [
     ['/clinic/staff', 'staff-accounts'],
     ['/clinic/announcements', 'staff-announcements'],

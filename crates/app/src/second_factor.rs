@@ -130,6 +130,16 @@ pub enum Checked {
 pub struct SecondFactors<'a>(pub(crate) &'a App);
 
 impl SecondFactors<'_> {
+    /// Whether she must set up a second factor before she can use the workspace (see
+    /// [`must_set_up`]); her clinic is read only when her role alone does not settle it.
+    pub async fn required(&self, staff: &Staff) -> Result<bool> {
+        if staff.totp_secret.is_some() || staff.role == Role::Admin {
+            return Ok(must_set_up(staff, None));
+        }
+        let clinic = self.0.store.get_clinic(&staff.clinic_id).await?;
+        Ok(must_set_up(staff, clinic.as_ref()))
+    }
+
     /// The secret she is setting up: the pending one if she has started, else a new one (160
     /// random bits, as RFC 4226 recommends). A conflict once she has a second factor.
     pub async fn setup(&self, staff: &Staff) -> Result<Setup> {

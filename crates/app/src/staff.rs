@@ -171,6 +171,16 @@ impl StaffAccounts<'_> {
         Ok(self.0.store.list_staff(clinic_id).await?)
     }
 
+    /// The account with this login email (for the operator's command line, which names
+    /// accounts by email).
+    pub async fn by_email(&self, email: &str) -> Result<Option<Staff>> {
+        Ok(self
+            .0
+            .store
+            .get_staff_by_email(&email.trim().to_lowercase())
+            .await?)
+    }
+
     /// Checks an email and password. A failure counts against the account in the same commit
     /// as its audit row (a burst of [`MAX_FAILURES`] adds a row of its own); success clears
     /// the count. An account an admin deactivated, or one locked by an older version until a

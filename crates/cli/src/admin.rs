@@ -62,6 +62,15 @@ pub enum AdminCommand {
     /// Set a clinic's numbers, time zone, hours and alert targets (a flag left out keeps its
     /// value; an empty value removes it).
     Configure(ConfigureArgs),
+    /// Remove a staff member's second factor (a lost phone, and no other admin to do it): she
+    /// sets up a new one at her next sign-in; her sessions end.
+    ResetSecondFactor {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Her login email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +129,22 @@ pub fn run(content: Content, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateUser(args) => create_user(content, args),
         AdminCommand::Configure(args) => configure(content, args),
+        AdminCommand::ResetSecondFactor { db, email } => runtime()?.block_on(async move {
+            let app = db.app(content).await?;
+            let staff = app
+                .staff()
+                .by_email(&email)
+                .await?
+                .ok_or_else(|| anyhow!("--email: no staff account with this email"))?;
+            app.second_factor()
+                .reset(&Actor::system(), &staff.clinic_id, &staff.id)
+                .await?;
+            println!(
+                "{}",
+                json!({ "id": staff.id, "email": staff.email, "second_factor": false })
+            );
+            Ok(())
+        }),
         AdminCommand::CreateClinic { db, slug, name } => {
             let valid = !slug.is_empty()
                 && slug.len() <= 64

@@ -34,6 +34,10 @@ pub enum AppError {
     Unauthorized,
     #[error("not allowed")]
     Forbidden,
+    /// Signed in, but her role (or her clinic) requires a second factor she has not set up:
+    /// only her account pages answer until she does.
+    #[error("set up a second factor at /clinic/account/second-factor before using the workspace")]
+    SecondFactorRequired,
     #[error("{0}")]
     Conflict(String),
     #[error("too many requests")]
@@ -82,7 +86,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::SecondFactorRequired => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -103,6 +107,7 @@ impl AppError {
             AppError::NotFound => ("not-found", None),
             AppError::Unauthorized => ("unauthorized", None),
             AppError::Forbidden => ("forbidden", None),
+            AppError::SecondFactorRequired => ("second-factor-required", None),
             AppError::Conflict(_) => ("conflict", None),
             AppError::TooManyRequests => ("rate-limited", None),
             AppError::PayloadTooLarge => ("payload-too-large", None),
@@ -149,7 +154,9 @@ impl AppError {
             }
             AppError::PreconditionFailed(_) => IssueCode::Required,
             AppError::NotFound => IssueCode::NotFound,
-            AppError::Unauthorized | AppError::Forbidden => IssueCode::Security,
+            AppError::Unauthorized | AppError::Forbidden | AppError::SecondFactorRequired => {
+                IssueCode::Security
+            }
             AppError::Conflict(_) => IssueCode::Conflict,
             AppError::TooManyRequests => IssueCode::Throttled,
             AppError::PayloadTooLarge | AppError::UnsupportedMediaType(_) => {
@@ -177,9 +184,17 @@ impl AppError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
+        if matches!(self, AppError::SecondFactorRequired) {
+            // The workspace's error layer sends a page request to the set-up page instead.
+            response.extensions_mut().insert(SecondFactorRequired);
+        }
         response
     }
 }
+
+/// Marks a response refused for a missing second factor (see [`AppError::SecondFactorRequired`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SecondFactorRequired;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {

@@ -443,3 +443,66 @@ fn admin_configure_sets_the_clinic_numbers_and_refuses_a_wrong_one() {
     let out: Value = serde_json::from_str(&stdout(&kept)).expect("JSON");
     assert_eq!(out["phone"], "+34 912 345 678");
 }
+
+/// An admin who lost her phone, with no other admin to help: the operator removes her second
+/// factor from the shell, audited; an unknown email is named.
+#[test]
+fn the_operator_removes_a_lost_second_factor_from_the_shell() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    create_clinic_north(data);
+    let made = aftercare(
+        &[
+            "admin",
+            "create-user",
+            "--clinic",
+            "north",
+            "--email",
+            "ada@north.example",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            "--data-dir",
+            data,
+        ],
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(code(&made), Some(0), "{}", stderr(&made));
+    let reset = |email: &str| {
+        aftercare(
+            &[
+                "admin",
+                "reset-second-factor",
+                "--email",
+                email,
+                "--data-dir",
+                data,
+            ],
+            None,
+        )
+    };
+    let done = reset("Ada@North.example");
+    assert_eq!(code(&done), Some(0), "{}", stderr(&done));
+    let out: Value = serde_json::from_str(&stdout(&done)).expect("json");
+    assert_eq!(out["second_factor"], false);
+    let unknown = reset("nobody@north.example");
+    assert_ne!(code(&unknown), Some(0));
+    assert!(stderr(&unknown).contains("--email"), "{}", stderr(&unknown));
+
+    let db = dir.path().join("aftercare.db");
+    let rows: i64 = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let url = format!("sqlite:{}?mode=ro", db.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'staff.second_factor.reset' \
+                 AND actor_kind = 'system'",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+        });
+    assert_eq!(rows, 1);
+}

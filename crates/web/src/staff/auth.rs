@@ -277,6 +277,18 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// What a session may reach before its second factor is set up, when her role or her clinic
+/// requires one: setting it up, and her own account (signing out, the password, the language).
+const OPEN_WITHOUT_SECOND_FACTOR: &[&str] = &[
+    super::second_factor::PATH,
+    "/clinic/login",
+    "/clinic/logout",
+    "/clinic/password",
+    "/clinic/account/language",
+    "/api/v1/clinic/session",
+    "/api/v1/clinic/session/password",
+];
+
 impl FromRequestParts<AppState> for StaffUser {
     type Rejection = AppError;
 
@@ -295,6 +307,11 @@ impl FromRequestParts<AppState> for StaffUser {
             .session(&token)
             .await?
             .ok_or(AppError::Unauthorized)?;
+        if !OPEN_WITHOUT_SECOND_FACTOR.contains(&parts.uri.path())
+            && state.app.second_factor().required(&staff).await?
+        {
+            return Err(AppError::SecondFactorRequired);
+        }
         let role = staff.role;
         let user = StaffUser {
             actor: Actor {

@@ -13,6 +13,9 @@ use super::view::{see_other, StaffPage};
 use crate::error::AppError;
 use crate::pages::form::Form;
 
+/// Where she sets it up (a session that must have one is sent here).
+pub const PATH: &str = "/clinic/account/second-factor";
+
 /// `GET /clinic/account/second-factor`.
 pub async fn page(page: StaffPage, user: StaffUser) -> Result<Response, AppError> {
     render(&page, &user, StatusCode::OK, None, None).await
@@ -38,6 +41,7 @@ async fn render(
         let setup = factors.setup(&user.staff).await?;
         json!({
             "on": false,
+            "required": factors.required(&user.staff).await?,
             "secret": setup.secret,
             "qr": super::board::qr_svg(&setup.uri)?,
             "error": error.map(|k| page.ws(k)),

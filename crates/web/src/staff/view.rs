@@ -242,6 +242,14 @@ pub async fn staff_errors(State(state): State<AppState>, req: Request, next: Nex
     if status == StatusCode::UNAUTHORIZED && method == Method::GET {
         return Redirect::to("/clinic/login").into_response();
     }
+    if method == Method::GET
+        && response
+            .extensions()
+            .get::<crate::error::SecondFactorRequired>()
+            .is_some()
+    {
+        return Redirect::to(super::second_factor::PATH).into_response();
+    }
     // The workspace also says when someone else got there first.
     let key = match status {
         StatusCode::CONFLICT => "error_conflict",

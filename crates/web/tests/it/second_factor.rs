@@ -32,7 +32,7 @@ async fn api_login(app: &TestApp, body: serde_json::Value) -> u16 {
 on_both!(
     an_admin_with_a_second_factor_cannot_sign_in_without_its_code,
     |app: TestApp| async move {
-        let admin = app.staff("north", "admin").await;
+        let admin = app.staff_without_second_factor("north", "admin").await;
         let b = app.signed_in(&admin).await;
 
         // She sets it up: the page shows the key (and its QR code); a wrong code is refused.
@@ -142,9 +142,12 @@ on_both!(
             .await;
         assert_eq!(reset.status, 303, "{}", reset.text);
         assert_eq!(b.get("/clinic/account/second-factor").await.status, 303);
+        let again = app.browser();
+        assert_eq!(again.login(&admin.email, PASSWORD).await.status, 303);
         assert_eq!(
-            app.browser().login(&admin.email, PASSWORD).await.status,
-            303
+            again.get("/clinic").await.location(),
+            Some("/clinic/account/second-factor"),
+            "and is sent to set up a new one"
         );
         // Another clinic's admin cannot.
         let south = app.staff("south", "admin").await;
@@ -153,5 +156,75 @@ on_both!(
             .post_form(&format!("/clinic/staff/{}/second-factor", admin.id), &[])
             .await;
         assert_eq!(refused.status, 404);
+    }
+);
+
+on_both!(
+    an_admin_without_a_second_factor_reaches_only_its_set_up_and_her_account,
+    |app: TestApp| async move {
+        let admin = app.staff_without_second_factor("north", "admin").await;
+        let b = app.signed_in(&admin).await;
+        // Pages send her to set it up; the API says why; her account pages still answer.
+        for path in [
+            "/clinic",
+            "/clinic/staff",
+            "/clinic/settings",
+            "/clinic/audit",
+        ] {
+            let res = b.get(path).await;
+            assert_eq!(res.status, 303, "{path}");
+            assert_eq!(
+                res.location(),
+                Some("/clinic/account/second-factor"),
+                "{path}"
+            );
+        }
+        let api = b.get("/api/v1/clinic/settings").await;
+        assert_eq!(api.status, 403, "{}", api.text);
+        assert_eq!(api.json()["type"], "/problems/second-factor-required");
+        let write = b
+            .post_form(
+                "/clinic/announcements",
+                &[("title", "Closed"), ("body", "Today")],
+            )
+            .await;
+        assert_eq!(write.status, 403, "a write is refused too");
+        assert_eq!(b.get("/clinic/account/second-factor").await.status, 200);
+        assert_eq!(b.get("/clinic/password").await.status, 200);
+        assert_eq!(b.get("/api/v1/clinic/session").await.status, 200);
+
+        // Once it is set up, the workspace opens.
+        let admin = app.with_second_factor(&admin).await;
+        let b = app.signed_in(&admin).await;
+        assert_eq!(b.get("/clinic/staff").await.status, 200);
+    }
+);
+
+on_both!(
+    a_clinic_that_asks_it_of_clinicians_sends_them_to_set_it_up,
+    |app: TestApp| async move {
+        let nurse = app.staff("north", "clinician").await;
+        let before = app.signed_in(&nurse).await;
+        assert_eq!(before.get("/clinic").await.status, 200, "not asked yet");
+
+        let admin = app.signed_in(&app.staff("north", "admin").await).await;
+        let asked = admin
+            .send_json(
+                "PATCH",
+                "/api/v1/clinic/settings",
+                &json!({"clinician_second_factor": true}),
+            )
+            .await;
+        assert_eq!(asked.status, 200, "{}", asked.text);
+
+        // Her open session is held at the set-up page from its next request.
+        let res = before.get("/clinic").await;
+        assert_eq!(res.location(), Some("/clinic/account/second-factor"));
+        let api = before.get("/api/v1/clinic/patients").await;
+        assert_eq!(api.status, 403, "{}", api.text);
+
+        let nurse = app.with_second_factor(&nurse).await;
+        let after = app.signed_in(&nurse).await;
+        assert_eq!(after.get("/clinic").await.status, 200);
     }
 );

@@ -25,6 +25,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The PostgreSQL database of this app (`None` on SQLite).
     pub database_url: Option<String>,
+    /// Unused recovery codes of the staff accounts made with a second factor, by staff id:
+    /// [`TestApp::signed_in`] spends one per sign-in, as a member of staff types her code.
+    pub recovery_codes: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -105,6 +108,7 @@ impl TestApp {
             db_path: None,
             client: reqwest::Client::new(),
             database_url: database_url.map(str::to_string),
+            recovery_codes: Default::default(),
             shutdown: Some(tx),
             _dir: dir,
         }

@@ -37,8 +37,47 @@ impl TestApp {
             .expect("clinic")
     }
 
-    /// A staff account of the clinic `slug` with [`PASSWORD`].
+    /// A staff account of the clinic `slug` with [`PASSWORD`]; an admin also has the second
+    /// factor her role requires, set up as she would (its recovery codes kept for sign-in).
     pub async fn staff(&self, slug: &str, role: &str) -> Staff {
+        let staff = self.staff_without_second_factor(slug, role).await;
+        if role == "admin" {
+            self.with_second_factor(&staff).await
+        } else {
+            staff
+        }
+    }
+
+    /// Sets up a second factor for `staff` (a first code from the app, then its recovery
+    /// codes kept for [`TestApp::signed_in`]); returns the account as it now is.
+    pub async fn with_second_factor(&self, staff: &Staff) -> Staff {
+        let factors = self.app.second_factor();
+        let setup = factors.setup(staff).await.expect("second factor set-up");
+        let secret = aftercare_store::TotpSecret::new(setup.secret.replace(' ', ""));
+        let code = aftercare_app::second_factor::code_at(&secret, Utc::now()).expect("code");
+        let pending = self.fresh(staff).await;
+        let codes = factors
+            .confirm(&aftercare_app::Actor::system(), &pending, &code)
+            .await
+            .expect("second factor confirmed");
+        self.recovery_codes
+            .lock()
+            .expect("codes")
+            .insert(staff.id.clone(), codes);
+        self.fresh(staff).await
+    }
+
+    /// The account as it is stored now.
+    pub async fn fresh(&self, staff: &Staff) -> Staff {
+        self.store
+            .get_staff(&staff.id)
+            .await
+            .expect("staff lookup")
+            .expect("staff")
+    }
+
+    /// A staff account with [`PASSWORD`] and no second factor, whatever her role requires.
+    pub async fn staff_without_second_factor(&self, slug: &str, role: &str) -> Staff {
         let clinic = self.clinic(slug).await;
         let email = format!("{role}-{}@{slug}.example", uuid::Uuid::new_v4().simple());
         let account = aftercare_app::staff::NewAccount {
@@ -75,7 +114,26 @@ impl TestApp {
     /// A browser signed in (through the login form) as `staff`.
     pub async fn signed_in(&self, staff: &Staff) -> Browser {
         let b = self.browser();
-        let res = b.login(&staff.email, PASSWORD).await;
+        let code = self
+            .recovery_codes
+            .lock()
+            .expect("codes")
+            .get_mut(&staff.id)
+            .and_then(Vec::pop);
+        let res = match code {
+            Some(code) => {
+                b.post_form(
+                    "/clinic/login",
+                    &[
+                        ("email", staff.email.as_str()),
+                        ("password", PASSWORD),
+                        ("code", code.as_str()),
+                    ],
+                )
+                .await
+            }
+            None => b.login(&staff.email, PASSWORD).await,
+        };
         assert_eq!(res.status, 303, "login: {}", res.text);
         b
     }
