@@ -31,6 +31,7 @@ pub mod second_factor;
 pub mod secrets;
 pub mod staff;
 pub mod text;
+pub mod throttle;
 
 pub use audit::{Action, Actor, ActorKind, Subject};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -147,6 +148,11 @@ impl App {
             .store
             .transaction(move |tx| tx.purge_expired(now))
             .await?)
+    }
+
+    /// Rate limits shared by the servers of one database.
+    pub fn throttle(&self) -> throttle::Throttle<'_> {
+        throttle::Throttle(self)
     }
 
     pub fn audit(&self) -> audit::Audit<'_> {

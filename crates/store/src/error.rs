@@ -89,6 +89,11 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable,
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                // SQLite's codes are numbers, and so are many SQLSTATEs: read each by its own
+                // database's rules (SQLSTATE 22021, a NUL in text, is not SQLite's BUSY).
+                let postgres = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some();
                 match db.kind() {
                     ErrorKind::UniqueViolation => {
                         StoreError::Conflict(unique_reason(db.constraint(), db.message()))
@@ -102,13 +107,15 @@ impl From<sqlx::Error> for StoreError {
                     // read-only, I/O error, corrupt, full, cannot open. PostgreSQL by class:
                     // connection (08), operator intervention (57P), insufficient resources
                     // (53, a full disk among them), and a read-only transaction (25006).
-                    _ if code
-                        .parse::<i64>()
-                        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14))
-                        || code.starts_with("08")
-                        || code.starts_with("57P")
-                        || code.starts_with("53")
-                        || code == "25006" =>
+                    _ if (!postgres
+                        && code
+                            .parse::<i64>()
+                            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14)))
+                        || (postgres
+                            && (code.starts_with("08")
+                                || code.starts_with("57P")
+                                || code.starts_with("53")
+                                || code == "25006")) =>
                     {
                         StoreError::Unavailable
                     }

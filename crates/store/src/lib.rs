@@ -51,6 +51,7 @@ pub use aggregates::outbox::{
 pub use aggregates::patients::{like_pattern, PatientRead, PatientTx};
 pub use aggregates::second_factor::{SecondFactorRead, SecondFactorTx};
 pub use aggregates::staff::{StaffRead, StaffTx};
+pub use aggregates::throttle::{ThrottleTx, ThrottleWindow};
 pub use autocommit::Autocommit;
 pub use error::{Result, StoreError, UNIQUE_RULES};
 pub use kinds::{
@@ -148,6 +149,7 @@ pub trait Tx:
     + HousekeepingTx
     + OutboxTx
     + AppointmentTx
+    + ThrottleTx
     + Send
 {
 }

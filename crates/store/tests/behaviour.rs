@@ -260,8 +260,103 @@ behaviour!(
     her_queued_emails_end_with_her_consent_and_stay_out_of_the_delivery_log,
     appointments_change_only_from_the_status_read_and_are_reminded_once,
     two_units_that_lock_rows_in_opposite_orders_both_commit,
+    a_throttle_counts_every_window_or_none_and_slides,
+    many_attempts_at_once_take_no_more_than_the_limit,
+    a_refused_value_is_an_error_not_an_outage,
     backup,
 );
+
+/// A statement the database refuses for its data is an error to fix, not an outage to wait
+/// out: PostgreSQL's SQLSTATE 22021 (a NUL in text) once read as SQLite's BUSY, which made it
+/// a 503 with Retry-After.
+async fn a_refused_value_is_an_error_not_an_outage(_store: Arc<dyn Store>, raw: Raw) {
+    let Raw::Postgres(pool) = raw else { return };
+    let err = sqlx::query("SELECT $1::text")
+        .bind("a\u{0}b")
+        .execute(&pool)
+        .await
+        .expect_err("PostgreSQL refuses a NUL in text");
+    let err = StoreError::from(err);
+    assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+}
+
+fn throttle_window(bucket: &str, key: &str, max: i64) -> ThrottleWindow {
+    ThrottleWindow {
+        bucket: bucket.into(),
+        key: key.into(),
+        max,
+        seconds: 600,
+    }
+}
+
+async fn take(store: &Arc<dyn Store>, windows: Vec<ThrottleWindow>, now: i64) -> bool {
+    transaction(&**store, move |tx| {
+        let windows = windows.clone();
+        Box::pin(async move { tx.take_attempt(windows, now).await })
+    })
+    .await
+    .unwrap()
+}
+
+/// A limit counts an attempt in all its windows or in none: a full one refuses and the others
+/// keep their count; a given-back attempt frees its slot; the previous window still weighs
+/// on the next one by how much of it overlaps, so a guesser gains nothing at the boundary.
+async fn a_throttle_counts_every_window_or_none_and_slides(store: Arc<dyn Store>, _raw: Raw) {
+    let t0: i64 = 1_800_000_000; // a multiple of 600: the start of a window
+    let small = || throttle_window("code.address", "198.51.100.7", 2);
+    let wide = || throttle_window("code.overall", "*", 100);
+    assert!(take(&store, vec![small(), wide()], t0).await);
+    assert!(take(&store, vec![small(), wide()], t0 + 1).await);
+    assert!(!take(&store, vec![small(), wide()], t0 + 2).await, "full");
+    // The refused attempt counted nowhere: the wide window has room for 98 more.
+    for i in 0..98 {
+        assert!(take(&store, vec![wide()], t0 + 3).await, "{i}");
+    }
+    assert!(!take(&store, vec![wide()], t0 + 3).await);
+    // A given-back attempt frees its slot.
+    let back = vec![small()];
+    transaction(&*store, move |tx| {
+        let back = back.clone();
+        Box::pin(async move { tx.give_back_attempt(back, t0 + 4).await })
+    })
+    .await
+    .unwrap();
+    assert!(take(&store, vec![small()], t0 + 5).await);
+    assert!(!take(&store, vec![small()], t0 + 6).await);
+    // Just after the boundary the two of the last window still count almost fully...
+    assert!(!take(&store, vec![small()], t0 + 601).await);
+    // ...and half way through the next one, half of them.
+    assert!(take(&store, vec![small()], t0 + 900).await);
+    assert!(!take(&store, vec![small()], t0 + 901).await);
+    // Other keys never shared any of it.
+    assert!(
+        take(
+            &store,
+            vec![throttle_window("code.address", "203.0.113.9", 2)],
+            t0 + 6
+        )
+        .await
+    );
+}
+
+/// Many attempts at the same moment (as from several servers on one PostgreSQL database) take
+/// exactly the limit's slots, never one more.
+async fn many_attempts_at_once_take_no_more_than_the_limit(store: Arc<dyn Store>, _raw: Raw) {
+    let now = 1_800_000_300;
+    let attempts = (0..24).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            take(&store, vec![throttle_window("login.pair", "ada", 5)], now).await
+        })
+    });
+    let mut taken = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 5);
+}
 
 /// Two units of work change the same two patients in opposite orders, meeting in the middle:
 /// on PostgreSQL that is a deadlock, and the database cancels one of them. The store runs the

@@ -1,22 +1,29 @@
-//! A small in-memory rate limit per client address (a sliding window), for what bots and
-//! guessers aim at: the contact form, the enrolment code and the staff login. In memory on purpose: it only has
-//! to slow a single client down on one server, and it forgets everything on restart.
+//! Rate limits per client address, account or code (a sliding window), for what bots and
+//! guessers aim at: the contact form, the enrolment code and the staff login. Each server
+//! counts in memory first; [`take`] then counts the same limits in the database when several
+//! servers share it (PostgreSQL; see `aftercare_app::throttle`), so attempts spread over the
+//! servers meet one limit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use aftercare_app::throttle::Limit;
+use aftercare_app::App;
+
+use crate::error::AppError;
+
 pub struct RateLimit {
-    max: usize,
-    window: Duration,
+    limit: Limit,
     hits: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl RateLimit {
-    pub fn new(max: usize, window: Duration) -> RateLimit {
+    /// A limit called `name` (its name in the shared count): `max` attempts per key in any
+    /// `window`.
+    pub fn new(name: &'static str, max: usize, window: Duration) -> RateLimit {
         RateLimit {
-            max,
-            window,
+            limit: Limit { name, max, window },
             hits: Mutex::new(HashMap::new()),
         }
     }
@@ -60,20 +67,48 @@ impl RateLimit {
             Ok(h) => h,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let window = self.limit.window;
         // Forget idle clients now and then, so the map cannot grow without bound.
         if hits.len() > 10_000 {
-            let window = self.window;
             hits.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
         }
         let q = hits.entry(key.to_string()).or_default();
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
+        while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
             q.pop_front();
         }
-        f(q, self.max)
+        f(q, self.limit.max)
     }
+}
+
+/// Counts one attempt against every limit and key, or against none: first in this server's
+/// memory, then in the count the servers share. `false` when any of them is used up.
+pub async fn take(app: &App, attempts: &[(&RateLimit, &str)]) -> Result<bool, AppError> {
+    if !attempts.iter().all(|(l, k)| l.would_allow(k)) {
+        return Ok(false);
+    }
+    for (l, k) in attempts {
+        l.allow(k);
+    }
+    let shared: Vec<(Limit, &str)> = attempts.iter().map(|(l, k)| (l.limit, *k)).collect();
+    match app.throttle().take(&shared).await {
+        Ok(true) => Ok(true),
+        other => {
+            for (l, k) in attempts {
+                l.forgive(k);
+            }
+            Ok(other?)
+        }
+    }
+}
+
+/// Gives back an attempt [`take`] counted (one that turned out not to count), in memory and in
+/// the shared count.
+pub async fn give_back(app: &App, attempts: &[(&RateLimit, &str)]) -> Result<(), AppError> {
+    for (l, k) in attempts {
+        l.forgive(k);
+    }
+    let shared: Vec<(Limit, &str)> = attempts.iter().map(|(l, k)| (l.limit, *k)).collect();
+    Ok(app.throttle().give_back(&shared).await?)
 }
 
 /// The key of a client address: an IPv6 client by its /64 (one subscriber gets a whole /64,
@@ -127,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_sixth_attempt_in_the_window_is_refused_and_allowed_again_later() {
-        let limit = RateLimit::new(5, Duration::from_secs(600));
+        let limit = RateLimit::new("test", 5, Duration::from_secs(600));
         let t0 = Instant::now();
         for _ in 0..5 {
             assert!(limit.allow_at("1.2.3.4", t0));
@@ -139,7 +174,7 @@ mod tests {
 
     #[test]
     fn an_attempt_given_back_does_not_count() {
-        let limit = RateLimit::new(2, Duration::from_secs(600));
+        let limit = RateLimit::new("test", 2, Duration::from_secs(600));
         for _ in 0..10 {
             assert!(limit.allow("k"));
             limit.forgive("k");

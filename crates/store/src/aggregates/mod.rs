@@ -17,3 +17,4 @@ pub mod outbox;
 pub mod patients;
 pub mod second_factor;
 pub mod staff;
+pub mod throttle;

@@ -92,7 +92,8 @@ pub async fn submit(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
             "clinic_slug": clinic.as_ref().map(|c| c.slug.clone()),
         })
     };
-    if !ctx.state.pages.contact_limit.allow(&address) {
+    let contact_limit = [(&ctx.state.pages.contact_limit, address.as_str())];
+    if !crate::limit::take(&ctx.state.app, &contact_limit).await? {
         let mut errors = BTreeMap::new();
         errors.insert("form", "error_rate_limited");
         let page = render_form(&ctx, StatusCode::TOO_MANY_REQUESTS, errors, Vec::new());

@@ -71,31 +71,36 @@ impl Default for CodeLimits {
     fn default() -> CodeLimits {
         let ten_minutes = Duration::from_secs(600);
         CodeLimits {
-            address: crate::limit::RateLimit::new(10, ten_minutes),
-            network: crate::limit::RateLimit::new(30, ten_minutes),
+            address: crate::limit::RateLimit::new("code.address", 10, ten_minutes),
+            network: crate::limit::RateLimit::new("code.network", 30, ten_minutes),
             // Wide: it only caps a guesser spread over many networks, never one clinic's patients.
-            overall: crate::limit::RateLimit::new(6000, ten_minutes),
-            code: crate::limit::RateLimit::new(5, Duration::from_secs(3600)),
+            overall: crate::limit::RateLimit::new("code.overall", 6000, ten_minutes),
+            code: crate::limit::RateLimit::new("code.code", 5, Duration::from_secs(3600)),
         }
     }
 }
 
 impl CodeLimits {
-    /// Whether one more attempt with `code` from `address` is allowed (and counts it).
-    pub fn allow(&self, address: &str, code: &str) -> bool {
+    /// Whether one more attempt with `code` from `address` is allowed (and counts it), here
+    /// and in the count the servers share.
+    pub async fn allow(
+        &self,
+        app: &aftercare_app::App,
+        address: &str,
+        code: &str,
+    ) -> Result<bool, crate::error::AppError> {
         let address = crate::limit::address_key(address);
         let network = crate::limit::network_key(&address);
-        let allowed = self.address.would_allow(&address)
-            && self.network.would_allow(&network)
-            && self.overall.would_allow("*")
-            && self.code.would_allow(code);
-        if allowed {
-            self.address.allow(&address);
-            self.network.allow(&network);
-            self.overall.allow("*");
-            self.code.allow(code);
-        }
-        allowed
+        crate::limit::take(
+            app,
+            &[
+                (&self.address, address.as_str()),
+                (&self.network, network.as_str()),
+                (&self.overall, "*"),
+                (&self.code, code),
+            ],
+        )
+        .await
     }
 }
 
@@ -104,7 +109,11 @@ impl PageState {
         PageState {
             templates: templates::Templates::new(),
             education: education::Library::bundled(),
-            contact_limit: crate::limit::RateLimit::new(5, Duration::from_secs(600)),
+            contact_limit: crate::limit::RateLimit::new(
+                "contact.address",
+                5,
+                Duration::from_secs(600),
+            ),
             code_limit: CodeLimits::default(),
         }
     }
@@ -166,24 +175,38 @@ pub fn router(state: &AppState) -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::CodeLimits;
+    use std::sync::Arc;
 
-    #[test]
-    fn rotating_addresses_or_sharing_one_code_does_not_escape_the_code_limits() {
+    #[tokio::test]
+    async fn rotating_addresses_or_sharing_one_code_does_not_escape_the_code_limits() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let store = aftercare_store::connect(&url).await.expect("store");
+        store.migrate().await.expect("migrate");
+        let content = Arc::new(aftercare_core::Content::bundled().expect("content"));
+        let app = aftercare_app::App::new(content, store);
         let limits = CodeLimits::default();
+        let allow = |address: String, code: String| {
+            let (limits, app) = (&limits, &app);
+            async move { limits.allow(app, &address, &code).await.expect("counted") }
+        };
         // 30 guesses from one /24, each from a new address and with a new code: the 31st waits.
         for i in 0..30 {
             assert!(
-                limits.allow(&format!("198.51.100.{i}"), &format!("CODE{i:04}")),
+                allow(format!("198.51.100.{i}"), format!("CODE{i:04}")).await,
                 "{i}"
             );
         }
-        assert!(!limits.allow("198.51.100.77", "CODE9999"));
+        assert!(!allow("198.51.100.77".into(), "CODE9999".into()).await);
         // One code tried from many networks: the sixth try waits.
         for i in 0..5 {
-            assert!(limits.allow(&format!("203.0.{i}.1"), "ABCDEFGH"), "{i}");
+            assert!(
+                allow(format!("203.0.{i}.1"), "ABCDEFGH".into()).await,
+                "{i}"
+            );
         }
-        assert!(!limits.allow("203.0.99.1", "ABCDEFGH"));
+        assert!(!allow("203.0.99.1".into(), "ABCDEFGH".into()).await);
         // Others are not held up by either.
-        assert!(limits.allow("192.0.2.1", "HGFEDCBA"));
+        assert!(allow("192.0.2.1".into(), "HGFEDCBA".into()).await);
     }
 }

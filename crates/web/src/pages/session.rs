@@ -149,7 +149,13 @@ pub async fn start_form(ctx: Ctx) -> Result<Response, AppError> {
 pub async fn start(ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let code = normalise_code(form.get("code").unwrap_or_default());
     let address = ctx.actor.address.clone().unwrap_or_default();
-    if !ctx.state.pages.code_limit.allow(&address, &code) {
+    if !ctx
+        .state
+        .pages
+        .code_limit
+        .allow(&ctx.state.app, &address, &code)
+        .await?
+    {
         return ctx
             .render_status(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -50,13 +50,20 @@ pub use aftercare_app::staff::{check_new_password, hash_password, verify_passwor
 /// minutes before it may try that account again; the account itself is never locked, so a
 /// guesser elsewhere cannot keep its owner out.
 pub fn pair_limit() -> crate::limit::RateLimit {
-    crate::limit::RateLimit::new(PAIR_ATTEMPTS, std::time::Duration::from_secs(900))
+    crate::limit::RateLimit::new(
+        "login.pair",
+        PAIR_ATTEMPTS,
+        std::time::Duration::from_secs(900),
+    )
 }
 
-/// Failed logins per client address (an IPv6 client by its /64) in a sliding window, in
-/// memory: it only has to slow one client down on one server.
+/// Failed logins per client address (an IPv6 client by its /64) in a sliding window.
 pub fn login_limit() -> crate::limit::RateLimit {
-    crate::limit::RateLimit::new(ADDRESS_ATTEMPTS, std::time::Duration::from_secs(600))
+    crate::limit::RateLimit::new(
+        "login.address",
+        ADDRESS_ATTEMPTS,
+        std::time::Duration::from_secs(600),
+    )
 }
 
 // --- logging in and out -------------------------------------------------------------------
@@ -114,7 +121,9 @@ pub async fn authenticate(
     // guesser.
     let from = crate::limit::address_key(address.unwrap_or("-"));
     let limits = &state.staff;
-    if !limits.login_limit.allow(&from) {
+    let app = &state.app;
+    let address_limit = [(&limits.login_limit, from.as_str())];
+    if !crate::limit::take(app, &address_limit).await? {
         tracing::info!("login refused: too many failed attempts from this address");
         return Err(LoginError::RateLimited);
     }
@@ -126,11 +135,12 @@ pub async fn authenticate(
         .collect::<String>()
         .to_lowercase();
     let pair = format!("{email_key}\u{0}{from}");
-    if !limits.pair_limit.allow(&pair) {
+    let pair_limit = [(&limits.pair_limit, pair.as_str())];
+    if !crate::limit::take(app, &pair_limit).await? {
         // The same answer as a wrong password; the password is not even tried. One account's
         // wait does not spill over onto the address's other accounts.
         tracing::info!("login refused: too many failed attempts on this account from here");
-        limits.login_limit.forgive(&from);
+        crate::limit::give_back(app, &address_limit).await?;
         return Err(LoginError::Refused);
     }
     let result = state
@@ -140,8 +150,8 @@ pub async fn authenticate(
         .await;
     // A wrong code counts like a wrong password: it is a guess at the second factor.
     if !matches!(result, Ok(SignIn::Refused | SignIn::CodeRefused)) {
-        limits.login_limit.forgive(&from);
-        limits.pair_limit.forgive(&pair);
+        crate::limit::give_back(app, &address_limit).await?;
+        crate::limit::give_back(app, &pair_limit).await?;
     }
     match result {
         Ok(SignIn::Accepted(staff)) => Ok(*staff),

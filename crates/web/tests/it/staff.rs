@@ -103,6 +103,35 @@ on_both!(
     }
 );
 
+/// Two servers on one PostgreSQL database share their login limits: five wrong passwords
+/// spread over both make the address wait on either, as they would on one server.
+#[tokio::test]
+async fn failed_sign_ins_spread_over_two_servers_meet_one_limit() {
+    let Some(one) = TestApp::postgres().await else {
+        return;
+    };
+    let two = one.second_server().await.expect("a second server");
+    let nurse = one.staff("north", "clinician").await;
+    for i in 0..staff::auth::PAIR_ATTEMPTS {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let wrong = server
+            .browser()
+            .login(&nurse.email, "not the password")
+            .await;
+        assert_eq!(wrong.status, 401, "{i}: {}", wrong.text);
+    }
+    for server in [&one, &two] {
+        let right = server.browser().login(&nurse.email, PASSWORD).await;
+        assert_eq!(right.status, 401, "the address waits on every server");
+    }
+    // Another account from here is not held up.
+    let other = one.staff("north", "clinician").await;
+    assert_eq!(
+        two.browser().login(&other.email, PASSWORD).await.status,
+        303
+    );
+}
+
 #[tokio::test]
 async fn too_many_attempts_from_one_address_are_refused_for_a_while() {
     let app = TestApp::sqlite().await;

@@ -409,7 +409,13 @@ fn complete_step(content: &Content, form: &Form, step: &[FactIdx], answers: &mut
 pub async fn save(mut ctx: Ctx, form: Form) -> Result<Response, AppError> {
     let code = session::normalise_code(form.get("code").unwrap_or_default());
     let address = ctx.actor.address.clone().unwrap_or_default();
-    if !ctx.state.pages.code_limit.allow(&address, &code) {
+    if !ctx
+        .state
+        .pages
+        .code_limit
+        .allow(&ctx.state.app, &address, &code)
+        .await?
+    {
         return Err(AppError::TooManyRequests);
     }
     let credential = aftercare_app::patients::Credential::Code(&code);

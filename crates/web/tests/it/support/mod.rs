@@ -73,6 +73,14 @@ impl TestApp {
         Some(TestApp::start(store, None, Some(&url), |_| {}).await)
     }
 
+    /// Another server on this app's PostgreSQL database, as a clinic that runs several
+    /// behind a load balancer has (`None` on SQLite, which one server owns).
+    pub async fn second_server(&self) -> Option<TestApp> {
+        let url = self.database_url.as_deref()?;
+        let store = aftercare_store::connect(url).await.expect("postgres store");
+        Some(TestApp::start(store, None, Some(url), |_| {}).await)
+    }
+
     async fn start(
         store: Arc<dyn Store>,
         dir: Option<tempfile::TempDir>,
