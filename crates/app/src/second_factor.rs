@@ -300,16 +300,7 @@ impl SecondFactors<'_> {
     /// its sessions; she sets up a new one at her next sign-in. `NotFound` for another
     /// clinic's account.
     pub async fn reset(&self, actor: &Actor, clinic_id: &str, staff_id: &str) -> Result<()> {
-        if !crate::limits::plausible_key(staff_id) {
-            return Err(Error::NotFound);
-        }
-        let staff = self
-            .0
-            .store
-            .get_staff(staff_id)
-            .await?
-            .filter(|s| s.clinic_id == clinic_id)
-            .ok_or(Error::NotFound)?;
+        let staff = self.0.staff().of_clinic(clinic_id, staff_id).await?;
         let now = self.0.now();
         let row = entry(
             actor,

@@ -478,19 +478,24 @@ pub enum AccountChange {
 }
 
 impl StaffAccounts<'_> {
-    /// An account of the admin's clinic that is not the admin's own (an admin cannot lock
-    /// themselves out, or leave the clinic without an admin by demoting themselves).
-    async fn other_account(&self, admin: &Actor, clinic_id: &str, staff_id: &str) -> Result<Staff> {
+    /// An account of the clinic: `NotFound` for another clinic's, so an admin learns nothing
+    /// of it.
+    pub(crate) async fn of_clinic(&self, clinic_id: &str, staff_id: &str) -> Result<Staff> {
         if !crate::limits::plausible_key(staff_id) {
             return Err(Error::NotFound);
         }
-        let staff = self
-            .0
+        self.0
             .store
             .get_staff(staff_id)
             .await?
             .filter(|s| s.clinic_id == clinic_id)
-            .ok_or(Error::NotFound)?;
+            .ok_or(Error::NotFound)
+    }
+
+    /// An account of the admin's clinic that is not the admin's own (an admin cannot lock
+    /// themselves out, or leave the clinic without an admin by demoting themselves).
+    async fn other_account(&self, admin: &Actor, clinic_id: &str, staff_id: &str) -> Result<Staff> {
+        let staff = self.of_clinic(clinic_id, staff_id).await?;
         if admin.id.as_deref() == Some(staff.id.as_str()) {
             return Err(Error::Conflict(
                 "you cannot change your own account here; ask another admin".into(),

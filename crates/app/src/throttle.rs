@@ -43,36 +43,39 @@ impl Throttle<'_> {
     /// Counts one attempt against every limit and key, or against none when any is used up
     /// (`false`). Always `true` when the limits are not shared.
     pub async fn take(&self, attempts: &[(Limit, &str)]) -> Result<bool> {
-        if !self.shared() || attempts.is_empty() {
-            return Ok(true);
-        }
-        let windows: Vec<ThrottleWindow> = attempts.iter().map(|(l, k)| l.window(k)).collect();
-        let now = self.0.now().timestamp();
-        Ok(self
-            .0
-            .store
-            .transaction(move |tx| {
-                let windows = windows.clone();
-                Box::pin(async move { tx.take_attempt(windows, now).await })
-            })
-            .await?)
+        self.shared_count(attempts, true)
+            .await
+            .map(|taken| taken.unwrap_or(true))
     }
 
     /// Gives back an attempt [`Throttle::take`] counted that turned out not to count (a
     /// sign-in that succeeded).
     pub async fn give_back(&self, attempts: &[(Limit, &str)]) -> Result<()> {
+        self.shared_count(attempts, false).await.map(drop)
+    }
+
+    /// Takes (`take`) or gives back one attempt in the database, in one unit of work; `None`
+    /// when the limits are not shared, or there is nothing to count.
+    async fn shared_count(&self, attempts: &[(Limit, &str)], take: bool) -> Result<Option<bool>> {
         if !self.shared() || attempts.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let windows: Vec<ThrottleWindow> = attempts.iter().map(|(l, k)| l.window(k)).collect();
         let now = self.0.now().timestamp();
-        Ok(self
+        let counted = self
             .0
             .store
             .transaction(move |tx| {
                 let windows = windows.clone();
-                Box::pin(async move { tx.give_back_attempt(windows, now).await })
+                Box::pin(async move {
+                    if take {
+                        tx.take_attempt(windows, now).await
+                    } else {
+                        tx.give_back_attempt(windows, now).await.map(|()| true)
+                    }
+                })
             })
-            .await?)
+            .await?;
+        Ok(Some(counted))
     }
 }

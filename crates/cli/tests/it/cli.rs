@@ -239,6 +239,27 @@ fn a_case_can_come_from_standard_input() {
     assert_eq!(dash, default);
 }
 
+/// How many audit rows of `action` (with `detail`, when given) the system wrote in the SQLite
+/// file `db`, read on its own connection as an auditor would.
+fn system_audit_rows(db: &Path, action: &str, detail: Option<&str>) -> i64 {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let url = format!("sqlite:{}?mode=ro", db.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = ? AND actor_kind = 'system' \
+                 AND (? IS NULL OR detail = ?)",
+            )
+            .bind(action)
+            .bind(detail)
+            .bind(detail)
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+        })
+}
+
 /// `admin create-clinic` for a clinic `north` in `data`, which must succeed.
 fn create_clinic_north(data: &str) {
     let made = aftercare(
@@ -366,20 +387,8 @@ fn the_data_directory_database_and_backups_are_for_their_owner_only() {
     assert_eq!(mode(&backup), 0o600, "the backup");
     // A copy of every patient's records is itself in the audit log, written before the copy,
     // so the copy holds its own row too.
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     for db in [data.join("aftercare.db"), backup.clone()] {
-        let rows: i64 = runtime.block_on(async {
-            let url = format!("sqlite:{}?mode=ro", db.display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'database.backup' \
-                 AND actor_kind = 'system' AND detail = ?",
-            )
-            .bind(backup.display().to_string())
-            .fetch_one(&pool)
-            .await
-            .expect("count")
-        });
+        let rows = system_audit_rows(&db, "database.backup", Some(&backup.display().to_string()));
         assert_eq!(rows, 1, "{}", db.display());
     }
 }
@@ -491,18 +500,5 @@ fn the_operator_removes_a_lost_second_factor_from_the_shell() {
     assert!(stderr(&unknown).contains("--email"), "{}", stderr(&unknown));
 
     let db = dir.path().join("aftercare.db");
-    let rows: i64 = tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let url = format!("sqlite:{}?mode=ro", db.display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'staff.second_factor.reset' \
-                 AND actor_kind = 'system'",
-            )
-            .fetch_one(&pool)
-            .await
-            .expect("count")
-        });
-    assert_eq!(rows, 1);
+    assert_eq!(system_audit_rows(&db, "staff.second_factor.reset", None), 1);
 }
